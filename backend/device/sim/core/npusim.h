@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Software model of one RK3588 NPU core at register level: it fetches the regcmd stream a task
+ * points at, keeps a persistent register file and executes CNA -> CORE -> DPU for a 1×1 direct
+ * convolution (= matmul).  Anything the model does not cover, and anything the reference lists as
+ * producing garbage or a hang on silicon, is an error with a reason, never a guess.
+ *
+ * Thread-safety: no global mutable state.  Different cores may run in different threads at the
+ * same time; one core must only be used by one thread at a time.
+ */
+#ifndef NPUSIM_H
+#define NPUSIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The IOVA space a task runs in (one fd's), supplied by the sim device layer. */
+struct npusim_mem {
+	void *ctx;
+	/* Host pointer for [iova, iova+len) when the whole range lies inside one mapped BO, else NULL
+	   (the engine then reports an IOMMU-style fault naming the address). */
+	void *(*map)(void *ctx, uint32_t iova, size_t len);
+};
+
+struct npusim_task_stats {
+	uint32_t regcmd_entries;   /* 64-bit entries fetched */
+	uint64_t macs;             /* multiply-accumulates executed by the MAC array (padded dims) */
+	uint64_t bytes_in;         /* feature + weight bytes read by DMA */
+	uint64_t bytes_out;        /* bytes written by the DPU */
+	uint32_t m, k, n;          /* task geometry as decoded from registers: rows (W·H), Kpad, Npad */
+	int in_precision, out_precision;   /* 3-bit precision codes (npu-registers §15.2) */
+	/* additions */
+	uint32_t tasks;            /* tasks executed (1 for npusim_core_run_task) */
+	uint32_t stale_reads;      /* non-strict mode: registers read that this task did not write */
+};
+
+struct npusim_core;                                    /* one NPU core with its persistent register file */
+struct npusim_core *npusim_core_create(int index);
+void npusim_core_destroy(struct npusim_core *core);
+void npusim_core_set_strict(struct npusim_core *core, bool strict);   /* default: strict */
+
+/*
+ * Execute one rocket task the way the kernel starts it (PC base = regcmd_iova, fetch amount
+ * (regcmd_count+1)/2 − 1 units of 128 bits, TASK_NUMBER = 1: rocket-uapi §4.2), until op-enable.
+ * A next-task pointer in the tail is checked but not followed, as on mainline (npu-registers §3.7).
+ * Returns 0, or a negative errno with a human message in err, e.g. "silicon would produce garbage
+ * here: int8 K=11008 > 8192 per task (npu-registers §6.3)":
+ *   -EFAULT     IOMMU-style fault (regcmd, feature, weight or output range not mapped)
+ *   -EINVAL     bad stream or registers, strict-mode read of an unwritten register, or a task
+ *               outside the known-good envelope (garbage / hang on silicon)
+ *   -ENOTSUP    a register, block or mode the model does not cover
+ *   -ETIMEDOUT  the fetched entries never reach op-enable: silicon would sit idle until the
+ *               500 ms job timeout
+ * stats (may be NULL) is filled on success.
+ */
+int npusim_core_run_task(struct npusim_core *core, const struct npusim_mem *mem,
+			 uint32_t regcmd_iova, uint32_t regcmd_count,
+			 struct npusim_task_stats *stats, char *err, size_t errlen);
+
+/*
+ * Vendor-driver style kick: PC_REGISTER_AMOUNTS = pc_data_amount, TASK_NUMBER = task_number
+ * (1..4095); the PC follows each tail's PC_BASE_ADDRESS / PC_REGISTER_AMOUNTS to the next task
+ * (npu-registers §3.4, §3.6, §11).  stats accumulate over the chain (geometry of the last task).
+ */
+int npusim_core_run_chain(struct npusim_core *core, const struct npusim_mem *mem,
+			  uint32_t regcmd_iova, uint32_t pc_data_amount, uint32_t task_number,
+			  struct npusim_task_stats *stats, char *err, size_t errlen);
+
+/* Register file inspection (tests, tools): the last value written to a register offset, false if
+ * it was never written since the core was created. */
+bool npusim_core_peek(const struct npusim_core *core, uint16_t reg, uint32_t *value);
+
+#endif
