@@ -1,0 +1,157 @@
+/* Rosenblatt NPU device layer: one small C API over two implementations.
+ *
+ *   rocket  the mainline accel driver: ioctls on /dev/accel/accelN whose DRM name is "rocket"
+ *   sim     the register-level software NPU (backend/device/sim/core) with the same semantics
+ *
+ * Model (shared reference rocket-uapi-and-kernel.md §1.2, §2.3, §4.6):
+ *   - one npu_device = one open fd = one private 32-bit IOVA space + one scheduler entity. A stream of
+ *     jobs from one device stays on one core, so use one device per core (and one thread each) for
+ *     parallelism; BOs belong to the device that created them.
+ *   - a job = ordered tasks (register-command streams) run on one core + the BOs it reads and writes.
+ *     Sync is implicit through the BOs: a job waits for earlier jobs that write its in/out BOs.
+ *   - a job must finish within 500 ms or it is treated as hung (the kernel resets the core).
+ *
+ * Errors: every function returns 0 (or a count) on success and a negative errno on failure; the reason
+ * is then available as text from npu_last_error() (per thread). Nothing fails silently. */
+#ifndef ROSENBLATT_NPU_DEVICE_H
+#define ROSENBLATT_NPU_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum npu_device_kind {
+    NPU_DEVICE_AUTO = 0,  /* rocket if a rocket node exists, else a "no device" error (never the sim) */
+    NPU_DEVICE_ROCKET,
+    NPU_DEVICE_SIM,
+};
+
+/* "sim" | "rocket" | "auto"; returns 0 or -EINVAL. */
+int npu_device_kind_parse(const char *name, enum npu_device_kind *kind);
+const char *npu_device_kind_name(enum npu_device_kind kind);
+/* Kind named by env RKNPU_DEVICE (default auto); -EINVAL for an unknown value. Read by callers, not by
+ * npu_device_open itself. */
+int npu_device_kind_from_env(enum npu_device_kind *kind);
+
+/* Scheduling policy of the simulator (the rocket kernel always behaves like STICKY). */
+enum npu_sim_sched {
+    NPU_SIM_SCHED_STICKY = 0, /* like drm_sched: a device's jobs stay on one core while it has work */
+    NPU_SIM_SCHED_SPREAD,     /* every ready job goes to any idle core (only BO dependencies order jobs) */
+};
+
+struct npu_open_options {
+    uint32_t model_clock_mhz;      /* clock the timing MODEL assumes: 200 (mainline default) or 1000; 0 = 200 */
+    bool sim_strict;               /* sim: npusim strict register checks */
+    enum npu_sim_sched sim_sched;  /* sim: scheduling policy */
+};
+
+struct npu_device_info {
+    enum npu_device_kind kind;     /* ROCKET or SIM */
+    bool is_simulator;
+    char driver[32];               /* DRM driver name ("rocket") or "npusim" */
+    char desc[64];
+    int version_major, version_minor, version_patch;
+    char node[128];                /* /dev/accel/accelN or "(simulator)" */
+    uint32_t cores;                /* NPU cores behind this device */
+    char cores_source[48];         /* how `cores` was learned */
+    uint32_t model_clock_mhz;
+    uint32_t job_timeout_ms;       /* 500 */
+};
+
+struct npu_device;
+struct npu_bo {                    /* read-only for callers */
+    struct npu_device *dev;
+    uint32_t handle;
+    uint32_t size;                 /* bytes requested */
+    uint32_t iova;                 /* NPU VA, private to dev; 4 KiB aligned; 0 is a valid address */
+    void *map;                     /* CPU mapping (npu_bo_create maps it) */
+};
+
+/* Work description of a task for the timing MODEL on rocket (the sim measures it itself). Optional:
+ * all-zero means "unknown" and the task is modelled with overheads only. */
+enum npu_dtype { NPU_DTYPE_NONE = 0, NPU_DTYPE_INT8, NPU_DTYPE_FP16, NPU_DTYPE_INT32, NPU_DTYPE_FP32 };
+struct npu_task_shape { uint32_t m, k, n; enum npu_dtype in, out; };
+
+struct npu_task {
+    uint32_t regcmd_iova;          /* 16-byte aligned, inside a BO of the same device */
+    uint32_t regcmd_count;         /* 64-bit entries INCLUDING the 4-entry tail (npu-registers §3.2) */
+    struct npu_task_shape shape;   /* optional, for the rocket timing model */
+};
+
+struct npu_job {
+    const struct npu_task *tasks;  uint32_t task_count;        /* >= 1, run in order on one core */
+    struct npu_bo *const *in_bos;  uint32_t in_count;          /* BOs the job reads (incl. regcmd BOs) */
+    struct npu_bo *const *out_bos; uint32_t out_count;         /* BOs it writes; >= 1 (the only way to wait) */
+};
+
+/* Per-submit statistics. Everything named model_* is a MODEL estimate (npu_timing.h), not a measurement. */
+struct npu_submit_stats {
+    uint32_t jobs, tasks;
+    uint64_t macs, bytes_in, bytes_out;
+    uint32_t model_clock_mhz;
+    uint64_t model_busy_ns;        /* MODEL: sum of the modelled job times (incl. per-task/per-job overheads) */
+    uint64_t model_ns;             /* MODEL: modelled completion time of the submit (cores in parallel) */
+    uint64_t model_max_job_ns;     /* MODEL: the longest job, compare with the 500 ms job timeout */
+    uint32_t core_mask;            /* sim: cores that ran the jobs; rocket: 0 (unknown) */
+    uint64_t wall_ns;              /* measured: npu_submit entry to npu_fence_wait success */
+};
+
+struct npu_fence;                  /* one submit's completion; owned by the caller */
+
+/* Open one device (= one fd). AUTO never falls back to the simulator. */
+int npu_device_open(enum npu_device_kind kind, const struct npu_open_options *opt, struct npu_device **out);
+void npu_device_close(struct npu_device *dev);   /* closes remaining BOs; waits for the device's jobs */
+int npu_device_get_info(const struct npu_device *dev, struct npu_device_info *info);
+
+/* Buffer objects (rocket-uapi §2.3): size in bytes (> 0, < 4 GiB); the BO is mapped on return. */
+int npu_bo_create(struct npu_device *dev, uint32_t size, struct npu_bo **out);
+/* CPU takes ownership: waits until jobs writing the BO are done, then syncs caches. deadline_ns is an
+ * ABSOLUTE CLOCK_MONOTONIC time (see npu_deadline_after_ms); -ETIMEDOUT when it passes, -EBUSY if the
+ * deadline is already in the past and the BO is busy. */
+int npu_bo_prep(struct npu_bo *bo, int64_t deadline_ns);
+/* CPU hands the BO back to the NPU (cache sync). Call after writing through bo->map, before submitting. */
+int npu_bo_fini(struct npu_bo *bo);
+/* Unmap and free (munmap + GEM_CLOSE). NULL is ignored. */
+void npu_bo_close(struct npu_bo *bo);
+
+/* Submit jobs. Everything the kernel would silently drop is validated first (-EINVAL + message).
+ * Returns 0 and a fence; job failures (timeout, fault, rejection) are reported by npu_fence_wait. */
+int npu_submit(struct npu_device *dev, const struct npu_job *jobs, uint32_t job_count, struct npu_fence **fence);
+/* Wait for all jobs of the submit until the absolute CLOCK_MONOTONIC deadline. 0 = all jobs completed;
+ * -ETIMEDOUT = deadline passed (call again later); other -errno = a job failed (reason in npu_last_error).
+ * stats (may be NULL) is filled on success and on job failure. */
+int npu_fence_wait(struct npu_fence *fence, int64_t deadline_ns, struct npu_submit_stats *stats);
+void npu_fence_free(struct npu_fence *fence);   /* does not wait */
+
+/* Convenience: submit + wait(deadline) + free. */
+int npu_submit_wait(struct npu_device *dev, const struct npu_job *jobs, uint32_t job_count,
+                    int64_t deadline_ns, struct npu_submit_stats *stats);
+
+/* Reason for the last failure of an npu_* call on this thread ("" if none). */
+const char *npu_last_error(void);
+
+int64_t npu_monotonic_ns(void);
+int64_t npu_deadline_after_ms(int64_t ms);       /* now + ms, absolute CLOCK_MONOTONIC */
+
+/* ---- simulator-only controls (-ENODEV on a rocket device) ---- */
+enum npu_sim_fault {
+    NPU_SIM_FAULT_NONE = 0,
+    NPU_SIM_FAULT_TIMEOUT,   /* job hangs: fails as the 500 ms timeout + core reset would */
+    NPU_SIM_FAULT_REJECT,    /* the kernel drops the job although SUBMIT returned 0 */
+    NPU_SIM_FAULT_DMA,       /* IOMMU/DMA fault during the job's first task */
+};
+/* Fault injection for the whole simulator (all sim devices of the process). `nth` = 0: every job from
+ * now on; nth >= 1: only the nth job submitted from now on. NONE clears. The env var
+ * RKNPU_SIM_FAULT=timeout|reject|dma[@N] sets the same at the first sim open. */
+int npu_sim_inject_fault(enum npu_sim_fault fault, uint32_t nth);
+int npu_sim_fault_parse(const char *spec, enum npu_sim_fault *fault, uint32_t *nth);
+const char *npu_sim_fault_name(enum npu_sim_fault fault);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

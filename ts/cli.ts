@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// rosenblatt-dl: the command line. One module per command in ts/commands/.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import * as devices from './commands/devices.js';
+import * as run from './commands/run.js';
+
+const cli = yargs(hideBin(process.argv))
+  .scriptName('rosenblatt-dl')
+  .command(run)
+  .command(devices)
+  .strict()
+  .help()
+  .fail((msg, err, y) => {
+    if (err) {
+      process.stderr.write(`rosenblatt-dl: error: ${err.message}\n`);
+    } else {
+      y.showHelp();
+      process.stderr.write(`\n${msg}\n`);
+    }
+    process.exit(1);
+  })
+  ;
+
+try {
+  await cli.parseAsync();
+} catch (e) {
+  // Errors from the C side arrive here as readable messages; the stack only on request.
+  const err = e as Error;
+  process.stderr.write(`rosenblatt-dl: error: ${err.message}\n`);
+  if (process.env.ROSENBLATT_DEBUG) process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+}
