@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Names for the register table in npu_regs.h (error messages, dumps). */
+#include <stddef.h>
+
 #include "npu_regs.h"
 
 #define R(x) { x, #x }

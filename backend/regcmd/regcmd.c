@@ -72,7 +72,7 @@ static int plan_matmul(const struct rk_matmul *mm, struct mm_plan *p, char *err,
 	if (p->out_prec < 0)
 		return fail(-ENOTSUP, err, errlen, "unknown output type %d", (int)mm->out);
 	if (!mm->m || !mm->k || !mm->n)
-		return fail(-EINVAL, err, errlen, "empty matmul M=%u K=%u N=%u", mm->m, mm->k, mm->n);
+		return fail(-EINVAL, err, errlen, "empty matmul M=%u K=%u N=%u (npu-registers §15.1)", mm->m, mm->k, mm->n);
 	if (mm->a_layout > RK_LAYOUT_NC1HWC2 || mm->c_layout > RK_LAYOUT_NC1HWC2)
 		return fail(-EINVAL, err, errlen, "unknown layout");
 
@@ -126,8 +126,11 @@ static int plan_matmul(const struct rk_matmul *mm, struct mm_plan *p, char *err,
 		p->notch = 0;
 	}
 
+	/* Leave at least one weight bank; if the tile needs more, the envelope check says so. */
 	p->data_banks = npu_data_banks_needed(1, p->m, p->kpad, p->bpe);
-	p->weight_banks = p->data_banks < NPU_CBUF_BANKS ? NPU_CBUF_BANKS - p->data_banks : 0;
+	if (p->data_banks > NPU_CBUF_BANKS - 1)
+		p->data_banks = NPU_CBUF_BANKS - 1;
+	p->weight_banks = NPU_CBUF_BANKS - p->data_banks;
 	p->data_entries = div_up((uint64_t)p->kpad * p->bpe, NPU_DATA_ENTRY_BYTES);
 	p->grains = feature_grains(p);
 
