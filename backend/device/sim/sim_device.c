@@ -1,0 +1,214 @@
+/* Simulated rocket device: the machine (3 cores + threads, shared by every sim fd of the process, so
+ * register state persists across jobs and fds like on silicon, npu-registers §3.8), the files, fault
+ * injection. */
+#include "sim.h"
+#include "../npu_timing.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static pthread_mutex_t machine_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sim_machine *machine;
+
+/* Fault injection: process-wide, survives machine restarts; guarded by machine_lock. */
+static enum npu_sim_fault fault_kind;
+static uint32_t fault_nth, fault_seen;
+static bool fault_env_read;
+
+static const char *const fault_names[] = { [NPU_SIM_FAULT_NONE] = "none", [NPU_SIM_FAULT_TIMEOUT] = "timeout",
+                                           [NPU_SIM_FAULT_REJECT] = "reject", [NPU_SIM_FAULT_DMA] = "dma" };
+
+const char *npu_sim_fault_name(enum npu_sim_fault f) { return f <= NPU_SIM_FAULT_DMA ? fault_names[f] : "?"; }
+
+int npu_sim_fault_parse(const char *spec, enum npu_sim_fault *fault, uint32_t *nth)
+{
+    if (!spec) return npu_fail(-EINVAL, "fault spec is NULL");
+    const char *at = strchr(spec, '@');
+    size_t len = at ? (size_t)(at - spec) : strlen(spec);
+    *nth = 0;
+    if (at) {
+        char *end;
+        unsigned long v = strtoul(at + 1, &end, 10);
+        if (!at[1] || *end || !v || v > UINT32_MAX)
+            return npu_fail(-EINVAL, "fault '%s': expected KIND or KIND@N with N >= 1", spec);
+        *nth = (uint32_t)v;
+    }
+    for (int f = NPU_SIM_FAULT_NONE; f <= NPU_SIM_FAULT_DMA; f++)
+        if (strlen(fault_names[f]) == len && !strncmp(spec, fault_names[f], len)) { *fault = f; return 0; }
+    return npu_fail(-EINVAL, "unknown fault '%s' (expected timeout, reject, dma or none, optionally @N)", spec);
+}
+
+int npu_sim_inject_fault(enum npu_sim_fault fault, uint32_t nth)
+{
+    if (fault > NPU_SIM_FAULT_DMA) return npu_fail(-EINVAL, "unknown fault %d", (int)fault);
+    pthread_mutex_lock(&machine_lock);
+    fault_kind = fault;
+    fault_nth = nth;
+    fault_seen = 0;
+    fault_env_read = true;    /* an explicit call wins over RKNPU_SIM_FAULT */
+    pthread_mutex_unlock(&machine_lock);
+    return 0;
+}
+
+static void read_fault_env_locked(void)
+{
+    if (fault_env_read) return;
+    fault_env_read = true;
+    const char *v = getenv("RKNPU_SIM_FAULT");
+    enum npu_sim_fault f;
+    uint32_t nth;
+    if (!v || !*v) return;
+    if (npu_sim_fault_parse(v, &f, &nth)) {
+        fprintf(stderr, "npu sim: ignoring RKNPU_SIM_FAULT=%s: %s\n", v, npu_last_error());
+        return;
+    }
+    fault_kind = f;
+    fault_nth = nth;
+    fault_seen = 0;
+}
+
+enum npu_sim_fault sim_fault_for_next_job(void)
+{
+    pthread_mutex_lock(&machine_lock);
+    enum npu_sim_fault f = NPU_SIM_FAULT_NONE;
+    if (fault_kind != NPU_SIM_FAULT_NONE) {
+        fault_seen++;
+        if (!fault_nth || fault_seen == fault_nth) f = fault_kind;
+    }
+    pthread_mutex_unlock(&machine_lock);
+    return f;
+}
+
+int sim_cond_wait_until(struct sim_machine *m, int64_t deadline_ns)
+{
+    if (deadline_ns == INT64_MAX) return pthread_cond_wait(&m->cond, &m->lock);
+    if (npu_monotonic_ns() >= deadline_ns) return ETIMEDOUT;
+    struct timespec ts = { .tv_sec = deadline_ns / 1000000000, .tv_nsec = deadline_ns % 1000000000 };
+    return pthread_cond_timedwait(&m->cond, &m->lock, &ts);
+}
+
+struct sim_machine *sim_machine_get(void)
+{
+    pthread_mutex_lock(&machine_lock);
+    read_fault_env_locked();
+    if (machine) {
+        machine->refs++;
+        pthread_mutex_unlock(&machine_lock);
+        return machine;
+    }
+    struct sim_machine *m = calloc(1, sizeof *m);
+    if (!m) goto fail;
+    pthread_mutex_init(&m->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    m->refs = 1;
+    m->next_seq = 1;
+    int started = 0;
+    for (; started < SIM_CORES; started++) {
+        struct sim_core *c = &m->cores[started];
+        c->m = m;
+        c->index = started;
+        c->hw = npusim_core_create(started);
+        if (!c->hw || pthread_create(&c->thread, NULL, sim_core_thread, c)) {
+            if (c->hw) npusim_core_destroy(c->hw);
+            break;
+        }
+    }
+    if (started < SIM_CORES) {
+        pthread_mutex_lock(&m->lock);
+        m->quit = true;
+        pthread_cond_broadcast(&m->cond);
+        pthread_mutex_unlock(&m->lock);
+        for (int i = 0; i < started; i++) {
+            pthread_join(m->cores[i].thread, NULL);
+            npusim_core_destroy(m->cores[i].hw);
+        }
+        free(m);
+        goto fail;
+    }
+    machine = m;
+    pthread_mutex_unlock(&machine_lock);
+    return m;
+fail:
+    pthread_mutex_unlock(&machine_lock);
+    return NULL;
+}
+
+void sim_machine_put(struct sim_machine *m)
+{
+    pthread_mutex_lock(&machine_lock);
+    if (--m->refs) { pthread_mutex_unlock(&machine_lock); return; }
+    machine = NULL;
+    pthread_mutex_unlock(&machine_lock);
+    pthread_mutex_lock(&m->lock);
+    m->quit = true;
+    pthread_cond_broadcast(&m->cond);
+    pthread_mutex_unlock(&m->lock);
+    for (int i = 0; i < SIM_CORES; i++) {
+        pthread_join(m->cores[i].thread, NULL);
+        npusim_core_destroy(m->cores[i].hw);
+    }
+    pthread_cond_destroy(&m->cond);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+static void sim_close(struct npu_device *dev)
+{
+    struct sim_file *f = dev->impl;
+    struct sim_machine *m = f->m;
+    /* Like closing the fd: the entity drains (the kernel waits for its jobs before teardown). */
+    pthread_mutex_lock(&m->lock);
+    while (f->pending) pthread_cond_wait(&m->cond, &m->lock);
+    pthread_mutex_unlock(&m->lock);
+    /* BOs still referenced by finished jobs' last_writer links are gone with their handles; any left
+     * in the table belong to nobody now. */
+    pthread_rwlock_wrlock(&f->mem_lock);
+    size_t left = f->bo_count;
+    pthread_rwlock_unlock(&f->mem_lock);
+    if (left) fprintf(stderr, "npu sim: %zu BO(s) still mapped at close\n", left);
+    pthread_rwlock_destroy(&f->mem_lock);
+    free(f->bos);
+    free(f);
+    dev->impl = NULL;
+    sim_machine_put(m);
+}
+
+static const struct npu_device_ops sim_ops = {
+    .bo_create = sim_bo_create, .bo_prep = sim_bo_prep, .bo_fini = sim_bo_fini, .bo_close = sim_bo_close,
+    .submit = sim_job_submit, .fence_wait = sim_fence_wait, .fence_free = sim_fence_free, .close = sim_close,
+};
+
+int sim_device_open(const struct npu_open_options *opt, struct npu_device *dev)
+{
+    if (opt->sim_sched > NPU_SIM_SCHED_SPREAD) return npu_fail(-EINVAL, "unknown sim scheduling policy %d", opt->sim_sched);
+    struct sim_file *f = calloc(1, sizeof *f);
+    if (!f) return npu_fail(-ENOMEM, "out of memory");
+    f->m = sim_machine_get();
+    if (!f->m) { free(f); return npu_fail(-ENOMEM, "cannot start the simulated NPU cores"); }
+    pthread_rwlock_init(&f->mem_lock, NULL);
+    f->dev = dev;
+    f->core = -1;
+    f->strict = opt->sim_strict;
+    f->sched = opt->sim_sched;
+    f->clock_mhz = opt->model_clock_mhz;
+    dev->impl = f;
+    dev->ops = &sim_ops;
+    struct npu_device_info *i = &dev->info;
+    i->kind = NPU_DEVICE_SIM;
+    i->is_simulator = true;
+    snprintf(i->driver, sizeof i->driver, "npusim");
+    snprintf(i->desc, sizeof i->desc, "SIMULATOR: register-level software RK3588 NPU");
+    i->version_major = 1;
+    snprintf(i->node, sizeof i->node, "(simulator, no device node)");
+    i->cores = SIM_CORES;
+    snprintf(i->cores_source, sizeof i->cores_source, "simulated RK3588");
+    i->job_timeout_ms = (uint32_t)npu_model_param(NPU_MODEL_JOB_TIMEOUT_MS);
+    return 0;
+}
