@@ -204,7 +204,7 @@ int sim_device_open(const struct npu_open_options *opt, struct npu_device *dev)
     i->kind = NPU_DEVICE_SIM;
     i->is_simulator = true;
     snprintf(i->driver, sizeof i->driver, "npusim");
-    snprintf(i->desc, sizeof i->desc, "SIMULATOR: register-level software RK3588 NPU");
+    snprintf(i->desc, sizeof i->desc, "register-level software RK3588 NPU");
     i->version_major = 1;
     snprintf(i->node, sizeof i->node, "(simulator, no device node)");
     i->cores = SIM_CORES;

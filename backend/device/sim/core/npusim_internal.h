@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Inside the software NPU core: the persistent register file and the state of one task as it
+ * flows PC fetch -> CNA gather -> CORE MAC -> DPU write (one file per block).
+ */
+#ifndef NPUSIM_INTERNAL_H
+#define NPUSIM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "npu_limits.h"
+#include "npu_regs.h"
+#include "npusim.h"
+
+#define NPUSIM_NREGS (0x10000 / 4)   /* one 32-bit slot per offset inside a core (§1.1) */
+
+struct npusim_core {
+	int index;
+	bool strict;
+	uint32_t epoch;                          /* task counter; 0 = never written */
+	uint32_t regs[NPUSIM_NREGS];             /* values persist across tasks (§2.7, §3.8) */
+	uint32_t written[NPUSIM_NREGS];          /* epoch of the last write */
+};
+
+/* What the tail of a fetched task said about the next one (§3.2). */
+struct pc_tail {
+	bool has_next;
+	uint32_t next_addr, next_amount;
+};
+
+struct sim_task {
+	struct npusim_core *core;
+	const struct npusim_mem *mem;
+	char *err;
+	size_t errlen;
+	int rc;                                  /* first error wins */
+	uint32_t regcmd_addr;
+	struct npusim_task_stats st;
+
+	/* CNA (decoded) */
+	int prec;                                /* input = processing precision */
+	unsigned bpe, kgroup;
+	uint32_t w, h, kpad, nk;
+	bool group_line_on;
+	uint32_t feat_addr, line_stride, weight_addr, weight_bytes;
+	int32_t surf_stride;                     /* 28-bit two's complement */
+	uint32_t data_banks, weight_banks, grains;
+
+	/* DPU (decoded) */
+	int out_prec;
+	unsigned obpe;
+	uint32_t dst_addr, dst_stride, cube_w, cube_h, cube_c, notch;
+
+	/* data in flight: A [pixels][kpad], B [nk][kpad], acc [pixels][nk] */
+	void *a, *b;
+	int32_t *acc_i;
+	double *acc_f;
+};
+
+/* Register file access for the blocks.  reg_rd() enforces strict mode; after the first error
+ * every call is a no-op returning 0, so block code checks t->rc once per stage. */
+uint32_t reg_rd(struct sim_task *t, uint16_t reg);
+/* Read a register and require a value; rc and why go into the message. */
+uint32_t reg_expect(struct sim_task *t, uint16_t reg, uint32_t want, int rc, const char *why);
+int sim_fail(struct sim_task *t, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Map [iova, iova+len) or fail with an IOMMU-style fault naming the client. */
+void *sim_map(struct sim_task *t, uint32_t iova, uint64_t len, const char *client);
+
+/* The blocks, in pipeline order. */
+int pc_fetch(struct sim_task *t, uint32_t addr, uint32_t n_entries, struct pc_tail *tail);
+int cna_decode(struct sim_task *t);
+int core_decode(struct sim_task *t);
+int dpu_decode(struct sim_task *t);
+int cna_gather(struct sim_task *t);
+int core_mac(struct sim_task *t);
+int dpu_write(struct sim_task *t);
+
+#endif
