@@ -1,0 +1,166 @@
+/* npu-replay: run captured register-command streams through the software NPU core and write the
+ * resulting memory, to check streams captured on real boards against the simulator.
+ *
+ *   npu-replay SCRIPT [-o OUT.img] [--core 0|1|2] [--lenient] [--clock-mhz 200|1000]
+ *
+ * SCRIPT is a text file, one directive per line ('#' starts a comment; numbers are decimal or 0x hex;
+ * paths are relative to the script's folder):
+ *
+ *   image   PATH               load an NPU memory image (format: npu_image.h, "RKNPUIMG" segments)
+ *   regcmd  PATH IOVA          place a raw regcmd dump (little-endian 64-bit entries) at IOVA
+ *   segment PATH IOVA          place raw bytes (e.g. a captured weight or feature BO) at IOVA
+ *   zero    IOVA BYTES         a zero-filled segment (e.g. an output BO)
+ *   task    IOVA [COUNT]       run one task as the rocket kernel starts it: regcmd at IOVA, COUNT 64-bit
+ *                              entries including the 4-entry tail (default: the rest of the segment)
+ *
+ * Tasks run in order on one simulated core whose registers persist between tasks (strict register
+ * checks unless --lenient). The first failing task stops the replay with the core's reason (exit 1).
+ * -o writes every segment after the run as a memory image. Per-task statistics include the timing
+ * MODEL estimate (npu_timing.h) - an estimate, not a measurement. */
+#include "npu_image.h"
+#include "npu_timing.h"
+#include "sim/core/npusim.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct replay_task { uint32_t iova, count; };
+
+static int usage(const char *why)
+{
+    fprintf(stderr, "npu-replay: %s\nusage: npu-replay SCRIPT [-o OUT.img] [--core 0|1|2] [--lenient] "
+            "[--clock-mhz 200|1000]\n", why);
+    return 64;
+}
+
+static int read_file(const char *path, uint8_t **data, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -errno;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *data = malloc(n > 0 ? (size_t)n : 1);
+    *len = *data && n > 0 && fread(*data, 1, (size_t)n, f) == (size_t)n ? (size_t)n : 0;
+    fclose(f);
+    return *len ? 0 : -EIO;
+}
+
+static int parse_script(const char *script, struct npu_image *img, struct replay_task **tasks, uint32_t *ntasks)
+{
+    FILE *f = fopen(script, "r");
+    if (!f) { fprintf(stderr, "npu-replay: %s: %s\n", script, strerror(errno)); return -errno; }
+    char dir[1024] = ".", line[2048], err[256];
+    const char *slash = strrchr(script, '/');
+    if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - script), script);
+    int rc = 0, lineno = 0;
+    uint32_t cap = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash) *hash = 0;
+        char word[16], arg1[1024] = "", arg2[64] = "";
+        int n = sscanf(line, "%15s %1023s %63s", word, arg1, arg2);
+        if (n <= 0) continue;
+        char path[2200];
+        snprintf(path, sizeof path, "%s%s%s", arg1[0] == '/' ? "" : dir, arg1[0] == '/' ? "" : "/", arg1);
+        if (!strcmp(word, "image") && n == 2) {
+            rc = npu_image_load(img, path, err, sizeof err);
+        } else if ((!strcmp(word, "regcmd") || !strcmp(word, "segment")) && n == 3) {
+            uint8_t *data;
+            size_t len;
+            rc = read_file(path, &data, &len);
+            if (rc) snprintf(err, sizeof err, "%s: cannot read (%s)", path, strerror(-rc));
+            else if (len > UINT32_MAX) rc = -EINVAL, snprintf(err, sizeof err, "%s: too large", path);
+            else rc = npu_image_add(img, (uint32_t)strtoul(arg2, NULL, 0), (uint32_t)len, data, err, sizeof err);
+            if (!rc) free(data);
+        } else if (!strcmp(word, "zero") && n == 3) {
+            rc = npu_image_add(img, (uint32_t)strtoul(arg1, NULL, 0), (uint32_t)strtoul(arg2, NULL, 0), NULL, err,
+                               sizeof err);
+        } else if (!strcmp(word, "task") && n >= 2) {
+            if (*ntasks == cap) {
+                cap = cap ? cap * 2 : 16;
+                struct replay_task *t = realloc(*tasks, cap * sizeof *t);
+                if (!t) { rc = -ENOMEM; snprintf(err, sizeof err, "out of memory"); break; }
+                *tasks = t;
+            }
+            (*tasks)[(*ntasks)++] = (struct replay_task){ (uint32_t)strtoul(arg1, NULL, 0),
+                                                         n == 3 ? (uint32_t)strtoul(arg2, NULL, 0) : 0 };
+        } else {
+            rc = -EINVAL;
+            snprintf(err, sizeof err, "unknown or incomplete directive '%s'", word);
+        }
+        if (rc) fprintf(stderr, "npu-replay: %s:%d: %s\n", script, lineno, err);
+    }
+    fclose(f);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *script = NULL, *out = NULL;
+    int core_index = 0;
+    bool strict = true;
+    uint32_t clock_mhz = 200;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-o") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(a, "--core") && i + 1 < argc) core_index = atoi(argv[++i]);
+        else if (!strcmp(a, "--clock-mhz") && i + 1 < argc) clock_mhz = (uint32_t)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--lenient")) strict = false;
+        else if (a[0] != '-' && !script) script = a;
+        else return usage("bad argument");
+    }
+    if (!script) return usage("missing SCRIPT");
+    if (core_index < 0 || core_index > 2) return usage("--core must be 0, 1 or 2");
+    if (clock_mhz != 200 && clock_mhz != 1000) return usage("--clock-mhz must be 200 or 1000");
+
+    struct npu_image img = {0};
+    struct replay_task *tasks = NULL;
+    uint32_t ntasks = 0;
+    int rc = parse_script(script, &img, &tasks, &ntasks);
+    if (!rc && !ntasks) { fprintf(stderr, "npu-replay: %s: no task directive\n", script); rc = -EINVAL; }
+    struct npusim_core *core = rc ? NULL : npusim_core_create(core_index);
+    if (!rc && !core) { fprintf(stderr, "npu-replay: cannot create the simulated core\n"); rc = -ENOMEM; }
+    int exit_code = rc ? 2 : 0;
+    if (core) npusim_core_set_strict(core, strict);
+    struct npusim_mem mem = { .ctx = &img, .map = npu_image_map };
+    uint64_t model_total = 0;
+    for (uint32_t t = 0; core && t < ntasks; t++) {
+        uint32_t count = tasks[t].count;
+        if (!count)   /* the rest of the segment holding the stream */
+            for (uint32_t s = 0; s < img.count; s++)
+                if (tasks[t].iova >= img.seg[s].iova && tasks[t].iova - img.seg[s].iova < img.seg[s].length)
+                    count = (img.seg[s].length - (tasks[t].iova - img.seg[s].iova)) / 8;
+        struct npusim_task_stats st = {0};
+        char err[512] = "";
+        int r = npusim_core_run_task(core, &mem, tasks[t].iova, count, &st, err, sizeof err);
+        if (r) {
+            fprintf(stderr, "npu-replay: task %u (regcmd 0x%08x, %u entries) failed: %s (%s)\n", t, tasks[t].iova, count,
+                    err, strerror(-r));
+            exit_code = 1;
+            break;
+        }
+        struct npu_model_work w = { st.macs, st.bytes_in, st.bytes_out, st.in_precision };
+        uint64_t ns = npu_model_task_ns(&w, clock_mhz);
+        model_total += ns;
+        printf("task %u: regcmd 0x%08x count %u: ok  M=%u Kpad=%u Npad=%u prec %d->%d  macs %llu  in %llu B  out %llu B"
+               "  MODEL %.3f us @ %u MHz\n", t, tasks[t].iova, count, st.m, st.k, st.n, st.in_precision,
+               st.out_precision, (unsigned long long)st.macs, (unsigned long long)st.bytes_in,
+               (unsigned long long)st.bytes_out, ns / 1e3, clock_mhz);
+    }
+    if (!exit_code)
+        printf("replay: %u task(s) ok on simulated core %d; MODEL %.3f ms @ %u MHz (tasks only, no per-job overhead)\n",
+               ntasks, core_index, model_total / 1e6, clock_mhz);
+    if (out && exit_code != 2) {
+        char err[256];
+        if (npu_image_save(&img, out, err, sizeof err)) { fprintf(stderr, "npu-replay: %s\n", err); exit_code = 2; }
+    }
+    if (core) npusim_core_destroy(core);
+    npu_image_free(&img);
+    free(tasks);
+    return exit_code;
+}
