@@ -58,22 +58,27 @@ static const char *prec_name(int p)
 	return p >= 0 && p < 8 ? n[p] : "?";
 }
 
+int npu_precision_check(int in_prec, int out_prec, char *err, size_t errlen)
+{
+	/* The four conversions peers verified on boards (§5.1, §8, §15.3); int8 requant output,
+	 * bf16/tf32/int16 are outside this model. */
+	bool pair_ok = (in_prec == NPU_PREC_INT8 && (out_prec == NPU_PREC_INT32 || out_prec == NPU_PREC_FP32)) ||
+		       (in_prec == NPU_PREC_FP16 && (out_prec == NPU_PREC_FP32 || out_prec == NPU_PREC_FP16));
+	if (!pair_ok)
+		return fail(-ENOTSUP, err, errlen,
+			    "precision %s -> %s is not covered by the model (int8->int32/fp32, fp16->fp32/fp16; npu-registers §5, §8)",
+			    prec_name(in_prec), prec_name(out_prec));
+	return 0;
+}
+
 int npu_envelope_check(const struct npu_task_geom *g, char *err, size_t errlen)
 {
 	const char *garbage = "silicon would produce garbage here";
 	unsigned bpe = npu_prec_bytes(g->in_prec);
 	uint32_t m = g->w * g->h;
-
-	/* The four conversions peers verified on boards (§5.1, §8, §15.3); int8 requant output,
-	 * bf16/tf32/int16 are outside this model. */
-	bool pair_ok = (g->in_prec == NPU_PREC_INT8 &&
-			(g->out_prec == NPU_PREC_INT32 || g->out_prec == NPU_PREC_FP32)) ||
-		       (g->in_prec == NPU_PREC_FP16 &&
-			(g->out_prec == NPU_PREC_FP32 || g->out_prec == NPU_PREC_FP16));
-	if (!pair_ok)
-		return fail(-ENOTSUP, err, errlen,
-			    "precision %s -> %s is not covered by the model (int8->int32/fp32, fp16->fp32/fp16; npu-registers §5, §8)",
-			    prec_name(g->in_prec), prec_name(g->out_prec));
+	int rc = npu_precision_check(g->in_prec, g->out_prec, err, errlen);
+	if (rc)
+		return rc;
 
 	if (g->w < 1 || g->h < 1 || g->w > NPU_HW_MAX || g->h > NPU_HW_MAX)
 		return fail(-EINVAL, err, errlen,

@@ -53,6 +53,9 @@ uint32_t npu_data_banks_needed(uint32_t w, uint32_t h, uint32_t kpad, unsigned b
 /* CBUF banks one kernel group needs: ceil(G·kpad·bpe / 32 KiB) (§6.1, HM-F16). */
 uint32_t npu_weight_banks_needed(uint32_t kpad, int proc_prec);
 
+/* Input -> output precision pairs the model covers; −ENOTSUP with a reason otherwise. */
+int npu_precision_check(int in_prec, int out_prec, char *err, size_t errlen);
+
 /*
  * The shared envelope check.  Returns 0, or −EINVAL with a message naming the reason and the
  * reference section, e.g. "silicon would produce garbage here: int8 K=11008 > 8192 per task

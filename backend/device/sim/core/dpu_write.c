@@ -29,6 +29,8 @@ int dpu_decode(struct sim_task *t)
 	reg_expect(t, DPU_DATA_FORMAT, npu_set(DPU_DATA_FORMAT_OUT_PRECISION, t->out_prec) |
 		   npu_set(DPU_DATA_FORMAT_IN_PRECISION, t->prec) | npu_set(DPU_DATA_FORMAT_PROC_PRECISION, t->prec),
 		   -EINVAL, "DPU in/proc precision must equal the CNA's and shift fields must be 0 (npu-registers §2.4, §11)");
+	if (!t->rc && npu_precision_check(t->prec, t->out_prec, t->err, t->errlen))
+		return t->rc = -ENOTSUP;
 	t->obpe = npu_prec_bytes(t->out_prec);
 	reg_expect(t, DPU_OFFSET_PEND, 0, -ENOTSUP, byp);
 
@@ -50,7 +52,8 @@ int dpu_decode(struct sim_task *t)
 	reg_expect(t, DPU_DATA_CUBE_CHANNEL, npu_set(DPU_DATA_CUBE_CHANNEL_ORIG, t->cube_c - 1) |
 		   npu_set(DPU_DATA_CUBE_CHANNEL_CHANNEL, t->cube_c - 1), -ENOTSUP,
 		   "ORIG_CHANNEL != CHANNEL is UNVERIFIED (npu-registers §13.2)");
-	if (!t->rc && (t->cube_w != t->w || t->cube_h != t->h || t->cube_c != t->nk))
+	/* More kernels than the 13-bit channel field holds is the envelope's N > 8192 case. */
+	if (!t->rc && (t->cube_w != t->w || t->cube_h != t->h || t->cube_c != t->nk) && t->nk <= NPU_N_MAX)
 		return sim_fail(t, -EINVAL, "DPU cube %ux%ux%u != CORE output %ux%ux%u (npu-registers §11)",
 				t->cube_w, t->cube_h, t->cube_c, t->w, t->h, t->nk);
 
