@@ -47,6 +47,7 @@ struct npu_open_options {
     uint32_t model_clock_mhz;      /* clock the timing MODEL assumes: 200 (mainline default) or 1000; 0 = 200 */
     bool sim_strict;               /* sim: npusim strict register checks */
     enum npu_sim_sched sim_sched;  /* sim: scheduling policy */
+    uint32_t sim_job_timeout_us;   /* sim: job timeout against MODEL time; 0 = 500 ms (tests use less) */
 };
 
 struct npu_device_info {
@@ -122,7 +123,13 @@ void npu_bo_close(struct npu_bo *bo);
  * Returns 0 and a fence; job failures (timeout, fault, rejection) are reported by npu_fence_wait. */
 int npu_submit(struct npu_device *dev, const struct npu_job *jobs, uint32_t job_count, struct npu_fence **fence);
 /* Wait for all jobs of the submit until the absolute CLOCK_MONOTONIC deadline. 0 = all jobs completed;
- * -ETIMEDOUT = deadline passed (call again later); other -errno = a job failed (reason in npu_last_error).
+ * -ETIMEDOUT = YOUR deadline passed (the jobs may still finish: call again); any other -errno = a job
+ * failed, reason in npu_last_error():
+ *   -ETIME      the job hit the 500 ms job timeout (hang; the kernel resets the core)
+ *   -EFAULT     IOMMU/DMA fault (an address outside the fd's BOs)
+ *   -EIO        the kernel did not take the job (SUBMIT returned 0 but no fence appeared)
+ *   -EINVAL / -ENOTSUP   (sim) the stream is outside what silicon computes correctly / what the sim models
+ *   -ECANCELED  (sim) a job it depends on failed
  * stats (may be NULL) is filled on success and on job failure. */
 int npu_fence_wait(struct npu_fence *fence, int64_t deadline_ns, struct npu_submit_stats *stats);
 void npu_fence_free(struct npu_fence *fence);   /* does not wait */
@@ -149,6 +156,9 @@ enum npu_sim_fault {
  * RKNPU_SIM_FAULT=timeout|reject|dma[@N] sets the same at the first sim open. */
 int npu_sim_inject_fault(enum npu_sim_fault fault, uint32_t nth);
 int npu_sim_fault_parse(const char *spec, enum npu_sim_fault *fault, uint32_t *nth);
+/* Tests: while held, the simulated cores start no new job (queued jobs stay queued, so busy states and
+ * deadlines can be observed deterministically). Process-wide. */
+int npu_sim_hold(bool hold);
 const char *npu_sim_fault_name(enum npu_sim_fault fault);
 
 #ifdef __cplusplus

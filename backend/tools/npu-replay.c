@@ -53,7 +53,7 @@ static int parse_script(const char *script, struct npu_image *img, struct replay
 {
     FILE *f = fopen(script, "r");
     if (!f) { fprintf(stderr, "npu-replay: %s: %s\n", script, strerror(errno)); return -errno; }
-    char dir[1024] = ".", line[2048], err[256];
+    char dir[1024] = ".", line[2048], err[2400];
     const char *slash = strrchr(script, '/');
     if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - script), script);
     int rc = 0, lineno = 0;

@@ -86,12 +86,14 @@ struct sim_file {
     bool strict;
     enum npu_sim_sched sched;
     uint32_t clock_mhz;
+    uint64_t job_timeout_ns;
 };
 
 /* sim_device.c */
 struct sim_machine *sim_machine_get(void);
 void sim_machine_put(struct sim_machine *m);
 enum npu_sim_fault sim_fault_for_next_job(void);
+bool sim_held(void);
 int sim_cond_wait_until(struct sim_machine *m, int64_t deadline_ns);   /* 0 or ETIMEDOUT; lock held */
 
 /* sim_gem.c */

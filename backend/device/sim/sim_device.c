@@ -17,6 +17,22 @@ static struct sim_machine *machine;
 static enum npu_sim_fault fault_kind;
 static uint32_t fault_nth, fault_seen;
 static bool fault_env_read;
+static _Atomic bool hold_cores;
+
+bool sim_held(void) { return hold_cores; }
+
+int npu_sim_hold(bool hold)
+{
+    pthread_mutex_lock(&machine_lock);
+    hold_cores = hold;
+    if (machine) {
+        pthread_mutex_lock(&machine->lock);
+        pthread_cond_broadcast(&machine->cond);
+        pthread_mutex_unlock(&machine->lock);
+    }
+    pthread_mutex_unlock(&machine_lock);
+    return 0;
+}
 
 static const char *const fault_names[] = { [NPU_SIM_FAULT_NONE] = "none", [NPU_SIM_FAULT_TIMEOUT] = "timeout",
                                            [NPU_SIM_FAULT_REJECT] = "reject", [NPU_SIM_FAULT_DMA] = "dma" };
@@ -198,6 +214,7 @@ int sim_device_open(const struct npu_open_options *opt, struct npu_device *dev)
     f->strict = opt->sim_strict;
     f->sched = opt->sim_sched;
     f->clock_mhz = opt->model_clock_mhz;
+    f->job_timeout_ns = opt->sim_job_timeout_us ? opt->sim_job_timeout_us * 1000ull : npu_model_job_timeout_ns();
     dev->impl = f;
     dev->ops = &sim_ops;
     struct npu_device_info *i = &dev->info;
@@ -209,6 +226,6 @@ int sim_device_open(const struct npu_open_options *opt, struct npu_device *dev)
     snprintf(i->node, sizeof i->node, "(simulator, no device node)");
     i->cores = SIM_CORES;
     snprintf(i->cores_source, sizeof i->cores_source, "simulated RK3588");
-    i->job_timeout_ms = (uint32_t)npu_model_param(NPU_MODEL_JOB_TIMEOUT_MS);
+    i->job_timeout_ms = (uint32_t)((f->job_timeout_ns + 999999) / 1000000);
     return 0;
 }

@@ -130,6 +130,7 @@ int sim_job_submit(struct npu_device *dev, const struct npu_job *jobs, uint32_t 
 static struct sim_job *pick_job(struct sim_machine *m, int c, struct sim_job **prev_out)
 {
     struct sim_job *prev = NULL;
+    if (sim_held()) return NULL;
     for (struct sim_job *j = m->queue_head; j; prev = j, j = j->next) {
         if (j->core >= 0 && j->core != c) continue;
         bool blocked = false;
@@ -155,7 +156,7 @@ static void run_job(struct sim_core *core, struct sim_job *job, const struct sim
 {
     struct sim_file *f = job->file;
     unsigned long long seq = (unsigned long long)job->seq;
-    uint64_t model = npu_model_job_overhead_ns(), timeout = npu_model_job_timeout_ns();
+    uint64_t model = npu_model_job_overhead_ns(), timeout = f->job_timeout_ns;
     job->ran_core = core->index;
     if (failed_dep) {
         job->result = -ECANCELED;
@@ -164,11 +165,11 @@ static void run_job(struct sim_core *core, struct sim_job *job, const struct sim
         return;
     }
     if (job->fault == NPU_SIM_FAULT_TIMEOUT) {
-        job->result = -ETIMEDOUT;
+        job->result = -ETIME;
         job->model_ns = timeout;
         snprintf(job->msg, sizeof job->msg, "job %llu on core %d hung (injected fault 'timeout'): no completion "
-                 "interrupt within the %u ms job timeout; the kernel resets the core (rocket-uapi §1.2)", seq,
-                 core->index, (unsigned)npu_model_param(NPU_MODEL_JOB_TIMEOUT_MS));
+                 "interrupt within the %.1f ms job timeout; the kernel resets the core (rocket-uapi §1.2)", seq,
+                 core->index, timeout / 1e6);
         core_reset(core);
         return;
     }
@@ -194,7 +195,7 @@ static void run_job(struct sim_core *core, struct sim_job *job, const struct sim
         int r = npusim_core_run_task(core->hw, &mem, job->tasks[t].regcmd_iova, job->tasks[t].regcmd_count, &st,
                                      err, sizeof err);
         if (r) {
-            job->result = r;
+            job->result = r == -ETIMEDOUT ? -ETIME : r;   /* -ETIMEDOUT is reserved for the caller's deadline */
             snprintf(job->msg, sizeof job->msg, "job %llu task %u/%u on core %d: %s", seq, t, job->task_count,
                      core->index, err[0] ? err : strerror(-r));
             if (r == -EFAULT || r == -ETIMEDOUT) core_reset(core);   /* silicon would hang until the reset */
@@ -207,10 +208,10 @@ static void run_job(struct sim_core *core, struct sim_job *job, const struct sim
         struct npu_model_work w = { st.macs, st.bytes_in, st.bytes_out, st.in_precision };
         model += npu_model_task_ns(&w, f->clock_mhz);
         if (model > timeout) {
-            job->result = -ETIMEDOUT;
-            snprintf(job->msg, sizeof job->msg, "job %llu exceeded the %u ms job timeout: MODEL time %.1f ms after "
+            job->result = -ETIME;
+            snprintf(job->msg, sizeof job->msg, "job %llu exceeded the %.1f ms job timeout: MODEL time %.3f ms after "
                      "task %u of %u at %u MHz; the kernel would reset core %d (rocket-uapi §1.2) - put fewer tasks "
-                     "in one job", seq, (unsigned)npu_model_param(NPU_MODEL_JOB_TIMEOUT_MS), model / 1e6, t + 1,
+                     "in one job", seq, timeout / 1e6, model / 1e6, t + 1,
                      job->task_count, f->clock_mhz, core->index);
             core_reset(core);
             break;
@@ -290,7 +291,15 @@ int sim_fence_wait(struct npu_fence *fence, int64_t deadline_ns, struct npu_subm
         if (job->result && !failed) failed = job;
     }
     s->model_ns = npu_model_parallel_ns(core_busy, SIM_CORES, s->bytes_in + s->bytes_out);
-    int err = failed ? npu_fail(failed->result, "%s", failed->msg) : 0;
+    int err = 0;
+    if (failed) {   /* the first failure, then the others (e.g. dependants cancelled) */
+        char text[1024];
+        size_t l = (size_t)snprintf(text, sizeof text, "%s", failed->msg);
+        for (uint32_t j = 0; j < sf->job_count && l < sizeof text; j++)
+            if (sf->jobs[j]->result && sf->jobs[j] != failed)
+                l += (size_t)snprintf(text + l, sizeof text - l, "; also %s", sf->jobs[j]->msg);
+        err = npu_fail(failed->result, "%s", text);
+    }
     pthread_mutex_unlock(&m->lock);
     return err;
 }

@@ -38,6 +38,11 @@ struct npusim_task_stats {
 struct npusim_core;                                    /* one NPU core with its persistent register file */
 struct npusim_core *npusim_core_create(int index);
 void npusim_core_destroy(struct npusim_core *core);
+/* Strict (default): a task that reads a register it did not write itself fails (-EINVAL), since
+ * values persist and ping-pong register groups make a stale value unsafe (npu-registers §2.7, §3.8).
+ * Non-strict: such a read returns the last value written on this core (one register group; the
+ * hardware's two ping-pong groups are not modelled) and counts in stats.stale_reads; a register
+ * never written since create is still an error (its reset value is unknown). */
 void npusim_core_set_strict(struct npusim_core *core, bool strict);   /* default: strict */
 
 /*

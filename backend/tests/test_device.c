@@ -1,0 +1,509 @@
+/* Device layer tests: rocket discovery without hardware, and the simulated device (IOVA spaces, BO
+ * lifecycle, validation, deadlines, job order, multi-core, implicit sync, timeout, injected faults,
+ * chained tasks). Matmuls are built with the regcmd builder and checked against a CPU reference. */
+#include "npu_device.h"
+#include "npu_timing.h"
+#include "layout.h"
+#include "regcmd.h"
+#include "tap.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define WAIT_MS 20000
+
+static uint32_t seed = 12345;
+static uint32_t rnd(void) { seed ^= seed << 13, seed ^= seed >> 17, seed ^= seed << 5; return seed; }
+
+/* ---------- matmul jobs through the regcmd builder ---------- */
+
+struct mm {
+    struct npu_device *dev;
+    struct rk_matmul full;
+    struct npu_bo *rc, *a, *b, *c;
+    struct npu_task tasks[64];
+    uint32_t ntasks;
+};
+
+/* C = A·B as `repeat` chained tasks (each recomputes the whole, m <= 64) on dev. A row-major m×k, B k×n
+ * (int8_t or fp16 bits). a_bo: use this BO as A instead of a new one (implicit-sync chains). */
+static int mm_build(struct mm *x, struct npu_device *dev, enum rk_dtype in, enum rk_dtype out, uint32_t m, uint32_t k,
+                    uint32_t n, const void *A, const void *B, uint32_t repeat, struct npu_bo *a_bo, uint32_t bad_a_iova)
+{
+    memset(x, 0, sizeof *x);
+    x->dev = dev;
+    x->full = (struct rk_matmul){ .in = in, .out = out, .m = m, .k = k, .n = n };
+    size_t seg = rk_regcmd_segment_entries(RK_REGCMD_BODY_ENTRIES);
+    int err;
+    if (a_bo) x->a = a_bo;
+    else if ((err = npu_bo_create(dev, (uint32_t)rk_a_bytes(&x->full), &x->a))) return err;
+    if ((err = npu_bo_create(dev, (uint32_t)rk_b_bytes(&x->full), &x->b)) ||
+        (err = npu_bo_create(dev, (uint32_t)rk_c_bytes(&x->full), &x->c)) ||
+        (err = npu_bo_create(dev, (uint32_t)(repeat * seg * 8), &x->rc)))
+        return err;
+    if (A) rk_pack_a(&x->full, x->a->map, A, k);
+    if (in == RK_INT8) rk_pack_b_int8(x->b->map, B, k, n, n, 1);
+    else rk_pack_b_fp16(x->b->map, B, k, n, n, 1);
+    memset(x->c->map, 0xA5, x->c->size);
+    struct rk_matmul t = x->full;
+    t.a_iova = bad_a_iova ? bad_a_iova : x->a->iova;
+    t.b_iova = x->b->iova;
+    t.c_iova = x->c->iova;
+    for (uint32_t r = 0; r < repeat; r++) {
+        uint32_t at = x->rc->iova + (uint32_t)(r * seg * 8), count;
+        char why[256];
+        err = rk_regcmd_matmul_task(&t, r + 1 < repeat ? at + (uint32_t)(seg * 8) : 0, (uint64_t *)x->rc->map + r * seg,
+                                    seg, &count, why, sizeof why);
+        if (err) { tap_diag("regcmd builder: %s", why); return err; }
+        x->tasks[x->ntasks++] = (struct npu_task){ at, count, { m, k, n, in == RK_INT8 ? NPU_DTYPE_INT8 : NPU_DTYPE_FP16,
+                                                               out == RK_INT32 ? NPU_DTYPE_INT32 : NPU_DTYPE_FP32 } };
+    }
+    return 0;
+}
+
+/* Rebuild x's (single) task so that it writes into c instead of its own C BO. */
+static void mm_retarget_c(struct mm *x, struct npu_bo *c)
+{
+    struct rk_matmul t = x->full;
+    t.a_iova = x->a->iova, t.b_iova = x->b->iova, t.c_iova = c->iova;
+    size_t seg = rk_regcmd_segment_entries(RK_REGCMD_BODY_ENTRIES);
+    uint32_t count;
+    char why[256];
+    rk_regcmd_matmul_task(&t, 0, x->rc->map, seg, &count, why, sizeof why);
+    npu_bo_close(x->c);
+    x->c = c;
+}
+
+static struct npu_job mm_job(struct mm *x, struct npu_bo **ins, struct npu_bo **outs)
+{
+    ins[0] = x->rc, ins[1] = x->a, ins[2] = x->b, outs[0] = x->c;
+    return (struct npu_job){ x->tasks, x->ntasks, ins, 3, outs, 1 };
+}
+
+static void mm_free(struct mm *x, bool keep_a)
+{
+    npu_bo_close(x->rc), npu_bo_close(x->b), npu_bo_close(x->c);
+    if (!keep_a) npu_bo_close(x->a);
+}
+
+static void rand_i8(int8_t *p, size_t n) { for (size_t i = 0; i < n; i++) p[i] = (int8_t)rnd(); }
+static void rand_f16(uint16_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) p[i] = rk_fp16_from_float((float)((int)(rnd() % 64) - 32) / 32.0f);
+}
+
+static bool check_i8(const struct mm *x, const int8_t *A, const int8_t *B)
+{
+    uint32_t M = x->full.m, K = x->full.k, N = x->full.n;
+    int32_t *got = malloc((size_t)M * N * 4);
+    rk_unpack_c(&x->full, got, N, x->c->map);
+    bool ok = true;
+    for (uint32_t m = 0; m < M && ok; m++)
+        for (uint32_t n = 0; n < N && ok; n++) {
+            int32_t ref = 0;
+            for (uint32_t k = 0; k < K; k++) ref += A[(size_t)m * K + k] * B[(size_t)k * N + n];
+            if (got[(size_t)m * N + n] != ref) { tap_diag("[%u][%u] npu %d cpu %d", m, n, got[(size_t)m * N + n], ref); ok = false; }
+        }
+    free(got);
+    return ok;
+}
+
+/* ---------- rocket discovery without hardware ---------- */
+
+static void test_rocket_discovery(void)
+{
+    struct npu_device *dev = NULL;
+    char dir[] = "/tmp/rknpu-accel-XXXXXX";
+    tap_ok(mkdtemp(dir) != NULL, "temp accel dir");
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/absent", dir);
+
+    setenv("RKNPU_ACCEL_DIR", missing, 1);
+    tap_is_int(npu_device_open(NPU_DEVICE_ROCKET, NULL, &dev), -ENODEV, "rocket: accel dir absent -> -ENODEV");
+    tap_contains(npu_last_error(), "no rocket NPU found", "  message says no rocket NPU found");
+    tap_ok(dev == NULL, "  no device returned");
+
+    setenv("RKNPU_ACCEL_DIR", dir, 1);
+    tap_is_int(npu_device_open(NPU_DEVICE_ROCKET, NULL, &dev), -ENODEV, "rocket: empty accel dir -> -ENODEV");
+    tap_contains(npu_last_error(), "no accel nodes", "  message says there are no accel nodes");
+
+    char path[320];
+    snprintf(path, sizeof path, "%s/accel0", dir);
+    FILE *f = fopen(path, "w");
+    fputs("not a device", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/accel1", dir);
+    tap_ok(symlink("/dev/null", path) == 0, "accel1 -> /dev/null (a char device that is not DRM)");
+    tap_is_int(npu_device_open(NPU_DEVICE_ROCKET, NULL, &dev), -ENODEV, "rocket: regular file + non-DRM node -> -ENODEV");
+    tap_contains(npu_last_error(), "(", "  %s", npu_last_error());
+    tap_contains(npu_last_error(), "accel0: not a DRM device", "  accel0 named as not a DRM device");
+    tap_contains(npu_last_error(), "accel1: not a DRM device", "  accel1 named as not a DRM device");
+    tap_is_int(npu_device_open(NPU_DEVICE_AUTO, NULL, &dev), -ENODEV, "auto without a rocket node: error, never the simulator");
+    tap_contains(npu_last_error(), "absent or not rocket", "  auto reports the rocket search");
+
+    unsetenv("RKNPU_ACCEL_DIR");
+    if (access("/dev/accel", F_OK) != 0) {
+        tap_is_int(npu_device_open(NPU_DEVICE_AUTO, NULL, &dev), -ENODEV, "auto on this machine (no /dev/accel) fails");
+        tap_contains(npu_last_error(), "no rocket NPU found (/dev/accel/* absent or not rocket)", "  with the documented message");
+    } else {
+        tap_skip("/dev/accel exists here", "auto on a machine without /dev/accel");
+    }
+    unlink(path);
+    snprintf(path, sizeof path, "%s/accel0", dir);
+    unlink(path);
+    rmdir(dir);
+
+    enum npu_device_kind k;
+    tap_ok(!npu_device_kind_parse("sim", &k) && k == NPU_DEVICE_SIM, "kind 'sim'");
+    tap_ok(!npu_device_kind_parse("rocket", &k) && k == NPU_DEVICE_ROCKET, "kind 'rocket'");
+    tap_ok(!npu_device_kind_parse("auto", &k) && k == NPU_DEVICE_AUTO, "kind 'auto'");
+    tap_is_int(npu_device_kind_parse("gpu", &k), -EINVAL, "kind 'gpu' rejected");
+    setenv("RKNPU_DEVICE", "sim", 1);
+    tap_ok(!npu_device_kind_from_env(&k) && k == NPU_DEVICE_SIM, "RKNPU_DEVICE=sim");
+    setenv("RKNPU_DEVICE", "bogus", 1);
+    tap_is_int(npu_device_kind_from_env(&k), -EINVAL, "RKNPU_DEVICE=bogus rejected");
+    tap_contains(npu_last_error(), "RKNPU_DEVICE", "  message names the variable");
+    unsetenv("RKNPU_DEVICE");
+    tap_ok(!npu_device_kind_from_env(&k) && k == NPU_DEVICE_AUTO, "RKNPU_DEVICE unset -> auto");
+}
+
+/* ---------- sim: BOs and IOVA spaces ---------- */
+
+static void test_sim_bos(void)
+{
+    struct npu_device *d1, *d2;
+    tap_ok(!npu_device_open(NPU_DEVICE_SIM, NULL, &d1) && !npu_device_open(NPU_DEVICE_SIM, NULL, &d2), "open two sim fds");
+    struct npu_device_info info;
+    npu_device_get_info(d1, &info);
+    tap_ok(info.is_simulator && info.kind == NPU_DEVICE_SIM && info.cores == 3, "sim info: simulator, 3 cores (%s, %s)",
+           info.driver, info.desc);
+    tap_is_int(info.job_timeout_ms, 500, "sim job timeout 500 ms");
+    tap_is_int(info.model_clock_mhz, 200, "default model clock 200 MHz");
+
+    struct npu_bo *b[4], *o1;
+    uint32_t sizes[4] = { 1, 4095, 4097, 65536 }, want[4] = { 0, 0x1000, 0x2000, 0x4000 };
+    for (int i = 0; i < 4; i++) {
+        tap_ok(!npu_bo_create(d1, sizes[i], &b[i]), "fd1: BO of %u bytes", sizes[i]);
+        tap_ok(b[i]->iova == want[i] && b[i]->iova % 4096 == 0, "  IOVA 0x%x (page-aligned first fit from 0)", b[i]->iova);
+    }
+    tap_ok(!npu_bo_create(d2, 100, &o1) && o1->iova == 0, "fd2 has its own IOVA space: first BO at 0 again");
+    tap_ok(((uint8_t *)b[3]->map)[65535] == 0, "new BO is zero-filled and mapped");
+    ((uint8_t *)b[3]->map)[65535] = 7;
+    npu_bo_close(b[1]);
+    struct npu_bo *re;
+    int rc = npu_bo_create(d1, 4096, &re);
+    tap_ok(!rc && re->iova == 0x1000, "freed range is reused (IOVA 0x%x)", rc ? 0 : re->iova);
+    tap_ok(!npu_bo_prep(re, npu_deadline_after_ms(100)) && !npu_bo_fini(re), "prep/fini on an idle BO");
+    struct npu_bo *z;
+    tap_is_int(npu_bo_create(d1, 0, &z), -EINVAL, "BO of 0 bytes rejected");
+    npu_device_close(d1);   /* closes its remaining BOs */
+    npu_device_close(d2);
+
+    struct npu_device *d3;
+    npu_device_open(NPU_DEVICE_SIM, NULL, &d3);
+    struct npu_bo *h1, *h2, *h3;
+    tap_ok(!npu_bo_create(d3, 0x80000000u, &h1) && h1->iova == 0, "2 GiB BO at 0");
+    tap_ok(!npu_bo_create(d3, 0x7FFFF000u, &h2) && h2->iova == 0x80000000u, "next ~2 GiB BO at 0x80000000");
+    tap_is_int(npu_bo_create(d3, 0x2000, &h3), -ENOSPC, "IOVA space exhausted -> -ENOSPC");
+    tap_contains(npu_last_error(), "exhausted", "  message: %s", npu_last_error());
+    rc = npu_bo_create(d3, 0x1000, &h3);
+    tap_ok(!rc && h3->iova == 0xFFFFF000u, "the last page still fits (0x%x)", rc ? 0 : h3->iova);
+    npu_bo_close(h1);
+    tap_ok(!npu_bo_create(d3, 0x1000, &h1) && h1->iova == 0, "after freeing, space is available again");
+    npu_device_close(d3);
+}
+
+/* ---------- sim: submit validation ---------- */
+
+static void test_sim_validation(void)
+{
+    struct npu_device *d, *other;
+    npu_device_open(NPU_DEVICE_SIM, NULL, &d);
+    npu_device_open(NPU_DEVICE_SIM, NULL, &other);
+    int8_t A[64 * 64], B[64 * 64];
+    rand_i8(A, sizeof A), rand_i8(B, sizeof B);
+    struct mm x;
+    tap_ok(!mm_build(&x, d, RK_INT8, RK_INT32, 64, 64, 64, A, B, 1, NULL, 0), "build a 64x64x64 int8 job");
+    struct npu_bo *ins[3], *outs[1];
+    struct npu_job job = mm_job(&x, ins, outs), j;
+    struct npu_fence *f;
+    struct npu_task t = x.tasks[0];
+
+    j = job, j.task_count = 0;
+    tap_is_int(npu_submit(d, &j, 1, &f), -EINVAL, "job without tasks rejected (the kernel would drop it silently)");
+    j = job, j.out_count = 0;
+    tap_is_int(npu_submit(d, &j, 1, &f), -EINVAL, "job without out BO rejected");
+    tap_contains(npu_last_error(), "out BO", "  %s", npu_last_error());
+    struct npu_task bad = t;
+    bad.regcmd_count = 4;
+    j = job, j.tasks = &bad, j.task_count = 1;
+    tap_is_int(npu_submit(d, &j, 1, &f), -EINVAL, "regcmd_count 4 (tail only) rejected");
+    bad = t, bad.regcmd_iova += 8;
+    tap_is_int(npu_submit(d, &j, 1, &f), -EINVAL, "regcmd IOVA not 16-byte aligned rejected");
+    bad = t, bad.regcmd_count = 100000;
+    tap_is_int(npu_submit(d, &j, 1, &f), -EFAULT, "regcmd range outside every BO rejected");
+    bad = t, bad.regcmd_count = t.regcmd_count - 4;
+    tap_is_int(npu_submit(d, &j, 1, &f), -EINVAL, "regcmd_count without the 4-entry tail rejected");
+    tap_contains(npu_last_error(), "tail", "  %s", npu_last_error());
+    struct npu_bo *foreign;
+    npu_bo_create(other, 4096, &foreign);
+    struct npu_bo *outs2[1] = { foreign };
+    j = job, j.out_bos = outs2;
+    tap_is_int(npu_submit(d, &j, 1, &f), -ENOENT, "BO of another fd rejected (BOs are per fd)");
+    tap_is_int(npu_submit(d, &job, 0, &f), -EINVAL, "submit of 0 jobs rejected");
+
+    /* deadlines are absolute; busy states observed with the cores held */
+    npu_sim_hold(true);
+    tap_ok(!npu_submit(d, &job, 1, &f), "valid job submitted (cores held)");
+    tap_is_int(npu_bo_prep(x.c, 1000), -EBUSY, "prep with a relative-looking timeout on a busy BO -> -EBUSY (deadline passed)");
+    tap_contains(npu_last_error(), "absolute", "  message explains absolute deadlines");
+    tap_is_int(npu_bo_prep(x.c, npu_deadline_after_ms(20)), -ETIMEDOUT, "prep on a busy BO until a near deadline -> -ETIMEDOUT");
+    tap_ok(!npu_bo_prep(x.a, 1000), "an in-BO of the queued job is not waited on (fences on out-BOs only)");
+    tap_is_int(npu_fence_wait(f, npu_deadline_after_ms(20), NULL), -ETIMEDOUT, "fence wait times out while held");
+    npu_sim_hold(false);
+    struct npu_submit_stats s;
+    tap_ok(!npu_fence_wait(f, npu_deadline_after_ms(WAIT_MS), &s), "fence completes after release");
+    tap_ok(!npu_bo_prep(x.c, npu_deadline_after_ms(WAIT_MS)) && check_i8(&x, A, B), "64x64x64 int8 result bit-exact");
+    tap_ok(s.jobs == 1 && s.tasks == 1 && s.macs > 0 && s.model_ns > 0 && s.model_clock_mhz == 200,
+           "stats: 1 job, 1 task, %llu MACs, %llu B in, %llu B out, MODEL %.1f us @ %u MHz",
+           (unsigned long long)s.macs, (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out, s.model_ns / 1e3,
+           s.model_clock_mhz);
+    npu_fence_free(f);
+    mm_free(&x, false);
+    npu_device_close(other);
+    npu_device_close(d);
+}
+
+/* ---------- sim: order, multi-core, implicit sync ---------- */
+
+static void test_sim_order_and_cores(void)
+{
+    enum { M = 64, K = 96, N = 64 };
+    int8_t A[M * K], B1[K * N], B2[K * N];
+    rand_i8(A, sizeof A), rand_i8(B1, sizeof B1), rand_i8(B2, sizeof B2);
+
+    /* Two jobs of one fd write the same out BO: the second (submitted later) must win. */
+    struct npu_device *d;
+    npu_device_open(NPU_DEVICE_SIM, &(struct npu_open_options){ .sim_sched = NPU_SIM_SCHED_SPREAD }, &d);
+    struct mm x1, x2;
+    mm_build(&x1, d, RK_INT8, RK_INT32, M, K, N, A, B1, 8, NULL, 0);
+    mm_build(&x2, d, RK_INT8, RK_INT32, M, K, N, A, B2, 1, x1.a, 0);
+    mm_retarget_c(&x2, x1.c);          /* job 2 writes job 1's C */
+    struct npu_bo *i1[3], *o1[1], *i2[3], *o2[1];
+    struct npu_job jobs[2] = { mm_job(&x1, i1, o1), mm_job(&x2, i2, o2) };
+    memset(x1.c->map, 0xA5, x1.c->size);
+    struct npu_submit_stats s;
+    npu_sim_hold(true);
+    struct npu_fence *f;
+    tap_ok(!npu_submit(d, jobs, 2, &f), "two jobs writing the same BO (SPREAD scheduling, 8-task job first)");
+    npu_sim_hold(false);
+    int rc = npu_fence_wait(f, npu_deadline_after_ms(WAIT_MS), &s);
+    tap_ok(!rc, "both complete %s", rc ? npu_last_error() : "");
+    npu_fence_free(f);
+    tap_ok(check_i8(&x2, A, B2), "write-after-write ordered by the out BO: the later job's result remains");
+    tap_is_int(s.tasks, 9, "stats count 9 tasks");
+    x2.c = NULL;
+    mm_free(&x2, true);
+    mm_free(&x1, false);
+    npu_device_close(d);
+
+    /* 3 fds submitted together land on 3 different cores (drm_sched: least loaded, ties to core 0). */
+    struct npu_device *dv[3];
+    struct mm xs[3];
+    struct npu_fence *fs[3];
+    struct npu_bo *ins[3][3], *outs[3][1];
+    npu_sim_hold(true);
+    for (int i = 0; i < 3; i++) {
+        npu_device_open(NPU_DEVICE_SIM, NULL, &dv[i]);
+        mm_build(&xs[i], dv[i], RK_INT8, RK_INT32, M, K, N, A, B1, 2, NULL, 0);
+        struct npu_job jb = mm_job(&xs[i], ins[i], outs[i]);
+        npu_submit(dv[i], &jb, 1, &fs[i]);
+    }
+    npu_sim_hold(false);
+    uint32_t mask = 0;
+    bool same = true;
+    for (int i = 0; i < 3; i++) {
+        int rc = npu_fence_wait(fs[i], npu_deadline_after_ms(WAIT_MS), &s);
+        tap_ok(!rc, "fd %d job done on core mask 0x%x", i, s.core_mask);
+        mask |= s.core_mask;
+        same = same && !memcmp(xs[i].c->map, xs[0].c->map, xs[0].c->size);
+        npu_fence_free(fs[i]);
+    }
+    tap_is_int(mask, 7, "three fds used all three cores");
+    tap_ok(same && check_i8(&xs[0], A, B1), "3 cores in parallel: identical, correct results");
+
+    /* One fd, three jobs: they stay on one core (one scheduler entity per fd, rocket-uapi §4.6). */
+    struct npu_job jb[3];
+    struct npu_bo *jins[3][3], *jouts[3][1];
+    for (int i = 0; i < 3; i++) jb[i] = mm_job(&xs[0], jins[i], jouts[i]);
+    tap_ok(!npu_submit_wait(dv[0], jb, 3, npu_deadline_after_ms(WAIT_MS), &s), "one fd, three jobs");
+    tap_ok(__builtin_popcount(s.core_mask) == 1, "  all ran on one core (mask 0x%x)", s.core_mask);
+    tap_ok(s.model_ns >= s.model_busy_ns - 1, "  MODEL: jobs on one core add up (%.1f us)", s.model_ns / 1e3);
+    for (int i = 0; i < 3; i++) { mm_free(&xs[i], false); npu_device_close(dv[i]); }
+}
+
+static void test_sim_implicit_sync(void)
+{
+    /* Y = X·W1 (fp16 out, 16 chained tasks), Z = Y·W2 reading Y as its A operand: Z's job must wait. */
+    enum { M = 32, K = 64, N = 64 };
+    uint16_t X[M * K], W1[K * N], W2[N * N];
+    rand_f16(X, M * K), rand_f16(W1, K * N), rand_f16(W2, N * N);
+    struct npu_device *d;
+    npu_device_open(NPU_DEVICE_SIM, &(struct npu_open_options){ .sim_sched = NPU_SIM_SCHED_SPREAD }, &d);
+    struct mm y, z;
+    tap_ok(!mm_build(&y, d, RK_FP16, RK_FP16, M, K, N, X, W1, 16, NULL, 0), "job A: Y = X*W1 (fp16 -> fp16), 16 tasks");
+    tap_ok(rk_c_stride(&y.full) * 2 == rk_a_stride(&(struct rk_matmul){ .in = RK_FP16, .m = M, .k = N }) * 2,
+           "Y's row-major C layout is a row-major A layout");
+    tap_ok(!mm_build(&z, d, RK_FP16, RK_FP32, M, N, N, NULL, W2, 1, y.c, 0), "job B: Z = Y*W2 reads Y's BO");
+    struct npu_bo *ia[3], *oa[1], *ib[3], *ob[1];
+    struct npu_job jobs[2] = { mm_job(&y, ia, oa), mm_job(&z, ib, ob) };
+    npu_sim_hold(true);
+    struct npu_fence *f;
+    npu_submit(d, jobs, 2, &f);
+    npu_sim_hold(false);       /* two idle cores: B would start at once without the dependency */
+    struct npu_submit_stats s;
+    tap_ok(!npu_fence_wait(f, npu_deadline_after_ms(WAIT_MS), &s), "both jobs complete");
+    npu_fence_free(f);
+    float Yh[M * N], Zg[M * N];
+    rk_unpack_c(&z.full, Zg, N, z.c->map);
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            float acc = 0;
+            for (int k = 0; k < K; k++) acc += rk_fp16_to_float(X[m * K + k]) * rk_fp16_to_float(W1[k * N + n]);
+            Yh[m * N + n] = rk_fp16_to_float(rk_fp16_from_float(acc));
+        }
+    int bad = 0;
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            double ref = 0, mag = 0;
+            for (int k = 0; k < N; k++) {
+                double p = (double)Yh[m * N + k] * rk_fp16_to_float(W2[k * N + n]);
+                ref += p, mag += fabs(p);
+            }
+            if (!(fabs(Zg[m * N + n] - ref) <= mag / 256 + 1e-3)) bad++;
+        }
+    tap_is_int(bad, 0, "Z = (X*W1)*W2: B ran after A (implicit sync through Y's BO)");
+    z.a = NULL;
+    mm_free(&z, true);
+    mm_free(&y, false);
+    npu_device_close(d);
+}
+
+/* ---------- sim: timeout and faults ---------- */
+
+static void test_sim_timeout_and_faults(void)
+{
+    enum { M = 64, K = 256, N = 128 };
+    static int8_t A[M * K], B[K * N];
+    rand_i8(A, sizeof A), rand_i8(B, sizeof B);
+    struct npu_device *d;
+    /* 0.3 ms instead of 500 ms so the test stays small; the rule is the same. */
+    npu_device_open(NPU_DEVICE_SIM, &(struct npu_open_options){ .sim_job_timeout_us = 300 }, &d);
+    struct mm x;
+    mm_build(&x, d, RK_INT8, RK_INT32, M, K, N, A, B, 12, NULL, 0);
+    struct npu_bo *ins[3], *outs[1];
+    struct npu_job job = mm_job(&x, ins, outs);
+    struct npu_submit_stats s;
+    int err = npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s);
+    tap_is_int(err, -ETIME, "12-task job over the (shortened) job timeout fails like a hang + reset (-ETIME)");
+    tap_contains(npu_last_error(), "job timeout", "  %s", npu_last_error());
+    tap_ok(s.model_max_job_ns > 300000, "  stats carry the MODEL time that exceeded it (%.3f ms)", s.model_max_job_ns / 1e6);
+    job.task_count = 1;
+    tap_ok(!npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s) && check_i8(&x, A, B),
+           "a 1-task job on the reset core is correct again");
+    tap_ok(npu_model_job_timeout_ns() == 500000000ull, "default job timeout is 500 ms (rocket-uapi §1.2)");
+
+    static const struct { enum npu_sim_fault f; int err; const char *text; } faults[] = {
+        { NPU_SIM_FAULT_TIMEOUT, -ETIME, "injected fault 'timeout'" },
+        { NPU_SIM_FAULT_REJECT, -EIO, "not accepted by the kernel" },
+        { NPU_SIM_FAULT_DMA, -EFAULT, "DMA fault" },
+    };
+    for (int i = 0; i < 3; i++) {
+        npu_sim_inject_fault(faults[i].f, 0);
+        tap_is_int(npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s), faults[i].err, "injected %s -> %s",
+                   npu_sim_fault_name(faults[i].f), strerror(-faults[i].err));
+        tap_contains(npu_last_error(), faults[i].text, "  %s", npu_last_error());
+    }
+    npu_sim_inject_fault(NPU_SIM_FAULT_DMA, 2);
+    tap_ok(!npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s), "fault dma@2: first job fine");
+    tap_is_int(npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s), -EFAULT, "  second job faults");
+    tap_ok(!npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s), "  third job fine again");
+    npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
+
+    /* a failed job cancels the jobs that depend on it */
+    npu_sim_inject_fault(NPU_SIM_FAULT_DMA, 1);
+    struct npu_job two[2] = { job, job };
+    tap_is_int(npu_submit_wait(d, two, 2, npu_deadline_after_ms(WAIT_MS), &s), -EFAULT, "job 1 faults...");
+    tap_contains(npu_last_error(), "cancelled: it depends on job", "  ...and job 2, which writes the same BO, is cancelled");
+    npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
+
+    enum npu_sim_fault pf;
+    uint32_t nth;
+    tap_ok(!npu_sim_fault_parse("timeout", &pf, &nth) && pf == NPU_SIM_FAULT_TIMEOUT && nth == 0, "parse 'timeout'");
+    tap_ok(!npu_sim_fault_parse("dma@3", &pf, &nth) && pf == NPU_SIM_FAULT_DMA && nth == 3, "parse 'dma@3'");
+    tap_is_int(npu_sim_fault_parse("melt", &pf, &nth), -EINVAL, "parse 'melt' rejected");
+    tap_is_int(npu_sim_fault_parse("dma@0", &pf, &nth), -EINVAL, "parse 'dma@0' rejected");
+
+    /* a real fault from the core: A points at an unmapped IOVA; the core's reason reaches the caller */
+    struct mm y;
+    mm_build(&y, d, RK_INT8, RK_INT32, M, K, N, A, B, 1, NULL, 0x40000000u);
+    struct npu_bo *yi[3], *yo[1];
+    struct npu_job yj = mm_job(&y, yi, yo);
+    tap_is_int(npu_submit_wait(d, &yj, 1, npu_deadline_after_ms(WAIT_MS), &s), -EFAULT, "unmapped operand -> -EFAULT");
+    tap_contains(npu_last_error(), "0x40000000", "  core message names the address: %s", npu_last_error());
+    mm_free(&y, false);
+    mm_free(&x, false);
+    npu_device_close(d);
+}
+
+static void test_sim_chain(void)
+{
+    /* 4 M-tiles of one 200x150x96 matmul as 4 chained tasks in one job (tails point at the next). */
+    enum { M = 200, K = 150, N = 96, MT = 64 };
+    static int8_t A[M * K], B[K * N];
+    rand_i8(A, sizeof A), rand_i8(B, sizeof B);
+    struct npu_device *d;
+    npu_device_open(NPU_DEVICE_SIM, &(struct npu_open_options){ .model_clock_mhz = 1000 }, &d);
+    struct mm x;
+    mm_build(&x, d, RK_INT8, RK_INT32, M, K, N, A, B, 1, NULL, 0);
+    size_t seg = rk_regcmd_segment_entries(RK_REGCMD_BODY_ENTRIES);
+    npu_bo_close(x.rc);
+    npu_bo_create(d, (uint32_t)(4 * seg * 8), &x.rc);
+    x.ntasks = 0;
+    for (uint32_t t = 0; t < 4; t++) {
+        struct rk_matmul tile = x.full;
+        uint32_t m0 = t * MT, count, at = x.rc->iova + (uint32_t)(t * seg * 8);
+        tile.m = M - m0 < MT ? M - m0 : MT;
+        tile.a_iova = x.a->iova + m0 * rk_a_stride(&x.full);
+        tile.b_iova = x.b->iova;
+        tile.c_iova = x.c->iova + m0 * rk_c_stride(&x.full) * 4;
+        char why[256];
+        rk_regcmd_matmul_task(&tile, t < 3 ? at + (uint32_t)(seg * 8) : 0, (uint64_t *)x.rc->map + t * seg, seg, &count,
+                              why, sizeof why);
+        x.tasks[x.ntasks++] = (struct npu_task){ at, count, { tile.m, K, N, NPU_DTYPE_INT8, NPU_DTYPE_INT32 } };
+    }
+    struct npu_bo *ins[3], *outs[1];
+    struct npu_job job = mm_job(&x, ins, outs);
+    struct npu_submit_stats s;
+    tap_ok(!npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s), "4 chained tasks in one job");
+    tap_ok(check_i8(&x, A, B), "200x150x96 int8 from 4 M-tiles: bit-exact");
+    tap_ok(s.tasks == 4 && s.model_clock_mhz == 1000, "stats: 4 tasks, MODEL %.1f us @ 1000 MHz", s.model_ns / 1e3);
+    mm_free(&x, false);
+    npu_device_close(d);
+}
+
+int main(void)
+{
+    test_rocket_discovery();
+    test_sim_bos();
+    test_sim_validation();
+    test_sim_order_and_cores();
+    test_sim_implicit_sync();
+    test_sim_timeout_and_faults();
+    test_sim_chain();
+    return tap_done();
+}
