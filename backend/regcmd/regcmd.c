@@ -338,6 +338,23 @@ int rk_regcmd_matmul_task(const struct rk_matmul *mm, uint32_t next_iova, uint64
 	return 0;
 }
 
+int rk_regcmd_describe(uint64_t e, char *buf, size_t len)
+{
+	uint16_t tgt = npu_entry_target(e), reg = npu_entry_reg(e);
+	uint32_t val = npu_entry_value(e);
+	const char *name = npu_reg_name(reg);
+
+	if (e == 0 || tgt == NPU_TGT_NOP1)
+		return snprintf(buf, len, "no-op");
+	if (tgt == NPU_TGT_MARKER)
+		return snprintf(buf, len, "marker 0x0041");
+	if (tgt == NPU_TGT_OP_EN)
+		return snprintf(buf, len, "op-enable 0x%x", val);
+	if (tgt != npu_block_target(npu_block_of(reg)))
+		return snprintf(buf, len, "target 0x%04x reg 0x%04x = 0x%08x (target/block mismatch)", tgt, reg, val);
+	return snprintf(buf, len, "%s (0x%04x) = 0x%08x", name ? name : "unknown", reg, val);
+}
+
 uint32_t rk_regcmd_count(size_t body_count) { return (uint32_t)body_count + RK_REGCMD_TAIL_ENTRIES; }
 uint32_t rk_pc_data_amount(uint32_t regcmd_count) { return (regcmd_count + 1) / 2 - 1; }
 uint32_t rk_next_amount(uint32_t next_body_count) { return (next_body_count + 1) / 2 + 1; }

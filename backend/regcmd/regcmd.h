@@ -58,6 +58,10 @@ size_t rk_regcmd_tail(uint64_t out[4], uint32_t next_iova, uint32_t next_body_co
 int rk_regcmd_matmul_task(const struct rk_matmul *mm, uint32_t next_iova, uint64_t *seg, size_t cap,
 			  uint32_t *regcmd_count, char *err, size_t errlen);
 
+/* One entry as text for dumps, e.g. "CNA_CBUF_CON0 (0x1040) = 0x000000b1", "op-enable 0xd".
+ * Returns snprintf's count. */
+int rk_regcmd_describe(uint64_t entry, char *buf, size_t len);
+
 uint32_t rk_regcmd_count(size_t body_count);          /* body + 4 (rocket regcmd_count) */
 uint32_t rk_pc_data_amount(uint32_t regcmd_count);    /* MMIO PC_REGISTER_AMOUNTS: (count+1)/2 − 1 */
 uint32_t rk_next_amount(uint32_t next_body_count);    /* tail value: ceil(body/2) + 1 (§3.4) */

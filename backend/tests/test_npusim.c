@@ -198,8 +198,17 @@ static int run_compare(struct run *r, struct space *s)
 	return bad;
 }
 
+static int sim_matmul_patched(struct npusim_core *core, const struct rk_matmul *mm_in, char *err, size_t errlen,
+			      struct npusim_task_stats *st, int *bad, void (*patch_fn)(uint64_t *seg));
+
 static int sim_matmul(struct npusim_core *core, const struct rk_matmul *mm_in, char *err, size_t errlen,
 		      struct npusim_task_stats *st, int *bad)
+{
+	return sim_matmul_patched(core, mm_in, err, errlen, st, bad, NULL);
+}
+
+static int sim_matmul_patched(struct npusim_core *core, const struct rk_matmul *mm_in, char *err, size_t errlen,
+			      struct npusim_task_stats *st, int *bad, void (*patch_fn)(uint64_t *seg))
 {
 	struct space s;
 	struct run r = { .mm = *mm_in };
@@ -208,6 +217,8 @@ static int sim_matmul(struct npusim_core *core, const struct rk_matmul *mm_in, c
 	space_init(&s);
 	run_make(&r, &s, seg);
 	int rc = rk_regcmd_matmul_task(&r.mm, 0, seg, SEG_CAP, &count, err, errlen);
+	if (!rc && patch_fn)
+		patch_fn(seg);
 	if (!rc) {
 		memcpy(space_map(&s, REG_IOVA, SEG_CAP * 8), seg, sizeof(seg));
 		rc = npusim_core_run_task(core, &s.mem, REG_IOVA, count, st, err, errlen);
@@ -645,7 +656,6 @@ static void test_chains(struct npusim_core *core)
 	r = (struct run){ .mm = mk(RK_INT8, RK_INT32, 6, 64, 96) };
 	run_make(&r, &s, NULL);
 	regs = bo_new(&s, REG_IOVA, 3 * SEG_CAP * 8);
-	int8_t *ball = space_map(&s, B_IOVA, 1);
 	rc = 0;
 	for (int t = 0; t < 3 && !rc; t++) {
 		struct rk_matmul nt = r.mm;
@@ -653,7 +663,6 @@ static void test_chains(struct npusim_core *core)
 		nt.c_row_stride = 96;
 		nt.b_iova = B_IOVA + t * 32 * 64;                   /* kernel groups are contiguous (§4.2) */
 		nt.c_iova = C_IOVA + t * 32 * 4;
-		(void)ball;
 		rc = rk_regcmd_matmul_task(&nt, 0, regs + t * SEG_CAP, SEG_CAP, &count, err, sizeof(err));
 		rc = rc ? rc : npusim_core_run_task(core, &s.mem, REG_IOVA + t * SEG_CAP * 8, count, NULL, err, sizeof(err));
 	}
@@ -670,6 +679,32 @@ static void test_chains(struct npusim_core *core)
 		ok &= rc == 0 && b2 == 0;
 	}
 	tap_ok(ok, "int8 -> fp16 -> int8 tasks back to back on one core");
+}
+
+/* The M=8 NC1HWC2 stream re-expressed as a W=2 x H=4 feature cube, Mesa-conv style:
+ * LS = 4W, SS = W·H − 4W, output S = 16·W·H (§4.1 table, §4.3). */
+static void patch_w2h4(uint64_t *seg)
+{
+	patch(seg, 108, CNA_DATA_SIZE0, 2u << 16 | 4);
+	patch(seg, 108, CNA_FC_DATA_SIZE0, 2u << 16 | 4);
+	patch(seg, 108, CNA_DATA_SIZE2, 2);
+	patch(seg, 108, CNA_CBUF_CON1, 2);                  /* ceil(W·C/64) */
+	patch(seg, 108, CNA_DMA_CON1, 8);
+	patch(seg, 108, CNA_DMA_CON2, 0);
+	patch(seg, 108, CORE_DATAOUT_SIZE_0, 3u << 16 | 1);
+	patch(seg, 108, DPU_DATA_CUBE_WIDTH, 1);
+	patch(seg, 108, DPU_DATA_CUBE_HEIGHT, 3);
+	patch(seg, 108, DPU_WDMA_SIZE_1, 3u << 16 | 1);
+}
+
+static void test_wide_cube(struct npusim_core *core)
+{
+	struct rk_matmul mm = mk(RK_INT8, RK_INT32, 8, 64, 64);
+	mm.a_layout = mm.c_layout = RK_LAYOUT_NC1HWC2;
+	char err[256] = "";
+	int bad;
+	int rc = sim_matmul_patched(core, &mm, err, sizeof(err), NULL, &bad, patch_w2h4);
+	tap_ok(rc == 0 && bad == 0, "W=2 x H=4 feature cube (group line on) = the M=8 NC1HWC2 matmul (%s)", err);
 }
 
 /* Three cores in three threads at once: no shared mutable state. */
@@ -733,6 +768,7 @@ int main(void)
 	test_stream_faults(core);
 	test_strict_and_persistence();
 	test_chains(core);
+	test_wide_cube(core);
 	test_threads();
 	npusim_core_destroy(core);
 	return tap_done();

@@ -89,6 +89,11 @@ static void test_entries(void)
 	       "field width check (11-bit DATAIN_HEIGHT)");
 	tap_ok(!strcmp(npu_reg_name(DPU_SURFACE_ADD), "DPU_SURFACE_ADD") && !npu_reg_name(0x1090),
 	       "register table names known registers only");
+	char d[96];
+	rk_regcmd_describe(0x0201000000b11040ull, d, sizeof(d));
+	tap_ok(!strcmp(d, "CNA_CBUF_CON0 (0x1040) = 0x000000b1"), "describe a register write: %s", d);
+	rk_regcmd_describe(0x00810000000d0008ull, d, sizeof(d));
+	tap_ok(!strcmp(d, "op-enable 0xd"), "describe op-enable: %s", d);
 }
 
 static void test_blob_stream(void)
