@@ -7,5 +7,7 @@ cd "$root"
 src=$(scripts/upstream.sh src)
 bin=$(scripts/upstream.sh prefix)
 out=${ROSENBLATT_NATIVE_BUILD:-build/native}
-exec npx --no-install cmake-js build --directory backend --out "$out" --parallel "${ROSENBLATT_JOBS:-$(nproc)}" \
-  --CDLLAMA_CPP_SRC="$src" --CDLLAMA_CPP_LIBDIR="$bin" "$@"
+args=(--directory backend --out "$out" --CDLLAMA_CPP_SRC="$src" --CDLLAMA_CPP_LIBDIR="$bin" "$@")
+# Configure every time (a second): backend/ picks up its layer folders at configure time.
+npx --no-install cmake-js configure "${args[@]}"
+exec npx --no-install cmake-js build --parallel "${ROSENBLATT_JOBS:-$(nproc)}" "${args[@]}"

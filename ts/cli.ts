@@ -3,12 +3,14 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import * as devices from './commands/devices.js';
+import * as probe from './commands/probe.js';
 import * as run from './commands/run.js';
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('rosenblatt-dl')
   .command(run)
   .command(devices)
+  .command(probe)
   .strict()
   .help()
   .fail((msg, err, y) => {

@@ -1,0 +1,24 @@
+// rosenblatt-dl probe (Phase-1 milestone) on the software NPU: int8 and fp16, 1 and 3 cores, and the
+// refusal to run anywhere without being told when there is no NPU.
+import t from 'tap';
+import { cli } from './helpers.js';
+
+for (const dtype of ['int8', 'fp16']) {
+  for (const cores of [1, 3]) {
+    t.test(`probe --sim --dtype ${dtype} --cores ${cores}`, (tt) => {
+      const r = cli(['probe', '--sim', '--dtype', dtype, '--cores', String(cores), '--json', '--seed', '7']);
+      tt.equal(r.status, 0, r.stderr.slice(-800));
+      const j = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
+      tt.ok(j.pass ?? j.ok, 'the probe reports a pass');
+      tt.match(r.stderr + r.stdout, /SIMULATOR|simulator/i, 'says it ran on the simulator');
+      tt.end();
+    });
+  }
+}
+
+t.test('no NPU and no --sim: a clear error, not the simulator', (tt) => {
+  const r = cli(['probe'], { RKNPU_DEVICE: 'auto', RKNPU_ACCEL_DIR: '/nonexistent-accel' });
+  tt.not(r.status, 0);
+  tt.match(r.stderr, /no rocket NPU/i);
+  tt.end();
+});
