@@ -142,7 +142,8 @@ int cna_gather(struct sim_task *t)
 
 	size_t na = (size_t)px * t->kpad, nb = (size_t)t->nk * t->kpad;
 	if (t->prec == NPU_PREC_INT8) {
-		int8_t *a = t->a = malloc(na), *b = t->b = malloc(nb);
+		/* held as int16 so the host's multiply-add instructions apply (core_mac.c) */
+		int16_t *a = t->a = malloc(na * sizeof(int16_t)), *b = t->b = malloc(nb * sizeof(int16_t));
 		if (!a || !b)
 			return sim_fail(t, -ENOMEM, "out of memory gathering operands");
 		for (uint32_t c = 0; c < t->kpad; c++)
