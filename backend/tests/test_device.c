@@ -7,11 +7,16 @@
 #include "regcmd.h"
 #include "tap.h"
 
+#include "rocket_uapi.h"
+
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WAIT_MS 20000
@@ -169,6 +174,175 @@ static void test_rocket_discovery(void)
     tap_contains(npu_last_error(), "RKNPU_DEVICE", "  message names the variable");
     unsetenv("RKNPU_DEVICE");
     tap_ok(!npu_device_kind_from_env(&k) && k == NPU_DEVICE_AUTO, "RKNPU_DEVICE unset -> auto");
+}
+
+
+/* ---------- a fake rocket kernel behind ioctl(): exercises the rocket code without hardware ----------
+ * The accel node is a regular temp file (so mmap at the fake offsets works); ioctls on it are answered
+ * here with the kernel's documented behaviour (rocket-uapi §2.3): absolute PREP_BO deadlines, positive
+ * PREP_BO success values, SUBMIT returning 0 for dropped jobs. All other fds go to the real syscall. */
+#define FK_MAX_BO 64
+static struct {
+    ino_t ino;                         /* the fake node */
+    const char *name;                  /* DRM driver name it reports */
+    uint32_t next_iova, bos;
+    bool busy[FK_MAX_BO + 1];          /* out-BO written by a not yet finished job */
+    bool complete_on_wait;             /* a PREP_BO with a future deadline finishes the job */
+    bool drop_next_job;                /* SUBMIT returns 0 but drops the job (rocket-uapi §4.3) */
+    int gem_closes, submits;
+    int64_t last_deadline;
+    struct rocket_uapi_job last_job;
+    struct rocket_uapi_task last_tasks[8];
+    uint32_t last_in[8], last_out[8];
+} fk = { .name = "rocket" };
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int fk_ioctl(int fd, unsigned long req, void *arg)
+{
+    if (req == ROCKET_UAPI_IOCTL_VERSION) {
+        struct rocket_uapi_drm_version *v = arg;
+        size_t n = strlen(fk.name);
+        if (v->name && v->name_len) memcpy(v->name, fk.name, n < v->name_len ? n + 1 : v->name_len);
+        if (v->desc && v->desc_len > 10) memcpy(v->desc, "rocket DRM", 11);
+        v->name_len = n, v->version_major = v->version_minor = v->version_patchlevel = 0;
+        return 0;
+    }
+    if (req == ROCKET_UAPI_IOCTL_CREATE_BO) {
+        struct rocket_uapi_create_bo *c = arg;
+        if (!c->size || fk.bos == FK_MAX_BO) { errno = EINVAL; return -1; }
+        c->handle = ++fk.bos;
+        c->dma_address = fk.next_iova;
+        fk.next_iova += (c->size + 4095) & ~4095u;
+        c->offset = (uint64_t)c->handle << 24;              /* fake mmap offset */
+        if (ftruncate(fd, (off_t)(c->offset + c->size))) return -1;
+        return 0;
+    }
+    if (req == ROCKET_UAPI_IOCTL_SUBMIT) {
+        struct rocket_uapi_submit *s = arg;
+        if (s->reserved || s->job_struct_size < sizeof(struct rocket_uapi_job)) { errno = EINVAL; return -1; }
+        fk.submits++;
+        for (uint32_t j = 0; j < s->job_count; j++) {
+            const struct rocket_uapi_job *job = (const void *)(uintptr_t)(s->jobs + j * s->job_struct_size);
+            fk.last_job = *job;
+            for (uint32_t t = 0; t < job->task_count && t < 8; t++)
+                fk.last_tasks[t] = *(const struct rocket_uapi_task *)(uintptr_t)(job->tasks + t * job->task_struct_size);
+            memcpy(fk.last_in, (const void *)(uintptr_t)job->in_bo_handles, 4 * (job->in_bo_handle_count < 8 ? job->in_bo_handle_count : 8));
+            memcpy(fk.last_out, (const void *)(uintptr_t)job->out_bo_handles, 4 * (job->out_bo_handle_count < 8 ? job->out_bo_handle_count : 8));
+            if (fk.drop_next_job || !job->task_count || job->task_struct_size < 8) { fk.drop_next_job = false; continue; }
+            for (uint32_t b = 0; b < job->out_bo_handle_count; b++)
+                fk.busy[((const uint32_t *)(uintptr_t)job->out_bo_handles)[b]] = true;
+        }
+        return 0;                                           /* even for dropped jobs */
+    }
+    if (req == ROCKET_UAPI_IOCTL_PREP_BO) {
+        struct rocket_uapi_prep_bo *p = arg;
+        if (p->reserved || p->handle > fk.bos) { errno = EINVAL; return -1; }
+        if (p->timeout_ns) fk.last_deadline = p->timeout_ns;
+        if (fk.busy[p->handle]) {
+            if (p->timeout_ns <= now_ns()) { errno = EBUSY; return -1; }   /* absolute deadline already passed */
+            if (!fk.complete_on_wait) { errno = ETIMEDOUT; return -1; }
+            fk.busy[p->handle] = false;
+        }
+        return 7;                                           /* remaining jiffies: positive success */
+    }
+    if (req == ROCKET_UAPI_IOCTL_FINI_BO) return ((struct rocket_uapi_fini_bo *)arg)->reserved ? (errno = EINVAL, -1) : 0;
+    if (req == ROCKET_UAPI_IOCTL_GEM_CLOSE) { fk.gem_closes++; return 0; }
+    errno = ENOTTY;
+    return -1;
+}
+
+int ioctl(int fd, unsigned long req, ...)
+{
+    va_list ap;
+    va_start(ap, req);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    struct stat st;
+    if (fk.ino && !fstat(fd, &st) && st.st_ino == fk.ino) return fk_ioctl(fd, req, arg);
+    return (int)syscall(SYS_ioctl, fd, req, arg);
+}
+
+static void test_rocket_fake_kernel(void)
+{
+    char dir[] = "/tmp/rknpu-fake-XXXXXX", node[320];
+    mkdtemp(dir);
+    snprintf(node, sizeof node, "%s/accel0", dir);
+    FILE *f = fopen(node, "w");
+    fclose(f);
+    struct stat st;
+    stat(node, &st);
+    fk.ino = st.st_ino;
+    setenv("RKNPU_ACCEL_DIR", dir, 1);
+
+    struct npu_device *dev = NULL;
+    fk.name = "ethosu";
+    tap_is_int(npu_device_open(NPU_DEVICE_AUTO, NULL, &dev), -ENODEV, "fake kernel: a DRM node of another driver is skipped");
+    tap_contains(npu_last_error(), "DRM driver is 'ethosu', not rocket", "  %s", npu_last_error());
+    fk.name = "rocket";
+    tap_ok(!npu_device_open(NPU_DEVICE_AUTO, NULL, &dev), "fake kernel: auto opens the rocket node");
+    if (!dev) { unsetenv("RKNPU_ACCEL_DIR"); return; }
+    struct npu_device_info info;
+    npu_device_get_info(dev, &info);
+    tap_ok(!info.is_simulator && info.kind == NPU_DEVICE_ROCKET && !strcmp(info.driver, "rocket") && !strcmp(info.node, node),
+           "  info: driver %s, node %s", info.driver, info.node);
+    tap_ok(info.cores == 3, "  cores %u (%s)", info.cores, info.cores_source);
+
+    struct npu_bo *rc, *a, *c;
+    tap_ok(!npu_bo_create(dev, 1024, &rc) && !npu_bo_create(dev, 4096, &a) && !npu_bo_create(dev, 4096, &c),
+           "CREATE_BO + mmap at the returned offset");
+    tap_ok(rc->iova == 0 && a->iova == 0x1000 && c->iova == 0x2000, "  IOVAs from the kernel (0 is valid)");
+    tap_ok(!npu_bo_prep(a, npu_deadline_after_ms(100)), "PREP_BO returning a positive value counts as success");
+    tap_ok(fk.last_deadline > now_ns(), "  PREP_BO got an ABSOLUTE CLOCK_MONOTONIC deadline");
+    uint64_t *e = rc->map;
+    for (int i = 0; i < 8; i++) e[i] = 0x0201000000001000ull;    /* some body */
+    rk_regcmd_tail(e + 8, 0, 0);
+    tap_ok(!npu_bo_fini(rc), "FINI_BO");
+
+    struct npu_task task = { .regcmd_iova = rc->iova, .regcmd_count = 12, .shape = { 64, 64, 64, NPU_DTYPE_INT8, NPU_DTYPE_INT32 } };
+    struct npu_bo *ins[] = { rc, a }, *outs[] = { c };
+    struct npu_job job = { &task, 1, ins, 2, outs, 1 };
+    struct npu_fence *fence;
+    tap_ok(!npu_submit(dev, &job, 1, &fence), "SUBMIT");
+    tap_ok(fk.last_job.task_count == 1 && fk.last_job.task_struct_size == 8 && fk.last_job.in_bo_handle_count == 2 &&
+           fk.last_job.out_bo_handle_count == 1, "  job struct: 1 task, task_struct_size 8, 2 in, 1 out");
+    tap_ok(fk.last_tasks[0].regcmd == rc->iova && fk.last_tasks[0].regcmd_count == 12, "  task: regcmd IOVA and count incl. tail");
+    tap_ok(fk.last_in[0] == rc->handle && fk.last_in[1] == a->handle && fk.last_out[0] == c->handle, "  BO handles");
+    fk.complete_on_wait = false;
+    tap_is_int(npu_fence_wait(fence, npu_deadline_after_ms(5), NULL), -ETIMEDOUT, "wait: deadline passes -> -ETIMEDOUT");
+    tap_is_int(npu_fence_wait(fence, 5000000, NULL), -ETIMEDOUT, "wait with a relative-looking deadline -> -ETIMEDOUT, not success");
+    fk.complete_on_wait = true;
+    struct npu_submit_stats s;
+    tap_ok(!npu_fence_wait(fence, npu_deadline_after_ms(1000), &s), "wait completes");
+    tap_ok(s.jobs == 1 && s.tasks == 1 && s.macs == 64 * 64 * 64 && s.model_ns > 0,
+           "  stats from the task shape: %llu MACs, MODEL %.1f us", (unsigned long long)s.macs, s.model_ns / 1e3);
+    npu_fence_free(fence);
+
+    fk.drop_next_job = true;
+    tap_ok(!npu_submit(dev, &job, 1, &fence), "SUBMIT of a job the kernel drops still returns 0");
+    tap_is_int(npu_fence_wait(fence, npu_deadline_after_ms(1000), NULL), -EIO, "  ...and the wait reports it (-EIO)");
+    tap_contains(npu_last_error(), "not accepted by the kernel", "  %s", npu_last_error());
+    npu_fence_free(fence);
+
+    task.regcmd_count = 8;   /* without the tail: the kernel would take it and the NPU would hang */
+    tap_is_int(npu_submit(dev, &job, 1, &fence), -EINVAL, "a stream without its tail never reaches the kernel");
+    int before = fk.submits;
+    job.out_count = 0;
+    task.regcmd_count = 12;
+    tap_is_int(npu_submit(dev, &job, 1, &fence), -EINVAL, "a job without out BO never reaches the kernel");
+    tap_is_int(fk.submits, before, "  no SUBMIT ioctl was made");
+    int closes = fk.gem_closes;
+    npu_device_close(dev);
+    tap_is_int(fk.gem_closes - closes, 3, "close: every BO unmapped and GEM_CLOSEd");
+    unsetenv("RKNPU_ACCEL_DIR");
+    fk.ino = 0;
+    unlink(node);
+    rmdir(dir);
 }
 
 /* ---------- sim: BOs and IOVA spaces ---------- */
@@ -499,6 +673,7 @@ static void test_sim_chain(void)
 int main(void)
 {
     test_rocket_discovery();
+    test_rocket_fake_kernel();
     test_sim_bos();
     test_sim_validation();
     test_sim_order_and_cores();
