@@ -44,9 +44,11 @@ int cna_decode(struct sim_task *t)
 	t->kpad = npu_get(ds1, CNA_DATA_SIZE1_DATAIN_CHANNEL);
 	uint32_t kreal = npu_get(ds1, CNA_DATA_SIZE1_DATAIN_CHANNEL_REAL) + 1;
 	reg_expect(t, CNA_DATA_SIZE0, npu_set(CNA_DATA_SIZE0_DATAIN_WIDTH, t->w) |
-		   npu_set(CNA_DATA_SIZE0_DATAIN_HEIGHT, t->h), -ENOTSUP, "reserved bits set");
+		   npu_set(CNA_DATA_SIZE0_DATAIN_HEIGHT, t->h), -ENOTSUP, "bits outside the field are set, e.g. a value too wide for it (npu-registers §2.2)");
 	reg_expect(t, CNA_DATA_SIZE1, npu_set(CNA_DATA_SIZE1_DATAIN_CHANNEL_REAL, kreal - 1) |
-		   npu_set(CNA_DATA_SIZE1_DATAIN_CHANNEL, t->kpad), -ENOTSUP, "reserved bits set");
+		   npu_set(CNA_DATA_SIZE1_DATAIN_CHANNEL, t->kpad), -ENOTSUP, "bits outside the field are set, e.g. a value too wide for it (npu-registers §2.2)");
+	if (!t->rc && (!t->w || !t->h || !t->kpad))
+		return sim_fail(t, -EINVAL, "empty feature cube W=%u H=%u C=%u (npu-registers §2.2)", t->w, t->h, t->kpad);
 	if (!t->rc && (kreal > t->kpad || kreal + NPU_K_ALIGN <= t->kpad))
 		return sim_fail(t, -EINVAL, "CNA_DATA_SIZE1: DATAIN_CHANNEL_REAL+1=%u must be in (C-32, C] for C=%u (npu-registers §2.2, §10)",
 				kreal, t->kpad);
@@ -60,6 +62,8 @@ int cna_decode(struct sim_task *t)
 	t->nk = npu_get(ws2, CNA_WEIGHT_SIZE2_WEIGHT_KERNELS);
 	reg_expect(t, CNA_WEIGHT_SIZE2, npu_set(CNA_WEIGHT_SIZE2_WEIGHT_WIDTH, 1) | npu_set(CNA_WEIGHT_SIZE2_WEIGHT_HEIGHT, 1) |
 		   npu_set(CNA_WEIGHT_SIZE2_WEIGHT_KERNELS, t->nk), -ENOTSUP, "only 1x1 kernels are covered (npu-registers §11)");
+	if (!t->rc && !t->nk)
+		return sim_fail(t, -EINVAL, "WEIGHT_KERNELS=0: no kernels (npu-registers §2.2)");
 	t->weight_bytes = t->kpad * t->nk * t->bpe;
 	reg_expect(t, CNA_WEIGHT_SIZE0, t->weight_bytes, -EINVAL, "WEIGHT_BYTES must be C*kernels*bpe (npu-registers §4.2, §11)");
 	reg_expect(t, CNA_WEIGHT_SIZE1, t->kpad * t->bpe, -EINVAL, "WEIGHT_BYTES_PER_KERNEL must be C*bpe (npu-registers §4.2, §11)");
@@ -94,8 +98,8 @@ int cna_decode(struct sim_task *t)
 	uint32_t ls = reg_rd(t, CNA_DMA_CON1), ss = reg_rd(t, CNA_DMA_CON2);
 	t->line_stride = npu_get(ls, CNA_DMA_CON1_LINE_STRIDE);
 	t->surf_stride = sext28(npu_get(ss, CNA_DMA_CON2_SURF_STRIDE));
-	reg_expect(t, CNA_DMA_CON1, t->line_stride, -ENOTSUP, "reserved bits set");
-	reg_expect(t, CNA_DMA_CON2, npu_get(ss, CNA_DMA_CON2_SURF_STRIDE), -ENOTSUP, "reserved bits set");
+	reg_expect(t, CNA_DMA_CON1, t->line_stride, -ENOTSUP, "bits outside the field are set, e.g. a value too wide for it (npu-registers §2.2)");
+	reg_expect(t, CNA_DMA_CON2, npu_get(ss, CNA_DMA_CON2_SURF_STRIDE), -ENOTSUP, "bits outside the field are set, e.g. a value too wide for it (npu-registers §2.2)");
 	reg_expect(t, CNA_FC_DATA_SIZE0, npu_set(CNA_FC_DATA_SIZE0_DMA_WIDTH, t->w) | npu_set(CNA_FC_DATA_SIZE0_DMA_HEIGHT, t->h),
 		   -EINVAL, "FC_DATA_SIZE0 must equal DATA_SIZE0 (npu-registers §11)");
 	reg_expect(t, CNA_FC_DATA_SIZE1, npu_set(CNA_FC_DATA_SIZE1_DMA_CHANNEL, t->kpad), -EINVAL,

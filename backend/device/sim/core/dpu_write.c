@@ -40,7 +40,7 @@ int dpu_decode(struct sim_task *t)
 		   "DST_SURF_STRIDE is a byte stride in bits [31:4] (npu-registers §2.4)");
 	t->cube_w = npu_get(reg_rd(t, DPU_DATA_CUBE_WIDTH), DPU_DATA_CUBE_WIDTH_WIDTH) + 1;
 	t->cube_h = npu_get(reg_rd(t, DPU_DATA_CUBE_HEIGHT), DPU_DATA_CUBE_HEIGHT_HEIGHT) + 1;
-	reg_expect(t, DPU_DATA_CUBE_WIDTH, t->cube_w - 1, -ENOTSUP, "reserved bits set");
+	reg_expect(t, DPU_DATA_CUBE_WIDTH, t->cube_w - 1, -ENOTSUP, "bits outside the 13-bit field are set (npu-registers §2.4)");
 	reg_expect(t, DPU_DATA_CUBE_HEIGHT, t->cube_h - 1, -ENOTSUP, "MINMAX_CTL is not covered (npu-registers §2.4)");
 	uint32_t notch = reg_rd(t, DPU_DATA_CUBE_NOTCH_ADDR);
 	t->notch = npu_get(notch, DPU_DATA_CUBE_NOTCH_ADDR_0);
