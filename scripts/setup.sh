@@ -11,6 +11,7 @@ need git "apt-get install git"
 echo "setup: compiling TypeScript" >&2
 npx --no-install tsc -p .
 scripts/upstream.sh build >/dev/null
+mkdir -p build
 echo "setup: building the native backend" >&2
 scripts/build-native.sh >build/native-build.log 2>&1 || { tail -30 build/native-build.log >&2; exit 1; }
 scripts/make-default-model.sh >/dev/null
