@@ -502,6 +502,22 @@ static void test_stream_faults(struct npusim_core *core)
 	g.seg[108] = npu_entry(NPU_TGT_PC, PC_BASE_ADDRESS, 0x00500008);
 	rig_expect(core, &g, -EINVAL, "next PC_BASE_ADDRESS 0x00500008", "misaligned next-task address in the tail rejected");
 
+	/* K padding: channels past DATAIN_CHANNEL_REAL must be zero in A or in B */
+	rig_init(&g, RK_INT8, RK_INT32);
+	patch(g.seg, 108, CNA_DATA_SIZE1, 49u << 16 | 64);
+	memset(space_map(&g.s, A_IOVA, 256), 1, 256);
+	memset(space_map(&g.s, B_IOVA, 2048), 1, 2048);
+	rig_expect(core, &g, -EINVAL, "channel 50 is beyond DATAIN_CHANNEL_REAL+1=50", "non-zero K padding in both A and B rejected (UNVERIFIED)");
+	rig_init(&g, RK_INT8, RK_INT32);
+	patch(g.seg, 108, CNA_DATA_SIZE1, 49u << 16 | 64);
+	memset(space_map(&g.s, A_IOVA, 256), 1, 256);
+	{
+		char err[256] = "";
+		int rc = npusim_core_run_task(core, &g.s.mem, REG_IOVA, 112, NULL, err, sizeof(err));
+		tap_ok(rc == 0, "non-zero A beyond K with zero B rows is accepted (%s)", err);
+		space_free(&g.s);
+	}
+
 	/* misalignment */
 	rig_init(&g, RK_INT8, RK_INT32);
 	patch(g.seg, 108, CNA_FEATURE_DATA_ADDR, A_IOVA + 8);

@@ -42,7 +42,7 @@ int cna_decode(struct sim_task *t)
 	t->w = npu_get(ds0, CNA_DATA_SIZE0_DATAIN_WIDTH);
 	t->h = npu_get(ds0, CNA_DATA_SIZE0_DATAIN_HEIGHT);
 	t->kpad = npu_get(ds1, CNA_DATA_SIZE1_DATAIN_CHANNEL);
-	uint32_t kreal = npu_get(ds1, CNA_DATA_SIZE1_DATAIN_CHANNEL_REAL) + 1;
+	uint32_t kreal = t->kreal = npu_get(ds1, CNA_DATA_SIZE1_DATAIN_CHANNEL_REAL) + 1;
 	reg_expect(t, CNA_DATA_SIZE0, npu_set(CNA_DATA_SIZE0_DATAIN_WIDTH, t->w) |
 		   npu_set(CNA_DATA_SIZE0_DATAIN_HEIGHT, t->h), -ENOTSUP, "bits outside the field are set, e.g. a value too wide for it (npu-registers §2.2)");
 	reg_expect(t, CNA_DATA_SIZE1, npu_set(CNA_DATA_SIZE1_DATAIN_CHANNEL_REAL, kreal - 1) |
@@ -122,6 +122,26 @@ int cna_decode(struct sim_task *t)
 	return 0;
 }
 
+/* Channels in [DATAIN_CHANNEL_REAL+1, DATAIN_CHANNEL) must contribute nothing: whether silicon
+ * reads them at all is unknown (the blob writes K-1, HM Kpad-1; §10, §13.2), so the model only
+ * accepts streams where the answer does not matter, i.e. A or B is zero on each such channel. */
+static int padding_check(struct sim_task *t, size_t px)
+{
+	for (uint32_t k = t->kreal; k < t->kpad; k++) {
+		bool a_nz = false, b_nz = false;
+		for (size_t p = 0; p < px && !a_nz; p++)
+			a_nz = t->prec == NPU_PREC_INT8 ? ((int16_t *)t->a)[p * t->kpad + k] != 0
+							: ((float *)t->a)[p * t->kpad + k] != 0;
+		for (size_t n = 0; n < t->nk && a_nz && !b_nz; n++)
+			b_nz = t->prec == NPU_PREC_INT8 ? ((int16_t *)t->b)[n * t->kpad + k] != 0
+							: ((float *)t->b)[n * t->kpad + k] != 0;
+		if (a_nz && b_nz)
+			return sim_fail(t, -EINVAL, "channel %u is beyond DATAIN_CHANNEL_REAL+1=%u but non-zero in both A and B: whether silicon includes it is UNVERIFIED (zero-pad K; npu-registers §4, §13.2)",
+					k, t->kreal);
+	}
+	return 0;
+}
+
 /* §4.1: element (c, h, w) at base + c1·16·(SS + G·W) + h·line_pitch + w·16 + c2·bpe. */
 int cna_gather(struct sim_task *t)
 {
@@ -180,5 +200,5 @@ int cna_gather(struct sim_task *t)
 			}
 	}
 	t->st.bytes_in += (uint64_t)na * t->bpe + t->weight_bytes;
-	return 0;
+	return padding_check(t, px);
 }

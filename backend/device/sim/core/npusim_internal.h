@@ -41,7 +41,7 @@ struct sim_task {
 	/* CNA (decoded) */
 	int prec;                                /* input = processing precision */
 	unsigned bpe, kgroup;
-	uint32_t w, h, kpad, nk;
+	uint32_t w, h, kpad, kreal, nk;
 	bool group_line_on;
 	uint32_t feat_addr, line_stride, weight_addr, weight_bytes;
 	int32_t surf_stride;                     /* 28-bit two's complement */
