@@ -33,7 +33,9 @@ struct rk_matmul {
 	enum rk_layout a_layout, c_layout;
 	/* Row-major only, in elements, 0 = Kpad / Npad.  a_row_stride > Kpad reads a K-slice of a wider
 	 * A in place; c_row_stride > Npad writes an N-tile into a wider C (int32/fp32 out only: fp16
-	 * N-tile scatter found no working register combination, §4.3). */
+	 * N-tile scatter found no working register combination, §4.3).  The DPU writes all Npad
+	 * columns of a tile, so N-tiles sharing a row must start at multiples of 32 and only the last
+	 * may be ragged. */
 	uint32_t a_row_stride, c_row_stride;
 };
 
