@@ -137,13 +137,17 @@ static bool bo_is_live(struct npu_device *dev, const struct npu_bo *bo)
 int npu_bo_prep(struct npu_bo *bo, int64_t deadline_ns)
 {
     if (!bo || !bo->dev) return npu_fail(-EINVAL, "npu_bo_prep: NULL BO");
-    return bo->dev->ops->bo_prep(bo_node_of(bo), deadline_ns);
+    int err = bo->dev->ops->bo_prep(bo_node_of(bo), deadline_ns);
+    if (!err) bo_node_of(bo)->cpu_owned = true;
+    return err;
 }
 
 int npu_bo_fini(struct npu_bo *bo)
 {
     if (!bo || !bo->dev) return npu_fail(-EINVAL, "npu_bo_fini: NULL BO");
-    return bo->dev->ops->bo_fini(bo_node_of(bo));
+    int err = bo->dev->ops->bo_fini(bo_node_of(bo));
+    if (!err) bo_node_of(bo)->cpu_owned = false;
+    return err;
 }
 
 void npu_bo_close(struct npu_bo *bo)
@@ -232,6 +236,8 @@ int npu_submit(struct npu_device *dev, const struct npu_job *jobs, uint32_t job_
     f->submit_ns = t0;
     f->job_count = job_count;
     f->stats.model_clock_mhz = dev->opt.model_clock_mhz;
+    for (uint32_t j = 0; j < job_count; j++)
+        for (uint32_t b = 0; b < jobs[j].in_count; b++) f->stats.cpu_owned_in_bos += bo_node_of(jobs[j].in_bos[b])->cpu_owned;
     err = dev->ops->submit(dev, jobs, job_count, f);
     if (err) { free(f); return err; }
     *out = f;

@@ -99,6 +99,8 @@ struct npu_submit_stats {
     uint64_t model_max_job_ns;     /* MODEL: the longest job, compare with the 500 ms job timeout */
     uint32_t core_mask;            /* sim: cores that ran the jobs; rocket: 0 (unknown) */
     uint64_t wall_ns;              /* measured: npu_submit entry to npu_fence_wait success */
+    uint32_t cpu_owned_in_bos;     /* in-BOs still CPU-owned at submit (npu_bo_prep without npu_bo_fini):
+                                    * on hardware, CPU writes to them may not reach the NPU */
 };
 
 struct npu_fence;                  /* one submit's completion; owned by the caller */
@@ -132,7 +134,7 @@ int npu_submit(struct npu_device *dev, const struct npu_job *jobs, uint32_t job_
  *   -ECANCELED  (sim) a job it depends on failed
  * stats (may be NULL) is filled on success and on job failure. */
 int npu_fence_wait(struct npu_fence *fence, int64_t deadline_ns, struct npu_submit_stats *stats);
-void npu_fence_free(struct npu_fence *fence);   /* does not wait */
+void npu_fence_free(struct npu_fence *fence);   /* does not wait; free fences before closing their device */
 
 /* Convenience: submit + wait(deadline) + free. */
 int npu_submit_wait(struct npu_device *dev, const struct npu_job *jobs, uint32_t job_count,

@@ -13,6 +13,7 @@ struct npu_bo_node {               /* what an npu_bo * really points at */
     size_t map_len;                /* page-rounded mapping length */
     uint64_t mmap_offset;          /* rocket: fake offset */
     void *impl;                    /* sim: struct sim_bo */
+    bool cpu_owned;                /* npu_bo_prep without a later npu_bo_fini */
 };
 
 struct npu_fence {

@@ -501,7 +501,7 @@ static void test_sim_order_and_cores(void)
     uint32_t mask = 0;
     bool same = true;
     for (int i = 0; i < 3; i++) {
-        int rc = npu_fence_wait(fs[i], npu_deadline_after_ms(WAIT_MS), &s);
+        rc = npu_fence_wait(fs[i], npu_deadline_after_ms(WAIT_MS), &s);
         tap_ok(!rc, "fd %d job done on core mask 0x%x", i, s.core_mask);
         mask |= s.core_mask;
         same = same && !memcmp(xs[i].c->map, xs[0].c->map, xs[0].c->size);
@@ -666,6 +666,13 @@ static void test_sim_chain(void)
     tap_ok(!npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s), "4 chained tasks in one job");
     tap_ok(check_i8(&x, A, B), "200x150x96 int8 from 4 M-tiles: bit-exact");
     tap_ok(s.tasks == 4 && s.model_clock_mhz == 1000, "stats: 4 tasks, MODEL %.1f us @ 1000 MHz", s.model_ns / 1e3);
+    tap_is_int(s.cpu_owned_in_bos, 0, "no in-BO left CPU-owned");
+    npu_bo_prep(x.a, npu_deadline_after_ms(WAIT_MS));       /* CPU takes A and forgets to hand it back */
+    npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s);
+    tap_is_int(s.cpu_owned_in_bos, 1, "stats flag an in-BO prepped without fini (CPU writes may not reach the NPU)");
+    npu_bo_fini(x.a);
+    npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s);
+    tap_is_int(s.cpu_owned_in_bos, 0, "  cleared by fini");
     mm_free(&x, false);
     npu_device_close(d);
 }

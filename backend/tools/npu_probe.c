@@ -161,6 +161,11 @@ static int run_case(struct npu_device **devs, const struct npu_probe_options *o,
     for (uint32_t i = 0; i < used; i++) {
         struct probe_part *p = &parts[i];
         if ((err = npu_fence_wait(p->fence, deadline, &p->stats))) { fail_case(c, err, "NPU job"); goto out; }
+        if (p->stats.cpu_owned_in_bos) {
+            snprintf(c->error, sizeof c->error, "internal: %u in-BO(s) submitted while CPU-owned", p->stats.cpu_owned_in_bos);
+            err = -EINVAL;
+            goto out;
+        }
         busy[i] = p->stats.model_ns;
         bytes += p->stats.bytes_in + p->stats.bytes_out;
         c->macs += p->stats.macs;
