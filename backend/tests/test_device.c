@@ -520,6 +520,54 @@ static void test_sim_order_and_cores(void)
     for (int i = 0; i < 3; i++) { mm_free(&xs[i], false); npu_device_close(dv[i]); }
 }
 
+static void test_sim_one_vs_three_cores(void)
+{
+    /* fp16 -> fp32 on one core vs N split over three fds/cores: bitwise identical outputs. */
+    enum { M = 48, K = 150, N = 96, NS = 32 };
+    static uint16_t A[M * K], B[K * N], Bs[K * NS];
+    static float one[M * N], three[M * N];
+    rand_f16(A, M * K), rand_f16(B, K * N);
+    struct npu_device *d1;
+    npu_device_open(NPU_DEVICE_SIM, NULL, &d1);
+    struct mm x;
+    struct npu_bo *ins[3], *outs[1];
+    mm_build(&x, d1, RK_FP16, RK_FP32, M, K, N, A, B, 1, NULL, 0);
+    struct npu_job job = mm_job(&x, ins, outs);
+    struct npu_submit_stats s;
+    int rc = npu_submit_wait(d1, &job, 1, npu_deadline_after_ms(WAIT_MS), &s);
+    tap_ok(!rc, "fp16 %dx%dx%d on one core", M, K, N);
+    rk_unpack_c(&x.full, one, N, x.c->map);
+    mm_free(&x, false);
+    npu_device_close(d1);
+
+    struct npu_device *dv[3];
+    struct mm xs[3];
+    struct npu_fence *fs[3];
+    struct npu_bo *i3[3][3], *o3[3][1];
+    npu_sim_hold(true);                /* all three queued before any runs: one core each */
+    for (int c = 0; c < 3; c++) {
+        for (int k = 0; k < K; k++) memcpy(&Bs[k * NS], &B[k * N + c * NS], NS * 2);
+        npu_device_open(NPU_DEVICE_SIM, NULL, &dv[c]);
+        mm_build(&xs[c], dv[c], RK_FP16, RK_FP32, M, K, NS, A, Bs, 1, NULL, 0);
+        struct npu_job jb = mm_job(&xs[c], i3[c], o3[c]);
+        npu_submit(dv[c], &jb, 1, &fs[c]);
+    }
+    npu_sim_hold(false);
+    uint32_t mask = 0;
+    for (int c = 0; c < 3; c++) {
+        rc |= npu_fence_wait(fs[c], npu_deadline_after_ms(WAIT_MS), &s);
+        mask |= s.core_mask;
+        float part[M * NS];
+        rk_unpack_c(&xs[c].full, part, NS, xs[c].c->map);
+        for (int m = 0; m < M; m++) memcpy(&three[m * N + c * NS], &part[m * NS], NS * 4);
+        npu_fence_free(fs[c]);
+        mm_free(&xs[c], false);
+        npu_device_close(dv[c]);
+    }
+    tap_ok(!rc && mask == 7, "the same matmul split over 3 fds ran on cores mask 0x%x", mask);
+    tap_ok(!memcmp(one, three, sizeof one), "3 cores give bitwise the same fp32 result as 1 core");
+}
+
 static void test_sim_implicit_sync(void)
 {
     /* Y = X·W1 (fp16 out, 16 chained tasks), Z = Y·W2 reading Y as its A operand: Z's job must wait. */
@@ -684,6 +732,7 @@ int main(void)
     test_sim_bos();
     test_sim_validation();
     test_sim_order_and_cores();
+    test_sim_one_vs_three_cores();
     test_sim_implicit_sync();
     test_sim_timeout_and_faults();
     test_sim_chain();

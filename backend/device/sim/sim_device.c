@@ -211,7 +211,7 @@ int sim_device_open(const struct npu_open_options *opt, struct npu_device *dev)
     pthread_rwlock_init(&f->mem_lock, NULL);
     f->dev = dev;
     f->core = -1;
-    f->strict = opt->sim_strict;
+    f->strict = !opt->sim_lenient;   /* strict by default: stale registers bite on silicon (npu-registers §3.8) */
     f->sched = opt->sim_sched;
     f->clock_mhz = opt->model_clock_mhz;
     f->job_timeout_ns = opt->sim_job_timeout_us ? opt->sim_job_timeout_us * 1000ull : npu_model_job_timeout_ns();
