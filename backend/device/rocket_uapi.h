@@ -12,6 +12,12 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 
+#ifdef __cplusplus
+#  define ROCKET_UAPI_STATIC_ASSERT static_assert
+#else
+#  define ROCKET_UAPI_STATIC_ASSERT _Static_assert
+#endif
+
 /* ---- rocket structs (rocket-uapi §2.2) ---- */
 struct rocket_uapi_create_bo {   /* 24 B */
     uint32_t size;               /* in: bytes (< 4 GiB) */
@@ -78,28 +84,28 @@ struct rocket_uapi_gem_close { uint32_t handle; uint32_t pad; };
 
 /* ---- compile-time proof against the reference table (rocket-uapi §2.1/§2.2) ---- */
 #define ROCKET_UAPI_CHECK_FIELD(S, f, off, sz) \
-    _Static_assert(offsetof(struct S, f) == (off) && sizeof(((struct S *)0)->f) == (sz), #S "." #f " layout")
+    ROCKET_UAPI_STATIC_ASSERT(offsetof(struct S, f) == (off) && sizeof(((struct S *)0)->f) == (sz), #S "." #f " layout")
 
-_Static_assert(sizeof(struct rocket_uapi_create_bo) == 24, "create_bo is 24 bytes");
+ROCKET_UAPI_STATIC_ASSERT(sizeof(struct rocket_uapi_create_bo) == 24, "create_bo is 24 bytes");
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_create_bo, size, 0, 4);
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_create_bo, handle, 4, 4);
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_create_bo, dma_address, 8, 8);
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_create_bo, offset, 16, 8);
 
-_Static_assert(sizeof(struct rocket_uapi_prep_bo) == 16, "prep_bo is 16 bytes");
+ROCKET_UAPI_STATIC_ASSERT(sizeof(struct rocket_uapi_prep_bo) == 16, "prep_bo is 16 bytes");
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_prep_bo, handle, 0, 4);
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_prep_bo, reserved, 4, 4);
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_prep_bo, timeout_ns, 8, 8);
 
-_Static_assert(sizeof(struct rocket_uapi_fini_bo) == 8, "fini_bo is 8 bytes");
+ROCKET_UAPI_STATIC_ASSERT(sizeof(struct rocket_uapi_fini_bo) == 8, "fini_bo is 8 bytes");
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_fini_bo, handle, 0, 4);
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_fini_bo, reserved, 4, 4);
 
-_Static_assert(sizeof(struct rocket_uapi_task) == 8, "task is 8 bytes");
+ROCKET_UAPI_STATIC_ASSERT(sizeof(struct rocket_uapi_task) == 8, "task is 8 bytes");
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_task, regcmd, 0, 4);
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_task, regcmd_count, 4, 4);
 
-_Static_assert(sizeof(struct rocket_uapi_job) == 40, "job is 40 bytes");
+ROCKET_UAPI_STATIC_ASSERT(sizeof(struct rocket_uapi_job) == 40, "job is 40 bytes");
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_job, tasks, 0, 8);
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_job, in_bo_handles, 8, 8);
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_job, out_bo_handles, 16, 8);
@@ -108,18 +114,18 @@ ROCKET_UAPI_CHECK_FIELD(rocket_uapi_job, task_struct_size, 28, 4);
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_job, in_bo_handle_count, 32, 4);
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_job, out_bo_handle_count, 36, 4);
 
-_Static_assert(sizeof(struct rocket_uapi_submit) == 24, "submit is 24 bytes");
+ROCKET_UAPI_STATIC_ASSERT(sizeof(struct rocket_uapi_submit) == 24, "submit is 24 bytes");
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_submit, jobs, 0, 8);
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_submit, job_count, 8, 4);
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_submit, job_struct_size, 12, 4);
 ROCKET_UAPI_CHECK_FIELD(rocket_uapi_submit, reserved, 16, 8);
 
-_Static_assert(ROCKET_UAPI_IOCTL_CREATE_BO == 0xC0186440u, "CREATE_BO ioctl number");
-_Static_assert(ROCKET_UAPI_IOCTL_SUBMIT == 0x40186441u, "SUBMIT ioctl number");
-_Static_assert(ROCKET_UAPI_IOCTL_PREP_BO == 0x40106442u, "PREP_BO ioctl number");
-_Static_assert(ROCKET_UAPI_IOCTL_FINI_BO == 0x40086443u, "FINI_BO ioctl number");
-_Static_assert(ROCKET_UAPI_IOCTL_GEM_CLOSE == 0x40086409u, "GEM_CLOSE ioctl number");
-_Static_assert(sizeof(void *) != 8 || ROCKET_UAPI_IOCTL_VERSION == 0xC0406400u, "VERSION ioctl number (LP64)");
+ROCKET_UAPI_STATIC_ASSERT(ROCKET_UAPI_IOCTL_CREATE_BO == 0xC0186440u, "CREATE_BO ioctl number");
+ROCKET_UAPI_STATIC_ASSERT(ROCKET_UAPI_IOCTL_SUBMIT == 0x40186441u, "SUBMIT ioctl number");
+ROCKET_UAPI_STATIC_ASSERT(ROCKET_UAPI_IOCTL_PREP_BO == 0x40106442u, "PREP_BO ioctl number");
+ROCKET_UAPI_STATIC_ASSERT(ROCKET_UAPI_IOCTL_FINI_BO == 0x40086443u, "FINI_BO ioctl number");
+ROCKET_UAPI_STATIC_ASSERT(ROCKET_UAPI_IOCTL_GEM_CLOSE == 0x40086409u, "GEM_CLOSE ioctl number");
+ROCKET_UAPI_STATIC_ASSERT(sizeof(void *) != 8 || ROCKET_UAPI_IOCTL_VERSION == 0xC0406400u, "VERSION ioctl number (LP64)");
 
 /* ---- agreement with the system header, when the installed kernel headers have it (6.18+) ---- */
 #if defined(__has_include)
@@ -127,24 +133,24 @@ _Static_assert(sizeof(void *) != 8 || ROCKET_UAPI_IOCTL_VERSION == 0xC0406400u, 
 #    include <drm/rocket_accel.h>
 #    define ROCKET_UAPI_SYSTEM_HEADER 1
 #    define ROCKET_UAPI_SAME_FIELD(ours, sys, f) \
-        _Static_assert(offsetof(struct ours, f) == offsetof(struct sys, f) && \
+        ROCKET_UAPI_STATIC_ASSERT(offsetof(struct ours, f) == offsetof(struct sys, f) && \
                        sizeof(((struct ours *)0)->f) == sizeof(((struct sys *)0)->f), #sys "." #f " agrees")
-_Static_assert(sizeof(struct rocket_uapi_create_bo) == sizeof(struct drm_rocket_create_bo), "create_bo size agrees");
+ROCKET_UAPI_STATIC_ASSERT(sizeof(struct rocket_uapi_create_bo) == sizeof(struct drm_rocket_create_bo), "create_bo size agrees");
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_create_bo, drm_rocket_create_bo, size);
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_create_bo, drm_rocket_create_bo, handle);
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_create_bo, drm_rocket_create_bo, dma_address);
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_create_bo, drm_rocket_create_bo, offset);
-_Static_assert(sizeof(struct rocket_uapi_prep_bo) == sizeof(struct drm_rocket_prep_bo), "prep_bo size agrees");
+ROCKET_UAPI_STATIC_ASSERT(sizeof(struct rocket_uapi_prep_bo) == sizeof(struct drm_rocket_prep_bo), "prep_bo size agrees");
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_prep_bo, drm_rocket_prep_bo, handle);
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_prep_bo, drm_rocket_prep_bo, reserved);
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_prep_bo, drm_rocket_prep_bo, timeout_ns);
-_Static_assert(sizeof(struct rocket_uapi_fini_bo) == sizeof(struct drm_rocket_fini_bo), "fini_bo size agrees");
+ROCKET_UAPI_STATIC_ASSERT(sizeof(struct rocket_uapi_fini_bo) == sizeof(struct drm_rocket_fini_bo), "fini_bo size agrees");
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_fini_bo, drm_rocket_fini_bo, handle);
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_fini_bo, drm_rocket_fini_bo, reserved);
-_Static_assert(sizeof(struct rocket_uapi_task) == sizeof(struct drm_rocket_task), "task size agrees");
+ROCKET_UAPI_STATIC_ASSERT(sizeof(struct rocket_uapi_task) == sizeof(struct drm_rocket_task), "task size agrees");
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_task, drm_rocket_task, regcmd);
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_task, drm_rocket_task, regcmd_count);
-_Static_assert(sizeof(struct rocket_uapi_job) == sizeof(struct drm_rocket_job), "job size agrees");
+ROCKET_UAPI_STATIC_ASSERT(sizeof(struct rocket_uapi_job) == sizeof(struct drm_rocket_job), "job size agrees");
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_job, drm_rocket_job, tasks);
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_job, drm_rocket_job, in_bo_handles);
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_job, drm_rocket_job, out_bo_handles);
@@ -152,17 +158,17 @@ ROCKET_UAPI_SAME_FIELD(rocket_uapi_job, drm_rocket_job, task_count);
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_job, drm_rocket_job, task_struct_size);
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_job, drm_rocket_job, in_bo_handle_count);
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_job, drm_rocket_job, out_bo_handle_count);
-_Static_assert(sizeof(struct rocket_uapi_submit) == sizeof(struct drm_rocket_submit), "submit size agrees");
+ROCKET_UAPI_STATIC_ASSERT(sizeof(struct rocket_uapi_submit) == sizeof(struct drm_rocket_submit), "submit size agrees");
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_submit, drm_rocket_submit, jobs);
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_submit, drm_rocket_submit, job_count);
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_submit, drm_rocket_submit, job_struct_size);
 ROCKET_UAPI_SAME_FIELD(rocket_uapi_submit, drm_rocket_submit, reserved);
-_Static_assert(ROCKET_UAPI_IOCTL_CREATE_BO == DRM_IOCTL_ROCKET_CREATE_BO, "CREATE_BO number agrees");
-_Static_assert(ROCKET_UAPI_IOCTL_SUBMIT == DRM_IOCTL_ROCKET_SUBMIT, "SUBMIT number agrees");
-_Static_assert(ROCKET_UAPI_IOCTL_PREP_BO == DRM_IOCTL_ROCKET_PREP_BO, "PREP_BO number agrees");
-_Static_assert(ROCKET_UAPI_IOCTL_FINI_BO == DRM_IOCTL_ROCKET_FINI_BO, "FINI_BO number agrees");
-_Static_assert(ROCKET_UAPI_IOCTL_VERSION == DRM_IOCTL_VERSION, "VERSION number agrees");
-_Static_assert(ROCKET_UAPI_IOCTL_GEM_CLOSE == DRM_IOCTL_GEM_CLOSE, "GEM_CLOSE number agrees");
+ROCKET_UAPI_STATIC_ASSERT(ROCKET_UAPI_IOCTL_CREATE_BO == DRM_IOCTL_ROCKET_CREATE_BO, "CREATE_BO number agrees");
+ROCKET_UAPI_STATIC_ASSERT(ROCKET_UAPI_IOCTL_SUBMIT == DRM_IOCTL_ROCKET_SUBMIT, "SUBMIT number agrees");
+ROCKET_UAPI_STATIC_ASSERT(ROCKET_UAPI_IOCTL_PREP_BO == DRM_IOCTL_ROCKET_PREP_BO, "PREP_BO number agrees");
+ROCKET_UAPI_STATIC_ASSERT(ROCKET_UAPI_IOCTL_FINI_BO == DRM_IOCTL_ROCKET_FINI_BO, "FINI_BO number agrees");
+ROCKET_UAPI_STATIC_ASSERT(ROCKET_UAPI_IOCTL_VERSION == DRM_IOCTL_VERSION, "VERSION number agrees");
+ROCKET_UAPI_STATIC_ASSERT(ROCKET_UAPI_IOCTL_GEM_CLOSE == DRM_IOCTL_GEM_CLOSE, "GEM_CLOSE number agrees");
 #  endif
 #endif
 #ifndef ROCKET_UAPI_SYSTEM_HEADER
