@@ -48,6 +48,8 @@ struct npu_open_options {
     bool sim_lenient;              /* sim: turn off the core's strict checks (reads of registers the task did not write) */
     enum npu_sim_sched sim_sched;  /* sim: scheduling policy */
     uint32_t sim_job_timeout_us;   /* sim: job timeout against MODEL time; 0 = 500 ms (tests use less) */
+    bool rocket_unchecked_submit;  /* rocket: skip the per-job "did the kernel take it" check after SUBMIT
+                                    * (saves up to one jiffy per job; see rocket/rocket_job.c) */
 };
 
 struct npu_device_info {

@@ -2,9 +2,15 @@
  * fence is attached to out-BOs only, rocket-uapi §2.3).
  *
  * Kernel quirk handled here: SUBMIT returns 0 even when it drops a job (rocket-uapi §2.3, §4.3). The
- * common layer already rejects everything the kernel would drop; in addition each job is confirmed
- * after SUBMIT: if its first out-BO was idle before and is still idle right after SUBMIT, no fence was
- * attached, i.e. the kernel did not take the job. That is reported by npu_fence_wait as -EIO. */
+ * common layer already rejects everything the kernel is known to drop. In addition (unless the device
+ * was opened with rocket_unchecked_submit) each job is confirmed right after SUBMIT with a PREP_BO on its
+ * first out-BO whose deadline has already passed: the kernel turns that into a zero-jiffy wait, which
+ * still waits up to one jiffy per pending fence and then returns -EBUSY. So
+ *   -EBUSY                        a fence is pending: the job was taken
+ *   >= 0 after a noticeable wait  the job's fence signalled during the check: taken
+ *   >= 0 at syscall speed         no fence at all: the kernel dropped the job -> npu_fence_wait says -EIO
+ * An accepted job cannot signal within ROCKET_NO_FENCE_NS of SUBMIT returning: the drm_sched worker alone
+ * takes ~90 us (rocket-uapi §4.5). Cost: up to one jiffy per job in npu_submit. */
 #include "rocket.h"
 #include "../npu_timing.h"
 
@@ -12,11 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ROCKET_NO_FENCE_NS 20000
+
 struct rocket_fence {
     uint32_t job_count;
     uint32_t *out_handles;         /* all jobs' out-BO handles, concatenated */
     uint32_t *out_first;           /* [job_count + 1] index into out_handles */
-    int8_t *accepted;              /* 1 yes, 0 no fence seen, -1 cannot tell (BO busy before SUBMIT) */
+    int8_t *accepted;              /* 1 confirmed, 0 no fence appeared, -1 not checked */
 };
 
 static void model_job(const struct npu_job *job, uint32_t clock_mhz, struct npu_submit_stats *s)
@@ -78,16 +86,19 @@ int rocket_job_submit(struct npu_device *dev, const struct npu_job *jobs, uint32
     /* One fd's jobs stay on one core (rocket-uapi §4.6): the submit takes the sum of its jobs. */
     fence->stats.model_ns = fence->stats.model_busy_ns;
 
-    for (uint32_t j = 0; j < job_count; j++)
-        rf->accepted[j] = rocket_bo_busy(dev->fd, rf->out_handles[rf->out_first[j]]) == 1 ? -1 : 0;
     struct rocket_uapi_submit s = { .jobs = (uintptr_t)uj, .job_count = job_count, .job_struct_size = sizeof *uj };
     int ret = rocket_ioctl(dev->fd, ROCKET_UAPI_IOCTL_SUBMIT, &s);
     if (ret < 0) {
         err = npu_fail(ret, "SUBMIT of %u jobs failed: %s", job_count, strerror(-ret));
         goto out;
     }
-    for (uint32_t j = 0; j < job_count; j++)
-        if (rf->accepted[j] == 0) rf->accepted[j] = rocket_bo_busy(dev->fd, rf->out_handles[rf->out_first[j]]) == 1;
+    for (uint32_t j = 0; j < job_count; j++) {
+        rf->accepted[j] = -1;
+        if (dev->opt.rocket_unchecked_submit) continue;
+        int64_t t0 = npu_monotonic_ns();
+        int busy = rocket_bo_busy(dev->fd, rf->out_handles[rf->out_first[j]]);
+        rf->accepted[j] = busy == 1 || (busy == 0 && npu_monotonic_ns() - t0 >= ROCKET_NO_FENCE_NS);
+    }
     fence->impl = rf;
     rf = NULL;
 out:
