@@ -70,13 +70,13 @@ static int parse_script(const char *script, struct npu_image *img, struct replay
         if (!strcmp(word, "image") && n == 2) {
             rc = npu_image_load(img, path, err, sizeof err);
         } else if ((!strcmp(word, "regcmd") || !strcmp(word, "segment")) && n == 3) {
-            uint8_t *data;
-            size_t len;
+            uint8_t *data = NULL;
+            size_t len = 0;
             rc = read_file(path, &data, &len);
             if (rc) snprintf(err, sizeof err, "%s: cannot read (%s)", path, strerror(-rc));
             else if (len > UINT32_MAX) rc = -EINVAL, snprintf(err, sizeof err, "%s: too large", path);
             else rc = npu_image_add(img, (uint32_t)strtoul(arg2, NULL, 0), (uint32_t)len, data, err, sizeof err);
-            if (!rc) free(data);
+            free(data);
         } else if (!strcmp(word, "zero") && n == 3) {
             rc = npu_image_add(img, (uint32_t)strtoul(arg1, NULL, 0), (uint32_t)strtoul(arg2, NULL, 0), NULL, err,
                                sizeof err);
