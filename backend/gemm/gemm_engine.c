@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+/* Engine object: one npu_device (fd, IOVA space) per NPU core (rocket-uapi §1.2, §4.6), error text. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm_internal.h"
+
+const char *rk_gemm_mode_name(enum rk_gemm_mode mode)
+{
+    return mode == RK_GEMM_FP16 ? "fp16" : mode == RK_GEMM_INT8 ? "int8" : "?";
+}
+
+int rk_gemm_mode_parse(const char *name, enum rk_gemm_mode *mode)
+{
+    if (name && !strcmp(name, "int8")) return *mode = RK_GEMM_INT8, 0;
+    if (name && !strcmp(name, "fp16")) return *mode = RK_GEMM_FP16, 0;
+    return -EINVAL;
+}
+
+int rk_gemm_fail(struct rk_gemm_engine *e, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->err, sizeof e->err, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+const char *rk_gemm_last_error(const struct rk_gemm_engine *e) { return e ? e->err : "no engine"; }
+
+int rk_gemm_open(const struct rk_gemm_options *opt, struct rk_gemm_engine **out, char *why, size_t whylen)
+{
+    struct rk_gemm_options o = opt ? *opt : (struct rk_gemm_options){ .kind = NPU_DEVICE_AUTO };
+    *out = NULL;
+    if (!o.cores)
+        o.cores = RK_GEMM_MAX_CORES;
+    if (o.cores > RK_GEMM_MAX_CORES) {
+        snprintf(why, whylen, "cores must be 1..%d (got %u)", RK_GEMM_MAX_CORES, o.cores);
+        return -EINVAL;
+    }
+    struct rk_gemm_engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(why, whylen, "out of memory");
+        return -ENOMEM;
+    }
+    e->opt = o, e->cores = o.cores;
+    struct npu_open_options oo = { .model_clock_mhz = o.model_clock_mhz };
+    for (uint32_t c = 0; c < e->cores; c++) {
+        int rc = npu_device_open(o.kind, &oo, &e->dev[c]);
+        if (rc) {
+            snprintf(why, whylen, "opening NPU device %u of %u (%s): %s", c + 1, e->cores,
+                     npu_device_kind_name(o.kind), npu_last_error());
+            rk_gemm_close(e);
+            return rc;
+        }
+    }
+    *out = e;
+    return 0;
+}
+
+void rk_gemm_close(struct rk_gemm_engine *e)
+{
+    if (!e)
+        return;
+    for (uint32_t c = 0; c < RK_GEMM_MAX_CORES; c++) {
+        npu_bo_close(e->scratch[c].a), npu_bo_close(e->scratch[c].c), npu_bo_close(e->scratch[c].regcmd);
+        if (e->dev[c])
+            npu_device_close(e->dev[c]);
+    }
+    free(e->sx);
+    free(e);
+}

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Execution of one matmul: quantize X straight into core 0's A buffer (copied to the other cores: BOs and
+ * IOVAs are per fd, rocket-uapi §1.2), then one thread per core writes the core's regcmd segments (tasks
+ * chained per job, npu-registers §3.2), submits its jobs, waits, and reads its N range of Y out of the
+ * int32/fp32 tiles. Any device failure is returned with its reason; nothing is computed on the CPU instead.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm_internal.h"
+#include "layout.h"
+
+#define SIM_WAIT_MS 600000        /* the software NPU runs the MACs on the host: minutes for huge shapes */
+#define NPU_WAIT_MS_PER_JOB 1000  /* rocket: 2 × the 500 ms job timeout (rocket-uapi §1.2), plus a floor */
+#define NPU_WAIT_MS_FLOOR 5000
+#define BO_WAIT_MS 10000
+
+struct core_run {
+    struct rk_gemm_engine *e;
+    const struct rk_weight *w;
+    const struct rk_plan *p;
+    uint32_t core;
+    float *Y;
+    int64_t ldy;
+    int32_t *acc;                 /* test hook: M×N int32 sums, or NULL */
+    bool simulator;
+    int rc;
+    char err[300];
+    int64_t glue_ns, readout_ns, wait_ns;
+    struct npu_submit_stats st;
+};
+
+static int core_fail(struct core_run *r, int rc, const char *what)
+{
+    snprintf(r->err, sizeof r->err, "%s: %s", what, npu_last_error());
+    return r->rc = rc;
+}
+
+/* Grow a scratch BO to at least `bytes` (with headroom so a growing M does not reallocate every call). */
+static int ensure_bo(struct npu_device *dev, struct npu_bo **bo, uint64_t bytes)
+{
+    if (*bo && (*bo)->size >= bytes)
+        return 0;
+    npu_bo_close(*bo);
+    *bo = NULL;
+    uint64_t want = bytes + bytes / 4;
+    if (want > UINT32_MAX - 4096)
+        want = bytes;
+    return npu_bo_create(dev, (uint32_t)(want < 4096 ? 4096 : want), bo);
+}
+
+static void *run_core(void *arg)
+{
+    struct core_run *r = arg;
+    const struct rk_plan *p = r->p;
+    const struct rk_wlayout *L = &p->L;
+    const struct rk_plan_core *pc = &p->core[r->core];
+    struct rk_core_scratch *sc = &r->e->scratch[r->core];
+    struct npu_device *dev = r->e->dev[r->core];
+    struct npu_task *tasks = calloc(pc->tasks, sizeof *tasks);
+    struct npu_job *jobs = calloc(pc->jobs, sizeof *jobs);
+    struct npu_fence *fence = NULL;
+    size_t seg = rk_regcmd_segment_entries(RK_REGCMD_BODY_ENTRIES);
+    int rc;
+    int64_t t0 = npu_monotonic_ns();
+    if (!tasks || !jobs) {
+        r->rc = -ENOMEM, snprintf(r->err, sizeof r->err, "out of memory");
+        goto out;
+    }
+    if ((rc = npu_bo_prep(sc->regcmd, npu_deadline_after_ms(BO_WAIT_MS)))) {
+        core_fail(r, rc, "regcmd BO prep");
+        goto out;
+    }
+    for (uint32_t i = 0; i < pc->tasks; i++) {
+        const struct rk_plan_task *t = &p->tasks[pc->task0 + i];
+        struct rk_matmul mm = rk_plan_task_matmul(p, t);
+        uint64_t a, b, c;
+        rk_plan_task_offsets(p, t, &a, &b, &c);
+        mm.a_iova = sc->a->iova + (uint32_t)a;
+        mm.b_iova = r->w->b[r->core]->iova + (uint32_t)b;
+        mm.c_iova = sc->c->iova + (uint32_t)c;
+        uint32_t seg_iova = sc->regcmd->iova + (uint32_t)(i * seg * 8), count;
+        bool chained = i + 1 < pc->tasks && !p->tasks[pc->task0 + i + 1].job_start;
+        char why[256];
+        if ((rc = rk_regcmd_matmul_task(&mm, chained ? seg_iova + (uint32_t)(seg * 8) : 0,
+                                        (uint64_t *)sc->regcmd->map + i * seg, seg, &count, why, sizeof why))) {
+            r->rc = rc, snprintf(r->err, sizeof r->err, "regcmd builder, task %u: %s", i, why);
+            npu_bo_fini(sc->regcmd);
+            goto out;
+        }
+        tasks[i] = (struct npu_task){ .regcmd_iova = seg_iova, .regcmd_count = count,
+            .shape = { mm.m, L->kpad[t->slice], rk_npad(mm.in, mm.n),
+                       L->mode == RK_GEMM_FP16 ? NPU_DTYPE_FP16 : NPU_DTYPE_INT8,
+                       L->mode == RK_GEMM_FP16 ? NPU_DTYPE_FP32 : NPU_DTYPE_INT32 } };
+    }
+    if ((rc = npu_bo_fini(sc->regcmd))) {
+        core_fail(r, rc, "regcmd BO fini");
+        goto out;
+    }
+    struct npu_bo *ins[] = { sc->regcmd, sc->a, r->w->b[r->core] }, *outs[] = { sc->c };
+    for (uint32_t i = 0, j = 0; i < pc->tasks; i++) {
+        if (p->tasks[pc->task0 + i].job_start) {
+            jobs[j++] = (struct npu_job){ .tasks = &tasks[i], .in_bos = ins, .in_count = 3, .out_bos = outs,
+                                          .out_count = 1 };
+        }
+        jobs[j - 1].task_count++;
+    }
+    int64_t t1 = npu_monotonic_ns();
+    r->glue_ns += t1 - t0;
+    if ((rc = npu_submit(dev, jobs, pc->jobs, &fence))) {
+        core_fail(r, rc, "NPU submit");
+        goto out;
+    }
+    int64_t wait_ms = r->simulator ? SIM_WAIT_MS : NPU_WAIT_MS_FLOOR + (int64_t)pc->jobs * NPU_WAIT_MS_PER_JOB;
+    if ((rc = npu_fence_wait(fence, npu_deadline_after_ms(wait_ms), &r->st))) {
+        core_fail(r, rc, "NPU job");
+        goto out;
+    }
+    if (r->st.cpu_owned_in_bos) {
+        r->rc = -EINVAL, snprintf(r->err, sizeof r->err, "internal: %u in-BO(s) submitted while CPU-owned",
+                                  r->st.cpu_owned_in_bos);
+        goto out;
+    }
+    int64_t t2 = npu_monotonic_ns();
+    r->wait_ns = t2 - t1;
+    if ((rc = npu_bo_prep(sc->c, npu_deadline_after_ms(BO_WAIT_MS)))) {
+        core_fail(r, rc, "output BO prep");
+        goto out;
+    }
+    /* Readout of this core's columns: per N-tile and row, the slices' partial rows are summed and scaled. */
+    const struct rk_core_share *cs = &L->core[r->core];
+    rk_readout_fn fn = L->mode == RK_GEMM_FP16 ? rk_readout_f32_simd : rk_readout_i32_simd;
+    const float *sx = r->e->sx, *sw = r->w->scale + cs->n0;
+    const uint8_t *cmap = sc->c->map;
+    for (uint32_t t = 0; t < cs->ntiles; t++)
+        for (uint32_t m = 0; m < p->M; m++) {
+            const void *parts[RK_GEMM_MAX_SLICES];
+            for (uint32_t s = 0; s < L->slices; s++)
+                parts[s] = cmap + rk_plan_c_index(p, r->core, s, t, m) * 4;
+            uint64_t col = (uint64_t)cs->n0 + cs->t_n0[t];
+            fn(parts, L->slices, cs->t_n[t], sx[m], sw + cs->t_n0[t], r->Y + (int64_t)m * r->ldy + (int64_t)col,
+               r->acc ? r->acc + (uint64_t)m * L->N + col : NULL);
+        }
+    int64_t t3 = npu_monotonic_ns();
+    r->readout_ns = t3 - t2;
+    r->glue_ns += t3 - t2;
+out:
+    npu_fence_free(fence);
+    free(tasks), free(jobs);
+    return NULL;
+}
+
+int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const float *X, int64_t M, int64_t ldx,
+                    float *Y, int64_t ldy, struct rk_gemm_stats *stats, int32_t *acc)
+{
+    int64_t t0 = npu_monotonic_ns();
+    if (!w || w->e != e)
+        return rk_gemm_fail(e, -EINVAL, "weight does not belong to this engine");
+    const struct rk_wlayout *L = &w->L;
+    if (M < 1 || M > 65535)
+        return rk_gemm_fail(e, -EINVAL, "M=%lld outside 1..65535", (long long)M);
+    if (!X || !Y || ldx < L->K || ldy < L->N)
+        return rk_gemm_fail(e, -EINVAL, "bad operands: X %p ldx %lld (K=%u), Y %p ldy %lld (N=%u)", (const void *)X,
+                            (long long)ldx, L->K, (void *)Y, (long long)ldy, L->N);
+    struct rk_plan p;
+    char why[256];
+    int rc = rk_plan_make(L, (uint32_t)M, e->opt.job_budget_ms, &p, why, sizeof why);
+    if (rc)
+        return rk_gemm_fail(e, rc, "plan for M=%lld: %s", (long long)M, why);
+    struct npu_device_info info;
+    npu_device_get_info(e->dev[0], &info);
+
+    for (uint32_t c = 0; c < L->cores && !rc; c++) {
+        struct rk_core_scratch *sc = &e->scratch[c];
+        if ((rc = ensure_bo(e->dev[c], &sc->a, p.core[c].a_bytes)) ||
+            (rc = ensure_bo(e->dev[c], &sc->c, p.core[c].c_bytes)) ||
+            (rc = ensure_bo(e->dev[c], &sc->regcmd, p.core[c].regcmd_bytes)))
+            rk_gemm_fail(e, rc, "scratch BOs on core %u: %s", c, npu_last_error());
+    }
+    if (!rc && e->sx_cap < (size_t)M) {
+        float *n = realloc(e->sx, (size_t)M * sizeof *n);
+        if (!n)
+            rc = rk_gemm_fail(e, -ENOMEM, "out of memory");
+        else
+            e->sx = n, e->sx_cap = (size_t)M;
+    }
+    if (rc) {
+        rk_plan_free(&p);
+        return rc;
+    }
+
+    /* Activations: quantize once into core 0's A, copy to the other cores' A. */
+    int64_t tq0 = npu_monotonic_ns();
+    struct npu_bo *a0 = e->scratch[0].a;
+    int64_t dl = npu_deadline_after_ms(BO_WAIT_MS);
+    if ((rc = npu_bo_prep(a0, dl))) {
+        rk_plan_free(&p);
+        return rk_gemm_fail(e, rc, "A BO prep: %s", npu_last_error());
+    }
+    int bad = (L->mode == RK_GEMM_FP16 ? rk_act_quant_f16_simd : rk_act_quant_i8_simd)(X, M, ldx, L->K, L->Kpad,
+                                                                                      a0->map, e->sx);
+    for (uint32_t c = 1; c < L->cores && !bad && !rc; c++) {
+        struct npu_bo *ac = e->scratch[c].a;
+        if (!(rc = npu_bo_prep(ac, dl))) {
+            memcpy(ac->map, a0->map, p.core[c].a_bytes);
+            rc = npu_bo_fini(ac);
+        }
+        if (rc)
+            rk_gemm_fail(e, rc, "A BO of core %u: %s", c, npu_last_error());
+    }
+    int rc2 = npu_bo_fini(a0);
+    if (!rc && rc2)
+        rc = rk_gemm_fail(e, rc2, "A BO fini: %s", npu_last_error());
+    if (bad)
+        rc = rk_gemm_fail(e, -EINVAL, "activation row %d holds a NaN or an infinity", bad - 1);
+    if (rc) {
+        rk_plan_free(&p);
+        return rc;
+    }
+    int64_t tq1 = npu_monotonic_ns();
+
+    struct core_run runs[RK_GEMM_MAX_CORES];
+    pthread_t th[RK_GEMM_MAX_CORES];
+    bool started[RK_GEMM_MAX_CORES] = {0};
+    for (uint32_t c = 0; c < L->cores; c++) {
+        runs[c] = (struct core_run){ .e = e, .w = w, .p = &p, .core = c, .Y = Y, .ldy = ldy, .acc = acc,
+                                     .simulator = info.is_simulator };
+        if (c > 0 && !(started[c] = !pthread_create(&th[c], NULL, run_core, &runs[c])))
+            run_core(&runs[c]);
+    }
+    run_core(&runs[0]);
+    int64_t glue_max = 0, readout_max = 0, wait_max = 0;
+    for (uint32_t c = 0; c < L->cores; c++) {
+        if (started[c])
+            pthread_join(th[c], NULL);
+        if (runs[c].rc && !rc)
+            rc = rk_gemm_fail(e, runs[c].rc, "core %u (%s device): %s", c, info.is_simulator ? "simulated" : "rocket",
+                              runs[c].err);
+        glue_max = runs[c].glue_ns > glue_max ? runs[c].glue_ns : glue_max;
+        readout_max = runs[c].readout_ns > readout_max ? runs[c].readout_ns : readout_max;
+        wait_max = runs[c].wait_ns > wait_max ? runs[c].wait_ns : wait_max;
+    }
+    if (stats) {
+        *stats = (struct rk_gemm_stats){
+            .tasks = p.ntasks, .jobs = p.njobs, .cores_used = L->cores, .macs = p.macs, .dma_bytes = p.dma_bytes,
+            .quant_ns = (double)(tq1 - tq0), .readout_ns = (double)readout_max,
+            .glue_ns = (double)(tq1 - t0 + glue_max), .npu_wait_ns = (double)wait_max,
+            .wall_ns = (double)(npu_monotonic_ns() - t0),
+            .model_ns_200 = p.model_ns_200, .model_ns_1000 = p.model_ns_1000,
+            .model_max_job_ns_200 = p.max_job_ns_200,
+        };
+    }
+    rk_plan_free(&p);
+    return rc;
+}
+
+int rk_gemm_run(struct rk_gemm_engine *e, const struct rk_weight *w, const float *X, int64_t M, int64_t ldx,
+                float *Y, int64_t ldy, struct rk_gemm_stats *stats)
+{
+    return rk_gemm_run_acc(e, w, X, M, ldx, Y, ldy, stats, NULL);
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rosenblatt GEMM engine: Y[M,N] (f32, row-major) = X[M,K] (f32, row-major) · Wᵀ, W = [N,K] (N rows of K,
+ * ggml's src0 order) prepared once and kept resident in NPU memory, computed on the NPU device layer
+ * (rocket or sim).
+ *
+ *   int8 mode (default): W re-quantized to int8 with one symmetric scale per output channel, X quantized per
+ *     row (token) to int8 at run time, exact int32 accumulation on the NPU (and across K-slices on the host),
+ *     Y = acc · s_x[m] · s_w[n] on the host (ggml-backend-guide §5.4, npu-registers §5.1, §5.4).
+ *   fp16 mode: W and X in fp16 (power-of-two row scales keep them in range), fp32 partials, higher accuracy at
+ *     half the MAC rate and twice the weight bytes (npu-registers §5.5, §8).
+ *
+ * W is split by N over the cores (one device = one fd = one IOVA space per core, rocket-uapi §1.2, §4.6):
+ * nothing is duplicated. Every failure returns a negative errno and a reason (rk_gemm_last_error); an NPU
+ * failure is reported, never replaced by a CPU computation.
+ *
+ * Thread-safety: one engine is used by one thread at a time; rk_gemm_run uses one thread per core inside.
+ */
+#ifndef RK_GEMM_H
+#define RK_GEMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "npu_device.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum rk_gemm_mode {
+    RK_GEMM_INT8 = 0,     /* W8A8, int32 accumulation (default) */
+    RK_GEMM_FP16 = 1,     /* W16A16 (fp16), fp32 accumulation: the higher-accuracy mode */
+};
+const char *rk_gemm_mode_name(enum rk_gemm_mode mode);
+int rk_gemm_mode_parse(const char *name, enum rk_gemm_mode *mode);   /* "int8" | "fp16"; 0 or -EINVAL */
+
+/* ggml's to_float signature: decode k values of one row. */
+typedef void (*rk_row_to_float)(const void *src, float *dst, int64_t k);
+
+struct rk_gemm_engine;
+struct rk_weight;
+
+struct rk_gemm_options {
+    enum npu_device_kind kind;     /* ROCKET or SIM (AUTO: rocket if present, never the sim) */
+    uint32_t cores;                /* 1..3 devices (fds), one per NPU core; 0 = 3 */
+    uint32_t model_clock_mhz;      /* clock the device's timing MODEL assumes (0 = 200) */
+    uint32_t job_budget_ms;        /* MODEL time budget per job at 200 MHz; 0 = 250 (half the 500 ms limit) */
+};
+
+/* Open one npu_device per core. Returns 0, or -errno with the reason in why. */
+int rk_gemm_open(const struct rk_gemm_options *opt, struct rk_gemm_engine **out, char *why, size_t whylen);
+/* Closes the devices. Free the engine's weights first (rk_weight_free). */
+void rk_gemm_close(struct rk_gemm_engine *e);
+/* Reason for the last failure on this engine ("" if none). */
+const char *rk_gemm_last_error(const struct rk_gemm_engine *e);
+
+/* Can a [N,K] weight run in this mode? 0, or -ENOTSUP/-EINVAL with a reason in why. Pure function of the
+ * shape (padding covers any K and N >= 1); call it from supports_op. */
+int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, char *why, size_t whylen);
+
+/* Prepare a resident weight: row n of K values is at data + n·row_bytes, decoded by to_float (ggml's
+ * type_traits->to_float, or NULL for plain f32 rows). Quantize/convert, pad, pack, place in each core's BOs. */
+int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int64_t N, size_t row_bytes,
+                      rk_row_to_float to_float, enum rk_gemm_mode mode, struct rk_weight **out);
+void rk_weight_free(struct rk_weight *w);
+
+struct rk_weight_info {
+    int64_t K, N;
+    enum rk_gemm_mode mode;
+    uint64_t npu_bytes;            /* packed weight bytes on the NPU (all cores, incl. padding) */
+    double bytes_per_weight;       /* npu_bytes / (K·N), plus the f32 scales */
+    double prep_seconds;           /* decode + quantize + pack (measured) */
+    double weights_per_second;     /* K·N / prep_seconds */
+    uint32_t k_slices;             /* fixed at prepare time */
+};
+void rk_weight_get_info(const struct rk_weight *w, struct rk_weight_info *info);
+
+/* Per-matmul statistics. model_* are timing MODEL estimates (npu_timing.h), not measurements. */
+struct rk_gemm_stats {
+    uint32_t tasks, jobs, cores_used;
+    uint64_t macs;
+    uint64_t dma_bytes;            /* A + B + C bytes the tasks move (planned) */
+    double glue_ns;                /* measured host work: X quantize into A, regcmd, cache syncs, readout + scale */
+    double quant_ns, readout_ns;   /* parts of glue_ns */
+    double wall_ns;                /* measured: whole rk_gemm_run */
+    double npu_wait_ns;            /* measured: submit to fences done (simulation time on the sim) */
+    uint64_t model_ns_200, model_ns_1000;   /* MODEL: NPU time at 200 MHz and 1 GHz (cores in parallel) */
+    uint64_t model_max_job_ns_200;          /* MODEL: the longest job at 200 MHz (vs the 500 ms timeout) */
+};
+
+/* Y[m·ldy + n] = Σ_k X[m·ldx + k] · W[n][k] for m < M, n < N. Returns 0 or -errno (reason:
+ * rk_gemm_last_error). stats may be NULL. */
+int rk_gemm_run(struct rk_gemm_engine *e, const struct rk_weight *w, const float *X, int64_t M, int64_t ldx,
+                float *Y, int64_t ldy, struct rk_gemm_stats *stats);
+
+/* Print the plan rk_gemm_run would use for this weight and M (tiles, slices, jobs, bytes, MODEL times). */
+int rk_gemm_explain(struct rk_gemm_engine *e, const struct rk_weight *w, int64_t M, FILE *out);
+/* The same without a prepared weight or an engine (planning is a pure function of the shape). */
+int rk_gemm_explain_shape(int64_t K, int64_t N, int64_t M, enum rk_gemm_mode mode, uint32_t cores, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Host-side parts of the GEMM engine without a device: the planner's invariants (K-slices within the
+ * per-task limits and outside the hazard window, m-tiles within the CBUF rule, N-tiles within the DPU
+ * limits, every output covered once, jobs within the budget) for the Qwen2.5-1.5B shapes and odd shapes,
+ * and the vectorised activation quantization and readout against the scalar reference (bit-exact).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm_ref.h"
+#include "npu_limits.h"
+#include "tap.h"
+
+static const int64_t qwen_kn[][2] = { { 1536, 1536 }, { 1536, 256 }, { 1536, 8960 }, { 8960, 1536 },
+                                      { 1536, 151936 } };
+static const int64_t qwen_m[] = { 1, 8, 32, 128, 512 };
+
+/* Every plan invariant; returns a reason or NULL. */
+static const char *plan_problem(const struct rk_plan *p, char *buf, size_t len)
+{
+    const struct rk_wlayout *L = &p->L;
+    uint32_t k = 0;
+    for (uint32_t s = 0; s < L->slices; s++) {
+        if (L->k0[s] != k || L->kpad[s] % 32 || (L->mode == RK_GEMM_INT8 && L->kpad[s] > NPU_INT8_K_MAX))
+            return snprintf(buf, len, "slice %u: k0 %u kpad %u", s, L->k0[s], L->kpad[s]), buf;
+        if (L->mode == RK_GEMM_INT8 && L->kpad[s] > NPU_K_HAZARD_LO && L->kpad[s] < NPU_K_HAZARD_HI)
+            return snprintf(buf, len, "slice %u in the hazard window: %u", s, L->kpad[s]), buf;
+        uint32_t db = npu_data_banks_needed(1, p->m_tile[s], L->kpad[s], L->bpe);
+        uint32_t wb = npu_weight_banks_needed(L->kpad[s], L->mode == RK_GEMM_FP16 ? 2 : 0);
+        if (db + wb > NPU_CBUF_BANKS || (L->mode == RK_GEMM_INT8 && db > 8) || p->m_tile[s] > 128)
+            return snprintf(buf, len, "slice %u: m_tile %u needs %u+%u banks", s, p->m_tile[s], db, wb), buf;
+        k += L->k[s];
+    }
+    if (k != L->K)
+        return snprintf(buf, len, "slices cover K=%u of %u", k, L->K), buf;
+    /* coverage: each (m, n) once per slice */
+    uint32_t n = 0;
+    for (uint32_t c = 0; c < L->cores; c++) {
+        const struct rk_core_share *cs = &L->core[c];
+        if (cs->n0 != n || cs->n0 % 32)
+            return snprintf(buf, len, "core %u starts at %u", c, cs->n0), buf;
+        n += cs->n;
+        for (uint32_t t = 0; t < cs->ntiles; t++)
+            if (cs->t_npad[t] > RK_GEMM_N_TILE_MAX || cs->t_n0[t] % 32 || cs->t_npad[t] / 4 - 1 > NPU_NOTCH_MAX)
+                return snprintf(buf, len, "core %u tile %u: n0 %u npad %u", c, t, cs->t_n0[t], cs->t_npad[t]), buf;
+    }
+    if (n != L->N)
+        return snprintf(buf, len, "cores cover N=%u of %u", n, L->N), buf;
+    uint64_t rows = 0;
+    for (uint32_t i = 0; i < p->ntasks; i++) {
+        const struct rk_plan_task *t = &p->tasks[i];
+        if (t->m > p->m_tile[t->slice] || t->m0 + t->m > p->M)
+            return snprintf(buf, len, "task %u rows [%u,+%u)", i, t->m0, t->m), buf;
+        rows += (uint64_t)t->m * L->core[t->core].t_n[t->ntile];
+        struct rk_matmul mm = rk_plan_task_matmul(p, t);
+        char why[160];
+        if (rk_matmul_check(&mm, why, sizeof why))
+            return snprintf(buf, len, "task %u rejected by the builder: %s", i, why), buf;
+    }
+    if (rows != (uint64_t)p->M * L->N * L->slices)
+        return snprintf(buf, len, "tasks cover %llu outputs, want %llu", (unsigned long long)rows,
+                        (unsigned long long)p->M * L->N * L->slices), buf;
+    if (p->max_job_ns_200 > p->job_budget_ns + 200000)
+        return snprintf(buf, len, "job of %.3f ms > budget", p->max_job_ns_200 / 1e6), buf;
+    return NULL;
+}
+
+static void test_plans(void)
+{
+    char buf[256];
+    for (int mode = 0; mode < 2; mode++) {
+        int bad = 0, n = 0;
+        for (size_t s = 0; s < sizeof qwen_kn / sizeof *qwen_kn; s++)
+            for (size_t mi = 0; mi < sizeof qwen_m / sizeof *qwen_m; mi++) {
+                struct rk_wlayout L;
+                struct rk_plan p;
+                char why[256];
+                int rc = rk_layout_make(qwen_kn[s][0], qwen_kn[s][1], mode, 3, &L, why, sizeof why);
+                if (!rc)
+                    rc = rk_plan_make(&L, (uint32_t)qwen_m[mi], 0, &p, why, sizeof why);
+                const char *prob = rc ? why : plan_problem(&p, buf, sizeof buf);
+                if (prob && !bad++)
+                    tap_diag("K=%lld N=%lld M=%lld: %s", (long long)qwen_kn[s][0], (long long)qwen_kn[s][1],
+                             (long long)qwen_m[mi], prob);
+                if (!rc)
+                    rk_plan_free(&p);
+                n++;
+            }
+        tap_ok(!bad, "%s plans for the %d Qwen2.5-1.5B shape x M cases satisfy every invariant",
+               rk_gemm_mode_name(mode), n);
+    }
+    /* odd shapes and the hazard window */
+    static const int64_t odd[][3] = { { 1, 33, 1 }, { 2, 1000, 1023 }, { 3, 3584, 100 }, { 7, 3840, 64 },
+                                      { 100, 4100, 65 }, { 1, 11008, 2048 }, { 513, 65535, 40 }, { 5, 8192, 8192 } };
+    for (size_t i = 0; i < sizeof odd / sizeof *odd; i++) {
+        struct rk_wlayout L;
+        struct rk_plan p;
+        char why[256];
+        int rc = rk_layout_make(odd[i][1], odd[i][2], RK_GEMM_INT8, 3, &L, why, sizeof why);
+        if (!rc)
+            rc = rk_plan_make(&L, (uint32_t)odd[i][0], 0, &p, why, sizeof why);
+        const char *prob = rc ? why : plan_problem(&p, buf, sizeof buf);
+        tap_ok(!prob, "int8 plan M=%lld K=%lld N=%lld valid (%u slices)", (long long)odd[i][0], (long long)odd[i][1],
+               (long long)odd[i][2], rc ? 0 : L.slices);
+        if (prob)
+            tap_diag("%s", prob);
+        if (!rc)
+            rk_plan_free(&p);
+    }
+    struct rk_wlayout L;
+    char why[256];
+    rk_layout_make(8960, 1536, RK_GEMM_INT8, 3, &L, why, sizeof why);
+    tap_ok(L.slices >= 2, "ffn_down K=8960 is split into %u K-slices (int8 <= 8192 per task)", L.slices);
+    rk_layout_make(1536, 151936, RK_GEMM_INT8, 3, &L, why, sizeof why);
+    tap_ok(L.cores == 3 && L.core[0].ntiles > 1, "lm_head: N split over 3 cores, %u N-tiles on core 0", L.core[0].ntiles);
+    rk_layout_make(1536, 20, RK_GEMM_INT8, 3, &L, why, sizeof why);
+    tap_ok(L.cores == 1, "N=20 uses one core");
+    int rc = rk_layout_make(600000, 8, RK_GEMM_INT8, 3, &L, why, sizeof why);
+    tap_ok(rc == -ENOTSUP && strlen(why) > 10, "K=600000 declined: %s", why);
+    FILE *f = tmpfile();
+    rc = rk_gemm_explain_shape(8960, 1536, 512, RK_GEMM_INT8, 3, f);
+    long sz = f ? ftell(f) : 0;
+    tap_ok(rc == 0 && sz > 200, "explain prints the plan (%ld bytes)", sz);
+    if (f)
+        fclose(f);
+}
+
+static void test_kernels(void)
+{
+    tap_diag("SIMD: %s", rk_simd_name());
+    uint64_t seed = 7;
+    static const uint32_t Ks[] = { 1, 7, 31, 32, 33, 100, 1536, 1537 };
+    int bad_i8 = 0, bad_f16 = 0, bad_sx = 0;
+    for (size_t i = 0; i < sizeof Ks / sizeof *Ks; i++) {
+        uint32_t K = Ks[i], Kpad = (K + 31) / 32 * 32, M = 5;
+        float *x = malloc(sizeof(float) * M * (K + 3)), sx1[5], sx2[5];
+        uint8_t *a1 = malloc((size_t)M * Kpad * 2), *a2 = malloc((size_t)M * Kpad * 2);
+        gr_fill(x, M, K, K + 3, 3.0f, 2, 1000.0f, &seed);
+        for (uint32_t k = 0; k < K; k++)
+            x[(K + 3) + k] = 0;                       /* an all-zero row */
+        x[2 * (K + 3)] = 1e-30f;                      /* a tiny row value */
+        for (uint32_t k = 0; k < K && k < 8; k++)     /* exact .5 cases: round half to even */
+            x[3 * (K + 3) + k] = (float)k + 0.5f;
+        memset(a1, 0x55, (size_t)M * Kpad * 2), memset(a2, 0xAA, (size_t)M * Kpad * 2);
+        rk_act_quant_i8_ref(x, M, K + 3, K, Kpad, a1, sx1);
+        rk_act_quant_i8_simd(x, M, K + 3, K, Kpad, a2, sx2);
+        bad_i8 += memcmp(a1, a2, (size_t)M * Kpad) != 0;
+        bad_sx += memcmp(sx1, sx2, sizeof sx1) != 0;
+        memset(a1, 0x55, (size_t)M * Kpad * 2), memset(a2, 0xAA, (size_t)M * Kpad * 2);
+        rk_act_quant_f16_ref(x, M, K + 3, K, Kpad, a1, sx1);
+        rk_act_quant_f16_simd(x, M, K + 3, K, Kpad, a2, sx2);
+        bad_f16 += memcmp(a1, a2, (size_t)M * Kpad * 2) != 0;
+        bad_sx += memcmp(sx1, sx2, sizeof sx1) != 0;
+        free(x), free(a1), free(a2);
+    }
+    tap_ok(!bad_i8, "int8 activation quantization: %s == scalar reference bit for bit (incl. padding)", rk_simd_name());
+    tap_ok(!bad_f16, "fp16 activation conversion: %s == scalar reference bit for bit", rk_simd_name());
+    tap_ok(!bad_sx, "row scales identical");
+    float x[40];
+    int8_t q[64];
+    float sx;
+    for (int i = 0; i < 40; i++)
+        x[i] = (float)(i - 20);
+    x[3] = NAN;
+    tap_ok(rk_act_quant_i8_simd(x, 1, 40, 40, 64, q, &sx) == 1, "a NaN row is flagged");
+    x[3] = -INFINITY;
+    tap_ok(rk_act_quant_f16_simd(x, 1, 40, 40, 64, q, &sx) == 1, "an infinite row is flagged");
+    x[3] = -1e6f;
+    rk_act_quant_i8_ref(x, 1, 40, 40, 64, q, &sx);
+    tap_ok(q[3] == -127 && sx == 1e6f / 127.0f, "symmetric int8: the row max maps to -127, s_x = amax/127");
+
+    /* readout */
+    int bad_r = 0;
+    for (uint32_t ns = 1; ns <= 3; ns++)
+        for (uint32_t n = 1; n < 40; n += 6) {
+            int32_t ci[3][40], acc1[40], acc2[40];
+            float cf[3][40], sw[40], y1[40], y2[40];
+            for (uint32_t s = 0; s < ns; s++)
+                for (uint32_t j = 0; j < n; j++) {
+                    ci[s][j] = (int32_t)gr_next(&seed);       /* full range: the sum wraps */
+                    cf[s][j] = gr_uniform(&seed) * 1000;
+                }
+            for (uint32_t j = 0; j < n; j++)
+                sw[j] = gr_uniform(&seed) * 0.01f;
+            const void *pi[3] = { ci[0], ci[1], ci[2] }, *pf[3] = { cf[0], cf[1], cf[2] };
+            rk_readout_i32_ref(pi, ns, n, 0.37f, sw, y1, acc1);
+            rk_readout_i32_simd(pi, ns, n, 0.37f, sw, y2, acc2);
+            bad_r += memcmp(y1, y2, n * 4) || memcmp(acc1, acc2, n * 4);
+            rk_readout_f32_ref(pf, ns, n, 0.37f, sw, y1, NULL);
+            rk_readout_f32_simd(pf, ns, n, 0.37f, sw, y2, NULL);
+            bad_r += memcmp(y1, y2, n * 4) != 0;
+        }
+    tap_ok(!bad_r, "readout (int32 wrap-around sums and fp32 sums, 1-3 slices): %s == scalar", rk_simd_name());
+
+    int8_t qw[64];
+    float w[64], s;
+    memset(w, 0, sizeof w);
+    tap_ok(rk_quant_row_i8(w, 64, qw, &s) == 0 && s == 1.0f, "all-zero weight row: scale 1");
+    tap_ok(rk_pow2_scale_f16(65504.0f * 4) == 16.0f, "fp16 row scale is a power of two keeping |v| < 2^14");
+}
+
+int main(void)
+{
+    test_plans();
+    test_kernels();
+    return tap_done();
+}

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Weight preparation: decode each row with the caller's to_float (ggml's type traits: Q4_K, Q6_K, Q8_0, ...),
+ * re-quantize it (int8, one symmetric scale per output channel, ggml-backend-guide §5.4) or convert it to
+ * fp16, and scatter it into the NPU weight blocks of every K-slice (npu-registers §4.2:
+ * int8 [N/32][Kpad/32][32 n][32 k], fp16 [N/16][Kpad/32][16 n][32 k]) in the BO of the core that owns the
+ * row's N range (§7: disjoint N per core, nothing duplicated). Padding stays zero (§4).
+ * The cores' shares are converted in parallel (one thread per share).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm_internal.h"
+#include "npu_limits.h"
+
+#define PREP_WAIT_MS 10000
+
+struct prep_job {
+    struct rk_weight *w;
+    uint32_t core;
+    const uint8_t *data;
+    size_t row_bytes;
+    rk_row_to_float to_float;
+    int rc;
+    char err[200];
+};
+
+/* Copy one quantized row (elements of bpe bytes) into the blocks of its slices. */
+static void scatter_row(const struct rk_wlayout *L, const struct rk_core_share *cs, uint8_t *bo, uint32_t nl,
+                        const uint8_t *q)
+{
+    uint32_t g = L->mode == RK_GEMM_FP16 ? NPU_KGROUP_FP16 : NPU_KGROUP_INT8, bpe = L->bpe;
+    for (uint32_t s = 0; s < L->slices; s++) {
+        uint8_t *grp = bo + cs->b_off[s] + ((uint64_t)(nl / g) * L->kpad[s] * g + (nl % g) * NPU_K_ALIGN) * bpe;
+        for (uint32_t kk = 0; kk < L->k[s]; kk += NPU_K_ALIGN) {
+            uint32_t len = L->k[s] - kk < NPU_K_ALIGN ? L->k[s] - kk : NPU_K_ALIGN;
+            /* 32-channel block kk/32 of this kernel group: g kernels × 32 channels */
+            memcpy(grp + (uint64_t)(kk / NPU_K_ALIGN) * g * NPU_K_ALIGN * bpe, q + (uint64_t)(L->k0[s] + kk) * bpe,
+                   (size_t)len * bpe);
+        }
+    }
+}
+
+static void *prep_core(void *arg)
+{
+    struct prep_job *j = arg;
+    struct rk_weight *w = j->w;
+    const struct rk_wlayout *L = &w->L;
+    const struct rk_core_share *cs = &L->core[j->core];
+    struct npu_bo *bo = w->b[j->core];
+    float *row = malloc((size_t)L->K * sizeof *row);
+    uint8_t *q = malloc((size_t)L->K * L->bpe);
+    int rc = 0;
+    if (!row || !q) {
+        rc = -ENOMEM, snprintf(j->err, sizeof j->err, "out of memory");
+        goto out;
+    }
+    if ((rc = npu_bo_prep(bo, npu_deadline_after_ms(PREP_WAIT_MS)))) {
+        snprintf(j->err, sizeof j->err, "weight BO prep: %s", npu_last_error());
+        goto out;
+    }
+    memset(bo->map, 0, bo->size);
+    for (uint32_t nl = 0; nl < cs->n && !rc; nl++) {
+        uint32_t n = cs->n0 + nl;
+        const void *src = j->data + (size_t)n * j->row_bytes;
+        if (j->to_float)
+            j->to_float(src, row, L->K);
+        else
+            memcpy(row, src, (size_t)L->K * sizeof *row);
+        rc = L->mode == RK_GEMM_FP16 ? rk_quant_row_f16(row, L->K, (uint16_t *)q, &w->scale[n])
+                                     : rk_quant_row_i8(row, L->K, (int8_t *)q, &w->scale[n]);
+        if (rc)
+            snprintf(j->err, sizeof j->err, "weight row %u holds a NaN or an infinity", n);
+        else
+            scatter_row(L, cs, bo->map, nl, q);
+    }
+    int rc2 = npu_bo_fini(bo);
+    if (!rc && rc2)
+        rc = rc2, snprintf(j->err, sizeof j->err, "weight BO fini: %s", npu_last_error());
+out:
+    free(row), free(q);
+    j->rc = rc;
+    return NULL;
+}
+
+int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int64_t N, size_t row_bytes,
+                      rk_row_to_float to_float, enum rk_gemm_mode mode, struct rk_weight **out)
+{
+    char why[256];
+    *out = NULL;
+    if (!data)
+        return rk_gemm_fail(e, -EINVAL, "weight data is NULL");
+    int64_t t0 = npu_monotonic_ns();
+    struct rk_weight *w = calloc(1, sizeof *w);
+    if (!w)
+        return rk_gemm_fail(e, -ENOMEM, "out of memory");
+    w->e = e;
+    int rc = rk_layout_make(K, N, mode, e->cores, &w->L, why, sizeof why);
+    if (rc) {
+        free(w);
+        return rk_gemm_fail(e, rc, "weight [N=%lld, K=%lld] declined: %s", (long long)N, (long long)K, why);
+    }
+    if (!to_float && row_bytes < (size_t)K * sizeof(float)) {
+        free(w);
+        return rk_gemm_fail(e, -EINVAL, "f32 rows need row_bytes >= K*4 (got %zu)", row_bytes);
+    }
+    w->scale = malloc((size_t)N * sizeof *w->scale);
+    if (!w->scale) {
+        rk_weight_free(w);
+        return rk_gemm_fail(e, -ENOMEM, "out of memory for %lld scales", (long long)N);
+    }
+    for (uint32_t c = 0; c < w->L.cores; c++)
+        if ((rc = npu_bo_create(e->dev[c], (uint32_t)w->L.core[c].b_bytes, &w->b[c]))) {
+            rk_gemm_fail(e, rc, "weight BO of %llu bytes on core %u: %s", (unsigned long long)w->L.core[c].b_bytes,
+                         c, npu_last_error());
+            rk_weight_free(w);
+            return rc;
+        }
+    struct prep_job jobs[RK_GEMM_MAX_CORES];
+    pthread_t th[RK_GEMM_MAX_CORES];
+    bool started[RK_GEMM_MAX_CORES] = {0};
+    for (uint32_t c = 0; c < w->L.cores; c++) {
+        jobs[c] = (struct prep_job){ .w = w, .core = c, .data = data, .row_bytes = row_bytes, .to_float = to_float };
+        started[c] = c > 0 && !pthread_create(&th[c], NULL, prep_core, &jobs[c]);
+        if (c > 0 && !started[c])
+            prep_core(&jobs[c]);
+    }
+    prep_core(&jobs[0]);
+    for (uint32_t c = 0; c < w->L.cores; c++) {
+        if (started[c])
+            pthread_join(th[c], NULL);
+        if (jobs[c].rc && !rc)
+            rc = rk_gemm_fail(e, jobs[c].rc, "weight preparation, core %u: %s", c, jobs[c].err);
+    }
+    if (rc) {
+        rk_weight_free(w);
+        return rc;
+    }
+    struct rk_weight_info *i = &w->info;
+    i->K = K, i->N = N, i->mode = mode, i->k_slices = w->L.slices;
+    for (uint32_t c = 0; c < w->L.cores; c++)
+        i->npu_bytes += w->L.core[c].b_bytes;
+    i->bytes_per_weight = (double)(i->npu_bytes + (uint64_t)N * sizeof(float)) / ((double)K * N);
+    i->prep_seconds = (npu_monotonic_ns() - t0) / 1e9;
+    i->weights_per_second = (double)K * N / (i->prep_seconds > 0 ? i->prep_seconds : 1e-9);
+    *out = w;
+    return 0;
+}
+
+void rk_weight_free(struct rk_weight *w)
+{
+    if (!w)
+        return;
+    for (uint32_t c = 0; c < RK_GEMM_MAX_CORES; c++)
+        npu_bo_close(w->b[c]);
+    free(w->scale);
+    free(w);
+}
+
+void rk_weight_get_info(const struct rk_weight *w, struct rk_weight_info *info) { *info = w->info; }
+
+int rk_gemm_explain(struct rk_gemm_engine *e, const struct rk_weight *w, int64_t M, FILE *out)
+{
+    struct rk_plan p;
+    char why[256];
+    int rc = rk_plan_make(&w->L, (uint32_t)(M > 0 && M <= 65535 ? M : 0), e->opt.job_budget_ms, &p, why, sizeof why);
+    if (rc) {
+        fprintf(out, "plan: declined: %s\n", why);
+        return rk_gemm_fail(e, rc, "%s", why);
+    }
+    rk_plan_print(&p, out);
+    rk_plan_free(&p);
+    return 0;
+}
