@@ -69,8 +69,12 @@ static void *prep_core(void *arg)
             j->to_float(src, row, L->K);
         else
             memcpy(row, src, (size_t)L->K * sizeof *row);
-        rc = L->mode == RK_GEMM_FP16 ? rk_quant_row_f16(row, L->K, (uint16_t *)q, &w->scale[n])
-                                     : rk_quant_row_i8(row, L->K, (int8_t *)q, &w->scale[n]);
+        /* The vectorised activation quantizers compute exactly rk_quant_row_i8/_f16 on one row (tests
+         * compare); only an all-zero int8 row differs: scale 0 there, 1 for weights (guide §5.4). */
+        rc = (L->mode == RK_GEMM_FP16 ? rk_act_quant_f16_simd : rk_act_quant_i8_simd)(row, 1, L->K, L->K, L->K, q,
+                                                                                    &w->scale[n]) ? -EINVAL : 0;
+        if (!rc && w->scale[n] == 0)
+            w->scale[n] = 1.0f;
         if (rc)
             snprintf(j->err, sizeof j->err, "weight row %u holds a NaN or an infinity", n);
         else

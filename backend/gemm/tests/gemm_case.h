@@ -4,6 +4,8 @@
 #ifndef RK_GEMM_CASE_H
 #define RK_GEMM_CASE_H
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
