@@ -7,7 +7,7 @@ const env = { GGML_BACKEND_PATH: pluginPath };
 t.test('llama-completion loads the plugin and completes', (t) => {
   const r = tool('llama-completion', ['-m', defaultModel, '-no-cnv', '-p', 'hi', '-n', '8', '-t', '2', '--no-warmup'], env);
   t.equal(r.status, 0, r.stderr.slice(-400));
-  t.match(r.stderr, /RKNPU: .*device\(s\) registered/, 'the plugin says what it found');
+  t.match(r.stderr, /RKNPU: .*no device registered/, 'the plugin says what it found');
   // stdout is not checked: the pinned llama-completion sometimes drops the tail of its log (TODO.md).
   t.end();
 });
@@ -15,7 +15,8 @@ t.test('llama-completion loads the plugin and completes', (t) => {
 t.test('llama-cli lists devices with the plugin', (t) => {
   const r = tool('llama-cli', ['--list-devices'], { ...env, RKNPU_DEVICE: 'sim' });
   t.equal(r.status, 0, r.stderr.slice(-400));
-  t.match(r.stderr, /RKNPU: RKNPU_DEVICE=sim: software NPU \(simulator\)/);
+  t.match(r.stderr, /RKNPU: RKNPU0 = RK3588 NPU SOFTWARE SIMULATOR/);
+  t.match(r.stdout, /RKNPU0: RK3588 NPU SOFTWARE SIMULATOR/, 'listed');
   t.end();
 });
 

@@ -1,91 +1,404 @@
 // libggml-rknpu.so: ggml backend plugin for the RK3588 NPU (mainline `rocket` driver).
 //
-// Layout follows ggml's small backends (style.md): context, device selection, registry, then the
-// dynamic-loading entry points. The registry is a function-local static, because every
-// ggml_backend_load_all() call dlopens the plugin again and must get the same object back
-// (ggml-backend-guide.md §1.7).
+// Reads top-down like ggml's small backends (style.md): device selection, the MUL_MAT kernel, the
+// backend (stream), the device with its placement policy, the registry, the dynamic-loading entry
+// points. The buffer type lives in rknpu-buffer.cpp. Registry, device and buffer type are static
+// singletons: every ggml_backend_load_all() dlopens the plugin again and must get the same objects
+// back (ggml-backend-guide.md §1.7).
 //
 // Device selection (RKNPU_DEVICE):
 //   auto (default)  the rocket NPU when one is present, otherwise no device: a stock tool on a
 //                   machine without an NPU never lands on the simulator by accident
 //   rocket          the rocket NPU, or no device (with the reason) when there is none
-//   sim             the register-level software NPU, said so in the log
+//   sim             the register-level software NPU, announced as such
 //   off             no device (A/B runs against the CPU with the same binaries)
+// RKNPU_MODE=int8|fp16 picks the accuracy mode, RKNPU_MIN_BATCH the smallest batch sent to the NPU,
+// RKNPU_CLOCK_MHZ=200|1000 the clock the timing model assumes.
 
-#include "ggml-backend-impl.h"
+#include "rknpu-common.h"
+
 #include "ggml-impl.h"
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <string>
 
-#include <dirent.h>
+// Decode (one token) is memory-bound: the NPU would stream int8 weights, 1.8x the bytes of Q4_K,
+// and CPU Q4 decode already beats the vendor NPU stack on Qwen2.5-1.5B (peers-and-numbers.md §0;
+// ggml-backend-guide.md §2.3). The timing model (npu_timing.c: 3 cores x 1024 int8 MAC/cycle at
+// 200 MHz, 26.6 GB/s DMA) puts the NPU's ffn_up (K=1536, N=8960) at ~0.52 ms for M=1, dominated by
+// the 13.8 MB weight stream, and compute-bound only from M ~ 24; the A76 cores run the same Q4_K
+// matmul in ~0.4 ms at M=1 and fall behind from a few tokens. 8 tokens is where the model says the
+// NPU starts to pay off with margin; it is a setting, to be measured on the board.
+#define RKNPU_DEFAULT_MIN_BATCH 8
 
-#define RKNPU_NAME "RKNPU"
+static const char * env_or(const char * name, const char * fallback) {
+    const char * v = getenv(name);
+    return v && *v ? v : fallback;
+}
 
-enum rknpu_device_kind { RKNPU_NONE, RKNPU_ROCKET, RKNPU_SIM };
-
-struct rknpu_selection {
-    rknpu_device_kind kind;
-    std::string       why;   // what was asked for and what was found, for the load log line
-};
-
-// The mainline driver exposes /dev/accel/accelN and no render node (rocket-uapi-and-kernel.md §3).
-static bool rknpu_accel_node_present(std::string & found) {
-    const char * dir_path = getenv("RKNPU_ACCEL_DIR");
-    if (!dir_path) {
-        dir_path = "/dev/accel";
-    }
-    DIR * dir = opendir(dir_path);
-    if (!dir) {
-        found = std::string(dir_path) + " absent";
+// Open the engine on the selected device and fill the description; false (with the reason in `why`)
+// registers no device.
+static bool rknpu_device_init(rknpu_device_context & dev, std::string & why) {
+    std::string want = env_or("RKNPU_DEVICE", "auto");
+    if (want == "off") {
+        why = "RKNPU_DEVICE=off";
         return false;
     }
-    bool any = false;
-    while (struct dirent * e = readdir(dir)) {
-        if (strncmp(e->d_name, "accel", 5) == 0) {
-            found = std::string(dir_path) + "/" + e->d_name;
-            any = true;
-            break;
+    npu_device_kind kind;
+    if (npu_device_kind_parse(want.c_str(), &kind) != 0) {
+        why = "unknown RKNPU_DEVICE='" + want + "' (use auto, rocket, sim or off)";
+        return false;
+    }
+    if (rk_gemm_mode_parse(env_or("RKNPU_MODE", "int8"), &dev.mode) != 0) {
+        why = std::string("unknown RKNPU_MODE='") + env_or("RKNPU_MODE", "") + "' (use int8 or fp16)";
+        return false;
+    }
+    dev.min_batch = atoll(env_or("RKNPU_MIN_BATCH", "0"));
+    if (dev.min_batch <= 0) {
+        dev.min_batch = RKNPU_DEFAULT_MIN_BATCH;
+    }
+    rk_gemm_options opt = {};
+    opt.kind            = kind;
+    opt.cores           = 0;   // all three
+    opt.model_clock_mhz = (uint32_t) atoi(env_or("RKNPU_CLOCK_MHZ", "200"));
+    char reason[512]    = "";
+    if (rk_gemm_open(&opt, &dev.engine, reason, sizeof reason) != 0) {
+        why = kind == NPU_DEVICE_AUTO ? std::string(reason) + "; RKNPU_DEVICE=sim selects the software NPU" : reason;
+        return false;
+    }
+    // The engine's first device answers for all: they are one NPU (rocket-uapi §3).
+    npu_device * probe = nullptr;
+    if (npu_device_open(kind, nullptr, &probe) == 0) {
+        npu_device_get_info(probe, &dev.info);
+        npu_device_close(probe);
+    }
+    char desc[256];
+    if (dev.info.is_simulator) {
+        snprintf(desc, sizeof desc, "RK3588 NPU SOFTWARE SIMULATOR (%u cores, timing model %u MHz; not real hardware)",
+                 dev.info.cores, opt.model_clock_mhz ? opt.model_clock_mhz : 200);
+    } else {
+        snprintf(desc, sizeof desc, "RK3588 NPU at %s (%s %d.%d.%d, %u cores, timing model %u MHz)", dev.info.node,
+                 dev.info.driver, dev.info.version_major, dev.info.version_minor, dev.info.version_patch, dev.info.cores,
+                 opt.model_clock_mhz ? opt.model_clock_mhz : 200);
+    }
+    dev.description = desc;
+    return true;
+}
+
+// One context for the process: the device, if any, and why not otherwise.
+struct rknpu_plugin {
+    rknpu_device_context dev;
+    bool                 present = false;
+    std::string          why;
+
+    rknpu_plugin() {
+        present = rknpu_device_init(dev, why);
+        // WARN, not INFO: the stock tools load backends while parsing their arguments, when their
+        // logger still drops INFO lines, and which device runs the matmuls must always be visible.
+        if (present) {
+            GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s for batches >= %lld tokens\n", RKNPU_NAME,
+                          dev.description.c_str(), rk_gemm_mode_name(dev.mode), (long long) dev.min_batch);
+        } else {
+            GGML_LOG_WARN("%s: %s; no device registered\n", RKNPU_NAME, why.c_str());
         }
     }
-    closedir(dir);
-    if (!any) {
-        found = std::string(dir_path) + " has no accel node";
-    }
-    return any;
-}
 
-static rknpu_selection rknpu_select(void) {
-    const char * env = getenv("RKNPU_DEVICE");
-    std::string want = env && *env ? env : "auto";
-    std::string node;
-    if (want == "off") {
-        return { RKNPU_NONE, "RKNPU_DEVICE=off" };
+    ~rknpu_plugin() {
+        rk_gemm_close(dev.engine);   // models using it must be freed before the plugin is unloaded
     }
-    if (want == "sim") {
-        return { RKNPU_SIM, "RKNPU_DEVICE=sim: software NPU (simulator), not real hardware" };
-    }
-    if (want == "auto" || want == "rocket") {
-        if (rknpu_accel_node_present(node)) {
-            return { RKNPU_ROCKET, "rocket NPU candidate at " + node };
-        }
-        return { RKNPU_NONE, "no rocket NPU found (" + node + "); RKNPU_DEVICE=sim selects the software NPU" };
-    }
-    return { RKNPU_NONE, "unknown RKNPU_DEVICE='" + want + "' (use auto, rocket, sim or off)" };
-}
-
-// The MUL_MAT path (GEMM engine, buffer type, device) is not wired yet: the registry lists no device,
-// so every op stays on the CPU. The log line still says what would have been used.
-static size_t rknpu_device_count(const rknpu_selection & sel) {
-    GGML_UNUSED(sel);
-    return 0;
-}
-
-struct ggml_backend_rknpu_reg_context {
-    rknpu_selection sel;
-    size_t          n_devices;
 };
+
+static rknpu_plugin & rknpu_get_plugin(void) {
+    static rknpu_plugin plugin;
+    return plugin;
+}
+
+rknpu_device_context * rknpu_device_ctx(void) {
+    return &rknpu_get_plugin().dev;
+}
+
+// ---------------------------------------------------------------------------------------------
+// MUL_MAT: dst[N, M] = src1[K, M] · src0[K, N]ᵀ with src0 a prepared weight (ggml-backend-guide §3.2)
+// ---------------------------------------------------------------------------------------------
+
+static ggml_status rknpu_mul_mat(rknpu_device_context & dev, ggml_tensor * dst) {
+    const ggml_tensor * src0 = dst->src[0];
+    const ggml_tensor * src1 = dst->src[1];
+    rknpu_sidecar * sc = rknpu_sidecar_ready(&dev, src0);
+    if (!sc) {
+        return GGML_STATUS_FAILED;
+    }
+    const int64_t K = src0->ne[0];
+    const int64_t M = ggml_nrows(src1);   // src0 is 2-D, so src1's batches are one [K, M] matrix
+    rk_gemm_stats st = {};
+    std::lock_guard<std::mutex> lock(dev.mutex);
+    int rc = rk_gemm_run(dev.engine, sc->weight, (const float *) src1->data, M, src1->nb[1] / sizeof(float),
+                         (float *) dst->data, dst->nb[1] / sizeof(float), &st);
+    dev.n_matmuls++;
+    if (rc != 0) {
+        // An NPU failure ends this inference with an error; it never falls back to the CPU.
+        dev.n_failures++;
+        GGML_LOG_ERROR("%s: MUL_MAT %s (K=%lld, N=%lld, M=%lld) failed on the NPU: %s\n", RKNPU_NAME, dst->name,
+                       (long long) K, (long long) src0->ne[1], (long long) M, rk_gemm_last_error(dev.engine));
+        return GGML_STATUS_FAILED;
+    }
+    dev.n_tasks += st.tasks;
+    dev.n_jobs += st.jobs;
+    dev.glue_ns += st.glue_ns;
+    dev.npu_wait_ns += st.npu_wait_ns;
+    dev.model_ns_200 += st.model_ns_200;
+    dev.model_ns_1000 += st.model_ns_1000;
+    return GGML_STATUS_SUCCESS;
+}
+
+// ---------------------------------------------------------------------------------------------
+// backend (stream)
+// ---------------------------------------------------------------------------------------------
+
+static const char * ggml_backend_rknpu_get_name(ggml_backend_t backend) {
+    return RKNPU_NAME;
+    GGML_UNUSED(backend);
+}
+
+static void ggml_backend_rknpu_free(ggml_backend_t backend) {
+    delete backend;
+}
+
+static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml_cgraph * cgraph) {
+    auto & dev = *(rknpu_device_context *) backend->context;
+    for (int i = 0; i < ggml_graph_n_nodes(cgraph); i++) {
+        ggml_tensor * node = ggml_graph_node(cgraph, i);
+        if ((node->flags & GGML_TENSOR_FLAG_COMPUTE) == 0) {
+            continue;
+        }
+        switch (node->op) {
+            case GGML_OP_NONE:
+            case GGML_OP_RESHAPE:
+            case GGML_OP_VIEW:
+            case GGML_OP_PERMUTE:
+            case GGML_OP_TRANSPOSE:
+                break;
+            case GGML_OP_MUL_MAT: {
+                ggml_status st = rknpu_mul_mat(dev, node);
+                if (st != GGML_STATUS_SUCCESS) {
+                    return st;
+                }
+                break;
+            }
+            default:
+                GGML_LOG_ERROR("%s: op %s was placed on the NPU but is not supported\n", RKNPU_NAME, ggml_op_desc(node));
+                return GGML_STATUS_FAILED;
+        }
+    }
+    return GGML_STATUS_SUCCESS;
+}
+
+static const ggml_backend_i ggml_backend_rknpu_i = {
+    .get_name            = ggml_backend_rknpu_get_name,
+    .free                = ggml_backend_rknpu_free,
+    .set_tensor_async    = nullptr,
+    .get_tensor_async    = nullptr,
+    .set_tensor_2d_async = nullptr,
+    .get_tensor_2d_async = nullptr,
+    .cpy_tensor_async    = nullptr,
+    .synchronize         = nullptr,
+    .graph_plan_create   = nullptr,
+    .graph_plan_free     = nullptr,
+    .graph_plan_update   = nullptr,
+    .graph_plan_compute  = nullptr,
+    .graph_compute       = ggml_backend_rknpu_graph_compute,
+    .event_record        = nullptr,
+    .event_wait          = nullptr,
+    .graph_optimize      = nullptr,
+};
+
+static ggml_guid_t ggml_backend_rknpu_guid(void) {
+    static ggml_guid guid = { 'r', 'o', 's', 'e', 'n', 'b', 'l', 'a', 't', 't', '-', 'r', 'k', 'n', 'p', 'u' };
+    return &guid;
+}
+
+// ---------------------------------------------------------------------------------------------
+// device
+// ---------------------------------------------------------------------------------------------
+
+static const char * ggml_backend_rknpu_device_get_name(ggml_backend_dev_t dev) {
+    return RKNPU_NAME "0";
+    GGML_UNUSED(dev);
+}
+
+static const char * ggml_backend_rknpu_device_get_description(ggml_backend_dev_t dev) {
+    return ((rknpu_device_context *) dev->context)->description.c_str();
+}
+
+// ACCEL devices that report 0/0 are given the host's memory by llama.cpp (guide §1.3): the NPU
+// shares system RAM.
+static void ggml_backend_rknpu_device_get_memory(ggml_backend_dev_t dev, size_t * free, size_t * total) {
+    *free  = 0;
+    *total = 0;
+    GGML_UNUSED(dev);
+}
+
+// ACCEL: used without -ngl/-dev, its buffer type heads the CPU weight list, KV cache and flash
+// attention stay on the CPU (guide §2.4).
+static enum ggml_backend_dev_type ggml_backend_rknpu_device_get_type(ggml_backend_dev_t dev) {
+    return GGML_BACKEND_DEVICE_TYPE_ACCEL;
+    GGML_UNUSED(dev);
+}
+
+static void ggml_backend_rknpu_device_get_props(ggml_backend_dev_t dev, ggml_backend_dev_props * props) {
+    props->name        = ggml_backend_rknpu_device_get_name(dev);
+    props->description = ggml_backend_rknpu_device_get_description(dev);
+    props->type        = ggml_backend_rknpu_device_get_type(dev);
+    ggml_backend_rknpu_device_get_memory(dev, &props->memory_free, &props->memory_total);
+    props->device_id = nullptr;
+    props->caps      = {
+        .async                = false,
+        .host_buffer          = false,
+        .buffer_from_host_ptr = false,   // must stay false: the loader would bypass set_tensor (guide §0.7)
+        .events               = false,
+        .mmap_support         = true,
+    };
+}
+
+static ggml_backend_t ggml_backend_rknpu_device_init_backend(ggml_backend_dev_t dev, const char * params) {
+    return new ggml_backend{
+        .guid    = ggml_backend_rknpu_guid(),
+        .iface   = ggml_backend_rknpu_i,
+        .device  = dev,
+        .context = dev->context,
+    };
+    GGML_UNUSED(params);
+}
+
+static ggml_backend_buffer_type_t ggml_backend_rknpu_device_get_buffer_type(ggml_backend_dev_t dev) {
+    return ggml_backend_rknpu_buffer_type();
+    GGML_UNUSED(dev);
+}
+
+// The placement policy (guide §2.1, §3.3): weights are placed by probing this with M=512, and the
+// scheduler asks it again for every graph. Only real, contiguous 2-D weights of a convertible type
+// in our buffer type (or not yet allocated: a capability probe), with F32 activations. KV-cache
+// views (KQ, KQV) are declined, and so are batches below min_batch, which then run on the CPU from
+// ggml's own bytes.
+static bool rknpu_mul_mat_supported(const rknpu_device_context & dev, const ggml_tensor * op) {
+    const ggml_tensor * src0 = op->src[0];
+    const ggml_tensor * src1 = op->src[1];
+    if (op->type != GGML_TYPE_F32 || src1->type != GGML_TYPE_F32) {
+        return false;
+    }
+    if (ggml_get_op_params_i32(op, 1) == GGML_HINT_SRC0_IS_HADAMARD) {
+        return false;   // src0 is an input rotation, not a weight
+    }
+    const int32_t prec_src1 = ggml_get_op_params_i32(op, 3);
+    if (dev.mode == RK_GEMM_INT8 && prec_src1 != GGML_PREC_UNDEFINED && prec_src1 < GGML_PREC_Q8) {
+        return false;   // the graph forbids 8-bit activations
+    }
+    if (src0->view_src != nullptr || !ggml_is_contiguous(src0) || src0->ne[2] != 1 || src0->ne[3] != 1) {
+        return false;
+    }
+    if (!rknpu_is_weight_type(src0->type) || !ggml_is_contiguous(src1) || !ggml_is_contiguous(op)) {
+        return false;
+    }
+    if (src0->buffer && src0->buffer->buft != ggml_backend_rknpu_buffer_type()) {
+        return false;
+    }
+    if (rk_gemm_supports(src0->ne[0], src0->ne[1], dev.mode, nullptr, 0) != 0) {
+        return false;
+    }
+    return ggml_nrows(src1) >= dev.min_batch;
+}
+
+static bool ggml_backend_rknpu_device_supports_op(ggml_backend_dev_t dev, const ggml_tensor * op) {
+    switch (op->op) {
+        case GGML_OP_NONE:
+        case GGML_OP_RESHAPE:
+        case GGML_OP_VIEW:
+        case GGML_OP_PERMUTE:
+        case GGML_OP_TRANSPOSE:
+            return true;   // test-backend-ops asks about every tensor, leaves included (guide §3.3)
+        case GGML_OP_MUL_MAT:
+            return rknpu_mul_mat_supported(*(rknpu_device_context *) dev->context, op);
+        default:
+            return false;
+    }
+}
+
+// Our buffers and any host buffer: activations are read and written where the CPU keeps them.
+static bool ggml_backend_rknpu_device_supports_buft(ggml_backend_dev_t dev, ggml_backend_buffer_type_t buft) {
+    return buft == ggml_backend_rknpu_buffer_type() || ggml_backend_buft_is_host(buft);
+    GGML_UNUSED(dev);
+}
+
+static const ggml_backend_device_i ggml_backend_rknpu_device_i = {
+    .get_name             = ggml_backend_rknpu_device_get_name,
+    .get_description      = ggml_backend_rknpu_device_get_description,
+    .get_memory           = ggml_backend_rknpu_device_get_memory,
+    .get_type             = ggml_backend_rknpu_device_get_type,
+    .get_props            = ggml_backend_rknpu_device_get_props,
+    .init_backend         = ggml_backend_rknpu_device_init_backend,
+    .get_buffer_type      = ggml_backend_rknpu_device_get_buffer_type,
+    .get_host_buffer_type = nullptr,
+    .buffer_from_host_ptr = nullptr,
+    .supports_op          = ggml_backend_rknpu_device_supports_op,
+    .supports_buft        = ggml_backend_rknpu_device_supports_buft,
+    .offload_op           = nullptr,
+    .event_new            = nullptr,
+    .event_free           = nullptr,
+    .event_synchronize    = nullptr,
+};
+
+ggml_backend_reg_t ggml_backend_rknpu_reg(void);
+
+ggml_backend_dev_t ggml_backend_rknpu_device(void) {
+    static ggml_backend_device dev = {
+        .iface   = ggml_backend_rknpu_device_i,
+        .reg     = ggml_backend_rknpu_reg(),
+        .context = rknpu_device_ctx(),
+    };
+    return &dev;
+}
+
+// ---------------------------------------------------------------------------------------------
+// extra entry points, reached through get_proc_address (for rosenblatt-dl and the tests)
+// ---------------------------------------------------------------------------------------------
+
+struct ggml_backend_rknpu_stats {
+    uint64_t matmuls, failures, tasks, jobs;
+    double   glue_ms, npu_wait_ms, model_ms_200, model_ms_1000;
+};
+
+// Counters since load. Returns false when no device is registered.
+static bool ggml_backend_rknpu_get_stats(ggml_backend_rknpu_stats * out) {
+    auto & p = rknpu_get_plugin();
+    if (!p.present) {
+        return false;
+    }
+    std::lock_guard<std::mutex> lock(p.dev.mutex);
+    *out = { p.dev.n_matmuls, p.dev.n_failures, p.dev.n_tasks, p.dev.n_jobs, p.dev.glue_ns / 1e6,
+             p.dev.npu_wait_ns / 1e6, p.dev.model_ns_200 / 1e6, p.dev.model_ns_1000 / 1e6 };
+    return true;
+}
+
+// Simulator only: make the next matmul's job fail like the hardware would ("timeout", "reject",
+// "dma", optionally "@N" for the Nth job from now; "none" clears). 0 or a negative errno.
+static int ggml_backend_rknpu_sim_inject_fault(const char * spec) {
+    auto & p = rknpu_get_plugin();
+    if (!p.present || !p.dev.info.is_simulator) {
+        return -ENODEV;
+    }
+    npu_sim_fault fault;
+    uint32_t      nth = 0;
+    if (!strcmp(spec, "none")) {
+        return npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
+    }
+    int rc = npu_sim_fault_parse(spec, &fault, &nth);
+    return rc ? rc : npu_sim_inject_fault(fault, nth);
+}
+
+// ---------------------------------------------------------------------------------------------
+// registry
+// ---------------------------------------------------------------------------------------------
 
 static const char * ggml_backend_rknpu_reg_get_name(ggml_backend_reg_t reg) {
     return RKNPU_NAME;
@@ -93,19 +406,25 @@ static const char * ggml_backend_rknpu_reg_get_name(ggml_backend_reg_t reg) {
 }
 
 static size_t ggml_backend_rknpu_reg_get_device_count(ggml_backend_reg_t reg) {
-    auto * ctx = (ggml_backend_rknpu_reg_context *) reg->context;
-    return ctx->n_devices;
+    return rknpu_get_plugin().present ? 1 : 0;
+    GGML_UNUSED(reg);
 }
 
 static ggml_backend_dev_t ggml_backend_rknpu_reg_get_device(ggml_backend_reg_t reg, size_t index) {
-    GGML_ABORT("RKNPU: no device %zu", index);
+    GGML_ASSERT(index == 0 && rknpu_get_plugin().present);
+    return ggml_backend_rknpu_device();
     GGML_UNUSED(reg);
 }
 
 static void * ggml_backend_rknpu_reg_get_proc_address(ggml_backend_reg_t reg, const char * name) {
+    if (!strcmp(name, "ggml_backend_rknpu_get_stats")) {
+        return (void *) ggml_backend_rknpu_get_stats;
+    }
+    if (!strcmp(name, "ggml_backend_rknpu_sim_inject_fault")) {
+        return (void *) ggml_backend_rknpu_sim_inject_fault;
+    }
     return nullptr;
     GGML_UNUSED(reg);
-    GGML_UNUSED(name);
 }
 
 static const ggml_backend_reg_i ggml_backend_rknpu_reg_i = {
@@ -116,21 +435,12 @@ static const ggml_backend_reg_i ggml_backend_rknpu_reg_i = {
 };
 
 ggml_backend_reg_t ggml_backend_rknpu_reg(void) {
-    static ggml_backend_rknpu_reg_context ctx = [] {
-        ggml_backend_rknpu_reg_context c;
-        c.sel       = rknpu_select();
-        c.n_devices = rknpu_device_count(c.sel);
-        // WARN, not INFO: the stock tools load backends while parsing arguments, when their logger
-        // still drops INFO lines, and which device is in use must always be visible.
-        GGML_LOG_WARN("%s: %s; %zu device(s) registered (MUL_MAT offload not built yet)\n",
-                      RKNPU_NAME, c.sel.why.c_str(), c.n_devices);
-        return c;
-    }();
     static ggml_backend_reg reg = {
         .api_version = GGML_BACKEND_API_VERSION,
         .iface       = ggml_backend_rknpu_reg_i,
-        .context     = &ctx,
+        .context     = nullptr,
     };
+    rknpu_get_plugin();   // select the device (and log it) on first use
     return &reg;
 }
 

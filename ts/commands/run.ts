@@ -33,10 +33,22 @@ export function builder(y: Argv) {
     .option('chat', { type: 'boolean', default: true, describe: "use the model's chat template when it has one" });
 }
 
+/** "loading model: NN%" on stderr; on a terminal one line updated in place, elsewhere every 25%. */
+function progressLine() {
+  const tty = process.stderr.isTTY;
+  let last = -1;
+  return (p: number) => {
+    const pct = Math.floor(p * 100);
+    if (pct === last || (!tty && pct % 25 !== 0)) return;
+    last = pct;
+    process.stderr.write(tty ? `\rloading model (converting weights for the NPU): ${pct}%${pct === 100 ? '\n' : ''}` : `loading model (converting weights for the NPU): ${pct}%\n`);
+  };
+}
+
 export function handler(args: ArgumentsCamelCase<RunArgs>) {
   const modelPath = args.model ?? requireFile(defaultModelPath(), 'the default model', 'run `npm run setup` to make it');
-  const { rt } = openRuntime(args);
-  const model = rt.loadModel(modelPath);
+  const { rt } = openRuntime(args, { simWhenNoNpu: true });
+  const model = rt.loadModel(modelPath, { onProgress: progressLine() });
   const info = model.describe();
   process.stderr.write(`model: ${modelPath} (${info.desc}, ${(info.params / 1e6).toFixed(1)}M params)\n`);
   const ctx = model.newContext({ nCtx: args.ctx, threads: args.threads });
@@ -57,6 +69,12 @@ export function handler(args: ArgumentsCamelCase<RunArgs>) {
     process.stderr.write(
       `prompt: ${gen.promptTokens.length} tokens in ${gen.promptMs.toFixed(0)} ms; generated ${gen.tokens.length} tokens at ${tps.toFixed(1)} tokens/s\n`,
     );
+    const npu = rt.rknpu()?.stats();
+    if (npu) {
+      process.stderr.write(
+        `NPU: ${npu.matmuls} matmuls (${npu.tasks} tasks, ${npu.jobs} jobs); modelled NPU time ${npu.model_ms_200.toFixed(1)} ms at 200 MHz, ${npu.model_ms_1000.toFixed(1)} ms at 1 GHz; host glue ${npu.glue_ms.toFixed(1)} ms\n`,
+      );
+    }
   } finally {
     ctx.free();
     model.free();

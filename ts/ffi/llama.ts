@@ -79,6 +79,22 @@ export const llama_chat_message = koffi.struct('llama_chat_message', { role: 'co
 
 // ggml_log_callback: void (*)(enum ggml_log_level level, const char * text, void * user_data)
 export const ggml_log_callback = koffi.proto('void ggml_log_callback(int level, const char *text, void *user_data)');
+// llama_progress_callback: bool (*)(float progress, void * user_data)
+export const llama_progress_callback = koffi.proto('bool llama_progress_callback(float progress, void *user_data)');
+
+// Entry points of libggml-rknpu.so reached through ggml_backend_reg_get_proc_address.
+export const rknpu_stats = koffi.struct('ggml_backend_rknpu_stats', {
+  matmuls: 'uint64_t',
+  failures: 'uint64_t',
+  tasks: 'uint64_t',
+  jobs: 'uint64_t',
+  glue_ms: 'double',
+  npu_wait_ms: 'double',
+  model_ms_200: 'double',
+  model_ms_1000: 'double',
+});
+export const rknpu_get_stats_fn = koffi.proto('bool ggml_backend_rknpu_get_stats_fn(_Out_ ggml_backend_rknpu_stats *out)');
+export const rknpu_sim_inject_fault_fn = koffi.proto('int ggml_backend_rknpu_sim_inject_fault_fn(const char *spec)');
 
 export type LlamaLib = ReturnType<typeof bindLlama>;
 
@@ -140,6 +156,7 @@ function bindGgml(base: LibraryHandle, ggml: LibraryHandle) {
     ggml_backend_reg_name: b('const char *ggml_backend_reg_name(void *reg)'),
     ggml_backend_reg_dev_count: b('size_t ggml_backend_reg_dev_count(void *reg)'),
     ggml_backend_reg_dev_get: b('void *ggml_backend_reg_dev_get(void *reg, size_t index)'),
+    ggml_backend_reg_get_proc_address: b('void *ggml_backend_reg_get_proc_address(void *reg, const char *name)'),
     ggml_backend_dev_name: b('const char *ggml_backend_dev_name(void *dev)'),
     ggml_backend_dev_description: b('const char *ggml_backend_dev_description(void *dev)'),
     ggml_backend_dev_type: b('int ggml_backend_dev_type(void *dev)'),

@@ -1,7 +1,8 @@
 // Thin typed wrappers over the koffi bindings: backends and devices, model, context, generation.
 // Every failing C call becomes an Error with the reason llama.cpp logged; nothing is left to crash.
 import fs from 'node:fs';
-import { loadNative, type Native } from '../ffi/llama.js';
+import koffi from 'koffi';
+import { llama_progress_callback, loadNative, rknpu_get_stats_fn, rknpu_sim_inject_fault_fn, type Native } from '../ffi/llama.js';
 import { logSink } from './log.js';
 
 export class LlamaError extends Error {}
@@ -15,6 +16,26 @@ export interface DeviceInfo {
   type: string;
   memoryFree: number;
   memoryTotal: number;
+}
+
+export interface RknpuStats {
+  matmuls: number;
+  failures: number;
+  tasks: number;
+  jobs: number;
+  glue_ms: number;
+  npu_wait_ms: number;
+  model_ms_200: number;
+  model_ms_1000: number;
+}
+
+export interface RknpuExtras {
+  /** Devices the plugin registered (0 without an NPU). */
+  devices: number;
+  /** Counters since load, or null without a device. */
+  stats(): RknpuStats | null;
+  /** Simulator only: "timeout" | "reject" | "dma" [ "@N" ] | "none"; 0 or a negative errno. */
+  injectFault(spec: string): number;
 }
 
 export interface RuntimeOptions {
@@ -83,15 +104,44 @@ export class Runtime {
     return out;
   }
 
-  loadModel(file: string, opts: { vocabOnly?: boolean } = {}): Model {
+  /** Load a model; onProgress sees 0..1 while tensors are read (and converted for the NPU). */
+  loadModel(file: string, opts: { vocabOnly?: boolean; onProgress?: (fraction: number) => void } = {}): Model {
     if (!fs.existsSync(file)) throw new LlamaError(`model file not found: ${file}`);
     this.init();
     const l = this.native.llama;
     const params = l.llama_model_default_params();
     params.vocab_only = !!opts.vocabOnly;
-    const ptr = l.llama_model_load_from_file(file, params);
-    if (!ptr) throw new LlamaError(`failed to load model ${file}: ${logSink.takeErrors() || 'not a valid GGUF model'}`);
-    return new Model(this.native, ptr);
+    let cb: unknown = null;
+    if (opts.onProgress) {
+      const report = opts.onProgress;
+      cb = koffi.register((p: number) => (report(p), true), koffi.pointer(llama_progress_callback));
+      params.progress_callback = cb;
+    }
+    try {
+      const ptr = l.llama_model_load_from_file(file, params);
+      if (!ptr) throw new LlamaError(`failed to load model ${file}: ${logSink.takeErrors() || 'not a valid GGUF model'}`);
+      return new Model(this.native, ptr);
+    } finally {
+      if (cb) koffi.unregister(cb as bigint);
+    }
+  }
+
+  /** The RKNPU plugin's extra entry points, when it is loaded. */
+  rknpu(): RknpuExtras | null {
+    const g = this.native.ggml;
+    const reg = g.ggml_backend_reg_by_name('RKNPU');
+    if (!reg) return null;
+    const stats = g.ggml_backend_reg_get_proc_address(reg, 'ggml_backend_rknpu_get_stats');
+    const fault = g.ggml_backend_reg_get_proc_address(reg, 'ggml_backend_rknpu_sim_inject_fault');
+    return {
+      devices: Number(g.ggml_backend_reg_dev_count(reg)),
+      stats: () => {
+        const out: Record<string, number | bigint> = {};
+        if (!stats || !koffi.call(stats, rknpu_get_stats_fn, out)) return null;
+        return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Number(v)])) as unknown as RknpuStats;
+      },
+      injectFault: (spec: string) => (fault ? (koffi.call(fault, rknpu_sim_inject_fault_fn, spec) as number) : -19),
+    };
   }
 }
 

@@ -1,0 +1,211 @@
+// The RKNPU buffer type: host memory in ggml's own layout (is_host = true, so the CPU reads and
+// writes it in place and no split needs a copy), plus an NPU copy of every weight beside it
+// (ggml-backend-guide.md §1.4, §1.5, §2.3 design B).
+#include "rknpu-common.h"
+
+#include "ggml-impl.h"
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#define RKNPU_BUFFER_ALIGNMENT 64   // ggml wants >= 64; the NPU copies live in their own BOs
+
+struct rknpu_buffer_context {
+    void *     base = nullptr;
+    size_t     size = 0;
+    std::mutex mutex;                                     // guards sidecars and lazy conversion
+    std::vector<std::unique_ptr<rknpu_sidecar>> sidecars;
+
+    ~rknpu_buffer_context() { drop_sidecars(); ggml_aligned_free(base, size); }
+
+    void drop_sidecars() {
+        for (auto & sc : sidecars) {
+            rk_weight_free(sc->weight);
+        }
+        sidecars.clear();
+    }
+};
+
+bool rknpu_is_weight_type(ggml_type type) {
+    return type == GGML_TYPE_F32 || ggml_get_type_traits(type)->to_float != nullptr;
+}
+
+// Weight-like: a real 2-D leaf of a convertible type. Compute tensors (activations) never get one.
+static bool rknpu_wants_sidecar(ggml_backend_buffer_t buffer, const ggml_tensor * t) {
+    return ggml_backend_buffer_get_usage(buffer) != GGML_BACKEND_BUFFER_USAGE_COMPUTE &&
+           t->view_src == nullptr && t->op == GGML_OP_NONE && t->ne[2] == 1 && t->ne[3] == 1 &&
+           rknpu_is_weight_type(t->type);
+}
+
+static void rknpu_invalidate(ggml_tensor * t) {
+    if (t->extra) {
+        ((rknpu_sidecar *) t->extra)->valid = false;
+    }
+    if (t->view_src && t->view_src->extra) {
+        ((rknpu_sidecar *) t->view_src->extra)->valid = false;
+    }
+}
+
+int rknpu_sidecar_convert(rknpu_device_context * dev, const ggml_tensor * t, rknpu_sidecar * sc) {
+    rk_weight_free(sc->weight);
+    sc->weight = nullptr;
+    sc->valid  = false;
+    // ggml's F32 has no to_float: the engine takes f32 rows as they are (rk_gemm.h)
+    rk_row_to_float to_float = t->type == GGML_TYPE_F32 ? nullptr : ggml_get_type_traits(t->type)->to_float;
+    int rc = rk_weight_prepare(dev->engine, t->data, t->ne[0], t->ne[1], t->nb[1], to_float, dev->mode, &sc->weight);
+    if (rc) {
+        GGML_LOG_ERROR("%s: converting %s (%s, %lld x %lld) for the NPU failed: %s\n", RKNPU_NAME, t->name,
+                       ggml_type_name(t->type), (long long) t->ne[1], (long long) t->ne[0], rk_gemm_last_error(dev->engine));
+        return rc;
+    }
+    sc->valid = true;
+    return 0;
+}
+
+rknpu_sidecar * rknpu_sidecar_ready(rknpu_device_context * dev, const ggml_tensor * t) {
+    auto * sc = (rknpu_sidecar *) t->extra;
+    if (!sc || !t->buffer || t->buffer->buft != ggml_backend_rknpu_buffer_type()) {
+        GGML_LOG_ERROR("%s: %s has no NPU copy (not in an RKNPU buffer)\n", RKNPU_NAME, t->name);
+        return nullptr;
+    }
+    auto * ctx = (rknpu_buffer_context *) t->buffer->context;
+    std::lock_guard<std::mutex> lock(ctx->mutex);
+    if (!sc->valid && rknpu_sidecar_convert(dev, t, sc) != 0) {
+        return nullptr;
+    }
+    return sc;
+}
+
+static void ggml_backend_rknpu_buffer_free_buffer(ggml_backend_buffer_t buffer) {
+    delete (rknpu_buffer_context *) buffer->context;
+}
+
+static void * ggml_backend_rknpu_buffer_get_base(ggml_backend_buffer_t buffer) {
+    return ((rknpu_buffer_context *) buffer->context)->base;
+}
+
+static enum ggml_status ggml_backend_rknpu_buffer_init_tensor(ggml_backend_buffer_t buffer, ggml_tensor * tensor) {
+    tensor->extra = nullptr;
+    if (rknpu_wants_sidecar(buffer, tensor)) {
+        auto * ctx = (rknpu_buffer_context *) buffer->context;
+        std::lock_guard<std::mutex> lock(ctx->mutex);
+        ctx->sidecars.push_back(std::make_unique<rknpu_sidecar>());
+        tensor->extra = ctx->sidecars.back().get();
+    }
+    return GGML_STATUS_SUCCESS;
+}
+
+static void ggml_backend_rknpu_buffer_memset_tensor(ggml_backend_buffer_t buffer, ggml_tensor * tensor, uint8_t value,
+                                                    size_t offset, size_t size) {
+    memset((char *) tensor->data + offset, value, size);
+    rknpu_invalidate(tensor);
+    GGML_UNUSED(buffer);
+}
+
+static void ggml_backend_rknpu_buffer_set_tensor(ggml_backend_buffer_t buffer, ggml_tensor * tensor, const void * data,
+                                                 size_t offset, size_t size) {
+    memcpy((char *) tensor->data + offset, data, size);
+    rknpu_invalidate(tensor);
+    // The model loader writes each weight whole into a WEIGHTS buffer: convert now, so the first
+    // inference does not pay for it. Other paths (partial writes, test-backend-ops, direct reads by
+    // --load-mode none) convert lazily at first use.
+    auto * sc = (rknpu_sidecar *) tensor->extra;
+    if (sc && ggml_backend_buffer_get_usage(buffer) == GGML_BACKEND_BUFFER_USAGE_WEIGHTS && offset == 0 &&
+        size == ggml_nbytes(tensor)) {
+        auto * ctx = (rknpu_buffer_context *) buffer->context;
+        std::lock_guard<std::mutex> lock(ctx->mutex);
+        rknpu_sidecar_convert(rknpu_device_ctx(), tensor, sc);   // a failure is logged and retried at first use
+    }
+}
+
+static void ggml_backend_rknpu_buffer_get_tensor(ggml_backend_buffer_t buffer, const ggml_tensor * tensor, void * data,
+                                                 size_t offset, size_t size) {
+    memcpy(data, (const char *) tensor->data + offset, size);
+    GGML_UNUSED(buffer);
+}
+
+static bool ggml_backend_rknpu_buffer_cpy_tensor(ggml_backend_buffer_t buffer, const ggml_tensor * src, ggml_tensor * dst) {
+    if (!ggml_backend_buffer_is_host(src->buffer)) {
+        return false;
+    }
+    memcpy(dst->data, src->data, ggml_nbytes(src));
+    rknpu_invalidate(dst);
+    return true;
+    GGML_UNUSED(buffer);
+}
+
+static void ggml_backend_rknpu_buffer_clear(ggml_backend_buffer_t buffer, uint8_t value) {
+    auto * ctx = (rknpu_buffer_context *) buffer->context;
+    memset(ctx->base, value, ctx->size);
+    std::lock_guard<std::mutex> lock(ctx->mutex);
+    for (auto & sc : ctx->sidecars) {
+        sc->valid = false;
+    }
+}
+
+// Runs on compute buffers before a graph is re-allocated: their tensors are gone.
+static void ggml_backend_rknpu_buffer_reset(ggml_backend_buffer_t buffer) {
+    auto * ctx = (rknpu_buffer_context *) buffer->context;
+    std::lock_guard<std::mutex> lock(ctx->mutex);
+    ctx->drop_sidecars();
+}
+
+static const ggml_backend_buffer_i ggml_backend_rknpu_buffer_i = {
+    .free_buffer   = ggml_backend_rknpu_buffer_free_buffer,
+    .get_base      = ggml_backend_rknpu_buffer_get_base,
+    .init_tensor   = ggml_backend_rknpu_buffer_init_tensor,
+    .memset_tensor = ggml_backend_rknpu_buffer_memset_tensor,
+    .set_tensor    = ggml_backend_rknpu_buffer_set_tensor,
+    .get_tensor    = ggml_backend_rknpu_buffer_get_tensor,
+    .set_tensor_2d = nullptr,
+    .get_tensor_2d = nullptr,
+    .cpy_tensor    = ggml_backend_rknpu_buffer_cpy_tensor,
+    .clear         = ggml_backend_rknpu_buffer_clear,
+    .reset         = ggml_backend_rknpu_buffer_reset,
+};
+
+static const char * ggml_backend_rknpu_buffer_type_get_name(ggml_backend_buffer_type_t buft) {
+    return RKNPU_NAME;
+    GGML_UNUSED(buft);
+}
+
+static ggml_backend_buffer_t ggml_backend_rknpu_buffer_type_alloc_buffer(ggml_backend_buffer_type_t buft, size_t size) {
+    auto * ctx = new rknpu_buffer_context;
+    ctx->size = size;
+    ctx->base = ggml_aligned_malloc(size);
+    if (!ctx->base) {
+        GGML_LOG_ERROR("%s: cannot allocate a %zu-byte buffer\n", RKNPU_NAME, size);
+        delete ctx;
+        return nullptr;
+    }
+    return ggml_backend_buffer_init(buft, ggml_backend_rknpu_buffer_i, ctx, size);
+}
+
+static size_t ggml_backend_rknpu_buffer_type_get_alignment(ggml_backend_buffer_type_t buft) {
+    return RKNPU_BUFFER_ALIGNMENT;
+    GGML_UNUSED(buft);
+}
+
+static bool ggml_backend_rknpu_buffer_type_is_host(ggml_backend_buffer_type_t buft) {
+    return true;
+    GGML_UNUSED(buft);
+}
+
+ggml_backend_dev_t ggml_backend_rknpu_device(void);
+
+ggml_backend_buffer_type_t ggml_backend_rknpu_buffer_type(void) {
+    static ggml_backend_buffer_type buft = {
+        .iface = {
+            .get_name       = ggml_backend_rknpu_buffer_type_get_name,
+            .alloc_buffer   = ggml_backend_rknpu_buffer_type_alloc_buffer,
+            .get_alignment  = ggml_backend_rknpu_buffer_type_get_alignment,
+            .get_max_size   = nullptr,
+            .get_alloc_size = nullptr,
+            .is_host        = ggml_backend_rknpu_buffer_type_is_host,
+        },
+        .device  = ggml_backend_rknpu_device(),
+        .context = nullptr,
+    };
+    return &buft;
+}

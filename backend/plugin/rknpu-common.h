@@ -1,0 +1,44 @@
+// Shared objects of the RKNPU ggml plugin: the device context (one NPU, its GEMM engine and run
+// settings) and the sidecar each weight carries in tensor->extra (design B of
+// ggml-backend-guide.md §2.3: ggml's bytes stay at tensor->data, the NPU copy lives beside them).
+#pragma once
+
+#include "ggml-backend-impl.h"
+#include "rk_gemm.h"
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#define RKNPU_NAME "RKNPU"
+
+struct rknpu_device_context {
+    rk_gemm_engine * engine = nullptr;
+    npu_device_info  info   = {};
+    rk_gemm_mode     mode   = RK_GEMM_INT8;
+    int64_t          min_batch = 1;     // smaller batches (decode) stay on the CPU
+    std::string      description;
+    std::mutex       mutex;             // one engine, one caller at a time (rk_gemm.h)
+    // counters since load, for selftest/bench through get_proc_address
+    uint64_t n_matmuls = 0, n_failures = 0, n_tasks = 0, n_jobs = 0;
+    double   glue_ns = 0, npu_wait_ns = 0, model_ns_200 = 0, model_ns_1000 = 0;
+};
+
+// The NPU copy of one weight. `valid` is false until converted, and again after any write to
+// tensor->data; conversion happens in set_tensor (whole writes to WEIGHTS buffers) or lazily at the
+// first graph_compute that needs it.
+struct rknpu_sidecar {
+    rk_weight * weight = nullptr;
+    bool        valid  = false;
+};
+
+ggml_backend_buffer_type_t ggml_backend_rknpu_buffer_type(void);
+rknpu_device_context *     rknpu_device_ctx(void);
+
+// Convert (or re-convert) a weight into its sidecar. Caller holds the buffer mutex. Returns 0 or a
+// negative errno; the reason is logged.
+int  rknpu_sidecar_convert(rknpu_device_context * dev, const ggml_tensor * t, rknpu_sidecar * sc);
+// The sidecar of a weight, converted now if needed (under the owning buffer's mutex); nullptr with the
+// reason logged when that fails or the tensor has none.
+rknpu_sidecar * rknpu_sidecar_ready(rknpu_device_context * dev, const ggml_tensor * t);
+bool rknpu_is_weight_type(ggml_type type);
