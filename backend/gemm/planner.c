@@ -92,7 +92,9 @@ static uint64_t slicing_cost(const struct rk_wlayout *L, uint32_t n)
     uint32_t ntile = min_u(n, RK_GEMM_N_TILE_MAX), ntiles = div_up(n, ntile);
     for (uint32_t s = 0; s < L->slices; s++) {
         uint32_t mt = rk_plan_m_tile(L->mode, L->kpad[s]), tiles = div_up(M, mt);
-        ns += (uint64_t)tiles * ntiles * task_ns(L->mode, div_up(M, tiles), L->kpad[s], ntile, 200);
+        /* both clocks: at 200 MHz compute dominates, at 1 GHz the weight re-reads per M-tile (§9) */
+        ns += (uint64_t)tiles * ntiles * (task_ns(L->mode, div_up(M, tiles), L->kpad[s], ntile, 200) +
+                                          task_ns(L->mode, div_up(M, tiles), L->kpad[s], ntile, 1000));
         ns += (uint64_t)M * n * 4 * 2 / 4;   /* host: read one more int32 partial per output (~4 GB/s) */
     }
     return ns;

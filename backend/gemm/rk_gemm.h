@@ -83,8 +83,11 @@ struct rk_gemm_stats {
     uint32_t tasks, jobs, cores_used;
     uint64_t macs;
     uint64_t dma_bytes;            /* A + B + C bytes the tasks move (planned) */
-    double glue_ns;                /* measured host work: X quantize into A, regcmd, cache syncs, readout + scale */
-    double quant_ns, readout_ns;   /* parts of glue_ns */
+    double glue_ns;                /* measured host work as thread CPU time: X quantize into A (+ copies to the
+                                    * other cores) + the slowest core's regcmd writing, cache syncs, readout and
+                                    * scaling; excludes one-time scratch BO growth */
+    double glue_wall_ns;           /* the same phases in wall-clock time (inflated on the sim: shared host cores) */
+    double quant_ns, readout_ns;   /* parts of glue_ns (thread CPU time) */
     double wall_ns;                /* measured: whole rk_gemm_run */
     double npu_wait_ns;            /* measured: submit to fences done (simulation time on the sim) */
     uint64_t model_ns_200, model_ns_1000;   /* MODEL: NPU time at 200 MHz and 1 GHz (cores in parallel) */
