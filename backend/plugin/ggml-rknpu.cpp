@@ -156,39 +156,78 @@ static ggml_status rknpu_mul_mat(rknpu_device_context & dev, ggml_tensor * dst) 
 // backend (stream)
 // ---------------------------------------------------------------------------------------------
 
+// In llama.cpp the scheduler gives this backend only what supports_op accepted. A graph can also
+// arrive whole, when rpc-server serves RKNPU0 to a remote client (the RPC client assumes the remote
+// computes every op): then the matmuls the NPU takes run there and every other node runs on the
+// A76 cores through the CPU backend, as the design splits the work anyway.
+struct rknpu_backend_context {
+    rknpu_device_context * dev       = nullptr;
+    ggml_backend_t         cpu       = nullptr;   // created on first need
+    int                    n_threads = 0;         // 0 = the CPU backend's default
+};
+
+static bool rknpu_mul_mat_supported(const rknpu_device_context & dev, const ggml_tensor * op);
+
 static const char * ggml_backend_rknpu_get_name(ggml_backend_t backend) {
     return RKNPU_NAME;
     GGML_UNUSED(backend);
 }
 
 static void ggml_backend_rknpu_free(ggml_backend_t backend) {
+    auto * ctx = (rknpu_backend_context *) backend->context;
+    if (ctx->cpu) {
+        ggml_backend_free(ctx->cpu);
+    }
+    delete ctx;
     delete backend;
 }
 
-static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml_cgraph * cgraph) {
-    auto & dev = *(rknpu_device_context *) backend->context;
-    for (int i = 0; i < ggml_graph_n_nodes(cgraph); i++) {
-        ggml_tensor * node = ggml_graph_node(cgraph, i);
-        if ((node->flags & GGML_TENSOR_FLAG_COMPUTE) == 0) {
-            continue;
+static bool rknpu_is_noop(const ggml_tensor * node) {
+    return node->op == GGML_OP_NONE || node->op == GGML_OP_RESHAPE || node->op == GGML_OP_VIEW ||
+           node->op == GGML_OP_PERMUTE || node->op == GGML_OP_TRANSPOSE;
+}
+
+static ggml_status rknpu_compute_on_cpu(rknpu_backend_context & ctx, ggml_cgraph * cgraph, int i0, int i1) {
+    if (!ctx.cpu) {
+        ggml_backend_dev_t cpu_dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+        ctx.cpu = cpu_dev ? ggml_backend_dev_init(cpu_dev, nullptr) : nullptr;
+        if (!ctx.cpu) {
+            GGML_LOG_ERROR("%s: a node that is not a matmul reached the NPU backend and no CPU backend is loaded\n", RKNPU_NAME);
+            return GGML_STATUS_FAILED;
         }
-        switch (node->op) {
-            case GGML_OP_NONE:
-            case GGML_OP_RESHAPE:
-            case GGML_OP_VIEW:
-            case GGML_OP_PERMUTE:
-            case GGML_OP_TRANSPOSE:
-                break;
-            case GGML_OP_MUL_MAT: {
-                ggml_status st = rknpu_mul_mat(dev, node);
-                if (st != GGML_STATUS_SUCCESS) {
-                    return st;
-                }
-                break;
+        auto set_threads = (ggml_backend_set_n_threads_t) ggml_backend_reg_get_proc_address(
+            ggml_backend_dev_backend_reg(cpu_dev), "ggml_backend_set_n_threads");
+        if (set_threads && ctx.n_threads > 0) {
+            set_threads(ctx.cpu, ctx.n_threads);
+        }
+    }
+    ggml_cgraph view = ggml_graph_view(cgraph, i0, i1);
+    return ggml_backend_graph_compute(ctx.cpu, &view);
+}
+
+static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml_cgraph * cgraph) {
+    auto &    ctx   = *(rknpu_backend_context *) backend->context;
+    const int n     = ggml_graph_n_nodes(cgraph);
+    int       cpu_0 = -1;   // start of a run of nodes for the CPU
+    for (int i = 0; i <= n; i++) {
+        ggml_tensor * node   = i < n ? ggml_graph_node(cgraph, i) : nullptr;
+        bool          on_npu = node && node->op == GGML_OP_MUL_MAT && rknpu_mul_mat_supported(*ctx.dev, node);
+        bool          on_cpu = node && !on_npu && !rknpu_is_noop(node) && (node->flags & GGML_TENSOR_FLAG_COMPUTE);
+        if (on_cpu && cpu_0 < 0) {
+            cpu_0 = i;
+        }
+        if ((on_npu || !node) && cpu_0 >= 0) {
+            ggml_status st = rknpu_compute_on_cpu(ctx, cgraph, cpu_0, i);
+            if (st != GGML_STATUS_SUCCESS) {
+                return st;
             }
-            default:
-                GGML_LOG_ERROR("%s: op %s was placed on the NPU but is not supported\n", RKNPU_NAME, ggml_op_desc(node));
-                return GGML_STATUS_FAILED;
+            cpu_0 = -1;
+        }
+        if (on_npu && (node->flags & GGML_TENSOR_FLAG_COMPUTE)) {
+            ggml_status st = rknpu_mul_mat(*ctx.dev, node);
+            if (st != GGML_STATUS_SUCCESS) {
+                return st;
+            }
         }
     }
     return GGML_STATUS_SUCCESS;
@@ -262,11 +301,13 @@ static void ggml_backend_rknpu_device_get_props(ggml_backend_dev_t dev, ggml_bac
 }
 
 static ggml_backend_t ggml_backend_rknpu_device_init_backend(ggml_backend_dev_t dev, const char * params) {
+    auto * ctx = new rknpu_backend_context;
+    ctx->dev   = (rknpu_device_context *) dev->context;
     return new ggml_backend{
         .guid    = ggml_backend_rknpu_guid(),
         .iface   = ggml_backend_rknpu_i,
         .device  = dev,
-        .context = dev->context,
+        .context = ctx,
     };
     GGML_UNUSED(params);
 }
@@ -380,6 +421,19 @@ static bool ggml_backend_rknpu_get_stats(ggml_backend_rknpu_stats * out) {
     return true;
 }
 
+// llama.cpp passes its thread count here; it is used for the nodes this backend hands to the CPU.
+static void ggml_backend_rknpu_set_n_threads(ggml_backend_t backend, int n_threads) {
+    auto * ctx      = (rknpu_backend_context *) backend->context;
+    ctx->n_threads = n_threads;
+    if (ctx->cpu) {
+        auto set_threads = (ggml_backend_set_n_threads_t) ggml_backend_reg_get_proc_address(
+            ggml_backend_dev_backend_reg(ggml_backend_get_device(ctx->cpu)), "ggml_backend_set_n_threads");
+        if (set_threads) {
+            set_threads(ctx->cpu, n_threads);
+        }
+    }
+}
+
 // Simulator only: make the next matmul's job fail like the hardware would ("timeout", "reject",
 // "dma", optionally "@N" for the Nth job from now; "none" clears). 0 or a negative errno.
 static int ggml_backend_rknpu_sim_inject_fault(const char * spec) {
@@ -417,6 +471,9 @@ static ggml_backend_dev_t ggml_backend_rknpu_reg_get_device(ggml_backend_reg_t r
 }
 
 static void * ggml_backend_rknpu_reg_get_proc_address(ggml_backend_reg_t reg, const char * name) {
+    if (!strcmp(name, "ggml_backend_set_n_threads")) {
+        return (void *) ggml_backend_rknpu_set_n_threads;
+    }
     if (!strcmp(name, "ggml_backend_rknpu_get_stats")) {
         return (void *) ggml_backend_rknpu_get_stats;
     }

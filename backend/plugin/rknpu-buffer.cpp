@@ -7,23 +7,43 @@
 
 #include <cstring>
 #include <memory>
-#include <vector>
+#include <unordered_map>
 
 #define RKNPU_BUFFER_ALIGNMENT 64   // ggml wants >= 64; the NPU copies live in their own BOs
 
 struct rknpu_buffer_context {
     void *     base = nullptr;
     size_t     size = 0;
-    std::mutex mutex;                                     // guards sidecars and lazy conversion
-    std::vector<std::unique_ptr<rknpu_sidecar>> sidecars;
+    std::mutex mutex;   // guards sidecars and lazy conversion
+    std::unordered_map<const void *, std::unique_ptr<rknpu_sidecar>> sidecars;   // by tensor->data
 
     ~rknpu_buffer_context() { drop_sidecars(); ggml_aligned_free(base, size); }
 
     void drop_sidecars() {
-        for (auto & sc : sidecars) {
-            rk_weight_free(sc->weight);
+        for (auto & it : sidecars) {
+            rk_weight_free(it.second->weight);
         }
         sidecars.clear();
+    }
+
+    // The sidecar of the weight at t->data, made when missing. Caller holds the mutex.
+    rknpu_sidecar * sidecar_for(const ggml_tensor * t) {
+        auto & sc = sidecars[t->data];
+        if (!sc) {
+            sc = std::make_unique<rknpu_sidecar>();
+        }
+        if (sc->type != t->type || sc->ne0 != t->ne[0] || sc->ne1 != t->ne[1]) {
+            sc->valid = false;
+            sc->type  = t->type;
+            sc->ne0   = t->ne[0];
+            sc->ne1   = t->ne[1];
+        }
+        return sc.get();
+    }
+
+    rknpu_sidecar * find(const void * data) {
+        auto it = sidecars.find(data);
+        return it == sidecars.end() ? nullptr : it->second.get();
     }
 };
 
@@ -38,12 +58,12 @@ static bool rknpu_wants_sidecar(ggml_backend_buffer_t buffer, const ggml_tensor 
            rknpu_is_weight_type(t->type);
 }
 
-static void rknpu_invalidate(ggml_tensor * t) {
-    if (t->extra) {
-        ((rknpu_sidecar *) t->extra)->valid = false;
-    }
-    if (t->view_src && t->view_src->extra) {
-        ((rknpu_sidecar *) t->view_src->extra)->valid = false;
+// A write to a weight's bytes (directly or through a view) makes its NPU copy stale.
+static void rknpu_invalidate(rknpu_buffer_context * ctx, const ggml_tensor * t) {
+    const ggml_tensor * base = t->view_src ? t->view_src : t;
+    std::lock_guard<std::mutex> lock(ctx->mutex);
+    if (rknpu_sidecar * sc = ctx->find(base->data)) {
+        sc->valid = false;
     }
 }
 
@@ -64,13 +84,13 @@ int rknpu_sidecar_convert(rknpu_device_context * dev, const ggml_tensor * t, rkn
 }
 
 rknpu_sidecar * rknpu_sidecar_ready(rknpu_device_context * dev, const ggml_tensor * t) {
-    auto * sc = (rknpu_sidecar *) t->extra;
-    if (!sc || !t->buffer || t->buffer->buft != ggml_backend_rknpu_buffer_type()) {
-        GGML_LOG_ERROR("%s: %s has no NPU copy (not in an RKNPU buffer)\n", RKNPU_NAME, t->name);
+    if (!t->buffer || t->buffer->buft != ggml_backend_rknpu_buffer_type() || !rknpu_wants_sidecar(t->buffer, t)) {
+        GGML_LOG_ERROR("%s: %s is not a weight in an RKNPU buffer\n", RKNPU_NAME, t->name);
         return nullptr;
     }
     auto * ctx = (rknpu_buffer_context *) t->buffer->context;
     std::lock_guard<std::mutex> lock(ctx->mutex);
+    rknpu_sidecar * sc = ctx->sidecar_for(t);
     if (!sc->valid && rknpu_sidecar_convert(dev, t, sc) != 0) {
         return nullptr;
     }
@@ -86,12 +106,10 @@ static void * ggml_backend_rknpu_buffer_get_base(ggml_backend_buffer_t buffer) {
 }
 
 static enum ggml_status ggml_backend_rknpu_buffer_init_tensor(ggml_backend_buffer_t buffer, ggml_tensor * tensor) {
-    tensor->extra = nullptr;
     if (rknpu_wants_sidecar(buffer, tensor)) {
         auto * ctx = (rknpu_buffer_context *) buffer->context;
         std::lock_guard<std::mutex> lock(ctx->mutex);
-        ctx->sidecars.push_back(std::make_unique<rknpu_sidecar>());
-        tensor->extra = ctx->sidecars.back().get();
+        ctx->sidecar_for(tensor);
     }
     return GGML_STATUS_SUCCESS;
 }
@@ -99,23 +117,21 @@ static enum ggml_status ggml_backend_rknpu_buffer_init_tensor(ggml_backend_buffe
 static void ggml_backend_rknpu_buffer_memset_tensor(ggml_backend_buffer_t buffer, ggml_tensor * tensor, uint8_t value,
                                                     size_t offset, size_t size) {
     memset((char *) tensor->data + offset, value, size);
-    rknpu_invalidate(tensor);
-    GGML_UNUSED(buffer);
+    rknpu_invalidate((rknpu_buffer_context *) buffer->context, tensor);
 }
 
 static void ggml_backend_rknpu_buffer_set_tensor(ggml_backend_buffer_t buffer, ggml_tensor * tensor, const void * data,
                                                  size_t offset, size_t size) {
     memcpy((char *) tensor->data + offset, data, size);
-    rknpu_invalidate(tensor);
+    auto * ctx = (rknpu_buffer_context *) buffer->context;
+    rknpu_invalidate(ctx, tensor);
     // The model loader writes each weight whole into a WEIGHTS buffer: convert now, so the first
     // inference does not pay for it. Other paths (partial writes, test-backend-ops, direct reads by
-    // --load-mode none) convert lazily at first use.
-    auto * sc = (rknpu_sidecar *) tensor->extra;
-    if (sc && ggml_backend_buffer_get_usage(buffer) == GGML_BACKEND_BUFFER_USAGE_WEIGHTS && offset == 0 &&
-        size == ggml_nbytes(tensor)) {
-        auto * ctx = (rknpu_buffer_context *) buffer->context;
+    // --load-mode none, rpc-server) convert lazily at first use.
+    if (ggml_backend_buffer_get_usage(buffer) == GGML_BACKEND_BUFFER_USAGE_WEIGHTS && offset == 0 &&
+        size == ggml_nbytes(tensor) && rknpu_wants_sidecar(buffer, tensor)) {
         std::lock_guard<std::mutex> lock(ctx->mutex);
-        rknpu_sidecar_convert(rknpu_device_ctx(), tensor, sc);   // a failure is logged and retried at first use
+        rknpu_sidecar_convert(rknpu_device_ctx(), tensor, ctx->sidecar_for(tensor));   // a failure is logged and retried at first use
     }
 }
 
@@ -130,17 +146,16 @@ static bool ggml_backend_rknpu_buffer_cpy_tensor(ggml_backend_buffer_t buffer, c
         return false;
     }
     memcpy(dst->data, src->data, ggml_nbytes(src));
-    rknpu_invalidate(dst);
+    rknpu_invalidate((rknpu_buffer_context *) buffer->context, dst);
     return true;
-    GGML_UNUSED(buffer);
 }
 
 static void ggml_backend_rknpu_buffer_clear(ggml_backend_buffer_t buffer, uint8_t value) {
     auto * ctx = (rknpu_buffer_context *) buffer->context;
     memset(ctx->base, value, ctx->size);
     std::lock_guard<std::mutex> lock(ctx->mutex);
-    for (auto & sc : ctx->sidecars) {
-        sc->valid = false;
+    for (auto & it : ctx->sidecars) {
+        it.second->valid = false;
     }
 }
 

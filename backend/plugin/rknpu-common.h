@@ -1,6 +1,6 @@
 // Shared objects of the RKNPU ggml plugin: the device context (one NPU, its GEMM engine and run
-// settings) and the sidecar each weight carries in tensor->extra (design B of
-// ggml-backend-guide.md §2.3: ggml's bytes stay at tensor->data, the NPU copy lives beside them).
+// settings) and the sidecar that holds each weight's NPU copy (design B of ggml-backend-guide.md
+// §2.3: ggml's bytes stay at tensor->data, the NPU copy lives beside them).
 #pragma once
 
 #include "ggml-backend-impl.h"
@@ -27,9 +27,14 @@ struct rknpu_device_context {
 // The NPU copy of one weight. `valid` is false until converted, and again after any write to
 // tensor->data; conversion happens in set_tensor (whole writes to WEIGHTS buffers) or lazily at the
 // first graph_compute that needs it.
+// Sidecars are kept per buffer and found by the weight's address, not through tensor->extra:
+// rpc-server deserialises fresh tensor structs for every command. The recorded shape and type
+// guard against a different tensor at the same address.
 struct rknpu_sidecar {
     rk_weight * weight = nullptr;
     bool        valid  = false;
+    ggml_type   type   = GGML_TYPE_COUNT;
+    int64_t     ne0 = 0, ne1 = 0;
 };
 
 ggml_backend_buffer_type_t ggml_backend_rknpu_buffer_type(void);
