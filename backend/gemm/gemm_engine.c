@@ -8,14 +8,23 @@
 
 const char *rk_gemm_mode_name(enum rk_gemm_mode mode)
 {
-    return mode == RK_GEMM_FP16 ? "fp16" : mode == RK_GEMM_INT8 ? "int8" : "?";
+    return mode == RK_GEMM_FP16 ? "fp16" : mode == RK_GEMM_INT8 ? "int8" : mode == RK_GEMM_INT8_HAD ? "int8-had" : "?";
 }
 
 int rk_gemm_mode_parse(const char *name, enum rk_gemm_mode *mode)
 {
     if (name && !strcmp(name, "int8")) return *mode = RK_GEMM_INT8, 0;
     if (name && !strcmp(name, "fp16")) return *mode = RK_GEMM_FP16, 0;
+    if (name && !strcmp(name, "int8-had")) return *mode = RK_GEMM_INT8_HAD, 0;
     return -EINVAL;
+}
+
+int rk_gemm_mode_from_env(enum rk_gemm_mode *mode)
+{
+    const char *v = getenv("RKNPU_GEMM_MODE");
+    if (!v || !*v)
+        return *mode = RK_GEMM_INT8, 0;
+    return rk_gemm_mode_parse(v, mode);
 }
 
 int rk_gemm_fail(struct rk_gemm_engine *e, int rc, const char *fmt, ...)
@@ -68,6 +77,6 @@ void rk_gemm_close(struct rk_gemm_engine *e)
         if (e->dev[c])
             npu_device_close(e->dev[c]);
     }
-    free(e->sx);
+    free(e->sx), free(e->xrot);
     free(e);
 }

@@ -109,8 +109,8 @@ static void *run_core(void *arg)
         }
         tasks[i] = (struct npu_task){ .regcmd_iova = seg_iova, .regcmd_count = count,
             .shape = { mm.m, L->kpad[t->slice], rk_npad(mm.in, mm.n),
-                       L->mode == RK_GEMM_FP16 ? NPU_DTYPE_FP16 : NPU_DTYPE_INT8,
-                       L->mode == RK_GEMM_FP16 ? NPU_DTYPE_FP32 : NPU_DTYPE_INT32 } };
+                       rk_mode_int8(L->mode) ? NPU_DTYPE_INT8 : NPU_DTYPE_FP16,
+                       rk_mode_int8(L->mode) ? NPU_DTYPE_INT32 : NPU_DTYPE_FP32 } };
     }
     if ((rc = npu_bo_fini(sc->regcmd))) {
         core_fail(r, rc, "regcmd BO fini");
@@ -148,7 +148,7 @@ static void *run_core(void *arg)
     }
     /* Readout of this core's columns: per N-tile and row, the slices' partial rows are summed and scaled. */
     const struct rk_core_share *cs = &L->core[r->core];
-    rk_readout_fn fn = L->mode == RK_GEMM_FP16 ? rk_readout_f32_simd : rk_readout_i32_simd;
+    rk_readout_fn fn = rk_mode_int8(L->mode) ? rk_readout_i32_simd : rk_readout_f32_simd;
     const float *sx = r->e->sx, *sw = r->w->scale + cs->n0;
     const uint8_t *cmap = sc->c->map;
     for (uint32_t t = 0; t < cs->ntiles; t++)
@@ -178,7 +178,7 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
     const struct rk_wlayout *L = &w->L;
     if (M < 1 || M > 65535)
         return rk_gemm_fail(e, -EINVAL, "M=%lld outside 1..65535", (long long)M);
-    if (!X || !Y || ldx < L->K || ldy < L->N)
+    if (!X || !Y || ldx < L->K || ldy < L->N || (X == Y))
         return rk_gemm_fail(e, -EINVAL, "bad operands: X %p ldx %lld (K=%u), Y %p ldy %lld (N=%u)", (const void *)X,
                             (long long)ldx, L->K, (void *)Y, (long long)ldy, L->N);
     struct rk_plan p;
@@ -203,6 +203,13 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
         else
             e->sx = n, e->sx_cap = (size_t)M;
     }
+    if (!rc && L->had_block > 1 && e->xrot_cap < (size_t)M * L->K) {
+        float *n = realloc(e->xrot, (size_t)M * L->K * sizeof *n);
+        if (!n)
+            rc = rk_gemm_fail(e, -ENOMEM, "out of memory");
+        else
+            e->xrot = n, e->xrot_cap = (size_t)M * L->K;
+    }
     if (rc) {
         rk_plan_free(&p);
         return rc;
@@ -218,8 +225,15 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
         rk_plan_free(&p);
         return rk_gemm_fail(e, rc, "A BO prep: %s", npu_last_error());
     }
-    int bad = (L->mode == RK_GEMM_FP16 ? rk_act_quant_f16_simd : rk_act_quant_i8_simd)(X, M, ldx, L->K, L->Kpad,
-                                                                                      a0->map, e->sx);
+    if (L->had_block > 1) {      /* int8-had: rotate a copy of X like the weights were (hadamard.c) */
+        float *xr = e->xrot;
+        for (int64_t m = 0; m < M; m++)
+            memcpy(xr + m * L->K, X + m * ldx, sizeof(float) * L->K);
+        rk_hadamard_rows(xr, M, L->K, L->K, L->had_block);
+        X = xr, ldx = L->K;
+    }
+    int bad = (rk_mode_int8(L->mode) ? rk_act_quant_i8_simd : rk_act_quant_f16_simd)(X, M, ldx, L->K, L->Kpad,
+                                                                                     a0->map, e->sx);
     for (uint32_t c = 1; c < L->cores && !bad && !rc; c++) {
         struct npu_bo *ac = e->scratch[c].a;
         if (!(rc = npu_bo_prep(ac, dl))) {

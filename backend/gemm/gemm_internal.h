@@ -18,11 +18,14 @@
 #define RK_GEMM_FP16_K_SLICE_MAX 4096 /* fp16 slices: keep ≥ 2 weight banks + useful rows (§6.1, §17.3 HM fp16) */
 #define RK_GEMM_MAX_TASKS_PER_JOB 4095 /* 12-bit PC_TASK_CON.TASK_NUMBER (§3.6): a safe bound on rocket too */
 
+static inline bool rk_mode_int8(enum rk_gemm_mode m) { return m != RK_GEMM_FP16; }   /* NPU runs int8 */
+
 /* How a weight is cut: K-slices (each packed separately, §4.2 "a K-tile needs its own packed B"), N over
  * cores, N-tiles per core. Fixed at prepare time, independent of M, so it must be valid for every M. */
 struct rk_wlayout {
     enum rk_gemm_mode mode;
     uint32_t K, N, Kpad, bpe;          /* bpe: 1 int8, 2 fp16 */
+    uint32_t had_block;                /* int8-had: Hadamard block size (1 = no rotation) */
     uint32_t slices;
     uint32_t k0[RK_GEMM_MAX_SLICES], k[RK_GEMM_MAX_SLICES], kpad[RK_GEMM_MAX_SLICES];
     uint32_t cores;                    /* cores with a share of N (fewer than the engine's if N is small) */
@@ -80,6 +83,10 @@ int rk_quant_row_i8(const float *w, uint32_t k, int8_t *q, float *scale);
 int rk_quant_row_f16(const float *w, uint32_t k, uint16_t *q, float *scale);
 float rk_pow2_scale_f16(float amax);
 
+/* ---- block Hadamard rotation (hadamard.c) ---- */
+uint32_t rk_hadamard_block(uint32_t K);
+void rk_hadamard_rows(float *x, int64_t rows, int64_t ld, uint32_t K, uint32_t B);
+
 /* ---- activations: rows of X into the row-major A layout (stride Kpad, zero padding K..Kpad) ----
  * Return 0, or 1 + the row index of a non-finite row (-> -EINVAL by the caller). */
 typedef int (*rk_act_quant_fn)(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst,
@@ -113,6 +120,8 @@ struct rk_gemm_engine {
     struct rk_core_scratch scratch[RK_GEMM_MAX_CORES];
     float *sx;                         /* per-row activation scales, grown as needed */
     size_t sx_cap;
+    float *xrot;                       /* int8-had: rotated copy of X */
+    size_t xrot_cap;
     char err[512];
 };
 

@@ -31,13 +31,13 @@ static int why_fail(char *why, size_t len, int rc, const char *fmt, ...)
     return rc;
 }
 
-static enum rk_dtype in_dtype(enum rk_gemm_mode m) { return m == RK_GEMM_FP16 ? RK_FP16 : RK_INT8; }
-static enum rk_dtype out_dtype(enum rk_gemm_mode m) { return m == RK_GEMM_FP16 ? RK_FP32 : RK_INT32; }
+static enum rk_dtype in_dtype(enum rk_gemm_mode m) { return rk_mode_int8(m) ? RK_INT8 : RK_FP16; }
+static enum rk_dtype out_dtype(enum rk_gemm_mode m) { return rk_mode_int8(m) ? RK_INT32 : RK_FP32; }
 
 /* Rows per task for one K-slice. */
 uint32_t rk_plan_m_tile(enum rk_gemm_mode mode, uint32_t kpad)
 {
-    if (mode == RK_GEMM_INT8) {
+    if (rk_mode_int8(mode)) {
         /* HM's board-verified int8 envelope (npu-registers §6.3, §17.3): ≤ 8 data banks up to K=4096,
          * 32 rows to K=6144 and 16 rows to K=8192 (with FEATURE_GRAINS=30, which the builder sets). */
         if (kpad <= 4096)
@@ -53,8 +53,8 @@ uint32_t rk_plan_m_tile(enum rk_gemm_mode mode, uint32_t kpad)
 
 static struct npu_task_shape task_shape(enum rk_gemm_mode mode, uint32_t m, uint32_t kpad, uint32_t npad)
 {
-    return (struct npu_task_shape){ m, kpad, npad, mode == RK_GEMM_FP16 ? NPU_DTYPE_FP16 : NPU_DTYPE_INT8,
-                                    mode == RK_GEMM_FP16 ? NPU_DTYPE_FP32 : NPU_DTYPE_INT32 };
+    return (struct npu_task_shape){ m, kpad, npad, rk_mode_int8(mode) ? NPU_DTYPE_INT8 : NPU_DTYPE_FP16,
+                                    rk_mode_int8(mode) ? NPU_DTYPE_INT32 : NPU_DTYPE_FP32 };
 }
 
 static uint64_t task_ns(enum rk_gemm_mode mode, uint32_t m, uint32_t kpad, uint32_t npad, uint32_t mhz)
@@ -68,7 +68,7 @@ static bool k_hazard(enum rk_gemm_mode mode, uint32_t kpad)
 {
     /* int8 Kpad in (3072, 4096) with M > 4 failed on silicon (npu-registers §6.3, §17.3 HM). The slicing
      * is fixed before M is known, so avoid the range for every M. fp16 is safe with m+1 grains (§6.4). */
-    return mode == RK_GEMM_INT8 && kpad > NPU_K_HAZARD_LO && kpad < NPU_K_HAZARD_HI;
+    return rk_mode_int8(mode) && kpad > NPU_K_HAZARD_LO && kpad < NPU_K_HAZARD_HI;
 }
 
 static void split_k(uint32_t K, uint32_t Kpad, uint32_t s, struct rk_wlayout *L)
@@ -102,14 +102,14 @@ static uint64_t slicing_cost(const struct rk_wlayout *L, uint32_t n)
 
 int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, char *why, size_t whylen)
 {
-    if (mode != RK_GEMM_INT8 && mode != RK_GEMM_FP16)
+    if (mode != RK_GEMM_INT8 && mode != RK_GEMM_FP16 && mode != RK_GEMM_INT8_HAD)
         return why_fail(why, whylen, -EINVAL, "unknown mode %d", (int)mode);
     if (K < 1 || N < 1)
         return why_fail(why, whylen, -EINVAL, "empty weight K=%" PRId64 " N=%" PRId64, K, N);
-    uint64_t kmax = (uint64_t)RK_GEMM_MAX_SLICES * (mode == RK_GEMM_INT8 ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX);
+    uint64_t kmax = (uint64_t)RK_GEMM_MAX_SLICES * (rk_mode_int8(mode) ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX);
     if ((uint64_t)K > kmax)
         return why_fail(why, whylen, -ENOTSUP, "K=%" PRId64 " > %" PRIu64 " (%d K-slices of at most %u, npu-registers §6.3)",
-                        K, kmax, RK_GEMM_MAX_SLICES, mode == RK_GEMM_INT8 ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX);
+                        K, kmax, RK_GEMM_MAX_SLICES, rk_mode_int8(mode) ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX);
     uint64_t nmax = (uint64_t)RK_GEMM_MAX_CORES * RK_GEMM_MAX_NTILES * RK_GEMM_N_TILE_MAX;
     if ((uint64_t)N > nmax)
         return why_fail(why, whylen, -ENOTSUP, "N=%" PRId64 " > %" PRIu64 " (3 cores x %d N-tiles of %d)", N, nmax,
@@ -132,7 +132,8 @@ int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t co
         return why_fail(why, whylen, -EINVAL, "cores must be 1..3 (got %u)", cores);
     uint32_t K = (uint32_t)K64, N = (uint32_t)N64;
     memset(L, 0, sizeof *L);
-    L->mode = mode, L->K = K, L->N = N, L->Kpad = rk_kpad(K), L->bpe = mode == RK_GEMM_FP16 ? 2 : 1;
+    L->mode = mode, L->K = K, L->N = N, L->Kpad = rk_kpad(K), L->bpe = rk_mode_int8(mode) ? 1 : 2;
+    L->had_block = mode == RK_GEMM_INT8_HAD ? rk_hadamard_block(K) : 1;
 
     /* N over the cores in 32-column units; a core may get none for tiny N. */
     uint32_t units = div_up(N, RK_GEMM_N_UNIT), n0 = 0;
@@ -158,7 +159,7 @@ int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t co
     /* K-slices: the fewest of at most 8192 (int8 per task, §6.3, §17.3 MF-rocket) / 4096 (fp16) outside the
      * int8 hazard window; among the next few slicings take the cheapest by the timing MODEL at M=512
      * (larger slices mean fewer rows per task and more weight re-reads, §17.4 ORK). */
-    uint32_t limit = mode == RK_GEMM_INT8 ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX;
+    uint32_t limit = rk_mode_int8(mode) ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX;
     uint32_t smin = div_up(L->Kpad, limit), best = 0;
     uint64_t best_cost = UINT64_MAX;
     for (uint32_t s = smin; s <= RK_GEMM_MAX_SLICES && s < smin + 4; s++) {
@@ -313,8 +314,10 @@ void rk_plan_print(const struct rk_plan *p, FILE *out)
 {
     const struct rk_wlayout *L = &p->L;
     fprintf(out, "plan: Y[%u,%u] = X[%u,%u] * W[%u,%u]^T, mode %s (%s x %s -> %s)\n", p->M, L->N, p->M, L->K, L->N,
-            L->K, rk_gemm_mode_name(L->mode), L->mode == RK_GEMM_FP16 ? "fp16" : "int8",
-            L->mode == RK_GEMM_FP16 ? "fp16" : "int8", L->mode == RK_GEMM_FP16 ? "fp32" : "int32");
+            L->K, rk_gemm_mode_name(L->mode), rk_mode_int8(L->mode) ? "int8" : "fp16",
+            rk_mode_int8(L->mode) ? "int8" : "fp16", rk_mode_int8(L->mode) ? "int32" : "fp32");
+    if (L->had_block > 1)
+        fprintf(out, "  X and W rotated by block Hadamard H_%u (host side)\n", L->had_block);
     fprintf(out, "  K: Kpad %u in %u slice(s):", L->Kpad, L->slices);
     for (uint32_t s = 0; s < L->slices; s++)
         fprintf(out, " [%u,+%u pad %u, m_tile %u]", L->k0[s], L->k[s], L->kpad[s], p->m_tile[s]);

@@ -33,9 +33,13 @@ extern "C" {
 enum rk_gemm_mode {
     RK_GEMM_INT8 = 0,     /* W8A8, int32 accumulation (default) */
     RK_GEMM_FP16 = 1,     /* W16A16 (fp16), fp32 accumulation: the higher-accuracy mode */
+    RK_GEMM_INT8_HAD = 2, /* W8A8 on block-Hadamard-rotated X and W (outliers spread): int8 speed, less error */
 };
+#define RK_GEMM_MODES 3
 const char *rk_gemm_mode_name(enum rk_gemm_mode mode);
-int rk_gemm_mode_parse(const char *name, enum rk_gemm_mode *mode);   /* "int8" | "fp16"; 0 or -EINVAL */
+int rk_gemm_mode_parse(const char *name, enum rk_gemm_mode *mode);   /* "int8" | "fp16" | "int8-had"; 0 or -EINVAL */
+/* Mode named by env RKNPU_GEMM_MODE (default int8): 0, or -EINVAL for an unknown name. */
+int rk_gemm_mode_from_env(enum rk_gemm_mode *mode);
 
 /* ggml's to_float signature: decode k values of one row. */
 typedef void (*rk_row_to_float)(const void *src, float *dst, int64_t k);

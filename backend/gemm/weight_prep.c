@@ -31,7 +31,7 @@ struct prep_job {
 static void scatter_row(const struct rk_wlayout *L, const struct rk_core_share *cs, uint8_t *bo, uint32_t nl,
                         const uint8_t *q)
 {
-    uint32_t g = L->mode == RK_GEMM_FP16 ? NPU_KGROUP_FP16 : NPU_KGROUP_INT8, bpe = L->bpe;
+    uint32_t g = rk_mode_int8(L->mode) ? NPU_KGROUP_INT8 : NPU_KGROUP_FP16, bpe = L->bpe;
     for (uint32_t s = 0; s < L->slices; s++) {
         uint8_t *grp = bo + cs->b_off[s] + ((uint64_t)(nl / g) * L->kpad[s] * g + (nl % g) * NPU_K_ALIGN) * bpe;
         for (uint32_t kk = 0; kk < L->k[s]; kk += NPU_K_ALIGN) {
@@ -69,9 +69,10 @@ static void *prep_core(void *arg)
             j->to_float(src, row, L->K);
         else
             memcpy(row, src, (size_t)L->K * sizeof *row);
+        rk_hadamard_rows(row, 1, L->K, L->K, L->had_block);   /* int8-had only (B = 1: no-op) */
         /* The vectorised activation quantizers compute exactly rk_quant_row_i8/_f16 on one row (tests
          * compare); only an all-zero int8 row differs: scale 0 there, 1 for weights (guide §5.4). */
-        rc = (L->mode == RK_GEMM_FP16 ? rk_act_quant_f16_simd : rk_act_quant_i8_simd)(row, 1, L->K, L->K, L->K, q,
+        rc = (rk_mode_int8(L->mode) ? rk_act_quant_i8_simd : rk_act_quant_f16_simd)(row, 1, L->K, L->K, L->K, q,
                                                                                     &w->scale[n]) ? -EINVAL : 0;
         if (!rc && w->scale[n] == 0)
             w->scale[n] = 1.0f;

@@ -6,7 +6,7 @@
  * vs the CPU reference of the same quantization, f32 error vs an exact matmul within the stated bound).
  * Prints a table, writes JSON, and the MODEL's prefill prediction for a 512-token batch.
  *
- *   bench-gemm [--device sim|rocket] [--mode int8|fp16|both] [--m 1,8,32,128,512] [--shapes all|small]
+ *   bench-gemm [--device sim|rocket] [--mode int8|fp16|int8-had|both|all] [--m 1,8,32,128,512] [--shapes all|small]
  *              [--verify] [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N]
  *
  * Not a test: the full --verify sweep runs ~180 GMAC through the software NPU.
@@ -120,14 +120,14 @@ static double cpu_matmul(struct cpu_be *c, const struct gw_weight *g, const floa
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench-gemm [--device sim|rocket] [--mode int8|fp16|both] [--m 1,8,...] [--shapes all|small]\n"
+    fprintf(stderr, "usage: bench-gemm [--device sim|rocket] [--mode int8|fp16|int8-had|both|all] [--m 1,8,...] [--shapes all|small]\n"
                     "                  [--verify] [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N]\n");
 }
 
 int main(int argc, char **argv)
 {
     enum npu_device_kind kind = NPU_DEVICE_SIM;
-    int modes[2] = { RK_GEMM_INT8, -1 }, nm = 0, Ms[MAX_M], verify = 0, explain = 0, small = 0, reps = 3;
+    int modes[3] = { RK_GEMM_INT8, -1, -1 }, nm = 0, Ms[MAX_M], verify = 0, explain = 0, small = 0, reps = 3;
     int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     const char *json = NULL, *mlist = "1,8,32,128,512";
     for (int i = 1; i < argc; i++) {
@@ -139,6 +139,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--mode") && v) {
             if (!strcmp(v, "both"))
                 modes[0] = RK_GEMM_INT8, modes[1] = RK_GEMM_FP16;
+            else if (!strcmp(v, "all"))
+                modes[0] = RK_GEMM_INT8, modes[1] = RK_GEMM_INT8_HAD, modes[2] = RK_GEMM_FP16;
             else if (rk_gemm_mode_parse(v, (enum rk_gemm_mode *)&modes[0]))
                 return usage(), 2;
             i++;
@@ -179,9 +181,9 @@ int main(int argc, char **argv)
            rk_simd_name(), ggml_backend_name(cpu.be), cpu.threads, reps);
     npu_model_print_params(stdout);
 
-    struct row *rows = calloc((size_t)NSHAPES * 2 * MAX_M, sizeof *rows);
+    struct row *rows = calloc((size_t)NSHAPES * RK_GEMM_MODES * MAX_M, sizeof *rows);
     int nrows = 0, failures = 0;
-    double prep_mw[NSHAPES][2] = {{0}}, prep_bpw[NSHAPES][2] = {{0}};
+    double prep_mw[NSHAPES][RK_GEMM_MODES] = {{0}}, prep_bpw[NSHAPES][RK_GEMM_MODES] = {{0}};
     uint64_t seed = 2024;
     for (int s = 0; s < NSHAPES; s++) {
         const struct shape *sh = &shapes[s];
@@ -192,7 +194,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench-gemm: out of memory making %s\n", sh->name);
             return 1;
         }
-        for (int mi = 0; mi < 2 && modes[mi] >= 0; mi++) {
+        for (int mi = 0; mi < 3 && modes[mi] >= 0; mi++) {
             enum rk_gemm_mode mode = modes[mi];
             struct rk_weight *w = NULL;
             if (rk_weight_prepare(e, g.raw, g.K, g.N, g.row_bytes, g.to_float, mode, &w)) {
@@ -214,7 +216,7 @@ int main(int argc, char **argv)
                     rk_gemm_explain(e, w, M, stdout);
                 float *X = malloc(sizeof(float) * (size_t)(M * K)), *Y = malloc(sizeof(float) * (size_t)(M * N));
                 float *Yc = malloc(sizeof(float) * (size_t)(M * N));
-                int32_t *acc = verify && mode == RK_GEMM_INT8 ? malloc(sizeof(int32_t) * (size_t)(M * N)) : NULL;
+                int32_t *acc = verify && rk_mode_int8(mode) ? malloc(sizeof(int32_t) * (size_t)(M * N)) : NULL;
                 gr_fill(X, M, K, K, 1.0f, 4, 30.0f, &seed);      /* 4 outlier channels ×30 */
                 memset(Y, 0, sizeof(float) * (size_t)(M * N));     /* a reused dst in ggml: no first-touch faults */
                 r->rc = rk_gemm_run_acc(e, w, X, M, K, Y, N, &r->st, acc);
@@ -229,7 +231,7 @@ int main(int argc, char **argv)
                     void *qx = malloc((size_t)(M * K) * 2), *qw = malloc((size_t)(N * K) * 2);
                     gr_quant_x(mode, X, M, K, K, qx, sx);
                     gr_quant_w(mode, g.dec, N, K, qw, sw);
-                    if (mode == RK_GEMM_INT8) {
+                    if (rk_mode_int8(mode)) {
                         int32_t *ref = malloc(sizeof(int32_t) * (size_t)(M * N));
                         gr_int_matmul(qx, qw, M, N, K, ref);
                         for (int64_t i = 0; i < M * N; i++)
@@ -254,7 +256,7 @@ int main(int argc, char **argv)
                        r->st.dma_bytes / 1e6, r->st.glue_ns / 1e6, r->glue_gbps, r->st.model_ns_200 / 1e6,
                        r->st.model_ns_1000 / 1e6, r->cpu_ms);
                 if (r->verified)
-                    printf("  %s nmse %.2e (cpu %.2e) err/bound %.3f", mode == RK_GEMM_FP16 ? "   -  " :
+                    printf("  %s nmse %.2e (cpu %.2e) err/bound %.3f", !rk_mode_int8(mode) ? "   -  " :
                            r->int_mismatches ? "INT-MISMATCH" : "exact", r->err.nmse, r->cpu_nmse,
                            r->err.max_rel_to_bound);
                 printf("%s%s\n", r->rc ? "  FAILED: " : "", r->rc ? r->msg : "");
@@ -270,7 +272,7 @@ int main(int argc, char **argv)
      * (M = 1 output row, as llama.cpp computes logits for the last token only; and M = 512 for all logits). */
     printf("\n# prefill prediction (Qwen2.5-1.5B, 512 tokens, %d layers); NPU = timing MODEL, glue/CPU = measured here\n",
            QWEN_LAYERS);
-    for (int mi = 0; mi < 2 && modes[mi] >= 0; mi++) {
+    for (int mi = 0; mi < 3 && modes[mi] >= 0; mi++) {
         double npu200 = 0, npu1000 = 0, glue = 0, cpu = 0, lm200[2] = {0}, lm1000[2] = {0};
         int have_all = 1;
         for (int s = 0; s < NSHAPES; s++) {

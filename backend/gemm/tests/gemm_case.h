@@ -67,7 +67,7 @@ static inline int gc_run(struct rk_gemm_engine *e, const struct gc_params *p, st
         goto out;
     }
     rk_weight_get_info(w, &r->wi);
-    r->rc = rk_gemm_run_acc(e, w, X, M, ldx, Y, ldy, &r->st, p->mode == RK_GEMM_INT8 ? acc : NULL);
+    r->rc = rk_gemm_run_acc(e, w, X, M, ldx, Y, ldy, &r->st, rk_mode_int8(p->mode) ? acc : NULL);
     rk_weight_free(w);
     if (r->rc) {
         snprintf(r->err, sizeof r->err, "run: %s", rk_gemm_last_error(e));
@@ -81,7 +81,7 @@ static inline int gc_run(struct rk_gemm_engine *e, const struct gc_params *p, st
     }
     gr_quant_x(p->mode, X, M, K, ldx, qx, sx);
     gr_quant_w(p->mode, W, N, K, qw, sw);
-    if (p->mode == RK_GEMM_INT8) {
+    if (rk_mode_int8(p->mode)) {
         int32_t *ref = malloc(sizeof(int32_t) * (size_t)(M * N));
         gr_int_matmul(qx, qw, M, N, K, ref);
         for (int64_t i = 0; i < M * N; i++) {

@@ -31,21 +31,41 @@ void gr_fill(float *x, int64_t rows, int64_t cols, int64_t ld, float scale, int 
     }
 }
 
-void gr_quant_w(enum rk_gemm_mode mode, const float *w, int64_t N, int64_t K, void *q, float *sw)
+/* int8-had: a rotated copy of rows (the engine rotates X and W alike, hadamard.c); NULL otherwise */
+static float *rotated(enum rk_gemm_mode mode, const float *x, int64_t rows, int64_t ld, int64_t K)
 {
+    uint32_t B = rk_hadamard_block((uint32_t)K);
+    if (mode != RK_GEMM_INT8_HAD || B < 2)
+        return NULL;
+    float *r = malloc(sizeof(float) * (size_t)(rows * K));
+    for (int64_t i = 0; i < rows; i++)
+        memcpy(r + i * K, x + i * ld, sizeof(float) * (size_t)K);
+    rk_hadamard_rows(r, rows, K, (uint32_t)K, B);
+    return r;
+}
+
+void gr_quant_w(enum rk_gemm_mode mode, const float *w0, int64_t N, int64_t K, void *q, float *sw)
+{
+    float *rot = rotated(mode, w0, N, K, K);
+    const float *w = rot ? rot : w0;
     for (int64_t n = 0; n < N; n++)
         if (mode == RK_GEMM_FP16)
             rk_quant_row_f16(w + n * K, (uint32_t)K, (uint16_t *)q + n * K, &sw[n]);
         else
             rk_quant_row_i8(w + n * K, (uint32_t)K, (int8_t *)q + n * K, &sw[n]);
+    free(rot);
 }
 
-void gr_quant_x(enum rk_gemm_mode mode, const float *x, int64_t M, int64_t K, int64_t ldx, void *q, float *sx)
+void gr_quant_x(enum rk_gemm_mode mode, const float *x0, int64_t M, int64_t K, int64_t ldx0, void *q, float *sx)
 {
+    float *rot = rotated(mode, x0, M, ldx0, K);
+    const float *x = rot ? rot : x0;
+    int64_t ldx = rot ? K : ldx0;
     if (mode == RK_GEMM_FP16)
         rk_act_quant_f16_ref(x, M, ldx, (uint32_t)K, (uint32_t)K, q, sx);
     else
         rk_act_quant_i8_ref(x, M, ldx, (uint32_t)K, (uint32_t)K, q, sx);
+    free(rot);
 }
 
 struct mm_job {
@@ -131,9 +151,13 @@ double gr_bound(enum rk_gemm_mode mode, double sx, double sw, double sum_x, doub
 }
 
 void gr_check(enum rk_gemm_mode mode, const float *Y, int64_t ldy, const double *yref, const double *absdot,
-              const float *x, int64_t ldx, const float *w, int64_t M, int64_t N, int64_t K, int64_t nstep,
+              const float *x0, int64_t ldx0, const float *w0, int64_t M, int64_t N, int64_t K, int64_t nstep,
               const float *sx, const float *sw, struct gr_err *e)
 {
+    /* int8-had: the quantization errors live in the rotated space; the bound uses the rotated sums */
+    float *xr = rotated(mode, x0, M, ldx0, K), *wr = rotated(mode, w0, N, K, K);
+    const float *x = xr ? xr : x0, *w = wr ? wr : w0;
+    int64_t ldx = xr ? K : ldx0;
     memset(e, 0, sizeof *e);
     double se = 0, sr = 0;
     double *sum_w = calloc((size_t)N, sizeof *sum_w);
@@ -160,5 +184,5 @@ void gr_check(enum rk_gemm_mode mode, const float *Y, int64_t ldy, const double 
         }
     }
     e->nmse = sr > 0 ? se / sr : se;
-    free(sum_w);
+    free(sum_w), free(xr), free(wr);
 }

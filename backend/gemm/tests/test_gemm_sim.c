@@ -20,7 +20,7 @@ static void check_case(struct rk_gemm_engine *e, const char *name, struct gc_par
         tap_diag("%s", r.err);
         return;
     }
-    if (p.mode == RK_GEMM_INT8 && !tap_ok(r.int_mismatches == 0 && r.int_compared == (uint64_t)(p.M * p.N),
+    if (rk_mode_int8(p.mode) && !tap_ok(r.int_mismatches == 0 && r.int_compared == (uint64_t)(p.M * p.N),
                                           "%s: int32 bit-exact vs CPU (%llu values)", name,
                                           (unsigned long long)r.int_compared))
         tap_diag("%llu mismatches; %s", (unsigned long long)r.int_mismatches, r.err);
@@ -45,7 +45,7 @@ int main(void)
         tap_diag("%s", why);
         return tap_done();
     }
-    const enum rk_gemm_mode I8 = RK_GEMM_INT8, F16 = RK_GEMM_FP16;
+    const enum rk_gemm_mode I8 = RK_GEMM_INT8, F16 = RK_GEMM_FP16, HAD = RK_GEMM_INT8_HAD;
     check_case(e, "tiny", P(.mode = I8, .M = 4, .K = 64, .N = 64, .seed = 1));
     for (int m = 1; m <= 3; m++)
         check_case(e, "odd N=1023 K=1000", P(.mode = I8, .M = m, .K = 1000, .N = 1023, .seed = 10 + m,
@@ -62,18 +62,27 @@ int main(void)
     check_case(e, "fp16 M=33 K=1536 N=300", P(.mode = F16, .M = 33, .K = 1536, .N = 300, .seed = 11));
     check_case(e, "fp16 K=8960 (slices) outliers", P(.mode = F16, .M = 20, .K = 8960, .N = 96, .seed = 12,
                                                      .x_outliers = 4, .x_factor = 100));
+    check_case(e, "fp16 K=3840 M=20 (grains window)", P(.mode = F16, .M = 20, .K = 3840, .N = 64, .seed = 14));
+    check_case(e, "int8-had K=8960 outliers", P(.mode = HAD, .M = 24, .K = 8960, .N = 96, .seed = 15,
+                                                .x_outliers = 4, .x_factor = 100));
+    check_case(e, "int8-had odd K=1000 (H_8) N=1023", P(.mode = HAD, .M = 3, .K = 1000, .N = 1023, .seed = 16));
+    check_case(e, "int8-had K=33 (no rotation)", P(.mode = HAD, .M = 2, .K = 33, .N = 5, .seed = 17));
     check_case(e, "fp16 odd N=1023 K=1000 M=2", P(.mode = F16, .M = 2, .K = 1000, .N = 1023, .seed = 13));
 
     /* Error of both modes on the same outlier data (the accuracy-mode comparison). */
     {
         struct gc_params p = P(.mode = I8, .M = 32, .K = 1536, .N = 512, .seed = 21, .x_outliers = 4,
                                .x_factor = 100);
-        struct gc_result a, b;
+        struct gc_result a, b, c;
         gc_run(e, &p, &a);
         p.mode = F16;
         gc_run(e, &p, &b);
+        p.mode = HAD;
+        gc_run(e, &p, &c);
         tap_ok(a.rc == 0 && b.rc == 0 && b.f32.nmse < a.f32.nmse / 10,
                "fp16 mode is >10x more accurate on outlier data (NMSE int8 %.3g, fp16 %.3g)", a.f32.nmse, b.f32.nmse);
+        tap_ok(c.rc == 0 && c.int_mismatches == 0 && c.f32.nmse < a.f32.nmse / 3,
+               "int8-had mode: int32 bit-exact, >3x more accurate than int8 on outlier data (NMSE %.3g)", c.f32.nmse);
     }
 
     /* Small job budget: many jobs, same result. */
