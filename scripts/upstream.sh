@@ -56,13 +56,13 @@ cmake_flags() { pinq cmake.common; pinq "cmake.$(arch_flags_key)"; }
 
 # x86_64 keys are <flags key>-<hash of flags + targets> (unchanged since the first pin, so existing
 # caches stay valid). aarch64 keys also say native or cross, and a cross key hashes the toolchain
-# file too: aarch64-native-<hash>, aarch64-cross-<hash>.
+# file's settings too (comments and blank lines left out): aarch64-native-<hash>, aarch64-cross-<hash>.
 build_key() {
   local h mode
   case "$(arch_flags_key)" in
     x86_64*) h=$( { cmake_flags; pinq targets; } | sha256sum | cut -c1-10); echo "$(arch_flags_key)-$h" ;;
     *) mode=$(build_mode)
-       h=$( { cmake_flags; pinq targets; if [ "$mode" = cross ]; then cat "$toolchain"; fi; } | sha256sum | cut -c1-10)
+       h=$( { cmake_flags; pinq targets; if [ "$mode" = cross ]; then grep -Ev '^[[:space:]]*(#|$)' "$toolchain"; fi; } | sha256sum | cut -c1-10)
        echo "$(arch_flags_key)-$mode-$h" ;;
   esac
 }

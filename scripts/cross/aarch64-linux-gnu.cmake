@@ -2,7 +2,8 @@
 # cross toolchain (apt-get install gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross).
 # Used by scripts/upstream.sh (ROSENBLATT_ARCH=aarch64 on an x86_64 host) and scripts/build-aarch64.sh.
 # The CPU flags (-march=armv8.2-a+dotprod+fp16) are not set here: llama.cpp takes them from
-# GGML_CPU_ARM_ARCH (upstream-pin/llama.cpp.json), our backend from RKNPU_ARM_ARCH / its own CMake.
+# GGML_CPU_ARM_ARCH (upstream-pin/llama.cpp.json), and scripts/build-aarch64.sh gives backend/ the
+# same -march. The cache key of a cross build hashes this file's non-comment lines.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 
