@@ -59,6 +59,7 @@ static inline int gc_run(struct rk_gemm_engine *e, const struct gc_params *p, st
     gr_fill(X, M, K, ldx, 1.0f, p->x_outliers, p->x_factor, &seed);
     for (int64_t i = 0; i < M * ldy; i++)
         Y[i] = NAN;
+    memset(acc, 0, sizeof(int32_t) * (size_t)(M * N));
     struct rk_weight *w = NULL;
     r->rc = p->wraw ? rk_weight_prepare(e, p->wraw, K, N, p->row_bytes, p->to_float, p->mode, &w)
                     : rk_weight_prepare(e, W, K, N, (size_t)K * 4, NULL, p->mode, &w);
