@@ -12,7 +12,8 @@
 //   rocket          the rocket NPU, or no device (with the reason) when there is none
 //   sim             the register-level software NPU, announced as such
 //   off             no device (A/B runs against the CPU with the same binaries)
-// RKNPU_MODE=int8|fp16 picks the accuracy mode, RKNPU_MIN_BATCH the smallest batch sent to the NPU,
+// RKNPU_MODE=int8|fp16 forces one accuracy mode for every weight (default: per weight type, see
+// rknpu_weight_mode), RKNPU_MIN_BATCH the smallest batch sent to the NPU,
 // RKNPU_CLOCK_MHZ=200|1000 the clock the timing model assumes.
 
 #include "rknpu-common.h"
@@ -32,6 +33,16 @@
 // NPU starts to pay off with margin; it is a setting, to be measured on the board.
 #define RKNPU_DEFAULT_MIN_BATCH 8
 
+// Quantized weights (Q4_K, Q8_0, ...) carry at most 8 bits of precision, so int8 loses little and
+// runs at the full MAC rate; float weights (F32, F16, BF16) would lose precision they have, so they
+// run in fp16 (half the MAC rate, npu-registers §8). RKNPU_MODE overrides this for all weights.
+rk_gemm_mode rknpu_weight_mode(const rknpu_device_context & dev, ggml_type type) {
+    if (dev.mode_forced) {
+        return dev.mode;
+    }
+    return type == GGML_TYPE_F32 || type == GGML_TYPE_F16 || type == GGML_TYPE_BF16 ? RK_GEMM_FP16 : RK_GEMM_INT8;
+}
+
 static const char * env_or(const char * name, const char * fallback) {
     const char * v = getenv(name);
     return v && *v ? v : fallback;
@@ -50,8 +61,10 @@ static bool rknpu_device_init(rknpu_device_context & dev, std::string & why) {
         why = "unknown RKNPU_DEVICE='" + want + "' (use auto, rocket, sim or off)";
         return false;
     }
-    if (rk_gemm_mode_parse(env_or("RKNPU_MODE", "int8"), &dev.mode) != 0) {
-        why = std::string("unknown RKNPU_MODE='") + env_or("RKNPU_MODE", "") + "' (use int8 or fp16)";
+    std::string mode = env_or("RKNPU_MODE", "auto");
+    dev.mode_forced  = mode != "auto";
+    if (dev.mode_forced && rk_gemm_mode_parse(mode.c_str(), &dev.mode) != 0) {
+        why = "unknown RKNPU_MODE='" + mode + "' (use auto, int8 or fp16)";
         return false;
     }
     dev.min_batch = atoll(env_or("RKNPU_MIN_BATCH", "0"));
@@ -98,7 +111,8 @@ struct rknpu_plugin {
         // logger still drops INFO lines, and which device runs the matmuls must always be visible.
         if (present) {
             GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s for batches >= %lld tokens\n", RKNPU_NAME,
-                          dev.description.c_str(), rk_gemm_mode_name(dev.mode), (long long) dev.min_batch);
+                          dev.description.c_str(), dev.mode_forced ? rk_gemm_mode_name(dev.mode) : "int8 (fp16 for float weights)",
+                          (long long) dev.min_batch);
         } else {
             GGML_LOG_WARN("%s: %s; no device registered\n", RKNPU_NAME, why.c_str());
         }
@@ -332,7 +346,8 @@ static bool rknpu_mul_mat_supported(const rknpu_device_context & dev, const ggml
         return false;   // src0 is an input rotation, not a weight
     }
     const int32_t prec_src1 = ggml_get_op_params_i32(op, 3);
-    if (dev.mode == RK_GEMM_INT8 && prec_src1 != GGML_PREC_UNDEFINED && prec_src1 < GGML_PREC_Q8) {
+    const rk_gemm_mode mode = rknpu_weight_mode(dev, src0->type);
+    if (mode == RK_GEMM_INT8 && prec_src1 != GGML_PREC_UNDEFINED && prec_src1 < GGML_PREC_Q8) {
         return false;   // the graph forbids 8-bit activations
     }
     if (src0->view_src != nullptr || !ggml_is_contiguous(src0) || src0->ne[2] != 1 || src0->ne[3] != 1) {
@@ -344,7 +359,7 @@ static bool rknpu_mul_mat_supported(const rknpu_device_context & dev, const ggml
     if (src0->buffer && src0->buffer->buft != ggml_backend_rknpu_buffer_type()) {
         return false;
     }
-    if (rk_gemm_supports(src0->ne[0], src0->ne[1], dev.mode, nullptr, 0) != 0) {
+    if (rk_gemm_supports(src0->ne[0], src0->ne[1], mode, nullptr, 0) != 0) {
         return false;
     }
     return ggml_nrows(src1) >= dev.min_batch;

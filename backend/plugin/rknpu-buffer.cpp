@@ -73,7 +73,8 @@ int rknpu_sidecar_convert(rknpu_device_context * dev, const ggml_tensor * t, rkn
     sc->valid  = false;
     // ggml's F32 has no to_float: the engine takes f32 rows as they are (rk_gemm.h)
     rk_row_to_float to_float = t->type == GGML_TYPE_F32 ? nullptr : ggml_get_type_traits(t->type)->to_float;
-    int rc = rk_weight_prepare(dev->engine, t->data, t->ne[0], t->ne[1], t->nb[1], to_float, dev->mode, &sc->weight);
+    int rc = rk_weight_prepare(dev->engine, t->data, t->ne[0], t->ne[1], t->nb[1], to_float,
+                               rknpu_weight_mode(*dev, t->type), &sc->weight);
     if (rc) {
         GGML_LOG_ERROR("%s: converting %s (%s, %lld x %lld) for the NPU failed: %s\n", RKNPU_NAME, t->name,
                        ggml_type_name(t->type), (long long) t->ne[1], (long long) t->ne[0], rk_gemm_last_error(dev->engine));

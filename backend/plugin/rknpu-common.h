@@ -15,6 +15,7 @@
 struct rknpu_device_context {
     rk_gemm_engine * engine = nullptr;
     npu_device_info  info   = {};
+    bool             mode_forced = false;   // RKNPU_MODE given: one mode for every weight
     rk_gemm_mode     mode   = RK_GEMM_INT8;
     int64_t          min_batch = 1;     // smaller batches (decode) stay on the CPU
     std::string      description;
@@ -47,3 +48,5 @@ int  rknpu_sidecar_convert(rknpu_device_context * dev, const ggml_tensor * t, rk
 // reason logged when that fails or the tensor has none.
 rknpu_sidecar * rknpu_sidecar_ready(rknpu_device_context * dev, const ggml_tensor * t);
 bool rknpu_is_weight_type(ggml_type type);
+// The accuracy mode a weight of this type runs in (see rknpu_weight_mode in ggml-rknpu.cpp).
+rk_gemm_mode rknpu_weight_mode(const rknpu_device_context & dev, ggml_type type);

@@ -1,0 +1,136 @@
+// The plugin end to end on the software NPU: test-backend-ops MUL_MAT, generation and placement in
+// the stock tools, a served RKNPU0 over rpc-server, and the CLI against CPU-only generation.
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import net from 'node:net';
+import t from 'tap';
+import { binDir, cli, pluginPath, sharedModel, tool } from './helpers.js';
+
+const sim = { GGML_BACKEND_PATH: pluginPath, RKNPU_DEVICE: 'sim' };
+const model = sharedModel('tiny-qwen2-q8_0.gguf');
+const prompt = 'The kernel is responsible for managing the memory of the system and the processes that run on it.';
+
+t.test('test-backend-ops -o MUL_MAT on RKNPU0 (simulator)', (t) => {
+  // min batch 1: every case goes to the NPU, not only batches of 8+ tokens
+  const r = tool('test-backend-ops', ['-o', 'MUL_MAT', '-b', 'RKNPU0'], { ...sim, RKNPU_MIN_BATCH: '1' });
+  t.equal(r.status, 0, r.stderr.slice(-600));
+  const m = /(\d+)\/(\d+) tests passed/.exec(r.stdout);
+  t.ok(m && m[1] === m[2] && Number(m[1]) > 400, `all cases pass (${m?.[0]})`);
+  t.match(r.stdout, /Backend RKNPU: .*OK/);
+  // Every plain 2-D weight case with F32 activations is supported, odd N and K included.
+  const plain = r.stdout.split('\n').filter((l) =>
+    /MUL_MAT\(type_a=(f32|f16|q8_0|q4_0|q4_K|q6_K),type_b=f32,.*bs=\[1,1\],nr=\[1,1\],per=\[0,1,2,3\],k_v=0,/.test(l));
+  t.ok(plain.length > 100, `${plain.length} plain 2-D cases`);
+  t.same(plain.filter((l) => /not supported/.test(l)), [], 'none declined');
+  for (const ty of ['f32', 'f16', 'q8_0', 'q4_0', 'q4_K', 'q6_K']) {
+    t.ok(plain.some((l) => l.includes(`type_a=${ty},`) && /OK/.test(l)), `${ty} runs`);
+  }
+  t.ok(plain.some((l) => /n=1023|m=1023|k=1057|m=129|k=2051/.test(l) && /OK/.test(l)), 'odd shapes run');
+  t.end();
+});
+
+t.test('placement: prefill matmuls on RKNPU, decode on the CPU', { skip: !model && 'no shared model' }, (t) => {
+  const r = tool('llama-completion', ['-m', model!, '-no-cnv', '-p', prompt, '-n', '2', '-t', '2', '--no-warmup', '-v'],
+    { ...sim, GGML_SCHED_DEBUG: '2' });
+  t.equal(r.status, 0, r.stderr.slice(-400));
+  const where = [...r.stderr.matchAll(/node # *\d+ \( *MUL_MAT\): +(\S+) \( *\d+K\) \[ *([A-Z]+)/g)];
+  const onNpu = where.filter((w) => w[2] === 'RKNPU').map((w) => w[1]);
+  t.ok(onNpu.some((n) => n.startsWith('ffn_up')) && onNpu.some((n) => n.startsWith('Qcur')), 'prefill FFN and attention projections on RKNPU');
+  t.ok(where.some((w) => w[2] === 'CPU' && w[1].startsWith('ffn_up')), 'decode matmuls on the CPU');
+  t.notOk(onNpu.some((n) => n.startsWith('kq')), 'KQ/KQV (KV-cache views) never on RKNPU');
+  t.match(r.stderr, /graph \(pp bs=\d+, tg bs=1\).*splits = \d+ \/ 1/, 'decode graph is one CPU split');
+  t.end();
+});
+
+t.test('llama-bench prints pp and tg rows with RKNPU', { skip: !model && 'no shared model' }, (t) => {
+  const r = tool('llama-bench', ['-m', model!, '-p', '64', '-n', '8', '-t', '2', '-r', '1'], sim);
+  t.equal(r.status, 0, r.stderr.slice(-400));
+  t.match(r.stdout, /\|\s*RKNPU\s*\|.*\|\s*pp64\s*\|\s*[\d.]+ ±/);
+  t.match(r.stdout, /\|\s*RKNPU\s*\|.*\|\s*tg8\s*\|\s*[\d.]+ ±/);
+  t.end();
+});
+
+t.test('llama-perplexity runs with the plugin', { skip: !model && 'no shared model' }, (t) => {
+  const r = tool('llama-perplexity', ['-m', model!, '-f', `${model!.replace(/[^/]+$/, '')}valid.txt`, '-c', '256', '--chunks', '3', '-t', '2'], sim);
+  t.equal(r.status, 0, r.stderr.slice(-400));
+  const ppl = /Final estimate: PPL = ([\d.]+)/.exec(r.stderr + r.stdout);
+  t.ok(ppl && Number(ppl[1]) > 5 && Number(ppl[1]) < 80, `plausible perplexity (${ppl?.[1]})`);
+  t.end();
+});
+
+t.test('greedy text through the NPU path equals the CPU path', { skip: !model && 'no shared model' }, (t) => {
+  const args = ['run', '-m', model!, '--no-chat', '-p', prompt, '-n', '16'];
+  const cpu = cli(args, { RKNPU_DEVICE: 'off' });
+  const npu = cli(args, { RKNPU_DEVICE: 'sim' });
+  t.equal(cpu.status, 0, cpu.stderr.slice(-300));
+  t.equal(npu.status, 0, npu.stderr.slice(-300));
+  const first = (s: string) => s.slice(prompt.length).split(/\s+/).slice(0, 6).join(' ');
+  t.equal(first(npu.stdout), first(cpu.stdout), 'the first generated words agree');
+  t.match(npu.stderr, /NPU: \d+ matmuls/, 'the NPU ran the prompt');
+  t.end();
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(port: number, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => (c.end(), resolve(true)));
+      c.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
+}
+
+t.test('rpc-server serves RKNPU0 to a client on loopback', { skip: !model && 'no shared model' }, async (t) => {
+  const port = await freePort();
+  const server = spawn(`${binDir}/rpc-server`, ['-d', 'RKNPU0', '-H', '127.0.0.1', '-p', String(port)], {
+    env: { ...process.env, ...sim },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  server.stdout.on('data', (d) => (log += d));
+  server.stderr.on('data', (d) => (log += d));
+  t.teardown(() => server.kill('SIGKILL'));
+  await waitFor(port, 20_000);
+  // async: the server's output pipes must keep draining while the client runs
+  const r = await promisify(execFile)(`${binDir}/llama-completion`, ['--rpc', `127.0.0.1:${port}`, '-m', model!, '-no-cnv', '-p', prompt,
+    '-n', '8', '--temp', '0', '-t', '2', '--no-warmup', '-ngl', '99', '-v'], { encoding: 'utf8', timeout: 120_000 });
+  t.match(log, /RKNPU0: RK3588 NPU SOFTWARE SIMULATOR/, 'the server offers RKNPU0');
+  t.match(r.stderr, /offloaded \d+\/\d+ layers to GPU/, 'the client put the layers on the RPC device');
+  t.match(log, /Accepted client connection/);
+});
+
+t.test('llama-server answers the OpenAI completions API with RKNPU', { skip: !model && 'no shared model' }, async (t) => {
+  const port = await freePort();
+  const server = spawn(`${binDir}/llama-server`, ['-m', model!, '--host', '127.0.0.1', '--port', String(port), '-t', '2', '-c', '512'], {
+    env: { ...process.env, ...sim },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  server.stderr.on('data', (d) => (log += d));
+  t.teardown(() => server.kill('SIGKILL'));
+  await waitFor(port, 30_000);
+  let body: { choices?: { text: string }[] } = {};
+  for (let i = 0; i < 50; i++) {   // the port opens before the model is ready (503 while loading)
+    const res = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt, max_tokens: 8, temperature: 0 }),
+    });
+    if (res.status === 200) { body = await res.json(); break; }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  t.ok(body.choices && body.choices[0].text.length > 0, `completion text: ${JSON.stringify(body.choices?.[0]?.text)}`);
+  t.match(log, /RKNPU0 = RK3588 NPU SOFTWARE SIMULATOR/);
+});
