@@ -5,12 +5,14 @@ import { hideBin } from 'yargs/helpers';
 import * as devices from './commands/devices.js';
 import * as probe from './commands/probe.js';
 import * as run from './commands/run.js';
+import * as selftest from './commands/selftest.js';
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('rosenblatt-dl')
   .command(run)
   .command(devices)
   .command(probe)
+  .command(selftest)
   .strict()
   .help()
   .fail((msg, err, y) => {

@@ -64,7 +64,7 @@ static bool rknpu_device_init(rknpu_device_context & dev, std::string & why) {
     std::string mode = env_or("RKNPU_MODE", "auto");
     dev.mode_forced  = mode != "auto";
     if (dev.mode_forced && rk_gemm_mode_parse(mode.c_str(), &dev.mode) != 0) {
-        why = "unknown RKNPU_MODE='" + mode + "' (use auto, int8 or fp16)";
+        why = "unknown RKNPU_MODE='" + mode + "' (use auto, int8, int8-had or fp16)";
         return false;
     }
     dev.min_batch = atoll(env_or("RKNPU_MIN_BATCH", "0"));

@@ -74,6 +74,8 @@ export const llama_batch = koffi.struct('llama_batch', {
   logits: 'void *',
 });
 
+export const ggml_init_params = koffi.struct('ggml_init_params', { mem_size: 'size_t', mem_buffer: 'void *', no_alloc: 'bool' });
+
 export const llama_sampler_chain_params = koffi.struct('llama_sampler_chain_params', { no_perf: 'bool' });
 export const llama_chat_message = koffi.struct('llama_chat_message', { role: 'const char *', content: 'const char *' });
 
@@ -162,6 +164,27 @@ function bindGgml(base: LibraryHandle, ggml: LibraryHandle) {
     ggml_backend_dev_type: b('int ggml_backend_dev_type(void *dev)'),
     ggml_backend_dev_memory: b('void ggml_backend_dev_memory(void *dev, _Out_ size_t *free, _Out_ size_t *total)'),
     ggml_backend_dev_backend_reg: b('void *ggml_backend_dev_backend_reg(void *dev)'),
+    // graphs, for selftest: one MUL_MAT computed on two backends
+    ggml_init: b('void *ggml_init(ggml_init_params params)'),
+    ggml_free: b('void ggml_free(void *ctx)'),
+    ggml_tensor_overhead: b('size_t ggml_tensor_overhead(void)'),
+    ggml_graph_overhead: b('size_t ggml_graph_overhead(void)'),
+    ggml_new_tensor_2d: b('void *ggml_new_tensor_2d(void *ctx, int type, int64_t ne0, int64_t ne1)'),
+    ggml_mul_mat: b('void *ggml_mul_mat(void *ctx, void *a, void *b)'),
+    ggml_new_graph: b('void *ggml_new_graph(void *ctx)'),
+    ggml_build_forward_expand: b('void ggml_build_forward_expand(void *graph, void *tensor)'),
+    ggml_type_name: b('const char *ggml_type_name(int type)'),
+    ggml_row_size: b('size_t ggml_row_size(int type, int64_t ne)'),
+    ggml_quantize_chunk: b('size_t ggml_quantize_chunk(int type, const float *src, _Out_ uint8_t *dst, int64_t start, int64_t nrows, int64_t n_per_row, const float *imatrix)'),
+    ggml_backend_alloc_ctx_tensors_from_buft: b('void *ggml_backend_alloc_ctx_tensors_from_buft(void *ctx, void *buft)'),
+    ggml_backend_buffer_free: b('void ggml_backend_buffer_free(void *buffer)'),
+    ggml_backend_cpu_buffer_type: b('void *ggml_backend_cpu_buffer_type(void)'),
+    ggml_backend_dev_buffer_type: b('void *ggml_backend_dev_buffer_type(void *dev)'),
+    ggml_backend_dev_init: b('void *ggml_backend_dev_init(void *dev, const char *params)'),
+    ggml_backend_free: b('void ggml_backend_free(void *backend)'),
+    ggml_backend_tensor_set: b('void ggml_backend_tensor_set(void *tensor, const void *data, size_t offset, size_t size)'),
+    ggml_backend_tensor_get: b('void ggml_backend_tensor_get(void *tensor, _Out_ void *data, size_t offset, size_t size)'),
+    ggml_backend_graph_compute: b('int ggml_backend_graph_compute(void *backend, void *graph)'),
   };
 }
 

@@ -1,0 +1,28 @@
+// rosenblatt-dl selftest: the table over FFI, on the simulator when the machine has no NPU.
+import t from 'tap';
+import { cli } from './helpers.js';
+
+t.test('selftest passes every built-in case and says it ran on the simulator', (t) => {
+  const r = cli(['selftest'], { RKNPU_DEVICE: '', RKNPU_ACCEL_DIR: '/nonexistent-accel' });
+  t.equal(r.status, 0, r.stdout.slice(-1500) + r.stderr.slice(-500));
+  t.match(r.stderr, /SOFTWARE SIMULATOR/);
+  for (const ty of ['f32', 'f16', 'q8_0', 'q4_0', 'q4_K', 'q6_K']) t.match(r.stdout, new RegExp(`^${ty} .* ok$`, 'm'), `${ty} rows`);
+  t.match(r.stdout, /^24 passed, 0 failed$/m);
+  t.end();
+});
+
+t.test('selftest --json and --case', (t) => {
+  const r = cli(['selftest', '--json', '--case', 'q4_K:512x100x3', '--case', 'f16:64x1x1'], { RKNPU_DEVICE: 'sim' });
+  t.equal(r.status, 0, r.stderr.slice(-500));
+  const j = JSON.parse(r.stdout);
+  t.equal(j.results.length, 2);
+  t.ok(j.results.every((x: { ok: boolean; nmse: number }) => x.ok && x.nmse <= j.bound));
+  t.end();
+});
+
+t.test('selftest without a device is an error, not a CPU run', (t) => {
+  const r = cli(['selftest'], { RKNPU_DEVICE: 'off' });
+  t.equal(r.status, 1);
+  t.match(r.stderr, /no RKNPU0 device/);
+  t.end();
+});

@@ -1,0 +1,46 @@
+// rosenblatt-dl selftest: MUL_MAT through the plugin against the CPU backend, as a table.
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+import { defaultCases, NMSE_BOUND, runSelftest, type SelftestCase } from '../lib/selftest.js';
+import { openRuntime, runtimeOptions, type RuntimeArgs } from './common.js';
+
+interface SelftestArgs extends RuntimeArgs {
+  case?: string[];
+  json?: boolean;
+}
+
+export const command = 'selftest';
+export const describe = 'MUL_MAT on RKNPU0 vs the CPU backend for every weight type (on the simulator when there is no NPU)';
+
+export function builder(y: Argv) {
+  return runtimeOptions(y)
+    .option('case', { type: 'string', array: true, describe: 'TYPE:KxNxM, e.g. q4_K:1536x8960x64 (default: a built-in set)' })
+    .option('json', { type: 'boolean', describe: 'print JSON' });
+}
+
+function parseCase(s: string): SelftestCase {
+  const m = /^(\w+):(\d+)x(\d+)x(\d+)$/.exec(s);
+  if (!m) throw new Error(`bad --case '${s}': expected TYPE:KxNxM`);
+  return { type: m[1], K: Number(m[2]), N: Number(m[3]), M: Number(m[4]) };
+}
+
+export function handler(args: ArgumentsCamelCase<SelftestArgs>) {
+  // Every batch goes to the NPU here: the point is to exercise it, not to pick the faster side.
+  process.env.RKNPU_MIN_BATCH ??= '1';
+  const { rt } = openRuntime(args, { simWhenNoNpu: true });
+  const cases = args.case?.length ? args.case.map(parseCase) : defaultCases();
+  if (!args.json) {
+    process.stdout.write(`MUL_MAT on RKNPU0 vs CPU, NMSE bound ${NMSE_BOUND}\n`);
+    process.stdout.write(`${'type'.padEnd(6)} ${'K'.padStart(6)} ${'N'.padStart(6)} ${'M'.padStart(5)} ${'NMSE'.padStart(10)} ${'NPU ms'.padStart(9)} ${'CPU ms'.padStart(8)}  result\n`);
+  }
+  const results = runSelftest(rt.native, cases, (r) => {
+    if (args.json) return;
+    const f = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : '-');
+    process.stdout.write(
+      `${r.type.padEnd(6)} ${String(r.K).padStart(6)} ${String(r.N).padStart(6)} ${String(r.M).padStart(5)} ${(Number.isFinite(r.nmse) ? r.nmse.toExponential(2) : '-').padStart(10)} ${f(r.npuMs, 1).padStart(9)} ${f(r.cpuMs, 1).padStart(8)}  ${r.ok ? 'ok' : `FAIL${r.error ? `: ${r.error}` : ''}`}\n`,
+    );
+  });
+  const failed = results.filter((r) => !r.ok).length;
+  if (args.json) process.stdout.write(JSON.stringify({ bound: NMSE_BOUND, results }, null, 2) + '\n');
+  else process.stdout.write(`${results.length - failed} passed, ${failed} failed${rt.rknpu()?.stats() ? '' : ''}\n`);
+  process.exitCode = failed ? 1 : 0;
+}
