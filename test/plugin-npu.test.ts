@@ -50,14 +50,6 @@ t.test('llama-bench prints pp and tg rows with RKNPU', { skip: !model && 'no sha
   t.end();
 });
 
-t.test('llama-perplexity runs with the plugin', { skip: !model && 'no shared model' }, (t) => {
-  const r = tool('llama-perplexity', ['-m', model!, '-f', `${model!.replace(/[^/]+$/, '')}valid.txt`, '-c', '256', '--chunks', '3', '-t', '2'], sim);
-  t.equal(r.status, 0, r.stderr.slice(-400));
-  const ppl = /Final estimate: PPL = ([\d.]+)/.exec(r.stderr + r.stdout);
-  t.ok(ppl && Number(ppl[1]) > 5 && Number(ppl[1]) < 80, `plausible perplexity (${ppl?.[1]})`);
-  t.end();
-});
-
 t.test('greedy text through the NPU path equals the CPU path', { skip: !model && 'no shared model' }, (t) => {
   const args = ['run', '-m', model!, '--no-chat', '-p', prompt, '-n', '16'];
   const cpu = cli(args, { RKNPU_DEVICE: 'off' });
