@@ -63,4 +63,8 @@ int npu_precision_check(int in_prec, int out_prec, char *err, size_t errlen);
  */
 int npu_envelope_check(const struct npu_task_geom *g, char *err, size_t errlen);
 
+/* Write a reason into err (when err/errlen allow) and return rc: the one error formatter of the
+ * regcmd layer. */
+int npu_fail_msg(int rc, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 #endif

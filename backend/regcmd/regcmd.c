@@ -5,25 +5,12 @@
  * in its order (npu-registers §2.7, §10) and the 4-entry tail (§3.2).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "layout.h"
 #include "npu_limits.h"
 #include "regcmd.h"
 
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 /* Everything the body needs, derived once from the matmul. */
 struct mm_plan {
@@ -68,13 +55,13 @@ static int plan_matmul(const struct rk_matmul *mm, struct mm_plan *p, char *err,
 {
 	*p = (struct mm_plan){ .in_prec = prec_of(mm->in), .out_prec = prec_of(mm->out) };
 	if (p->in_prec != NPU_PREC_INT8 && p->in_prec != NPU_PREC_FP16)
-		return fail(-ENOTSUP, err, errlen, "input type %d: only RK_INT8 and RK_FP16 (npu-registers §5, §8)", (int)mm->in);
+		return npu_fail_msg(-ENOTSUP, err, errlen, "input type %d: only RK_INT8 and RK_FP16 (npu-registers §5, §8)", (int)mm->in);
 	if (p->out_prec < 0)
-		return fail(-ENOTSUP, err, errlen, "unknown output type %d", (int)mm->out);
+		return npu_fail_msg(-ENOTSUP, err, errlen, "unknown output type %d", (int)mm->out);
 	if (!mm->m || !mm->k || !mm->n)
-		return fail(-EINVAL, err, errlen, "empty matmul M=%u K=%u N=%u (npu-registers §15.1)", mm->m, mm->k, mm->n);
+		return npu_fail_msg(-EINVAL, err, errlen, "empty matmul M=%u K=%u N=%u (npu-registers §15.1)", mm->m, mm->k, mm->n);
 	if (mm->a_layout > RK_LAYOUT_NC1HWC2 || mm->c_layout > RK_LAYOUT_NC1HWC2)
-		return fail(-EINVAL, err, errlen, "unknown layout");
+		return npu_fail_msg(-EINVAL, err, errlen, "unknown layout");
 
 	p->bpe = npu_prec_bytes(p->in_prec);
 	p->obpe = npu_prec_bytes(p->out_prec);
@@ -90,7 +77,7 @@ static int plan_matmul(const struct rk_matmul *mm, struct mm_plan *p, char *err,
 	if (mm->a_layout == RK_LAYOUT_ROW_MAJOR) {
 		uint32_t lda = rk_a_stride(mm);
 		if (lda < p->kpad || ((uint64_t)lda * p->bpe) % NPU_ATOM_BYTES)
-			return fail(-EINVAL, err, errlen,
+			return npu_fail_msg(-EINVAL, err, errlen,
 				    "A row stride %u must be >= Kpad=%u and a multiple of 16 bytes (npu-registers §4.1)",
 				    lda, p->kpad);
 		p->conv_con1 |= npu_set(CNA_CONV_CON1_GROUP_LINE_OFF, 1);
@@ -98,30 +85,30 @@ static int plan_matmul(const struct rk_matmul *mm, struct mm_plan *p, char *err,
 		p->surf_stride = 0;
 	} else {
 		if (mm->a_row_stride)
-			return fail(-EINVAL, err, errlen, "a_row_stride applies to row-major A only");
+			return npu_fail_msg(-EINVAL, err, errlen, "a_row_stride applies to row-major A only");
 		p->line_stride = 4;
 		p->surf_stride = npu_set(CNA_DMA_CON2_SURF_STRIDE, p->m - 4);
 	}
 	if (!npu_fits(CNA_DMA_CON1_LINE_STRIDE, p->line_stride))
-		return fail(-EINVAL, err, errlen, "A line stride %u does not fit 28 bits (npu-registers §2.2)", p->line_stride);
+		return npu_fail_msg(-EINVAL, err, errlen, "A line stride %u does not fit 28 bits (npu-registers §2.2)", p->line_stride);
 
 	/* Output write (§4.3): atoms per kernel group set SIZE_E and SURFACE_ADD. */
 	p->atoms_per_group = npu_kernel_group(p->in_prec) * p->obpe / NPU_ATOM_BYTES;
 	if (mm->c_layout == RK_LAYOUT_ROW_MAJOR) {
 		uint32_t ldc = rk_c_stride(mm);
 		if (ldc < p->npad || ((uint64_t)ldc * p->obpe) % NPU_ATOM_BYTES)
-			return fail(-EINVAL, err, errlen,
+			return npu_fail_msg(-EINVAL, err, errlen,
 				    "C row stride %u must be >= Npad=%u and a multiple of 16 bytes (npu-registers §4.3)",
 				    ldc, p->npad);
 		if (ldc != p->npad && p->out_prec == NPU_PREC_FP16)
-			return fail(-ENOTSUP, err, errlen,
+			return npu_fail_msg(-ENOTSUP, err, errlen,
 				    "fp16 output N-tile into a wider row (C stride %u != Npad %u): no working register combination is known (npu-registers §4.3, §16.3)",
 				    ldc, p->npad);
 		p->dst_stride = NPU_ATOM_BYTES;
 		p->notch = (uint32_t)((uint64_t)ldc * p->obpe / NPU_ATOM_BYTES - 1);
 	} else {
 		if (mm->c_row_stride)
-			return fail(-EINVAL, err, errlen, "c_row_stride applies to row-major C only");
+			return npu_fail_msg(-EINVAL, err, errlen, "c_row_stride applies to row-major C only");
 		p->dst_stride = NPU_ATOM_BYTES * p->m;
 		p->notch = 0;
 	}
@@ -144,9 +131,9 @@ static int plan_matmul(const struct rk_matmul *mm, struct mm_plan *p, char *err,
 	if (rc)
 		return rc;
 	if (mm->k - 1 > npu_fmask(CNA_DATA_SIZE1_DATAIN_CHANNEL_REAL))
-		return fail(-EINVAL, err, errlen, "K=%u does not fit DATAIN_CHANNEL_REAL (14 bits)", mm->k);
+		return npu_fail_msg(-EINVAL, err, errlen, "K=%u does not fit DATAIN_CHANNEL_REAL (14 bits)", mm->k);
 	if (!npu_fits(DPU_SURFACE_ADD_SURF_ADD, (uint64_t)p->atoms_per_group * p->dst_stride >> 4))
-		return fail(-EINVAL, err, errlen, "SURFACE_ADD overflows (npu-registers §4.3)");
+		return npu_fail_msg(-EINVAL, err, errlen, "SURFACE_ADD overflows (npu-registers §4.3)");
 
 	/* Operands: 16-byte aligned and inside the 32-bit IOVA window (§1.2, §3.5). */
 	const struct { const char *name; uint32_t iova; size_t bytes; } ops[] = {
@@ -156,10 +143,10 @@ static int plan_matmul(const struct rk_matmul *mm, struct mm_plan *p, char *err,
 	};
 	for (unsigned i = 0; i < 3; i++) {
 		if (ops[i].iova % NPU_ADDR_ALIGN)
-			return fail(-EINVAL, err, errlen, "%s address 0x%08x is not 16-byte aligned (npu-registers §3.5)",
+			return npu_fail_msg(-EINVAL, err, errlen, "%s address 0x%08x is not 16-byte aligned (npu-registers §3.5)",
 				    ops[i].name, ops[i].iova);
 		if ((uint64_t)ops[i].iova + ops[i].bytes > (1ull << 32))
-			return fail(-EINVAL, err, errlen, "%s [0x%08x, +%zu) leaves the 32-bit IOVA window (npu-registers §1.2)",
+			return npu_fail_msg(-EINVAL, err, errlen, "%s [0x%08x, +%zu) leaves the 32-bit IOVA window (npu-registers §1.2)",
 				    ops[i].name, ops[i].iova, ops[i].bytes);
 	}
 	return 0;
@@ -191,7 +178,7 @@ int rk_regcmd_matmul(const struct rk_matmul *mm, uint64_t *body, size_t cap, siz
 	if (rc)
 		return rc;
 	if (cap < RK_REGCMD_BODY_ENTRIES)
-		return fail(-ENOSPC, err, errlen, "body needs %u entries, cap %zu", RK_REGCMD_BODY_ENTRIES, cap);
+		return npu_fail_msg(-ENOSPC, err, errlen, "body needs %u entries, cap %zu", RK_REGCMD_BODY_ENTRIES, cap);
 
 	struct emitter e = { body, 0, cap };
 	uint32_t cbuf_con0 = npu_set(CNA_CBUF_CON0_WEIGHT_BANK, p.weight_banks) |
@@ -303,7 +290,7 @@ int rk_regcmd_matmul(const struct rk_matmul *mm, uint64_t *body, size_t cap, siz
 		emit(&e, r, 0);
 
 	if (e.n != RK_REGCMD_BODY_ENTRIES)
-		return fail(-EINVAL, err, errlen, "internal: body has %zu entries, want %u", e.n, RK_REGCMD_BODY_ENTRIES);
+		return npu_fail_msg(-EINVAL, err, errlen, "internal: body has %zu entries, want %u", e.n, RK_REGCMD_BODY_ENTRIES);
 	*count = e.n;
 	return 0;
 }
@@ -324,10 +311,10 @@ int rk_regcmd_matmul_task(const struct rk_matmul *mm, uint32_t next_iova, uint64
 {
 	size_t body = 0;
 	if (cap < rk_regcmd_segment_entries(RK_REGCMD_BODY_ENTRIES))
-		return fail(-ENOSPC, err, errlen, "segment needs %zu entries, cap %zu",
+		return npu_fail_msg(-ENOSPC, err, errlen, "segment needs %zu entries, cap %zu",
 			    rk_regcmd_segment_entries(RK_REGCMD_BODY_ENTRIES), cap);
 	if (next_iova % NPU_ADDR_ALIGN)
-		return fail(-EINVAL, err, errlen, "next regcmd 0x%08x is not 16-byte aligned (npu-registers §3.5)", next_iova);
+		return npu_fail_msg(-EINVAL, err, errlen, "next regcmd 0x%08x is not 16-byte aligned (npu-registers §3.5)", next_iova);
 	int rc = rk_regcmd_matmul(mm, seg, cap, &body, err, errlen);
 	if (rc)
 		return rc;
