@@ -187,7 +187,12 @@ int main(int argc, char **argv)
     uint64_t seed = 2024;
     for (int s = 0; s < NSHAPES; s++) {
         const struct shape *sh = &shapes[s];
-        if ((small && sh->N > 10000) || (only && !strstr(only, sh->name)))
+        bool wanted = !only;
+        for (const char *t = only; t && *t; t = strchr(t, ',') ? strchr(t, ',') + 1 : t + strlen(t)) {
+            size_t len = strchr(t, ',') ? (size_t)(strchr(t, ',') - t) : strlen(t);
+            wanted |= len && !strncmp(sh->name, t, len);
+        }
+        if ((small && sh->N > 10000) || !wanted)
             continue;
         struct gw_weight g;
         if (gw_make(&g, sh->type, sh->N, sh->K, 4, &seed)) {

@@ -129,6 +129,20 @@ int main(void)
         tap_ok(rc == -ETIME, "an injected job timeout is reported (rc %d): %s", rc, rk_gemm_last_error(e));
         rc = rk_gemm_run(e, w, X, 2, 64, Y, 32, NULL);
         tap_ok(rc == 0, "the engine works again after the faults");
+        {   /* a non-finite row found by a parallel share (M·K above the threading threshold) */
+            struct rk_weight *wb = NULL;
+            float *Wb = malloc(sizeof(float) * 64 * 1536), *Xb = malloc(sizeof(float) * 300 * 1536);
+            float *Yb = malloc(sizeof(float) * 300 * 64);
+            gr_fill(Wb, 64, 1536, 1536, 1, 0, 1, &s);
+            gr_fill(Xb, 300, 1536, 1536, 1, 0, 1, &s);
+            Xb[250 * 1536 + 7] = -INFINITY;
+            rc = rk_weight_prepare(e, Wb, 1536, 64, 1536 * 4, NULL, I8, &wb);
+            rc = rc ? rc : rk_gemm_run(e, wb, Xb, 300, 1536, Yb, 64, NULL);
+            tap_ok(rc == -EINVAL && strstr(rk_gemm_last_error(e), "row 250"), "Inf in row 250 of 300 declined: %s",
+                   rk_gemm_last_error(e));
+            rk_weight_free(wb);
+            free(Wb), free(Xb), free(Yb);
+        }
         W[5] = INFINITY;
         struct rk_weight *w2 = NULL;
         rc = rk_weight_prepare(e, W, 64, 32, 256, NULL, I8, &w2);
