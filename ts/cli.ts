@@ -2,7 +2,10 @@
 // rosenblatt-dl: the command line. One module per command in ts/commands/.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import * as accept from './commands/accept.js';
+import * as bench from './commands/bench.js';
 import * as devices from './commands/devices.js';
+import * as doctor from './commands/doctor.js';
 import * as probe from './commands/probe.js';
 import * as run from './commands/run.js';
 import * as selftest from './commands/selftest.js';
@@ -13,6 +16,9 @@ const cli = yargs(hideBin(process.argv))
   .command(devices)
   .command(probe)
   .command(selftest)
+  .command(doctor)
+  .command(accept)
+  .command(bench)
   .strict()
   .help()
   .fail((msg, err, y) => {

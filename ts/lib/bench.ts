@@ -1,0 +1,250 @@
+// rosenblatt-dl bench: llama-bench (stock tool of the pinned build) with the plugin's NPU device vs with
+// RKNPU_DEVICE=off (CPU), plus the plugin's timing MODEL of the NPU at 200 MHz and 1 GHz from one
+// in-process prefill (ggml_backend_rknpu_get_stats). Used by `bench` and by the `accept` kit.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Runtime } from './llama.js';
+import { barChart } from './plot.js';
+
+export interface BenchOptions {
+  model: string;
+  binDir: string;
+  plugin: string;
+  /** sim | rocket | auto: the NPU device for the NPU runs. */
+  device: string;
+  p: number;
+  n: number;
+  reps: number;
+  threads?: number;
+  outDir: string;
+  /** Skip the in-process timing-model run. */
+  noModel?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface BenchRun {
+  label: string;
+  env: Record<string, string>;
+  command: string;
+  pp_tps: number;
+  pp_stddev_tps: number;
+  tg_tps: number;
+  tg_stddev_tps: number;
+  backends: string;
+  cpu_info: string;
+  threads: number;
+  raw: string;
+}
+
+export interface ModelEstimate {
+  /** Prefill of p tokens in this process, with the plugin on `device`. */
+  tokens: number;
+  wall_ms: number;
+  matmuls: number;
+  tasks: number;
+  jobs: number;
+  glue_ms: number;
+  npu_wait_ms: number;
+  model_ms_200: number;
+  model_ms_1000: number;
+  /** p / (wall - npu_wait + model): the measured run with the NPU wait replaced by the timing model. */
+  pp_tps_200: number;
+  pp_tps_1000: number;
+}
+
+export interface BenchResult {
+  tool: 'rosenblatt-dl bench';
+  model: string;
+  device: string;
+  simulator: boolean;
+  p: number;
+  n: number;
+  reps: number;
+  cpu: BenchRun;
+  npu: BenchRun;
+  /** The plugin's load line ("RKNPU: RKNPU0 = ..."). */
+  npu_load_line: string;
+  model_estimate: ModelEstimate | null;
+  note: string;
+  files: { json: string; png: string; logs: string[] };
+}
+
+export class ToolOutputError extends Error {}
+
+/** Parse `llama-bench -o json` stdout: pp (n_prompt > 0, n_gen = 0) and tg (n_gen > 0) rows. */
+export function parseLlamaBenchJson(stdout: string): { pp: any | null; tg: any | null } {
+  const start = stdout.indexOf('[');
+  const end = stdout.lastIndexOf(']');
+  let rows: any[];
+  try {
+    if (start < 0 || end < start) throw new Error('no JSON array');
+    rows = JSON.parse(stdout.slice(start, end + 1));
+    if (!Array.isArray(rows)) throw new Error('not an array');
+  } catch (e) {
+    throw new ToolOutputError(`llama-bench output not recognised (expected the JSON array of -o json: ${(e as Error).message}); it began: ${JSON.stringify(stdout.slice(0, 200))}`);
+  }
+  for (const r of rows) {
+    if (typeof r?.avg_ts !== 'number' || typeof r?.n_prompt !== 'number' || typeof r?.n_gen !== 'number') {
+      throw new ToolOutputError(`llama-bench JSON row without avg_ts/n_prompt/n_gen: ${JSON.stringify(r).slice(0, 200)}`);
+    }
+  }
+  return { pp: rows.find((r) => r.n_prompt > 0 && r.n_gen === 0) ?? null, tg: rows.find((r) => r.n_gen > 0 && r.n_prompt === 0) ?? null };
+}
+
+export const LOAD_LINE = /RKNPU: RKNPU0 = [^\n]*/;
+
+function q(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export function shellLine(env: Record<string, string>, exe: string, args: string[]): string {
+  return [...Object.entries(env).map(([k, v]) => `${k}=${q(v)}`), q(exe), ...args.map(q)].join(' ');
+}
+
+function llamaBench(o: BenchOptions, label: string, env: Record<string, string>, file: string): BenchRun {
+  const exe = path.join(o.binDir, 'llama-bench');
+  const args = ['-m', o.model, '-p', String(o.p), '-n', String(o.n), '-r', String(o.reps), '-o', 'json'];
+  if (o.threads) args.push('-t', String(o.threads));
+  const fullEnv = { GGML_BACKEND_PATH: o.plugin, ...env };
+  const command = shellLine({ GGML_BACKEND_PATH: '$PLUGIN', ...env }, '$BIN/llama-bench', args).replace(/'\$(PLUGIN|BIN)'/g, '$$$1');
+  const r = spawnSync(exe, args, { encoding: 'utf8', env: { ...process.env, ...fullEnv }, maxBuffer: 64 << 20 });
+  fs.writeFileSync(path.join(o.outDir, `${file}.json`), r.stdout ?? '');
+  fs.writeFileSync(path.join(o.outDir, `${file}.log`), `$ ${command}\n${r.stderr ?? ''}`);
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`llama-bench (${label}) exited with ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+  const { pp, tg } = parseLlamaBenchJson(r.stdout);
+  if (!pp || !tg) throw new ToolOutputError(`llama-bench (${label}): no ${!pp ? 'pp' : 'tg'} row in its JSON`);
+  return {
+    label,
+    env,
+    command,
+    pp_tps: pp.avg_ts,
+    pp_stddev_tps: pp.stddev_ts ?? 0,
+    tg_tps: tg.avg_ts,
+    tg_stddev_tps: tg.stddev_ts ?? 0,
+    backends: String(pp.backends ?? ''),
+    cpu_info: String(pp.cpu_info ?? ''),
+    threads: Number(pp.n_threads ?? 0),
+    raw: `${file}.json`,
+  };
+}
+
+/** One prefill of p tokens in this process, reading the plugin's counters around it. */
+export function modelEstimate(o: BenchOptions): ModelEstimate {
+  process.env.RKNPU_DEVICE = o.device;
+  const rt = new Runtime({ binDir: o.binDir });
+  rt.loadBackend(o.plugin);
+  rt.init();
+  const ext = rt.rknpu();
+  if (!ext || ext.devices === 0) throw new Error(`the plugin registered no NPU device (RKNPU_DEVICE=${o.device})`);
+  const model = rt.loadModel(o.model);
+  try {
+    const ctx = model.newContext({ nCtx: Math.max(256, o.p + 16), nBatch: o.p, threads: o.threads });
+    try {
+      const nv = model.nVocab();
+      const toks = Array.from({ length: o.p }, (_, i) => 100 + ((i * 7919) % Math.max(1, nv - 200)));
+      ctx.decode(toks); // warm-up: first use prepares buffers
+      ctx.clear();
+      const s0 = ext.stats();
+      const t0 = performance.now();
+      ctx.decode(toks);
+      const wall = performance.now() - t0;
+      const s1 = ext.stats();
+      if (!s0 || !s1) throw new Error('the plugin returned no stats');
+      const d = (k: keyof typeof s0) => Number(s1[k]) - Number(s0[k]);
+      const est = (m: number) => o.p / (Math.max(1e-6, wall - d('npu_wait_ms') + m) / 1000);
+      return {
+        tokens: o.p,
+        wall_ms: wall,
+        matmuls: d('matmuls'),
+        tasks: d('tasks'),
+        jobs: d('jobs'),
+        glue_ms: d('glue_ms'),
+        npu_wait_ms: d('npu_wait_ms'),
+        model_ms_200: d('model_ms_200'),
+        model_ms_1000: d('model_ms_1000'),
+        pp_tps_200: est(d('model_ms_200')),
+        pp_tps_1000: est(d('model_ms_1000')),
+      };
+    } finally {
+      ctx.free();
+    }
+  } finally {
+    model.free();
+  }
+}
+
+export function runBench(o: BenchOptions): BenchResult {
+  const log = o.log ?? (() => {});
+  fs.mkdirSync(o.outDir, { recursive: true });
+  const simulator = o.device === 'sim';
+  log(`llama-bench on the CPU (RKNPU_DEVICE=off): pp${o.p} tg${o.n}, ${o.reps} rep(s)`);
+  const cpu = llamaBench(o, 'CPU', { RKNPU_DEVICE: 'off' }, 'llama-bench-cpu');
+  log(`llama-bench with RKNPU0 (RKNPU_DEVICE=${o.device})`);
+  const npu = llamaBench(o, simulator ? 'NPU (simulator)' : 'NPU', { RKNPU_DEVICE: o.device }, 'llama-bench-npu');
+  const npuLog = fs.readFileSync(path.join(o.outDir, 'llama-bench-npu.log'), 'utf8');
+  const loadLine = LOAD_LINE.exec(npuLog)?.[0];
+  if (!loadLine) throw new Error(`llama-bench with the plugin: no "RKNPU: RKNPU0 = ..." line, so the NPU device was not registered (see llama-bench-npu.log)`);
+  let est: ModelEstimate | null = null;
+  if (!o.noModel) {
+    log('timing model: one in-process prefill with the plugin counters');
+    est = modelEstimate(o);
+  }
+  const note = simulator
+    ? 'NPU figures come from the SOFTWARE SIMULATOR: "NPU (simulator)" is the simulator\'s wall time, not hardware; the MODEL columns replace the simulator time with the timing MODEL at 200 MHz / 1 GHz. Decode (tg, batch 1) runs on the CPU by design.'
+    : 'NPU figures measured on the rocket driver; the MODEL columns are the timing model for comparison. Decode (tg, batch 1) runs on the CPU by design.';
+  const res: BenchResult = {
+    tool: 'rosenblatt-dl bench',
+    model: o.model,
+    device: o.device,
+    simulator,
+    p: o.p,
+    n: o.n,
+    reps: o.reps,
+    cpu,
+    npu,
+    npu_load_line: loadLine,
+    model_estimate: est,
+    note,
+    files: { json: 'bench.json', png: 'bench.png', logs: ['llama-bench-cpu.json', 'llama-bench-cpu.log', 'llama-bench-npu.json', 'llama-bench-npu.log'] },
+  };
+  fs.writeFileSync(path.join(o.outDir, 'bench.json'), JSON.stringify(res, null, 2) + '\n');
+  fs.writeFileSync(path.join(o.outDir, 'bench.png'), benchPlot(res).toPng());
+  return res;
+}
+
+export function benchPlot(r: BenchResult) {
+  const series = [
+    { name: 'CPU', values: [r.cpu.pp_tps, r.cpu.tg_tps] },
+    { name: r.simulator ? 'NPU SIM (wall)' : 'NPU', values: [r.npu.pp_tps, r.npu.tg_tps] },
+  ];
+  if (r.model_estimate) {
+    series.push({ name: 'NPU MODEL 200MHZ', values: [r.model_estimate.pp_tps_200, r.npu.tg_tps] });
+    series.push({ name: 'NPU MODEL 1GHZ', values: [r.model_estimate.pp_tps_1000, r.npu.tg_tps] });
+  }
+  return barChart({
+    title: `pp${r.p} / tg${r.n}: CPU vs NPU`,
+    subtitle: `${path.basename(r.model)}${r.simulator ? ' - SIMULATOR + TIMING MODEL, NOT HARDWARE' : ''}`,
+    yLabel: 'tokens/s',
+    groups: [`pp${r.p}`, `tg${r.n}`],
+    series,
+  });
+}
+
+export function formatBench(r: BenchResult): string {
+  const f = (v: number) => v.toFixed(2).padStart(10);
+  const rows = [
+    `${'run'.padEnd(28)} ${`pp${r.p} t/s`.padStart(10)} ${`tg${r.n} t/s`.padStart(10)}`,
+    `${r.cpu.label.padEnd(28)} ${f(r.cpu.pp_tps)} ${f(r.cpu.tg_tps)}`,
+    `${r.npu.label.padEnd(28)} ${f(r.npu.pp_tps)} ${f(r.npu.tg_tps)}`,
+  ];
+  if (r.model_estimate) {
+    const e = r.model_estimate;
+    rows.push(`${'NPU, timing MODEL 200 MHz'.padEnd(28)} ${f(e.pp_tps_200)} ${f(r.npu.tg_tps)}`);
+    rows.push(`${'NPU, timing MODEL 1 GHz'.padEnd(28)} ${f(e.pp_tps_1000)} ${f(r.npu.tg_tps)}`);
+    rows.push(`model: prefill of ${e.tokens} tokens: ${e.matmuls} matmuls, ${e.jobs} jobs, ${e.tasks} tasks; NPU ${e.model_ms_200.toFixed(2)} ms @200 MHz, ${e.model_ms_1000.toFixed(2)} ms @1 GHz (MODEL); host glue ${e.glue_ms.toFixed(2)} ms; measured wait ${e.npu_wait_ms.toFixed(2)} ms${r.simulator ? ' (simulator)' : ''}`);
+  }
+  rows.push(r.note);
+  return rows.join('\n') + '\n';
+}

@@ -1,0 +1,60 @@
+// fleet/<host>.yaml (fleet/SCHEMA.md): read the small YAML subset and replace the values of kit-owned
+// keys line by line, keeping comments, order and every other line untouched.
+
+export type Scalar = string | number | boolean | null;
+
+/** Dotted key -> scalar for every `key: value` line (block mappings only; lists are skipped). */
+export function readFleet(text: string): Map<string, Scalar> {
+  const out = new Map<string, Scalar>();
+  walk(text, (key, raw) => out.set(key, parseScalar(raw)));
+  return out;
+}
+
+function walk(text: string, fn: (key: string, raw: string, lineNo: number) => void): void {
+  const stack: string[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (/^\s*(#|$)/.test(line) || /^\s*- /.test(line)) return;
+    const m = /^( *)([a-z0-9_]+):(?: (.*))?$/.exec(line);
+    if (!m) throw new Error(`fleet file line ${i + 1} is outside the schema's YAML subset: ${JSON.stringify(line)}`);
+    const depth = m[1].length / 2;
+    if (!Number.isInteger(depth)) throw new Error(`fleet file line ${i + 1}: indentation is not a multiple of two spaces`);
+    stack.length = depth;
+    stack.push(m[2]);
+    if (m[3] !== undefined && m[3] !== '') fn(stack.join('.'), m[3], i);
+  });
+}
+
+export function parseScalar(raw: string): Scalar {
+  const s = raw.trim();
+  if (s === 'null') return null;
+  if (s === 'true') return true;
+  if (s === 'false') return false;
+  if (/^-?\d+(\.\d+)?$/.test(s)) return Number(s);
+  if (s.startsWith('"') && s.endsWith('"')) return s.slice(1, -1);
+  return s;
+}
+
+/** A scalar as the schema wants it: strings double-quoted without escapes (quotes and backslashes dropped). */
+export function formatScalar(v: Scalar): string {
+  if (v === null) return 'null';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
+  return `"${v.replace(/["\\\n\r\t]/g, ' ')}"`;
+}
+
+/**
+ * Replace the values of `updates` (dotted keys) in place. Keys that are not in the file are returned
+ * in `missing` (the kit never adds or deletes lines itself).
+ */
+export function updateFleet(text: string, updates: Record<string, Scalar>): { text: string; written: string[]; missing: string[] } {
+  const lines = text.split('\n');
+  const written: string[] = [];
+  walk(text, (key, _raw, i) => {
+    if (!(key in updates)) return;
+    const m = /^( *[a-z0-9_]+: )/.exec(lines[i])!;
+    lines[i] = m[1] + formatScalar(updates[key]);
+    written.push(key);
+  });
+  const missing = Object.keys(updates).filter((k) => !written.includes(k));
+  return { text: lines.join('\n'), written, missing };
+}
