@@ -47,7 +47,7 @@ const STATUS_DOC = 'docs/npu-mainline-status.md';
 
 /** The sysroot: --root, else $ROSENBLATT_SYSROOT, else "/". */
 export function sysroot(opt?: string): string {
-  return path.resolve(opt ?? process.env.ROSENBLATT_SYSROOT ?? '/');
+  return path.resolve(opt || process.env.ROSENBLATT_SYSROOT || '/');
 }
 
 class Fs {
