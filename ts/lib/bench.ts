@@ -95,7 +95,7 @@ export function parseLlamaBenchJson(stdout: string): { pp: any | null; tg: any |
 export const LOAD_LINE = /RKNPU: RKNPU0 = [^\n]*/;
 
 function q(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+  return /^(\$(BIN|NATIVE|PLUGIN)\b)?[\w@%+=:,./-]*$/.test(s) && s !== '' ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export function shellLine(env: Record<string, string>, exe: string, args: string[]): string {
@@ -107,7 +107,7 @@ function llamaBench(o: BenchOptions, label: string, env: Record<string, string>,
   const args = ['-m', o.model, '-p', String(o.p), '-n', String(o.n), '-r', String(o.reps), '-o', 'json'];
   if (o.threads) args.push('-t', String(o.threads));
   const fullEnv = { GGML_BACKEND_PATH: o.plugin, ...env };
-  const command = shellLine({ GGML_BACKEND_PATH: '$PLUGIN', ...env }, '$BIN/llama-bench', args).replace(/'\$(PLUGIN|BIN)'/g, '$$$1');
+  const command = shellLine({ GGML_BACKEND_PATH: '$PLUGIN', ...env }, '$BIN/llama-bench', args);
   const r = spawnSync(exe, args, { encoding: 'utf8', env: { ...process.env, ...fullEnv }, maxBuffer: 64 << 20 });
   fs.writeFileSync(path.join(o.outDir, `${file}.json`), r.stdout ?? '');
   fs.writeFileSync(path.join(o.outDir, `${file}.log`), `$ ${command}\n${r.stderr ?? ''}`);
