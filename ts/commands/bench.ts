@@ -14,7 +14,7 @@ interface BenchArgs {
   threads?: number;
   out?: string;
   json?: boolean;
-  'no-model'?: boolean;
+  'skip-estimate'?: boolean;
   backend?: string;
   'llama-bin'?: string;
 }
@@ -32,7 +32,7 @@ export function builder(y: Argv) {
     .option('threads', { alias: 't', type: 'number', describe: 'CPU threads (llama-bench -t)' })
     .option('out', { type: 'string', describe: 'results folder (default: rosenblatt-results/bench-<UTC time>)' })
     .option('json', { type: 'boolean', describe: 'print the JSON result instead of the table' })
-    .option('no-model', { type: 'boolean', describe: 'skip the in-process timing-model prefill' })
+    .option('skip-estimate', { type: 'boolean', describe: 'skip the in-process timing-model prefill' })
     .option('backend', { type: 'string', describe: 'plugin to load (default: the built libggml-rknpu.so)' })
     .option('llama-bin', { type: 'string', describe: 'bin dir of the pinned llama.cpp build' });
 }
@@ -71,7 +71,7 @@ export function handler(args: ArgumentsCamelCase<BenchArgs>) {
     reps: args.reps,
     threads: args.threads,
     outDir,
-    noModel: args['no-model'],
+    noModel: args['skip-estimate'],
     log: (l) => say(`bench: ${l}`),
   });
   process.stdout.write(args.json ? `${JSON.stringify(r, null, 2)}\n` : formatBench(r) + `results: ${outDir} (bench.json, bench.png, llama-bench logs)\n`);

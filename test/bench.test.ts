@@ -1,0 +1,72 @@
+// rosenblatt-dl bench on the software NPU: table, JSON, PNG; and a clear error for a bad model.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { readPng } from '../ts/lib/png.js';
+import { barChart } from '../ts/lib/plot.js';
+import { cli, defaultModel } from './helpers.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rb-bench-'));
+t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+t.test('PNG writer and plotter', (t) => {
+  const img = barChart({ title: 'Test 123', yLabel: 'x', groups: ['a', 'b'], series: [{ name: 'one', values: [1, 2] }, { name: 'two', values: [3, null] }], width: 320, height: 200 });
+  const info = readPng(img.toPng());
+  t.same([info.width, info.height, info.bitDepth, info.colorType], [320, 200, 8, 2]);
+  t.ok(info.colors >= 4, `${info.colors} colours`);
+  const png = img.toPng();
+  png[png.length - 20] ^= 0xff; // corrupt a byte inside the last chunks
+  t.throws(() => readPng(png), /bad CRC|incorrect|invalid/i);
+  t.throws(() => readPng(Buffer.from('GIF89a')), /not a PNG/);
+  t.end();
+});
+
+t.test('bench --sim: table, bench.json, bench.png', (t) => {
+  const out = path.join(tmp, 'b1');
+  const r = cli(['bench', '--sim', '-m', defaultModel, '-p', '32', '-n', '8', '-r', '1', '--out', out]);
+  t.equal(r.status, 0, r.stderr.slice(-2000));
+  t.match(r.stdout, /^run\s+pp32 t\/s\s+tg8 t\/s$/m, 'table header');
+  t.match(r.stdout, /^CPU\s+[0-9.]+\s+[0-9.]+$/m);
+  t.match(r.stdout, /^NPU \(simulator\)\s+[0-9.]+\s+[0-9.]+$/m);
+  t.match(r.stdout, /^NPU, timing MODEL 200 MHz\s+[0-9.]+\s+[0-9.]+$/m);
+  t.match(r.stdout, /^NPU, timing MODEL 1 GHz\s+[0-9.]+\s+[0-9.]+$/m);
+  t.match(r.stdout, /SOFTWARE SIMULATOR/);
+  const j = JSON.parse(fs.readFileSync(path.join(out, 'bench.json'), 'utf8'));
+  t.equal(j.tool, 'rosenblatt-dl bench');
+  t.equal(j.simulator, true);
+  t.equal(j.device, 'sim');
+  t.equal(j.p, 32);
+  t.equal(j.n, 8);
+  for (const k of ['pp_tps', 'tg_tps']) {
+    t.ok(j.cpu[k] > 0, `cpu.${k} ${j.cpu[k]}`);
+    t.ok(j.npu[k] > 0, `npu.${k} ${j.npu[k]}`);
+  }
+  t.equal(j.cpu.env.RKNPU_DEVICE, 'off');
+  t.equal(j.npu.env.RKNPU_DEVICE, 'sim');
+  t.match(j.npu.backends, /RKNPU/);
+  t.match(j.npu_load_line, /RKNPU: RKNPU0 = .*SIMULATOR/);
+  const e = j.model_estimate;
+  t.equal(e.tokens, 32);
+  t.ok(e.matmuls > 0 && e.jobs > 0 && e.tasks >= e.jobs, `${e.matmuls} matmuls, ${e.jobs} jobs, ${e.tasks} tasks`);
+  t.ok(e.model_ms_200 > 0 && e.model_ms_1000 > 0 && e.model_ms_1000 <= e.model_ms_200);
+  t.ok(e.pp_tps_1000 >= e.pp_tps_200 && e.pp_tps_200 > 0);
+  for (const f of j.files.logs) t.ok(fs.statSync(path.join(out, f)).size > 0, `${f} saved`);
+  const info = readPng(fs.readFileSync(path.join(out, 'bench.png')));
+  t.equal(info.colorType, 2);
+  t.ok(info.width >= 400 && info.height >= 300);
+  t.ok(info.colors >= 5, `${info.colors} distinct colours`);
+  t.end();
+});
+
+t.test('bench --json --skip-estimate; a missing model is a clear error', (t) => {
+  const r = cli(['bench', '--sim', '-m', defaultModel, '-p', '16', '-n', '4', '-r', '1', '--skip-estimate', '--json', '--out', path.join(tmp, 'b2')]);
+  t.equal(r.status, 0, r.stderr.slice(-1500));
+  const j = JSON.parse(r.stdout);
+  t.equal(j.model_estimate, null);
+  t.ok(j.npu.pp_tps > 0);
+  const bad = cli(['bench', '--sim', '-m', path.join(tmp, 'nope.gguf'), '--out', path.join(tmp, 'b3')]);
+  t.equal(bad.status, 1);
+  t.match(bad.stderr, /model not found at .*nope\.gguf/);
+  t.end();
+});
