@@ -134,3 +134,23 @@ t.test('this machine is not an RK3588', { skip: fs.existsSync('/proc/device-tree
   t.equal(j.checks.find((c: any) => c.name === '/dev/accel node').status, 'skip');
   t.end();
 });
+
+t.test('docs/acceptance.md: every command shown uses options the CLI has; the doctor ones run', (t) => {
+  const md = fs.readFileSync(new URL('../docs/acceptance.md', import.meta.url), 'utf8');
+  const blocks = [...md.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const cmds = blocks.flatMap((b) => b.split('\n')).map((l) => l.replace(/\s+#.*$/, '').replace(/^sudo /, '').trim()).filter((l) => l.startsWith('npx rosenblatt-dl '));
+  t.ok(cmds.length >= 8, `${cmds.length} commands`);
+  const helps = new Map<string, string>();
+  for (const c of cmds) {
+    const words = c.split(/\s+/).slice(2);
+    const sub = words[0];
+    t.ok(['doctor', 'accept', 'bench'].includes(sub), `${sub} is one of the kit commands`);
+    if (!helps.has(sub)) helps.set(sub, cli([sub, '--help']).stdout);
+    for (const w of words.filter((x) => /^-/.test(x))) t.match(helps.get(sub)!, new RegExp(`(^|[\\s,])${w.replace(/[-]/g, '\\-')}\\b`, 'm'), `${sub} has option ${w}`);
+    if (sub === 'doctor') {
+      const r = cli(words.filter((w) => w !== '>'), { ROSENBLATT_SYSROOT: '' });
+      t.ok(r.status === 0 || (words.includes('--strict') && r.status === 1), `"${c}" runs (exit ${r.status})`);
+    }
+  }
+  t.end();
+});
