@@ -26,8 +26,8 @@ export const describe = 'hardware acceptance kit: doctor, probe, GEMM sweep, tes
 export function builder(y: Argv) {
   return y
     .option('sim', { type: 'boolean', describe: 'NPU stages on the software NPU (default when the machine has no /dev/accel); implies --quick' })
-    .option('model', { alias: 'm', type: 'string', describe: 'GGUF model for llama-bench and perplexity (default: the embedded tiny Qwen2)' })
-    .option('file', { alias: 'f', type: 'string', describe: 'text for perplexity (default: ../shared/models/tiny-qwen2/valid.txt when present)' })
+    .option('model', { alias: 'm', type: 'string', describe: 'GGUF model for llama-bench and perplexity (default: ../shared/models/tiny-qwen2 Q4_K_M when present, else the embedded tiny Qwen2)' })
+    .option('file', { alias: 'f', type: 'string', describe: 'text for perplexity (default: ../shared/models/tiny-qwen2/valid.txt with the default model; without one the stage is skipped)' })
     .option('out', { type: 'string', describe: 'results folder (default: rosenblatt-results/accept-<host>-<UTC time>)' })
     .option('quick', { type: 'boolean', describe: 'small sizes (pp64/tg16, 4 perplexity chunks, small GEMM sweep)' })
     .option('fleet', { type: 'string', describe: 'fleet/<host>.yaml whose kit-owned keys to update (only on an RK3588)' })
@@ -39,11 +39,18 @@ export function builder(y: Argv) {
 
 export function handler(args: ArgumentsCamelCase<AcceptArgs>) {
   const say = (s: string) => process.stdout.write(`${s}\n`);
-  const device = chooseDevice(args.sim, (s) => process.stderr.write(`${s}\n`));
+  // On a board the native tools and the plugin are told to use the rocket driver (no silent fallback).
+  const chosen = chooseDevice(args.sim, (s) => process.stderr.write(`${s}\n`));
+  const device = chosen === 'auto' ? 'rocket' : chosen;
   const sim = device === 'sim';
-  const model = requireFile(path.resolve(args.model ?? defaultModelPath()), 'model', 'give -m MODEL.gguf or run `npm run setup`');
-  const shared = path.resolve(repoRoot, '..', 'shared', 'models', 'tiny-qwen2', 'valid.txt');
-  const text = args.file ? requireFile(path.resolve(args.file), 'text', 'give -f TEXT') : fs.existsSync(shared) ? shared : null;
+  // Defaults: the shared tiny Qwen2 (trained weights, with its validation text) when present, else the
+  // embedded random-weight model (then perplexity only runs with -f).
+  const shared = path.resolve(repoRoot, '..', 'shared', 'models', 'tiny-qwen2');
+  const sharedModel = path.join(shared, 'tiny-qwen2-q4_k_m.gguf');
+  const sharedText = path.join(shared, 'valid.txt');
+  const useShared = !args.model && fs.existsSync(sharedModel) && fs.existsSync(sharedText);
+  const model = requireFile(path.resolve(args.model ?? (useShared ? sharedModel : defaultModelPath())), 'model', 'give -m MODEL.gguf or run `npm run setup`');
+  const text = args.file ? requireFile(path.resolve(args.file), 'text', 'give -f TEXT') : useShared ? sharedText : null;
   const outDir = path.resolve(args.out ?? path.join('rosenblatt-results', `accept-${sim ? 'sim' : 'npu'}-${stamp()}`));
   const r = runAccept({
     sim,

@@ -56,7 +56,26 @@ export interface AcceptReport {
   verdict: 'PASS' | 'FAIL';
   stages: StageResult[];
   plots: string[];
-  fleet: { file: string; written: string[]; missing: string[]; skipped_reason: string | null } | null;
+  fleet: { file: string; written: string[]; missing: string[]; skipped_reason: string | null; mismatches: string[] } | null;
+}
+
+/** Human keys the kit checks (fleet/SCHEMA.md "human, kit checks") against what the doctor found. */
+export function fleetMismatches(cur: Map<string, Scalar>, d: DoctorReport, hostname: string | null): string[] {
+  const out: string[] = [];
+  const f = d.facts;
+  const want = (k: string) => cur.get(k);
+  if (hostname !== null && want('host.hostname') && want('host.hostname') !== hostname) out.push(`host.hostname is "${want('host.hostname')}" but this host is "${hostname}"`);
+  if (want('soc.name') === 'RK3588' && !f.rk3588) out.push('soc.name is RK3588 but the device tree does not say rockchip,rk3588');
+  const gb = want('soc.memory.total_gb');
+  if (typeof gb === 'number' && f.ramTotalBytes !== null) {
+    const seen = f.ramTotalBytes / 2 ** 30;
+    if (seen > gb * 1.0 + 0.01 || seen < gb * 0.9) out.push(`soc.memory.total_gb is ${gb} but MemTotal is ${seen.toFixed(1)} GiB`);
+  }
+  if (want('npu.device') && f.accelNode && want('npu.device') !== f.accelNode) out.push(`npu.device is ${want('npu.device')} but the node found is ${f.accelNode}`);
+  if (typeof want('npu.cores') === 'number' && f.npuCoresBound !== null && f.npuCoresBound !== want('npu.cores')) out.push(`npu.cores is ${want('npu.cores')} but ${f.npuCoresBound} cores are bound`);
+  const hz = want('npu.clock_hz_expected');
+  if (typeof hz === 'number' && typeof f.npuClockHz === 'number' && f.npuClockHz !== hz) out.push(`npu.clock_hz_expected is ${hz} but the NPU clock runs at ${f.npuClockHz}`);
+  return out;
 }
 
 // Bounds as in docs/accuracy.md and test/accuracy.test.ts.
@@ -141,7 +160,7 @@ const probeStage: StageFn = (c, s) => {
 const gemmStage: StageFn = (c, s) => {
   const exe = path.join(c.o.nativeOut, 'bench-gemm');
   const json = path.join(c.o.outDir, 'gemm.json');
-  const args = ['--device', c.o.device, '--verify', '--json', json, ...(c.o.quick ? ['--shapes', 'small', '--m', '1,8,32'] : ['--shapes', 'all'])];
+  const args = ['--device', c.o.sim ? 'sim' : 'rocket', '--verify', '--json', json, ...(c.o.quick ? ['--shapes', 'small', '--m', '1,8,32'] : ['--shapes', 'all'])];
   const r = run(c, s, 'gemm.txt', exe, args);
   s.files.push('gemm.json');
   let j: any;
@@ -357,11 +376,26 @@ function markdown(r: AcceptReport): string {
   }
   if (r.fleet) {
     L.push('## Fleet file', '', r.fleet.skipped_reason ? `Not updated: ${r.fleet.skipped_reason}` : `Updated \`${path.basename(r.fleet.file)}\`: ${r.fleet.written.length} kit-owned keys written${r.fleet.missing.length ? `; not in the file: ${r.fleet.missing.join(', ')}` : ''}.`, '');
+    if (r.fleet.mismatches.length) L.push('Disagreements with the human-written keys (left unchanged):', '', ...r.fleet.mismatches.map((m) => `- ${m}`), '');
+    else if (!r.fleet.skipped_reason) L.push('The human-written keys the kit checks agree with what it found.', '');
   }
   L.push('## Commands run', '', '`$BIN` = bin dir of the pinned llama.cpp build, `$PLUGIN` = libggml-rknpu.so, `$NATIVE` = build/native/out.', '', '```sh');
   for (const s of r.stages) for (const c of s.commands) L.push(c);
   L.push('```', '', '## Files', '', r.stages.flatMap((s) => s.files).concat(r.plots, ['report.json', 'report.md']).map((f) => `\`${f}\``).join(', '), '');
   return L.join('\n');
+}
+
+/** Update the kit-owned keys of a fleet file from this run (only when the doctor found an RK3588). */
+export function applyFleet(file: string, report: AcceptReport, d: DoctorReport | undefined, probe: any[] | undefined, hostname: string | null): NonNullable<AcceptReport['fleet']> {
+  const text = fs.readFileSync(file, 'utf8');
+  const cur = readFleet(text);
+  let skip: string | null = null;
+  if (cur.get('schema_version') !== 1) skip = `schema_version ${cur.get('schema_version')} is not 1`;
+  else if (!d?.facts.rk3588) skip = 'this machine is not an RK3588 (the doctor found no RK3588 device tree), so there is nothing to record for the board';
+  if (skip) return { file, written: [], missing: [], skipped_reason: skip, mismatches: [] };
+  const u = updateFleet(text, fleetUpdates(report, d, probe));
+  fs.writeFileSync(file, u.text);
+  return { file, written: u.written, missing: u.missing, skipped_reason: null, mismatches: fleetMismatches(cur, d!, hostname) };
 }
 
 export function runAccept(o: AcceptOptions): AcceptReport {
@@ -403,21 +437,7 @@ export function runAccept(o: AcceptOptions): AcceptReport {
     plots: plots(c, o.outDir),
     fleet: null,
   };
-  if (o.fleet) {
-    const text = fs.readFileSync(o.fleet, 'utf8');
-    const cur = readFleet(text);
-    let skip: string | null = null;
-    if (cur.get('schema_version') !== 1) skip = `schema_version ${cur.get('schema_version')} is not 1`;
-    else if (!c.doctor?.facts.rk3588) skip = 'this machine is not an RK3588 (the doctor found no RK3588 device tree), so there is nothing to record for the board';
-    const hostKey = cur.get('host.hostname');
-    if (!skip && hostKey && hostKey !== os.hostname() && !o.root) report.note += `; fleet host.hostname "${hostKey}" differs from this host "${os.hostname()}"`;
-    if (skip) report.fleet = { file: o.fleet, written: [], missing: [], skipped_reason: skip };
-    else {
-      const u = updateFleet(text, fleetUpdates(report, c.doctor, c.probe));
-      fs.writeFileSync(o.fleet, u.text);
-      report.fleet = { file: o.fleet, written: u.written, missing: u.missing, skipped_reason: null };
-    }
-  }
+  if (o.fleet) report.fleet = applyFleet(o.fleet, report, c.doctor, c.probe, o.root ? null : os.hostname());
   fs.writeFileSync(path.join(o.outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
   fs.writeFileSync(path.join(o.outDir, 'report.md'), markdown(report));
   o.say(`[${total}/${total}] report ... ${report.verdict}: ${path.join(o.outDir, 'report.md')}`);
