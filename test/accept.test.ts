@@ -164,7 +164,7 @@ t.test('accept --sim --quick end to end', (t) => {
   const orig = fs.readFileSync(path.join(repo, 'fleet', 'boltzmann.yaml'), 'utf8').split('\n');
   const now = fs.readFileSync(fleet, 'utf8').split('\n');
   t.equal(now.length, orig.length);
-  const owned = /^\s+(release|rocket_config|cmdline|id|version_id|pretty_name|updated_at|kit_version|dtb_model|overlay_applied|accel_node|vdd_npu_present|npu_cores_bound|iommus_bound|npu_clock_hz|vdd_npu_uv|devfreq_present|ram_total_bytes):/;
+  const owned = /^\s+(release|rocket_config|cmdline|id|version_id|pretty_name|updated_at|kit_version|dtb_model|base_dtb_has_symbols|overlay_applied|accel_node|vdd_npu_present|npu_cores_bound|iommus_bound|npu_clock_hz|vdd_npu_uv|devfreq_present|ram_total_bytes):/;
   orig.forEach((l, i) => {
     if (l !== now[i]) t.match(now[i], owned, `changed line ${i + 1} is kit-owned: ${now[i]}`);
   });
@@ -174,6 +174,7 @@ t.test('accept --sim --quick end to end', (t) => {
   t.equal(f.get('measured.accel_node'), '/dev/accel/accel0');
   t.equal(f.get('measured.npu_clock_hz'), 200000000);
   t.equal(f.get('kernel.release'), '7.3.0');
+  t.equal(f.get('measured.base_dtb_has_symbols'), true);
   t.equal(f.get('measured.drm_name'), null, 'no DRM name recorded from a simulator run');
   t.match(String(f.get('measured.updated_at')), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   t.end();

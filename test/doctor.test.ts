@@ -38,7 +38,7 @@ t.test('clk_summary parsing', (t) => {
 t.test('a healthy board: every NPU check ok', (t) => {
   const r = runDoctor(board());
   t.ok(r.ok, 'no failures');
-  for (const n of ['SoC', 'board', 'kernel', 'kernel config', 'device tree NPU nodes', 'module', 'NPU cores bound', 'IOMMUs bound', '/dev/accel node', 'driver', 'node permissions', 'vdd_npu_s0', 'NPU clock', 'devfreq']) {
+  for (const n of ['SoC', 'board', 'kernel', 'kernel config', 'dtb symbols', 'kernel log', 'device tree NPU nodes', 'module', 'NPU cores bound', 'IOMMUs bound', '/dev/accel node', 'driver', 'node permissions', 'vdd_npu_s0', 'NPU clock', 'devfreq']) {
     t.equal(byName(r, n).status, 'ok', `${n}: ${byName(r, n).found}`);
   }
   t.equal(byName(r, 'RAM').status, 'warn', 'RAM above 4 GB flagged (U6)');
@@ -93,6 +93,16 @@ t.test('module not loaded, two cores, no debugfs, clock not 200 MHz', (t) => {
   r = runDoctor(board({ clockHz: 1000000000 }));
   t.equal(byName(r, 'NPU clock').status, 'warn');
   t.match(byName(r, 'NPU clock').found, /1000 MHz/);
+  t.end();
+});
+
+t.test('no dtb symbols; errors in the kernel log', (t) => {
+  const r = runDoctor(board({ symbols: false, dmesg: '[ 9.0] rocket fdab0000.npu: NPU job timed out\n[ 9.1] rk_iommu fdab9000.iommu: Page fault at 0x1000\n' }));
+  t.equal(byName(r, 'dtb symbols').status, 'warn');
+  t.equal(r.facts.baseDtbHasSymbols, 'unknown');
+  const k = byName(r, 'kernel log');
+  t.equal(k.status, 'fail');
+  t.match(k.found, /NPU job timed out, rk_iommu page fault/);
   t.end();
 });
 

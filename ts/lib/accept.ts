@@ -279,6 +279,7 @@ export function fleetUpdates(r: AcceptReport, d: DoctorReport | undefined, probe
       'distro.pretty_name': f.distro.pretty_name,
       'measured.dtb_model': f.dtbModel,
       'measured.overlay_applied': f.overlayApplied,
+      'measured.base_dtb_has_symbols': f.baseDtbHasSymbols,
       'measured.accel_node': f.accelNode,
       'measured.vdd_npu_present': f.vddNpuPresent,
       'measured.npu_cores_bound': f.npuCoresBound,
@@ -378,6 +379,9 @@ function markdown(r: AcceptReport): string {
     L.push('## Fleet file', '', r.fleet.skipped_reason ? `Not updated: ${r.fleet.skipped_reason}` : `Updated \`${path.basename(r.fleet.file)}\`: ${r.fleet.written.length} kit-owned keys written${r.fleet.missing.length ? `; not in the file: ${r.fleet.missing.join(', ')}` : ''}.`, '');
     if (r.fleet.mismatches.length) L.push('Disagreements with the human-written keys (left unchanged):', '', ...r.fleet.mismatches.map((m) => `- ${m}`), '');
     else if (!r.fleet.skipped_reason) L.push('The human-written keys the kit checks agree with what it found.', '');
+  }
+  if (!r.simulator) {
+    L.push('## Board tests this kit does not settle yet', '', 'See docs/npu-mainline-status.md §12 for the commands: U6 (repeat this run after a reboot with `mem=4G`), U8 (clock enable counts during a job), U9 (power-domain on/off cycles), U10 (Mesa Teflon), U11 (IRQ counts per core), U12 (task/job overheads), U13 (job timeout). The matching `measured.*` keys stay `null`.', '');
   }
   L.push('## Commands run', '', '`$BIN` = bin dir of the pinned llama.cpp build, `$PLUGIN` = libggml-rknpu.so, `$NATIVE` = build/native/out.', '', '```sh');
   for (const s of r.stages) for (const c of s.commands) L.push(c);

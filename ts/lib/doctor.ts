@@ -2,6 +2,7 @@
 // /dev and /boot goes through a sysroot prefix (--root DIR or ROSENBLATT_SYSROOT) so tests can feed a
 // fake board tree. The facts checked come from docs/npu-mainline-status.md §1-§8 and §12 and from
 // kernel/README.md §4; where the layout on a real ITX board is not verified the check says "unknown".
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,7 @@ export interface DoctorFacts {
   accelNode: string | null;
   accelNodes: string[];
   overlayApplied: boolean | null;
+  baseDtbHasSymbols: boolean | 'unknown' | null;
   npuCoresBound: number | null;
   iommusBound: number | null;
   npuClockHz: number | 'unknown' | null;
@@ -177,6 +179,7 @@ export function runDoctor(rootOpt?: string): DoctorReport {
   let accelNodes: string[] = [];
   let accelNode: string | null = null;
   let overlayApplied: boolean | null = null;
+  let symbols: boolean | 'unknown' | null = null;
   let cores: number | null = null;
   let mmus: number | null = null;
   let clockHz: number | 'unknown' | null = null;
@@ -185,8 +188,42 @@ export function runDoctor(rootOpt?: string): DoctorReport {
   let devfreq: boolean | null = null;
 
   if (!rk3588) {
-    for (const n of ['device tree NPU nodes', 'module', 'NPU cores bound', 'IOMMUs bound', '/dev/accel node', 'driver', 'node permissions', 'vdd_npu_s0', 'NPU clock', 'devfreq']) boardOnly(n);
+    for (const n of ['dtb symbols', 'kernel log', 'device tree NPU nodes', 'module', 'NPU cores bound', 'IOMMUs bound', '/dev/accel node', 'driver', 'node permissions', 'vdd_npu_s0', 'NPU clock', 'devfreq']) boardOnly(n);
   } else {
+    // 2b. U2: does the booted tree carry __symbols__ (so a bootloader can apply the overlay)?
+    const symDir = f.list('/proc/device-tree/__symbols__');
+    if (symDir === null) {
+      symbols = 'unknown';
+      add('dtb symbols', 'warn', 'unknown: the live device tree has no __symbols__ node (the base dtb was built without dtc -@, or the bootloader dropped it)', `check the boot dtb with fdtget (${KREADME} §1); without symbols boot a merged dtb (${KREADME} §3.4)`);
+    } else {
+      const need = ['rknn_core_0', 'pd_npu', 'vdd_npu_s0'];
+      const miss = need.filter((n) => !symDir.includes(n));
+      symbols = miss.length === 0;
+      if (!miss.length) add('dtb symbols', 'ok', `__symbols__ has ${need.join(', ')}`);
+      else add('dtb symbols', 'warn', `__symbols__ lacks ${miss.join(', ')}`, `the overlay targets these labels; use a >= 6.18 dtb or a merged dtb (${KREADME} §3.4)`);
+    }
+
+    // 2c. Kernel log: probe lines and the bad signs of kernel/README.md §4. A sysroot may carry a
+    // captured log as <root>/dmesg.txt (tests); on the live system `dmesg` may need root.
+    let log: string | null = null;
+    if (root === '/') {
+      const r = spawnSync('dmesg', [], { encoding: 'utf8', timeout: 10_000 });
+      log = r.status === 0 ? r.stdout : null;
+    } else log = f.read('/dmesg.txt');
+    if (log === null) add('kernel log', 'warn', 'unknown: dmesg not readable by this user', 'run as root (sudo), or sysctl kernel.dmesg_restrict=0');
+    else {
+      const cores = new Set([...log.matchAll(/Rockchip NPU core (\d+) version/g)].map((m) => m[1]));
+      const bad = [
+        [/NPU job timed out/i, 'NPU job timed out'],
+        [/failed to get ack on domain/i, 'power-domain ack failure'],
+        [/rk_iommu.*page fault|page fault.*rk_iommu/i, 'rk_iommu page fault'],
+        [/SError/i, 'SError'],
+      ].filter(([re]) => (re as RegExp).test(log!)).map(([, what]) => what as string);
+      if (bad.length) add('kernel log', 'fail', `${bad.join(', ')} in dmesg`, `see ${KREADME} §7 (known failure modes) and ${STATUS_DOC} §7`);
+      else if (cores.size === 3) add('kernel log', 'ok', '"Rockchip NPU core N version" for cores 0, 1, 2; no NPU errors');
+      else add('kernel log', 'warn', `${cores.size} "Rockchip NPU core N version" line(s) (expect 3; the log may have rotated)`, 'dmesg | grep -iE "rocket|rknn|npu|rk_iommu"');
+    }
+
     // 3. Device tree nodes (overlay)
     const nodes: [string, string[]][] = [
       ['npu@fdab0000', ['npu@fdab0000']],
@@ -317,6 +354,7 @@ export function runDoctor(rootOpt?: string): DoctorReport {
       accelNode,
       accelNodes,
       overlayApplied,
+      baseDtbHasSymbols: symbols,
       npuCoresBound: cores,
       iommusBound: mmus,
       npuClockHz: clockHz,
