@@ -179,3 +179,29 @@ t.test('accept --sim --quick end to end', (t) => {
   t.match(String(f.get('measured.updated_at')), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   t.end();
 });
+
+t.test('accept on a machine without the NPU, told to use rocket: every NPU stage fails with the reason', { skip: fs.existsSync('/dev/accel') && 'this machine has /dev/accel' }, (t) => {
+  const out = path.join(tmp, 'rocket');
+  const r = cli(['accept', '--quick', '-m', defaultModel, '--out', out], { RKNPU_DEVICE: 'rocket' });
+  t.equal(r.status, 1, 'exit 1');
+  t.match(r.stdout, /accept: FAIL/);
+  const rep = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+  t.equal(rep.verdict, 'FAIL');
+  t.equal(rep.simulator, false);
+  t.equal(rep.device, 'rocket');
+  const st = Object.fromEntries(rep.stages.map((s: any) => [s.id, s]));
+  t.equal(st.doctor.verdict, 'fail', 'doctor counts on a board run');
+  t.match(st.doctor.summary, /not an RK3588/);
+  for (const id of ['probe', 'gemm', 'backend_ops', 'bench']) {
+    t.equal(st[id].verdict, 'fail', id);
+    t.match(st[id].summary, /no rocket NPU found/, `${id} says why`);
+  }
+  t.equal(st.perplexity.verdict, 'skip', 'no text with -m and no -f');
+  t.ok(st.bench.files.includes('llama-bench-npu.log'), 'the failing run\'s log is listed');
+  const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+  t.match(md, /^# Rosenblatt acceptance report: FAIL/);
+  t.notMatch(md, /Simulator run/);
+  t.match(md, /## What failed\n\n- \*\*doctor/);
+  t.match(md, /## Board tests this kit does not settle yet/);
+  t.end();
+});

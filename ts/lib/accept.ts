@@ -114,6 +114,15 @@ function run(c: Ctx, s: StageResult, file: string, exe: string, args: string[], 
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
+/** The plugin's reason for registering no device, if it said so. */
+export function noDeviceReason(stderr: string): string | null {
+  return /RKNPU: ([^\n]*); no device registered/.exec(stderr)?.[1] ?? null;
+}
+
+function lastLine(s: string): string {
+  return s.trim().split('\n').filter((l) => l.trim()).pop() ?? '(no output)';
+}
+
 const doctorStage: StageFn = (c, s) => {
   const d = runDoctor(c.o.root);
   c.doctor = d;
@@ -154,7 +163,8 @@ const probeStage: StageFn = (c, s) => {
   const bad = results.filter((r) => !r.ok);
   s.figures = { runs: results.map((r) => ({ dtype: r.dtype, cores: r.cores, ok: r.ok, driver: r.driver, error: r.error, model_ms: r.cases?.map((k: any) => k.model_ms), wall_ms: r.cases?.map((k: any) => k.wall_ms) })) };
   s.verdict = bad.length ? 'fail' : 'pass';
-  s.summary = bad.length ? `failed: ${bad.map((r) => `${r.dtype} ${r.cores} core(s)${r.error ? `: ${r.error}` : ''}`).join('; ')}` : `6/6 runs ok (int8 bit-exact, fp16 within tolerance; driver ${results[0]?.driver})`;
+  const errs = [...new Set(bad.map((r) => r.error ?? 'failed'))];
+  s.summary = bad.length === results.length && errs.length === 1 ? `all ${results.length} runs failed: ${errs[0]}` : bad.length ? `failed: ${bad.map((r) => `${r.dtype} ${r.cores} core(s)${r.error ? `: ${r.error}` : ''}`).join('; ')}` : `6/6 runs ok (int8 bit-exact, fp16 within tolerance; driver ${results[0]?.driver})`;
 };
 
 const gemmStage: StageFn = (c, s) => {
@@ -162,6 +172,7 @@ const gemmStage: StageFn = (c, s) => {
   const json = path.join(c.o.outDir, 'gemm.json');
   const args = ['--device', c.o.sim ? 'sim' : 'rocket', '--verify', '--json', json, ...(c.o.quick ? ['--shapes', 'small', '--m', '1,8,32'] : ['--shapes', 'all'])];
   const r = run(c, s, 'gemm.txt', exe, args);
+  if (!fs.existsSync(json)) throw new Error(`bench-gemm exited with ${r.status} and wrote no JSON: ${lastLine(r.stderr)}`);
   s.files.push('gemm.json');
   let j: any;
   try {
@@ -196,6 +207,8 @@ export function parseBackendOps(out: string): { passed: number; total: number; o
 const backendOpsStage: StageFn = (c, s) => {
   const args = ['-o', 'MUL_MAT', '-b', 'RKNPU0', ...(c.o.quick ? ['-p', 'type_a=(q4_K|q8_0)'] : [])];
   const r = run(c, s, 'test-backend-ops.txt', path.join(c.o.binDir, 'test-backend-ops'), args, { GGML_BACKEND_PATH: c.o.plugin, RKNPU_DEVICE: c.o.device }, { GGML_BACKEND_PATH: '$PLUGIN', RKNPU_DEVICE: c.o.device });
+  const why = noDeviceReason(r.stderr);
+  if (why) throw new Error(`the plugin registered no NPU device: ${why}`);
   const p = parseBackendOps(r.stdout + r.stderr);
   s.figures = { ...p };
   s.verdict = p.ok && r.status === 0 ? 'pass' : 'fail';
@@ -204,10 +217,14 @@ const backendOpsStage: StageFn = (c, s) => {
 
 const benchStage: StageFn = (c, s) => {
   const p = c.o.quick ? 64 : 512, n = c.o.quick ? 16 : 128;
-  const b = runBench({ model: c.o.model, binDir: c.o.binDir, plugin: c.o.plugin, device: c.o.device, p, n, reps: c.o.quick ? 1 : 3, threads: c.o.threads, outDir: c.o.outDir });
+  let b: BenchResult;
+  try {
+    b = runBench({ model: c.o.model, binDir: c.o.binDir, plugin: c.o.plugin, device: c.o.device, p, n, reps: c.o.quick ? 1 : 3, threads: c.o.threads, outDir: c.o.outDir });
+  } finally {
+    for (const f of ['bench.json', 'llama-bench-cpu.json', 'llama-bench-cpu.log', 'llama-bench-npu.json', 'llama-bench-npu.log']) if (fs.existsSync(path.join(c.o.outDir, f))) s.files.push(f);
+  }
   c.bench = b;
   s.commands.push(b.cpu.command, b.npu.command);
-  s.files.push(b.files.json, ...b.files.logs);
   const e = b.model_estimate;
   s.figures = { p, n, cpu_pp_tps: b.cpu.pp_tps, cpu_tg_tps: b.cpu.tg_tps, npu_pp_tps: b.npu.pp_tps, npu_tg_tps: b.npu.tg_tps, model_pp_tps_200: e?.pp_tps_200 ?? null, model_pp_tps_1000: e?.pp_tps_1000 ?? null, model_estimate: e, npu_load_line: b.npu_load_line };
   s.verdict = b.cpu.pp_tps > 0 && b.npu.pp_tps > 0 && b.cpu.tg_tps > 0 && b.npu.tg_tps > 0 ? 'pass' : 'fail';
@@ -247,7 +264,7 @@ const perplexityStage: StageFn = (c, s) => {
   const npu = run(c, s, 'perplexity-npu.txt', exe, [...common, '--kl-divergence-base', base, '--kl-divergence'], { GGML_BACKEND_PATH: c.o.plugin, RKNPU_DEVICE: c.o.device }, { GGML_BACKEND_PATH: '$PLUGIN', RKNPU_DEVICE: c.o.device });
   fs.rmSync(base, { force: true });
   if (npu.status !== 0) throw new Error(`llama-perplexity (NPU) exited with ${npu.status}; see perplexity-npu.txt`);
-  if (!/RKNPU: RKNPU0 = /.test(npu.stderr)) throw new Error('llama-perplexity with the plugin: the NPU device was not registered (no "RKNPU: RKNPU0 = " line)');
+  if (!/RKNPU: RKNPU0 = /.test(npu.stderr)) throw new Error(`llama-perplexity with the plugin: the NPU device was not registered (${noDeviceReason(npu.stderr) ?? 'no "RKNPU: RKNPU0 = " line'})`);
   const p = parsePerplexityKld(npu.stdout + npu.stderr);
   const rel = Math.abs(p.ppl_q - p.ppl_base) / p.ppl_base;
   c.ppl = { cpu: p.ppl_base, npu: p.ppl_q, kld: p.kld, same_top_pct: p.same_top_pct };

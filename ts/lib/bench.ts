@@ -185,7 +185,10 @@ export function runBench(o: BenchOptions): BenchResult {
   const npu = llamaBench(o, simulator ? 'NPU (simulator)' : 'NPU', { RKNPU_DEVICE: o.device }, 'llama-bench-npu');
   const npuLog = fs.readFileSync(path.join(o.outDir, 'llama-bench-npu.log'), 'utf8');
   const loadLine = LOAD_LINE.exec(npuLog)?.[0];
-  if (!loadLine) throw new Error(`llama-bench with the plugin: no "RKNPU: RKNPU0 = ..." line, so the NPU device was not registered (see llama-bench-npu.log)`);
+  if (!loadLine) {
+    const why = /RKNPU: ([^\n]*); no device registered/.exec(npuLog)?.[1];
+    throw new Error(`llama-bench with the plugin: the NPU device was not registered (${why ?? 'no "RKNPU: RKNPU0 = ..." line'}; see llama-bench-npu.log)`);
+  }
   let est: ModelEstimate | null = null;
   if (!o.noModel) {
     log('timing model: one in-process prefill with the plugin counters');
