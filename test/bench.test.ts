@@ -60,9 +60,13 @@ t.test('bench --sim: table, bench.json, bench.png', (t) => {
 });
 
 t.test('bench --json --skip-estimate; a missing model is a clear error', (t) => {
-  const r = cli(['bench', '--sim', '-m', defaultModel, '-p', '16', '-n', '4', '-r', '1', '--skip-estimate', '--json', '--out', path.join(tmp, 'b2')]);
+  // Without --sim on a machine with no /dev/accel the simulator is chosen, and said so.
+  const noNpu = !fs.existsSync('/dev/accel');
+  const r = cli(['bench', ...(noNpu ? [] : ['--sim']), '-m', defaultModel, '-p', '16', '-n', '4', '-r', '1', '--skip-estimate', '--json', '--out', path.join(tmp, 'b2')], { RKNPU_DEVICE: '' });
   t.equal(r.status, 0, r.stderr.slice(-1500));
+  if (noNpu) t.match(r.stderr, /no NPU on this machine .*SOFTWARE SIMULATOR/);
   const j = JSON.parse(r.stdout);
+  t.equal(j.simulator, true);
   t.equal(j.model_estimate, null);
   t.ok(j.npu.pp_tps > 0);
   const bad = cli(['bench', '--sim', '-m', path.join(tmp, 'nope.gguf'), '--out', path.join(tmp, 'b3')]);

@@ -148,7 +148,7 @@ t.test('this machine is not an RK3588', { skip: fs.existsSync('/proc/device-tree
 t.test('docs/acceptance.md: every command shown uses options the CLI has; the doctor ones run', (t) => {
   const md = fs.readFileSync(new URL('../docs/acceptance.md', import.meta.url), 'utf8');
   const blocks = [...md.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
-  const cmds = blocks.flatMap((b) => b.split('\n')).map((l) => l.replace(/\s+#.*$/, '').replace(/^sudo /, '').trim()).filter((l) => l.startsWith('npx rosenblatt-dl '));
+  const cmds = blocks.flatMap((b) => b.split('\n')).map((l) => l.replace(/\s+#.*$/, '').replace(/^sudo /, '').replace(/^taskset -c \S+ /, '').trim()).filter((l) => l.startsWith('npx rosenblatt-dl '));
   t.ok(cmds.length >= 8, `${cmds.length} commands`);
   const helps = new Map<string, string>();
   for (const c of cmds) {
