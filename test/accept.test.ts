@@ -85,7 +85,7 @@ t.test('accept --sim --quick end to end', (t) => {
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const args = ['accept', '--sim', '--quick', '-m', model, '--out', out, '--fleet', fleet, '--root', root];
   if (text) args.push('-f', text);
-  const r = cli(args);
+  const r = cli(args, { ROSENBLATT_PROGRESS_MS: '2000' });
   t.equal(r.status, 0, `exit 0\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
 
   // progress
@@ -94,6 +94,7 @@ t.test('accept --sim --quick end to end', (t) => {
   }
   t.match(r.stdout, /^\[4\/7\] test-backend-ops MUL_MAT \.\.\. \d+ s ok: \d+\/\d+ MUL_MAT cases/m, 'stage end line with time and verdict');
   t.match(r.stdout, /accept: PASS \(SIMULATOR run/);
+  t.match(r.stdout, /^\[3\/7\] GEMM sweep.* \.\.\. \d+ s, bench-gemm running: /m, 'still-running lines during a long stage');
 
   // report.json
   const rep = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));

@@ -37,7 +37,7 @@ export function builder(y: Argv) {
     .option('llama-bin', { type: 'string', describe: 'bin dir of the pinned llama.cpp build' });
 }
 
-export function handler(args: ArgumentsCamelCase<AcceptArgs>) {
+export async function handler(args: ArgumentsCamelCase<AcceptArgs>) {
   const say = (s: string) => process.stdout.write(`${s}\n`);
   // On a board the native tools and the plugin are told to use the rocket driver (no silent fallback).
   const chosen = chooseDevice(args.sim, (s) => process.stderr.write(`${s}\n`));
@@ -52,7 +52,7 @@ export function handler(args: ArgumentsCamelCase<AcceptArgs>) {
   const model = requireFile(path.resolve(args.model ?? (useShared ? sharedModel : defaultModelPath())), 'model', 'give -m MODEL.gguf or run `npm run setup`');
   const text = args.file ? requireFile(path.resolve(args.file), 'text', 'give -f TEXT') : useShared ? sharedText : null;
   const outDir = path.resolve(args.out ?? path.join('rosenblatt-results', `accept-${sim ? 'sim' : 'npu'}-${stamp()}`));
-  const r = runAccept({
+  const r = await runAccept({
     sim,
     device,
     quick: !!args.quick || sim,
@@ -67,6 +67,7 @@ export function handler(args: ArgumentsCamelCase<AcceptArgs>) {
     threads: args.threads,
     repoRoot,
     say,
+    heartbeatMs: process.env.ROSENBLATT_PROGRESS_MS ? Number(process.env.ROSENBLATT_PROGRESS_MS) : undefined,
   });
   say(`accept: ${r.verdict}${sim ? ' (SIMULATOR run: figures are simulator + timing MODEL, not hardware)' : ''}; results in ${outDir}`);
   process.exitCode = r.verdict === 'PASS' ? 0 : 1;

@@ -1,7 +1,7 @@
 // rosenblatt-dl accept: the hardware acceptance kit. Stages run in order, each one's raw output is saved in
 // the results folder, and the run ends with report.json, report.md and PNG plots. On the simulator the
 // sizes are small and every figure is labelled as simulator + timing MODEL.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +38,8 @@ export interface AcceptOptions {
   threads?: number;
   repoRoot: string;
   say: (s: string) => void;
+  /** Interval of the still-running progress lines (default 30 s). */
+  heartbeatMs?: number;
 }
 
 export interface AcceptReport {
@@ -94,6 +96,7 @@ function kitVersion(repo: string): string {
 
 interface Ctx {
   o: AcceptOptions;
+  prefix?: string;
   doctor?: DoctorReport;
   probe?: any[];
   gemm?: any;
@@ -101,17 +104,41 @@ interface Ctx {
   ppl?: { cpu: number; npu: number; kld: number | null; same_top_pct: number | null };
 }
 
-type StageFn = (c: Ctx, s: StageResult) => void;
+type StageFn = (c: Ctx, s: StageResult) => void | Promise<void>;
 
-function run(c: Ctx, s: StageResult, file: string, exe: string, args: string[], env: Record<string, string> = {}, displayEnv = env) {
+/**
+ * Run a tool, save its output as `file` in the results folder, and while it runs print a progress line
+ * every `heartbeatMs` with the last line it wrote (perplexity and the full GEMM sweep take minutes).
+ */
+function run(c: Ctx, s: StageResult, file: string, exe: string, args: string[], env: Record<string, string> = {}, displayEnv = env): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const command = shellLine(displayEnv, exe.replace(c.o.binDir, '$BIN').replace(c.o.nativeOut, '$NATIVE'), args);
   s.commands.push(command);
-  const r = spawnSync(exe, args, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
-  const out = `$ ${command}\n# exit ${r.status}${r.error ? ` (${r.error.message})` : ''}\n--- stdout\n${r.stdout ?? ''}\n--- stderr\n${r.stderr ?? ''}`;
-  fs.writeFileSync(path.join(c.o.outDir, file), out);
   s.files.push(file);
-  if (r.error) throw new Error(`${path.basename(exe)}: ${r.error.message}`);
-  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const out: Buffer[] = [], err: Buffer[] = [];
+    let last = '';
+    const child = spawn(exe, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (arr: Buffer[]) => (d: Buffer) => {
+      arr.push(d);
+      const l = d.toString('utf8').split(/[\r\n]/).filter((x) => x.trim()).pop();
+      if (l) last = l.trim();
+    };
+    child.stdout.on('data', keep(out));
+    child.stderr.on('data', keep(err));
+    const beat = setInterval(() => {
+      c.o.say(`${c.prefix ?? ''} ${((performance.now() - t0) / 1000).toFixed(0)} s, ${path.basename(exe)} running: ${last.slice(0, 100)}`);
+    }, c.o.heartbeatMs ?? 30_000);
+    const finish = (status: number | null, error?: Error) => {
+      clearInterval(beat);
+      const stdout = Buffer.concat(out).toString('utf8'), stderr = Buffer.concat(err).toString('utf8');
+      fs.writeFileSync(path.join(c.o.outDir, file), `$ ${command}\n# exit ${status}${error ? ` (${error.message})` : ''}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
+      if (error) reject(new Error(`${path.basename(exe)}: ${error.message}`));
+      else resolve({ status, stdout, stderr });
+    };
+    child.on('error', (e) => finish(null, e));
+    child.on('close', (code) => finish(code));
+  });
 }
 
 /** The plugin's reason for registering no device, if it said so. */
@@ -142,12 +169,12 @@ const doctorStage: StageFn = (c, s) => {
   }
 };
 
-const probeStage: StageFn = (c, s) => {
+const probeStage: StageFn = async (c, s) => {
   const exe = path.join(c.o.nativeOut, 'npu-probe');
   const results: any[] = [];
   for (const dtype of ['int8', 'fp16']) {
     for (const cores of [1, 2, 3]) {
-      const r = run(c, s, `probe-${dtype}-${cores}core.txt`, exe, ['--device', c.o.device, '--dtype', dtype, '--cores', String(cores), '--json']);
+      const r = await run(c, s, `probe-${dtype}-${cores}core.txt`, exe, ['--device', c.o.device, '--dtype', dtype, '--cores', String(cores), '--json']);
       const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('{'));
       let j: any;
       try {
@@ -167,11 +194,11 @@ const probeStage: StageFn = (c, s) => {
   s.summary = bad.length === results.length && errs.length === 1 ? `all ${results.length} runs failed: ${errs[0]}` : bad.length ? `failed: ${bad.map((r) => `${r.dtype} ${r.cores} core(s)${r.error ? `: ${r.error}` : ''}`).join('; ')}` : `6/6 runs ok (int8 bit-exact, fp16 within tolerance; driver ${results[0]?.driver})`;
 };
 
-const gemmStage: StageFn = (c, s) => {
+const gemmStage: StageFn = async (c, s) => {
   const exe = path.join(c.o.nativeOut, 'bench-gemm');
   const json = path.join(c.o.outDir, 'gemm.json');
   const args = ['--device', c.o.sim ? 'sim' : 'rocket', '--verify', '--json', json, ...(c.o.quick ? ['--shapes', 'small', '--m', '1,8,32'] : ['--shapes', 'all'])];
-  const r = run(c, s, 'gemm.txt', exe, args);
+  const r = await run(c, s, 'gemm.txt', exe, args);
   if (!fs.existsSync(json)) throw new Error(`bench-gemm exited with ${r.status} and wrote no JSON: ${lastLine(r.stderr)}`);
   s.files.push('gemm.json');
   let j: any;
@@ -204,9 +231,9 @@ export function parseBackendOps(out: string): { passed: number; total: number; o
   return { passed: Number(m[1]), total: Number(m[2]), ok: b[1] === 'OK' && m[1] === m[2] };
 }
 
-const backendOpsStage: StageFn = (c, s) => {
+const backendOpsStage: StageFn = async (c, s) => {
   const args = ['-o', 'MUL_MAT', '-b', 'RKNPU0', ...(c.o.quick ? ['-p', 'type_a=(q4_K|q8_0)'] : [])];
-  const r = run(c, s, 'test-backend-ops.txt', path.join(c.o.binDir, 'test-backend-ops'), args, { GGML_BACKEND_PATH: c.o.plugin, RKNPU_DEVICE: c.o.device }, { GGML_BACKEND_PATH: '$PLUGIN', RKNPU_DEVICE: c.o.device });
+  const r = await run(c, s, 'test-backend-ops.txt', path.join(c.o.binDir, 'test-backend-ops'), args, { GGML_BACKEND_PATH: c.o.plugin, RKNPU_DEVICE: c.o.device }, { GGML_BACKEND_PATH: '$PLUGIN', RKNPU_DEVICE: c.o.device });
   const why = noDeviceReason(r.stderr);
   if (why) throw new Error(`the plugin registered no NPU device: ${why}`);
   const p = parseBackendOps(r.stdout + r.stderr);
@@ -249,7 +276,7 @@ export function parsePerplexityKld(out: string): { ppl_q: number; ppl_base: numb
   return { ...r, same_top_pct: Number.isFinite(r.same_top_pct) ? r.same_top_pct : null };
 }
 
-const perplexityStage: StageFn = (c, s) => {
+const perplexityStage: StageFn = async (c, s) => {
   if (!c.o.text) {
     s.verdict = 'skip';
     s.summary = 'no text given (-f TEXT)';
@@ -259,9 +286,9 @@ const perplexityStage: StageFn = (c, s) => {
   const ctxArgs = c.o.quick ? ['-c', '128', '--chunks', '4'] : ['-c', '512', '--chunks', '32'];
   const base = path.join(c.o.outDir, 'perplexity-cpu.kld');
   const common = ['-m', c.o.model, '-f', c.o.text, ...ctxArgs, ...(c.o.threads ? ['-t', String(c.o.threads)] : [])];
-  const cpu = run(c, s, 'perplexity-cpu.txt', exe, [...common, '--kl-divergence-base', base], { GGML_BACKEND_PATH: c.o.plugin, RKNPU_DEVICE: 'off' }, { GGML_BACKEND_PATH: '$PLUGIN', RKNPU_DEVICE: 'off' });
+  const cpu = await run(c, s, 'perplexity-cpu.txt', exe, [...common, '--kl-divergence-base', base], { GGML_BACKEND_PATH: c.o.plugin, RKNPU_DEVICE: 'off' }, { GGML_BACKEND_PATH: '$PLUGIN', RKNPU_DEVICE: 'off' });
   if (cpu.status !== 0) throw new Error(`llama-perplexity (CPU) exited with ${cpu.status}; see perplexity-cpu.txt`);
-  const npu = run(c, s, 'perplexity-npu.txt', exe, [...common, '--kl-divergence-base', base, '--kl-divergence'], { GGML_BACKEND_PATH: c.o.plugin, RKNPU_DEVICE: c.o.device }, { GGML_BACKEND_PATH: '$PLUGIN', RKNPU_DEVICE: c.o.device });
+  const npu = await run(c, s, 'perplexity-npu.txt', exe, [...common, '--kl-divergence-base', base, '--kl-divergence'], { GGML_BACKEND_PATH: c.o.plugin, RKNPU_DEVICE: c.o.device }, { GGML_BACKEND_PATH: '$PLUGIN', RKNPU_DEVICE: c.o.device });
   fs.rmSync(base, { force: true });
   if (npu.status !== 0) throw new Error(`llama-perplexity (NPU) exited with ${npu.status}; see perplexity-npu.txt`);
   if (!/RKNPU: RKNPU0 = /.test(npu.stderr)) throw new Error(`llama-perplexity with the plugin: the NPU device was not registered (${noDeviceReason(npu.stderr) ?? 'no "RKNPU: RKNPU0 = " line'})`);
@@ -419,18 +446,19 @@ export function applyFleet(file: string, report: AcceptReport, d: DoctorReport |
   return { file, written: u.written, missing: u.missing, skipped_reason: null, mismatches: fleetMismatches(cur, d!, hostname) };
 }
 
-export function runAccept(o: AcceptOptions): AcceptReport {
+export async function runAccept(o: AcceptOptions): Promise<AcceptReport> {
   fs.mkdirSync(o.outDir, { recursive: true });
   const c: Ctx = { o };
   const started = new Date().toISOString();
   const stages: StageResult[] = [];
   const total = STAGES.length + 1;
-  STAGES.forEach(([id, title, fn], i) => {
+  for (const [i, [id, title, fn]] of STAGES.entries()) {
     const s: StageResult = { id, title, verdict: 'fail', summary: '', seconds: 0, commands: [], files: [], figures: {} };
-    o.say(`[${i + 1}/${total}] ${title} ...`);
+    c.prefix = `[${i + 1}/${total}] ${title} ...`;
+    o.say(c.prefix);
     const t0 = performance.now();
     try {
-      fn(c, s);
+      await fn(c, s);
     } catch (e) {
       s.verdict = 'fail';
       s.summary = `error: ${(e as Error).message}`;
@@ -438,7 +466,7 @@ export function runAccept(o: AcceptOptions): AcceptReport {
     s.seconds = (performance.now() - t0) / 1000;
     o.say(`[${i + 1}/${total}] ${title} ... ${s.seconds.toFixed(0)} s ${s.verdict === 'pass' ? 'ok' : s.verdict.toUpperCase()}: ${s.summary}`);
     stages.push(s);
-  });
+  }
   o.say(`[${total}/${total}] report ...`);
   const report: AcceptReport = {
     tool: 'rosenblatt-dl accept',
