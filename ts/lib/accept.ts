@@ -197,7 +197,7 @@ const probeStage: StageFn = async (c, s) => {
 const gemmStage: StageFn = async (c, s) => {
   const exe = path.join(c.o.nativeOut, 'bench-gemm');
   const json = path.join(c.o.outDir, 'gemm.json');
-  const args = ['--device', c.o.sim ? 'sim' : 'rocket', '--verify', '--json', json, ...(c.o.quick ? ['--shapes', 'small', '--m', '1,8,32'] : ['--shapes', 'all'])];
+  const args = ['--device', c.o.sim ? 'sim' : 'rocket', '--verify', '--json', json, ...(c.o.quick ? ['--shapes', 'small', '--m', '1,8,32'] : ['--shapes', 'all', '--mode', 'both'])];
   const r = await run(c, s, 'gemm.txt', exe, args);
   if (!fs.existsSync(json)) throw new Error(`bench-gemm exited with ${r.status} and wrote no JSON: ${lastLine(r.stderr)}`);
   s.files.push('gemm.json');
@@ -220,7 +220,7 @@ const gemmStage: StageFn = async (c, s) => {
     rows: cases.map((k) => ({ shape: k.shape, K: k.K, N: k.N, M: k.M, mode: k.mode, ok: k.ok, model_ms_200mhz: k.model_ms_200mhz, model_ms_1ghz: k.model_ms_1ghz, measured_wait_ms: k.sim_wait_ms, glue_ms: k.glue_ms, cpu_ms: k.cpu_ms, int_mismatches: k.int_mismatches, nmse: k.nmse })),
   };
   s.verdict = failed.length || r.status !== 0 || !cases.length ? 'fail' : 'pass';
-  s.summary = s.verdict === 'pass' ? `${cases.length} shapes x M, int32 results bit-exact vs CPU (${compared} values)` : `${failed.length} of ${cases.length} cases failed (exit ${r.status})`;
+  s.summary = s.verdict === 'pass' ? `${cases.length} cases (shape x M x ${[...new Set(cases.map((k) => k.mode))].join('/')}), int8 int32 results bit-exact vs CPU (${compared} values), all within their error bounds` : `${failed.length} of ${cases.length} cases failed (exit ${r.status})`;
 };
 
 /** test-backend-ops console output: "N/M tests passed" and "Backend RKNPU: OK|FAIL". */
@@ -347,9 +347,11 @@ function plots(c: Ctx, outDir: string): string[] {
     files.push('pp_tg.png');
   }
   if (c.gemm?.cases?.length) {
-    const rows = (c.gemm.cases as any[]).slice(0, 24);
+    const all = c.gemm.cases as any[];
+    const int8 = all.filter((k) => k.mode === 'int8');
+    const rows = (int8.length ? int8 : all).slice(0, 30);
     const img = barChart({
-      title: 'GEMM: modelled vs measured NPU time',
+      title: `GEMM: modelled vs measured NPU time (${rows[0]?.mode ?? ''})`,
       subtitle: `${c.o.sim ? 'measured = simulator wall' : 'measured = rocket job wait'}${simTag}`,
       yLabel: 'ms (log)',
       groups: rows.map((k) => `${String(k.shape).split('/')[0].replace('attn_', '').replace('ffn_', '')} M${k.M}`),
