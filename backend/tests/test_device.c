@@ -329,17 +329,25 @@ static void test_rocket_fake_kernel(void)
            "  stats from the task shape: %llu MACs, MODEL %.1f us", (unsigned long long)s.macs, s.model_ns / 1e3);
     npu_fence_free(fence);
 
-    fk.drop_next_job = true;
-    tap_ok(!npu_submit(dev, &job, 1, &fence), "SUBMIT of a job the kernel drops still returns 0");
-    tap_is_int(npu_fence_wait(fence, npu_deadline_after_ms(1000), NULL), -EIO, "  ...and the wait reports it (-EIO)");
-    tap_contains(npu_last_error(), "not accepted by the kernel", "  %s", npu_last_error());
-    npu_fence_free(fence);
+    /* The dropped-job check tells "no fence" from "fence signalled during the check" by how long a
+     * zero-deadline PREP_BO took (tens of microseconds): under an emulator (qemu-user, the aarch64 CI
+     * stage sets RK_TEST_EMULATED) every call takes that long, so these two checks are skipped there. */
+    if (getenv("RK_TEST_EMULATED")) {
+        tap_skip("timing-based check, meaningless under emulation", "SUBMIT of a job the kernel drops is reported (-EIO)");
+        tap_skip("timing-based check, meaningless under emulation", "a job finishing during the acceptance check is not mistaken for a dropped one");
+    } else {
+        fk.drop_next_job = true;
+        tap_ok(!npu_submit(dev, &job, 1, &fence), "SUBMIT of a job the kernel drops still returns 0");
+        tap_is_int(npu_fence_wait(fence, npu_deadline_after_ms(1000), NULL), -EIO, "  ...and the wait reports it (-EIO)");
+        tap_contains(npu_last_error(), "not accepted by the kernel", "  %s", npu_last_error());
+        npu_fence_free(fence);
 
-    fk.signal_within_jiffy = true;
-    tap_ok(!npu_submit(dev, &job, 1, &fence), "SUBMIT of a job that finishes during the acceptance check");
-    tap_is_int(npu_fence_wait(fence, npu_deadline_after_ms(1000), NULL), 0, "  ...is not mistaken for a dropped job");
-    npu_fence_free(fence);
-    fk.signal_within_jiffy = false;
+        fk.signal_within_jiffy = true;
+        tap_ok(!npu_submit(dev, &job, 1, &fence), "SUBMIT of a job that finishes during the acceptance check");
+        tap_is_int(npu_fence_wait(fence, npu_deadline_after_ms(1000), NULL), 0, "  ...is not mistaken for a dropped job");
+        npu_fence_free(fence);
+        fk.signal_within_jiffy = false;
+    }
 
     task.regcmd_count = 8;   /* without the tail: the kernel would take it and the NPU would hang */
     tap_is_int(npu_submit(dev, &job, 1, &fence), -EINVAL, "a stream without its tail never reaches the kernel");
