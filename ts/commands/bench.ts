@@ -54,14 +54,14 @@ export function stamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
 }
 
-export function handler(args: ArgumentsCamelCase<BenchArgs>) {
+export async function handler(args: ArgumentsCamelCase<BenchArgs>) {
   const say = (s: string) => process.stderr.write(`${s}\n`);
   const device = chooseDevice(args.sim, say);
   const sim = device === 'sim';
   const model = requireFile(args.model ?? defaultModelPath(), 'model', 'give -m MODEL.gguf or run `npm run setup`');
   const plugin = requireFile(args.backend ?? pluginPath(), 'plugin', 'run `npm run setup`');
   const outDir = path.resolve(args.out ?? path.join('rosenblatt-results', `bench-${stamp()}`));
-  const r = runBench({
+  const r = await runBench({
     model,
     binDir: args['llama-bin'] ?? upstreamBinDir(),
     plugin,
@@ -73,6 +73,7 @@ export function handler(args: ArgumentsCamelCase<BenchArgs>) {
     outDir,
     noModel: args['skip-estimate'],
     log: (l) => say(`bench: ${l}`),
+    heartbeatMs: process.env.ROSENBLATT_PROGRESS_MS ? Number(process.env.ROSENBLATT_PROGRESS_MS) : undefined,
   });
   process.stdout.write(args.json ? `${JSON.stringify(r, null, 2)}\n` : formatBench(r) + `results: ${outDir} (bench.json, bench.png, llama-bench logs)\n`);
 }

@@ -1,11 +1,11 @@
 // rosenblatt-dl accept: the hardware acceptance kit. Stages run in order, each one's raw output is saved in
 // the results folder, and the run ends with report.json, report.md and PNG plots. On the simulator the
 // sizes are small and every figure is labelled as simulator + timing MODEL.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { benchPlot, runBench, shellLine, ToolOutputError, type BenchResult } from './bench.js';
+import { benchPlot, runBench, runTool, shellLine, ToolOutputError, type BenchResult } from './bench.js';
 import { formatDoctor, runDoctor, type DoctorReport } from './doctor.js';
 import { readFleet, updateFleet, type Scalar } from './fleet.js';
 import { barChart } from './plot.js';
@@ -114,30 +114,10 @@ function run(c: Ctx, s: StageResult, file: string, exe: string, args: string[], 
   const command = shellLine(displayEnv, exe.replace(c.o.binDir, '$BIN').replace(c.o.nativeOut, '$NATIVE'), args);
   s.commands.push(command);
   s.files.push(file);
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const out: Buffer[] = [], err: Buffer[] = [];
-    let last = '';
-    const child = spawn(exe, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (arr: Buffer[]) => (d: Buffer) => {
-      arr.push(d);
-      const l = d.toString('utf8').split(/[\r\n]/).filter((x) => x.trim()).pop();
-      if (l) last = l.trim();
-    };
-    child.stdout.on('data', keep(out));
-    child.stderr.on('data', keep(err));
-    const beat = setInterval(() => {
-      c.o.say(`${c.prefix ?? ''} ${((performance.now() - t0) / 1000).toFixed(0)} s, ${path.basename(exe)} running: ${last.slice(0, 100)}`);
-    }, c.o.heartbeatMs ?? 30_000);
-    const finish = (status: number | null, error?: Error) => {
-      clearInterval(beat);
-      const stdout = Buffer.concat(out).toString('utf8'), stderr = Buffer.concat(err).toString('utf8');
-      fs.writeFileSync(path.join(c.o.outDir, file), `$ ${command}\n# exit ${status}${error ? ` (${error.message})` : ''}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
-      if (error) reject(new Error(`${path.basename(exe)}: ${error.message}`));
-      else resolve({ status, stdout, stderr });
-    };
-    child.on('error', (e) => finish(null, e));
-    child.on('close', (code) => finish(code));
+  return runTool(exe, args, { ...process.env, ...env }, (secs, last) => c.o.say(`${c.prefix ?? ''} ${secs.toFixed(0)} s, ${path.basename(exe)} running: ${last.slice(0, 100)}`), c.o.heartbeatMs).then((r) => {
+    fs.writeFileSync(path.join(c.o.outDir, file), `$ ${command}\n# exit ${r.status}${r.error ? ` (${r.error.message})` : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+    if (r.error) throw new Error(`${path.basename(exe)}: ${r.error.message}`);
+    return r;
   });
 }
 
@@ -242,11 +222,11 @@ const backendOpsStage: StageFn = async (c, s) => {
   s.summary = `${p.passed}/${p.total} MUL_MAT cases match the CPU backend${c.o.quick ? ' (quick: q4_K and q8_0 weights)' : ''}`;
 };
 
-const benchStage: StageFn = (c, s) => {
+const benchStage: StageFn = async (c, s) => {
   const p = c.o.quick ? 64 : 512, n = c.o.quick ? 16 : 128;
   let b: BenchResult;
   try {
-    b = runBench({ model: c.o.model, binDir: c.o.binDir, plugin: c.o.plugin, device: c.o.device, p, n, reps: c.o.quick ? 1 : 3, threads: c.o.threads, outDir: c.o.outDir });
+    b = await runBench({ model: c.o.model, binDir: c.o.binDir, plugin: c.o.plugin, device: c.o.device, p, n, reps: c.o.quick ? 1 : 3, threads: c.o.threads, outDir: c.o.outDir, heartbeatMs: c.o.heartbeatMs, log: (l) => { if (/ running \d+ s: /.test(l)) c.o.say(`${c.prefix ?? ''} ${l}`); } });
   } finally {
     for (const f of ['bench.json', 'llama-bench-cpu.json', 'llama-bench-cpu.log', 'llama-bench-npu.json', 'llama-bench-npu.log']) if (fs.existsSync(path.join(c.o.outDir, f))) s.files.push(f);
   }

@@ -1,7 +1,7 @@
 // rosenblatt-dl bench: llama-bench (stock tool of the pinned build) with the plugin's NPU device vs with
 // RKNPU_DEVICE=off (CPU), plus the plugin's timing MODEL of the NPU at 200 MHz and 1 GHz from one
 // in-process prefill (ggml_backend_rknpu_get_stats). Used by `bench` and by the `accept` kit.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Runtime } from './llama.js';
@@ -21,6 +21,35 @@ export interface BenchOptions {
   /** Skip the in-process timing-model run. */
   noModel?: boolean;
   log?: (line: string) => void;
+  /** Interval of the still-running lines passed to `log` (default 30 s). */
+  heartbeatMs?: number;
+}
+
+/** Spawn a tool, collect its output, and report every heartbeatMs that it is still running. */
+export function runTool(exe: string, args: string[], env: NodeJS.ProcessEnv, beat: ((secs: number, last: string) => void) | null, heartbeatMs = 30_000): Promise<{ status: number | null; stdout: string; stderr: string; error?: Error }> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const out: Buffer[] = [], err: Buffer[] = [];
+    let last = '';
+    const child = spawn(exe, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (arr: Buffer[]) => (d: Buffer) => {
+      arr.push(d);
+      const l = d.toString('utf8').split(/[\r\n]/).filter((x) => x.trim()).pop();
+      if (l) last = l.trim();
+    };
+    child.stdout.on('data', keep(out));
+    child.stderr.on('data', keep(err));
+    const timer = beat ? setInterval(() => beat((performance.now() - t0) / 1000, last), heartbeatMs) : null;
+    let done = false;
+    const finish = (status: number | null, error?: Error) => {
+      if (done) return;
+      done = true;
+      if (timer) clearInterval(timer);
+      resolve({ status, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), error });
+    };
+    child.on('error', (e) => finish(null, e));
+    child.on('close', (code) => finish(code));
+  });
 }
 
 export interface BenchRun {
@@ -102,13 +131,13 @@ export function shellLine(env: Record<string, string>, exe: string, args: string
   return [...Object.entries(env).map(([k, v]) => `${k}=${q(v)}`), q(exe), ...args.map(q)].join(' ');
 }
 
-function llamaBench(o: BenchOptions, label: string, env: Record<string, string>, file: string): BenchRun {
+async function llamaBench(o: BenchOptions, label: string, env: Record<string, string>, file: string): Promise<BenchRun> {
   const exe = path.join(o.binDir, 'llama-bench');
   const args = ['-m', o.model, '-p', String(o.p), '-n', String(o.n), '-r', String(o.reps), '-o', 'json'];
   if (o.threads) args.push('-t', String(o.threads));
   const fullEnv = { GGML_BACKEND_PATH: o.plugin, ...env };
   const command = shellLine({ GGML_BACKEND_PATH: '$PLUGIN', ...env }, '$BIN/llama-bench', args);
-  const r = spawnSync(exe, args, { encoding: 'utf8', env: { ...process.env, ...fullEnv }, maxBuffer: 64 << 20 });
+  const r = await runTool(exe, args, { ...process.env, ...fullEnv }, o.log ? (secs, last) => o.log!(`llama-bench (${label}) running ${secs.toFixed(0)} s: ${last.slice(0, 100)}`) : null, o.heartbeatMs);
   fs.writeFileSync(path.join(o.outDir, `${file}.json`), r.stdout ?? '');
   fs.writeFileSync(path.join(o.outDir, `${file}.log`), `$ ${command}\n${r.stderr ?? ''}`);
   if (r.error) throw r.error;
@@ -175,14 +204,14 @@ export function modelEstimate(o: BenchOptions): ModelEstimate {
   }
 }
 
-export function runBench(o: BenchOptions): BenchResult {
+export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const log = o.log ?? (() => {});
   fs.mkdirSync(o.outDir, { recursive: true });
   const simulator = o.device === 'sim';
   log(`llama-bench on the CPU (RKNPU_DEVICE=off): pp${o.p} tg${o.n}, ${o.reps} rep(s)`);
-  const cpu = llamaBench(o, 'CPU', { RKNPU_DEVICE: 'off' }, 'llama-bench-cpu');
+  const cpu = await llamaBench(o, 'CPU', { RKNPU_DEVICE: 'off' }, 'llama-bench-cpu');
   log(`llama-bench with RKNPU0 (RKNPU_DEVICE=${o.device})`);
-  const npu = llamaBench(o, simulator ? 'NPU (simulator)' : 'NPU', { RKNPU_DEVICE: o.device }, 'llama-bench-npu');
+  const npu = await llamaBench(o, simulator ? 'NPU (simulator)' : 'NPU', { RKNPU_DEVICE: o.device }, 'llama-bench-npu');
   const npuLog = fs.readFileSync(path.join(o.outDir, 'llama-bench-npu.log'), 'utf8');
   const loadLine = LOAD_LINE.exec(npuLog)?.[0];
   if (!loadLine) {
