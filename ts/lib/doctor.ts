@@ -135,7 +135,7 @@ export function npuClockFromSummary(text: string): { hz: number | null; line: st
   // columns: name enable_cnt prepare_cnt protect_cnt rate ...
   const nums = pick.trim().split(/\s+/).slice(1).map(Number);
   const rate = nums.length >= 4 ? nums[3] : NaN;
-  return { hz: Number.isFinite(rate) ? rate : null, line: pick.trim() };
+  return { hz: Number.isFinite(rate) ? rate : null, line: pick.trim().replace(/\s+/g, ' ') };
 }
 
 /** Run every check against the tree under `root`. */
