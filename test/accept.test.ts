@@ -103,6 +103,7 @@ t.test('accept --sim --quick end to end', (t) => {
   t.equal(rep.simulator, true);
   t.equal(rep.device, 'sim');
   t.equal(rep.quick, true);
+  t.equal(rep.npu_clock_hz, null, 'no hardware clock on the simulator');
   t.match(rep.note, /simulator \+ timing MODEL, not hardware/);
   t.same(rep.stages.map((s: any) => s.id), ['doctor', 'probe', 'gemm', 'backend_ops', 'bench', 'perplexity']);
   const st = Object.fromEntries(rep.stages.map((s: any) => [s.id, s]));
@@ -153,6 +154,7 @@ t.test('accept --sim --quick end to end', (t) => {
   for (const h of ['## Summary', '## Stages', '## What failed', '## Board (doctor)', '## Figures', '## Plots', '## Fleet file', '## Commands run', '## Files']) t.match(md, h);
   if (text) t.match(md, '## Accuracy');
   t.match(md, /\| 4 \| test-backend-ops MUL_MAT \| PASS \|/);
+  t.match(md, /\| NPU clock \| simulator/);
   t.match(md, /\| NPU, timing MODEL 200 MHz \| [0-9.]+ \|/);
   t.match(md, /GGML_BACKEND_PATH=\$PLUGIN RKNPU_DEVICE=sim \$BIN\/test-backend-ops -o MUL_MAT -b RKNPU0/);
   t.match(md, /\$BIN\/llama-bench -m .* -p 64 -n 16/);
@@ -190,6 +192,7 @@ t.test('accept on a machine without the NPU, told to use rocket: every NPU stage
   t.equal(rep.verdict, 'FAIL');
   t.equal(rep.simulator, false);
   t.equal(rep.device, 'rocket');
+  t.equal(rep.npu_clock_hz, 'unknown');
   const st = Object.fromEntries(rep.stages.map((s: any) => [s.id, s]));
   t.equal(st.doctor.verdict, 'fail', 'doctor counts on a board run');
   t.match(st.doctor.summary, /not an RK3588/);

@@ -54,6 +54,8 @@ export interface AcceptReport {
   quick: boolean;
   model: string;
   text: string | null;
+  /** The NPU clock the doctor read (fleet/SCHEMA.md: every figure goes with the clock of its run); null on the simulator. */
+  npu_clock_hz: number | 'unknown' | null;
   note: string;
   verdict: 'PASS' | 'FAIL';
   stages: StageResult[];
@@ -362,7 +364,7 @@ function markdown(r: AcceptReport): string {
   if (r.simulator) L.push(`> **Simulator run.** The NPU stages ran on the SOFTWARE SIMULATOR (register-level software NPU) on ${r.host} (${r.arch}); all NPU figures are simulator + timing MODEL, **not hardware**.`, '');
   L.push('## Summary', '');
   L.push(`| | |`, `|---|---|`);
-  L.push(`| verdict | **${r.verdict}** |`, `| host | ${r.host} (${r.arch}) |`, `| device | ${r.device}${r.simulator ? ' (simulator)' : ''} |`, `| mode | ${r.quick ? 'quick (small sizes)' : 'full'} |`);
+  L.push(`| verdict | **${r.verdict}** |`, `| host | ${r.host} (${r.arch}) |`, `| device | ${r.device}${r.simulator ? ' (simulator)' : ''} |`, `| mode | ${r.quick ? 'quick (small sizes)' : 'full'} |`, `| NPU clock | ${r.simulator ? 'simulator (timing model at 200 MHz and 1 GHz)' : r.npu_clock_hz === null || r.npu_clock_hz === 'unknown' ? 'unknown (run doctor as root to read it)' : `${r.npu_clock_hz / 1e6} MHz`} |`);
   L.push(`| model | \`${path.basename(r.model)}\` |`, `| text | ${r.text ? `\`${path.basename(r.text)}\`` : '-'} |`, `| kit | ${r.kit_version} |`, `| started / finished | ${r.started_at} / ${r.finished_at} |`, '');
   L.push('## Stages', '', '| # | stage | verdict | time | summary |', '|---|---|---|---|---|');
   r.stages.forEach((s, i) => L.push(`| ${i + 1} | ${s.title} | ${icon(s.verdict)} | ${s.seconds.toFixed(1)} s | ${s.summary.replace(/\|/g, '\\|')} |`));
@@ -462,6 +464,7 @@ export async function runAccept(o: AcceptOptions): Promise<AcceptReport> {
     quick: o.quick,
     model: o.model,
     text: o.text,
+    npu_clock_hz: o.sim ? null : (c.doctor?.facts.npuClockHz ?? 'unknown'),
     note: o.sim ? 'SIMULATOR run: NPU figures are simulator + timing MODEL, not hardware' : 'hardware run on the rocket driver',
     verdict: stages.some((s) => s.verdict === 'fail') ? 'FAIL' : 'PASS',
     stages,
