@@ -4,7 +4,7 @@
 #   x86_64 host   cross build with Debian's aarch64-linux-gnu toolchain
 #                 (scripts/cross/aarch64-linux-gnu.cmake); run the results with qemu-aarch64
 #                 (scripts/test-aarch64.sh)
-#   aarch64 host  native build (the board), backend through cmake-js like scripts/build-native.sh
+#   aarch64 host  native build (the board)
 # The pin is built into the usual cache outside the repository (scripts/upstream.sh, key
 # aarch64-cross-<hash> or aarch64-native-<hash>) and reused when present; the backend goes to
 # build/aarch64/out (or $ROSENBLATT_AARCH64_BUILD/out).
@@ -62,23 +62,15 @@ out=${ROSENBLATT_AARCH64_BUILD:-build/aarch64}
 mkdir -p "$out"
 log="$out/build.log"
 say "backend -> $out/out (-march=$march, log: $log)"
-if [ "$mode" = cross ]; then
-  # Plain CMake with the toolchain file; the pin's bin dir joins the find root so find_library
-  # (libggml-base.so for the plugin) may look there.
-  cmake -S backend -B "$out" -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_FIND_ROOT_PATH="$bin" \
-    -DCMAKE_C_FLAGS="-march=$march" -DCMAKE_CXX_FLAGS="-march=$march" \
-    -DLLAMA_CPP_SRC="$src" -DLLAMA_CPP_LIBDIR="$bin" >"$log" 2>&1 ||
-    { tail -30 "$log" >&2; die "backend configure failed (full log: $log)"; }
-  cmake --build "$out" -j "$jobs" >>"$log" 2>&1 ||
-    { grep -E 'error|Error' "$log" | head -20 >&2; tail -20 "$log" >&2; die "backend build failed (full log: $log)"; }
-else
-  # On the board: the same cmake-js route as the x86 build, with the ISA named explicitly.
-  args=(--directory backend --out "$out" --CDLLAMA_CPP_SRC="$src" --CDLLAMA_CPP_LIBDIR="$bin"
-        --CDCMAKE_C_FLAGS="-march=$march" --CDCMAKE_CXX_FLAGS="-march=$march")
-  { npx --no-install cmake-js configure "${args[@]}" &&
-    npx --no-install cmake-js build --parallel "$jobs" "${args[@]}"; } >"$log" 2>&1 ||
-    { tail -30 "$log" >&2; die "backend build failed (full log: $log)"; }
-fi
+# Plain CMake in both modes: backend/ is no Node addon, and cmake-js replaces CMAKE_CXX_FLAGS with
+# its own, which would drop the -march for the C++ plugin. Cross builds add the toolchain file, and
+# the pin's bin dir joins the find root so find_library (libggml-base.so for the plugin) looks there.
+cfg=(-S backend -B "$out" -DCMAKE_BUILD_TYPE=Release
+     -DCMAKE_C_FLAGS="-march=$march" -DCMAKE_CXX_FLAGS="-march=$march"
+     -DLLAMA_CPP_SRC="$src" -DLLAMA_CPP_LIBDIR="$bin")
+[ "$mode" = cross ] && cfg+=(-DCMAKE_TOOLCHAIN_FILE="$toolchain" -DCMAKE_FIND_ROOT_PATH="$bin")
+cmake "${cfg[@]}" >"$log" 2>&1 || { tail -30 "$log" >&2; die "backend configure failed (full log: $log)"; }
+cmake --build "$out" -j "$jobs" >>"$log" 2>&1 ||
+  { grep -E 'error|Error' "$log" | head -20 >&2; tail -20 "$log" >&2; die "backend build failed (full log: $log)"; }
 [ -f "$out/out/libggml-rknpu.so" ] || die "$out/out/libggml-rknpu.so was not built (log: $log)"
 echo "$(cd "$out/out" && pwd)"

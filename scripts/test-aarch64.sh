@@ -138,7 +138,8 @@ set +e
 target GGML_BACKEND_PATH="$plugin" RKNPU_DEVICE=sim "$bin/test-backend-ops" "${tbo_args[@]}" >"$tmp/tbo.out" 2>&1
 rc=$?
 set -e
-desc="test-backend-ops -o MUL_MAT -b RKNPU0$([ -n "$mulmat_filter" ] && echo " (reduced set)")"
+desc="test-backend-ops -o MUL_MAT -b RKNPU0"
+[ -n "$mulmat_filter" ] && desc="$desc (reduced set)"
 if grep -q 'loaded RKNPU backend from' "$tmp/tbo.out"; then ok "test-backend-ops loads the plugin"
 else not_ok "test-backend-ops loads the plugin"; tail -20 "$tmp/tbo.out" | diag; fi
 if grep -qE '^Backend [0-9]+/[0-9]+: RKNPU0$' "$tmp/tbo.out" &&
