@@ -20,6 +20,15 @@ t.test('llama-cli lists devices with the plugin', (t) => {
   t.end();
 });
 
+t.test('llama-cli answers a single turn with RKNPU0 on the simulator', (t) => {
+  const r = tool('llama-cli', ['-m', defaultModel, '-st', '-p', 'The weights are converted once when the model is loaded', '-n', '8', '-t', '2'],
+    { ...env, RKNPU_DEVICE: 'sim' });
+  t.equal(r.status, 0, r.stderr.slice(-400));
+  t.match(r.stderr, /RKNPU: RKNPU0 = RK3588 NPU SOFTWARE SIMULATOR/);
+  t.match(r.stdout, /Prompt: [\d.]+ t\/s \| Generation: [\d.]+ t\/s/, 'a turn was generated');
+  t.end();
+});
+
 t.test('test-backend-ops sees the registry', (t) => {
   const r = tool('test-backend-ops', ['-o', 'MUL_MAT', '-b', 'RKNPU0'], env);
   t.match(r.stdout + r.stderr, /RKNPU/, 'plugin loaded');
