@@ -4,7 +4,7 @@
 // npu-probe on the sim and test-backend-ops -o MUL_MAT with the plugin, under qemu-aarch64 on x86_64.
 // Every TAP line it prints becomes one assertion here. Skipped, with the reason, when the cross
 // toolchain or qemu-user is not installed (.ci/run installs them). A cold cross build of the pin takes
-// about 15 minutes on 2 cores; later runs reuse it and only rebuild the backend.
+// about 11 minutes on 2 idle cores (docs/building.md); later runs reuse it and only rebuild the backend.
 import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
