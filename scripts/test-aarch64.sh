@@ -46,6 +46,7 @@ target() {
   while [[ $# -gt 0 && $1 == [A-Za-z_]*=* ]]; do envs+=("$1"); shift; done
   if [ "$emulated" = 1 ]; then
     local qargs=() e
+    envs+=("RK_TEST_EMULATED=1")   # tests skip checks that rest on native syscall timing
     for e in "${envs[@]}"; do qargs+=(-E "$e"); done
     timeout "$step_timeout" qemu-aarch64 -L "$sysroot" "${qargs[@]}" "$@"
   else
