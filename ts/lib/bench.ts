@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Runtime } from './llama.js';
+import { Runtime, type RknpuStats } from './llama.js';
 import { barChart } from './plot.js';
 
 export interface BenchOptions {
@@ -66,17 +66,10 @@ export interface BenchRun {
   raw: string;
 }
 
-export interface ModelEstimate {
-  /** Prefill of p tokens in this process, with the plugin on `device`. */
+/** Prefill of p tokens in this process, with the plugin on `device`: the plugin's counters plus these. */
+export interface ModelEstimate extends Omit<RknpuStats, 'failures'> {
   tokens: number;
   wall_ms: number;
-  matmuls: number;
-  tasks: number;
-  jobs: number;
-  glue_ms: number;
-  npu_wait_ms: number;
-  model_ms_200: number;
-  model_ms_1000: number;
   /** p / (wall - npu_wait + model): the measured run with the NPU wait replaced by the timing model. */
   pp_tps_200: number;
   pp_tps_1000: number;
