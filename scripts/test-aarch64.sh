@@ -132,6 +132,17 @@ for dtype in int8 fp16; do
   done
 done
 
+# 3b. The glue micro-benchmark runs on aarch64 (NEON) and says its timings under qemu mean nothing.
+set +e
+target "$out/glue-bench" 1 >"$tmp/glue.txt" 2>&1
+rc=$?
+set -e
+if [ "$rc" = 0 ] && grep -q 'vs neon' "$tmp/glue.txt" && grep -q 'under qemu-user these are emulation timings' "$tmp/glue.txt"; then
+  ok "glue-bench runs the NEON glue (timings under qemu are not meaningful)"
+else
+  not_ok "glue-bench: exit $rc"; diag <"$tmp/glue.txt"
+fi
+
 # 4. test-backend-ops MUL_MAT with the plugin on the sim.
 tbo_args=(-o MUL_MAT -b RKNPU0)
 [ -n "$mulmat_filter" ] && tbo_args+=(-p "$mulmat_filter")
