@@ -39,12 +39,6 @@ static int row_amax(const float *r, uint32_t k, float *amax)
     return 0;
 }
 
-static inline int8_t q8(float v)
-{
-    long q = lrintf(v);                  /* current rounding mode: round half to even, like cvtps/vcvtnq */
-    return (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
-}
-
 int rk_quant_row_i8(const float *w, uint32_t k, int8_t *q, float *scale)
 {
     float amax;
@@ -57,7 +51,7 @@ int rk_quant_row_i8(const float *w, uint32_t k, int8_t *q, float *scale)
     }
     float inv = Q8_MAX / amax;
     for (uint32_t i = 0; i < k; i++)
-        q[i] = q8(w[i] * inv);
+        q[i] = rk_q8(w[i] * inv);
     *scale = amax / Q8_MAX;
     return 0;
 }
@@ -89,7 +83,7 @@ int rk_act_quant_i8_ref(const float *x, int64_t M, int64_t ldx, uint32_t K, uint
         }
         float inv = Q8_MAX / amax;
         for (uint32_t k = 0; k < K; k++)
-            d[k] = q8(r[k] * inv);
+            d[k] = rk_q8(r[k] * inv);
         memset(d + K, 0, Kpad - K);
         sx[m] = amax / Q8_MAX;
     }

@@ -69,10 +69,8 @@ int rk_act_quant_i8_avx2(const float *x, int64_t M, int64_t ldx, uint32_t K, uin
             __m256i b = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(ab, cd), perm);
             _mm256_storeu_si256((__m256i *)(d + k), b);
         }
-        for (; k < K; k++) {
-            long q = lrintf(r[k] * inv);
-            d[k] = (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
-        }
+        for (; k < K; k++)
+            d[k] = rk_q8(r[k] * inv);
         memset(d + K, 0, Kpad - K);
         sx[m] = amax / 127.0f;
     }

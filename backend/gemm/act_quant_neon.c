@@ -60,10 +60,8 @@ int rk_act_quant_i8_neon(const float *x, int64_t M, int64_t ldx, uint32_t K, uin
             int16x8_t h1 = vcombine_s16(vqmovn_s32(q[2]), vqmovn_s32(q[3]));
             vst1q_s8(d + k, vcombine_s8(vqmovn_s16(h0), vqmovn_s16(h1)));
         }
-        for (; k < K; k++) {
-            long q = lrintf(r[k] * inv);
-            d[k] = (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
-        }
+        for (; k < K; k++)
+            d[k] = rk_q8(r[k] * inv);
         memset(d + K, 0, Kpad - K);
         sx[m] = amax / 127.0f;
     }

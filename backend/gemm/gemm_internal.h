@@ -3,6 +3,7 @@
 #ifndef RK_GEMM_INTERNAL_H
 #define RK_GEMM_INTERNAL_H
 
+#include <math.h>
 #include <stdarg.h>
 
 #include "rk_gemm.h"
@@ -74,6 +75,14 @@ void rk_plan_task_offsets(const struct rk_plan *p, const struct rk_plan_task *t,
                           uint64_t *c);
 /* C element offset of (slice s, tile t, row m, column 0) in a core's C BO. */
 uint64_t rk_plan_c_index(const struct rk_plan *p, uint32_t core, uint32_t s, uint32_t t, uint32_t m);
+
+/* One value to symmetric int8: round half to even (the current rounding mode, like cvtps/vcvtnq), then
+ * saturate to ±127. The scalar reference and the SIMD tails share it, so their bits agree. */
+static inline int8_t rk_q8(float v)
+{
+    long q = lrintf(v);
+    return (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+}
 
 /* ---- weight quantization (one row) ---- */
 /* int8: s = amax/127 (1 if the row is 0), q = clamp(rne(w·127/amax), ±127) (ggml-backend-guide §5.4).
