@@ -7,7 +7,9 @@ import readline from 'node:readline';
 
 const rl = readline.createInterface({ input: process.stdin });
 const open = []; // stack of { indent, failed }
-let passed = 0, failed = 0, skipped = 0;
+let passed = 0,
+  failed = 0,
+  skipped = 0;
 
 for await (const line of rl) {
   process.stdout.write(line + '\n');
@@ -18,16 +20,24 @@ for await (const line of rl) {
   }
   const m = /^(\s*)(not ok|ok)\b(.*)$/.exec(line);
   if (!m) continue;
-  const indent = m[1].length, ok = m[2] === 'ok', rest = m[3];
+  const indent = m[1].length,
+    ok = m[2] === 'ok',
+    rest = m[3];
   const top = open[open.length - 1];
   if (top && top.indent === indent) {
     open.pop();
-    if (!ok && top.failed === 0) { failed++; markFailed(); }
+    if (!ok && top.failed === 0) {
+      failed++;
+      markFailed();
+    }
     continue;
   }
   if (/#\s*skip/i.test(rest)) skipped++;
   else if (ok || /#\s*todo/i.test(rest)) passed++;
-  else { failed++; markFailed(); }
+  else {
+    failed++;
+    markFailed();
+  }
 }
 
 function markFailed() {

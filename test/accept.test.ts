@@ -21,12 +21,24 @@ t.test('fleet writer: kit-owned values replaced line by line, everything else un
   const before = readFleet(src);
   t.equal(before.get('schema_version'), 1);
   t.equal(before.get('soc.cpu.big_cpus'), '4-7');
-  const u = updateFleet(src, { 'kernel.release': '7.3.0', 'measured.npu_cores_bound': 3, 'measured.overlay_applied': true, 'kernel.cmdline': 'a "quoted" b', 'measured.nope': 1 });
+  const u = updateFleet(src, {
+    'kernel.release': '7.3.0',
+    'measured.npu_cores_bound': 3,
+    'measured.overlay_applied': true,
+    'kernel.cmdline': 'a "quoted" b',
+    'measured.nope': 1,
+  });
   t.same(u.missing, ['measured.nope']);
-  const a = src.split('\n'), b = u.text.split('\n');
+  const a = src.split('\n'),
+    b = u.text.split('\n');
   t.equal(b.length, a.length, 'same number of lines');
   const changed = a.map((l, i) => (l === b[i] ? null : b[i])).filter((l) => l !== null);
-  t.same(changed, ['  release: "7.3.0"', '  cmdline: "a  quoted  b"', '  overlay_applied: true', '  npu_cores_bound: 3']);
+  t.same(changed, [
+    '  release: "7.3.0"',
+    '  cmdline: "a  quoted  b"',
+    '  overlay_applied: true',
+    '  npu_cores_bound: 3',
+  ]);
   const after = readFleet(u.text);
   t.equal(after.get('measured.npu_cores_bound'), 3);
   t.equal(after.get('kernel.release'), '7.3.0');
@@ -68,7 +80,11 @@ t.test('tool output parsers fail with a clear message', (t) => {
   t.equal(ok.pp.avg_ts, 10);
   t.equal(ok.tg.avg_ts, 5);
   t.throws(() => parseBackendOps('something else'), /test-backend-ops output not recognised/);
-  t.same(parseBackendOps('  19/19 tests passed\n  Backend RKNPU: \x1b[1;32mOK\x1b[0m\n'), { passed: 19, total: 19, ok: true });
+  t.same(parseBackendOps('  19/19 tests passed\n  Backend RKNPU: \x1b[1;32mOK\x1b[0m\n'), {
+    passed: 19,
+    total: 19,
+    ok: true,
+  });
   t.equal(parseBackendOps('  18/19 tests passed\n  Backend RKNPU: FAIL\n').ok, false);
   t.throws(() => parsePerplexityKld('Final estimate: PPL = 3.0'), /--kl-divergence output not recognised/);
   t.end();
@@ -89,12 +105,28 @@ t.test('accept --sim --quick end to end', (t) => {
   t.equal(r.status, 0, `exit 0\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
 
   // progress
-  for (const [i, title] of [[1, 'doctor'], [2, 'probe'], [3, 'GEMM sweep'], [4, 'test-backend-ops MUL_MAT'], [5, 'llama-bench'], [6, 'perplexity'], [7, 'report']] as const) {
+  for (const [i, title] of [
+    [1, 'doctor'],
+    [2, 'probe'],
+    [3, 'GEMM sweep'],
+    [4, 'test-backend-ops MUL_MAT'],
+    [5, 'llama-bench'],
+    [6, 'perplexity'],
+    [7, 'report'],
+  ] as const) {
     t.match(r.stdout, new RegExp(`^\\[${i}/7\\] ${title}.* \\.\\.\\.$`, 'm'), `progress line for stage ${i} starts`);
   }
-  t.match(r.stdout, /^\[4\/7\] test-backend-ops MUL_MAT \.\.\. \d+ s ok: \d+\/\d+ MUL_MAT cases/m, 'stage end line with time and verdict');
+  t.match(
+    r.stdout,
+    /^\[4\/7\] test-backend-ops MUL_MAT \.\.\. \d+ s ok: \d+\/\d+ MUL_MAT cases/m,
+    'stage end line with time and verdict',
+  );
   t.match(r.stdout, /accept: PASS \(SIMULATOR run/);
-  t.match(r.stdout, /^\[3\/7\] GEMM sweep.* \.\.\. \d+ s, bench-gemm running: /m, 'still-running lines during a long stage');
+  t.match(
+    r.stdout,
+    /^\[3\/7\] GEMM sweep.* \.\.\. \d+ s, bench-gemm running: /m,
+    'still-running lines during a long stage',
+  );
 
   // report.json
   const rep = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
@@ -105,24 +137,36 @@ t.test('accept --sim --quick end to end', (t) => {
   t.equal(rep.quick, true);
   t.equal(rep.npu_clock_hz, null, 'no hardware clock on the simulator');
   t.match(rep.note, /simulator \+ timing MODEL, not hardware/);
-  t.same(rep.stages.map((s: any) => s.id), ['doctor', 'probe', 'gemm', 'backend_ops', 'bench', 'perplexity']);
+  t.same(
+    rep.stages.map((s: any) => s.id),
+    ['doctor', 'probe', 'gemm', 'backend_ops', 'bench', 'perplexity'],
+  );
   const st = Object.fromEntries(rep.stages.map((s: any) => [s.id, s]));
   t.equal(st.doctor.verdict, 'info', 'doctor is informational on the simulator');
   t.equal(st.doctor.figures.facts.rk3588, true, 'doctor read the fake board');
-  for (const id of ['probe', 'gemm', 'backend_ops', 'bench']) t.equal(st[id].verdict, 'pass', `${id}: ${st[id].summary}`);
+  for (const id of ['probe', 'gemm', 'backend_ops', 'bench'])
+    t.equal(st[id].verdict, 'pass', `${id}: ${st[id].summary}`);
   t.equal(st.probe.figures.runs.length, 6);
-  t.same(st.probe.figures.runs.map((x: any) => `${x.dtype}/${x.cores}`), ['int8/1', 'int8/2', 'int8/3', 'fp16/1', 'fp16/2', 'fp16/3']);
+  t.same(
+    st.probe.figures.runs.map((x: any) => `${x.dtype}/${x.cores}`),
+    ['int8/1', 'int8/2', 'int8/3', 'fp16/1', 'fp16/2', 'fp16/3'],
+  );
   t.ok(st.probe.figures.runs.every((x: any) => x.ok && x.driver === 'npusim'));
   t.ok(st.gemm.figures.cases > 0);
   t.equal(st.gemm.figures.int_mismatches, 0, 'GEMM int32 results bit-exact');
   t.ok(st.gemm.figures.int_compared > 0);
-  t.ok(st.gemm.figures.rows.every((x: any) => x.model_ms_200mhz > 0 && x.model_ms_1ghz > 0 && x.model_ms_1ghz <= x.model_ms_200mhz + 1e-9));
+  t.ok(
+    st.gemm.figures.rows.every(
+      (x: any) => x.model_ms_200mhz > 0 && x.model_ms_1ghz > 0 && x.model_ms_1ghz <= x.model_ms_200mhz + 1e-9,
+    ),
+  );
   t.ok(st.backend_ops.figures.total > 0);
   t.equal(st.backend_ops.figures.passed, st.backend_ops.figures.total);
   const b = st.bench.figures;
   t.equal(b.p, 64);
   t.equal(b.n, 16);
-  for (const k of ['cpu_pp_tps', 'cpu_tg_tps', 'npu_pp_tps', 'npu_tg_tps', 'model_pp_tps_200', 'model_pp_tps_1000']) t.ok(b[k] > 0, `${k} = ${b[k]}`);
+  for (const k of ['cpu_pp_tps', 'cpu_tg_tps', 'npu_pp_tps', 'npu_tg_tps', 'model_pp_tps_200', 'model_pp_tps_1000'])
+    t.ok(b[k] > 0, `${k} = ${b[k]}`);
   t.ok(b.model_estimate.matmuls > 0, 'prefill ran matmuls on the NPU');
   t.ok(b.model_estimate.model_ms_1000 <= b.model_estimate.model_ms_200, '1 GHz model not slower than 200 MHz');
   t.match(b.npu_load_line, /RKNPU: RKNPU0 = .*SIMULATOR/);
@@ -132,12 +176,16 @@ t.test('accept --sim --quick end to end', (t) => {
     t.ok(st.perplexity.figures.rel_diff <= 0.01);
     t.ok(st.perplexity.figures.kld >= 0 && st.perplexity.figures.kld <= 0.01);
   } else t.equal(st.perplexity.verdict, 'skip');
-  for (const s of rep.stages) for (const f of s.files) t.ok(fs.statSync(path.join(out, f)).size > 0, `raw output ${f} saved`);
+  for (const s of rep.stages)
+    for (const f of s.files) t.ok(fs.statSync(path.join(out, f)).size > 0, `raw output ${f} saved`);
   t.match(fs.readFileSync(path.join(out, 'test-backend-ops.txt'), 'utf8'), /tests passed/);
   t.match(fs.readFileSync(path.join(out, 'probe-int8-3core.txt'), 'utf8'), /"tool":"npu-probe"/);
 
   // plots
-  t.same([...rep.plots].sort(), (text ? ['gemm.png', 'perplexity.png', 'pp_tg.png'] : ['gemm.png', 'pp_tg.png']).sort());
+  t.same(
+    [...rep.plots].sort(),
+    (text ? ['gemm.png', 'perplexity.png', 'pp_tg.png'] : ['gemm.png', 'pp_tg.png']).sort(),
+  );
   for (const p of rep.plots) {
     const info = readPng(fs.readFileSync(path.join(out, p)));
     t.equal(info.colorType, 2, `${p}: RGB`);
@@ -151,7 +199,18 @@ t.test('accept --sim --quick end to end', (t) => {
   const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
   t.match(md, /^# Rosenblatt acceptance report: PASS/);
   t.match(md, /\*\*Simulator run\.\*\*.*not hardware/);
-  for (const h of ['## Summary', '## Stages', '## What failed', '## Board (doctor)', '## Figures', '## Plots', '## Fleet file', '## Commands run', '## Files']) t.match(md, h);
+  for (const h of [
+    '## Summary',
+    '## Stages',
+    '## What failed',
+    '## Board (doctor)',
+    '## Figures',
+    '## Plots',
+    '## Fleet file',
+    '## Commands run',
+    '## Files',
+  ])
+    t.match(md, h);
   if (text) t.match(md, '## Accuracy');
   t.match(md, /\| 4 \| test-backend-ops MUL_MAT \| PASS \|/);
   t.match(md, /\| NPU clock \| simulator/);
@@ -159,7 +218,11 @@ t.test('accept --sim --quick end to end', (t) => {
   t.match(md, /GGML_BACKEND_PATH=\$PLUGIN RKNPU_DEVICE=sim \$BIN\/test-backend-ops -o MUL_MAT -b RKNPU0/);
   t.match(md, /\$BIN\/llama-bench -m .* -p 64 -n 16/);
   t.match(md, /!\[pp_tg\.png\]\(pp_tg\.png\)/);
-  t.notMatch(md, new RegExp(os.homedir() === '/' ? '^$x' : `${path.dirname(repo)}/main/build`), 'commands use $BIN/$PLUGIN/$NATIVE');
+  t.notMatch(
+    md,
+    new RegExp(os.homedir() === '/' ? '^$x' : `${path.dirname(repo)}/main/build`),
+    'commands use $BIN/$PLUGIN/$NATIVE',
+  );
 
   // fleet file: only kit-owned lines changed
   t.equal(rep.fleet.skipped_reason, null);
@@ -167,7 +230,8 @@ t.test('accept --sim --quick end to end', (t) => {
   const orig = fs.readFileSync(path.join(repo, 'fleet', 'boltzmann.yaml'), 'utf8').split('\n');
   const now = fs.readFileSync(fleet, 'utf8').split('\n');
   t.equal(now.length, orig.length);
-  const owned = /^\s+(release|rocket_config|cmdline|id|version_id|pretty_name|updated_at|kit_version|dtb_model|base_dtb_has_symbols|overlay_applied|accel_node|vdd_npu_present|npu_cores_bound|iommus_bound|npu_clock_hz|vdd_npu_uv|devfreq_present|ram_total_bytes):/;
+  const owned =
+    /^\s+(release|rocket_config|cmdline|id|version_id|pretty_name|updated_at|kit_version|dtb_model|base_dtb_has_symbols|overlay_applied|accel_node|vdd_npu_present|npu_cores_bound|iommus_bound|npu_clock_hz|vdd_npu_uv|devfreq_present|ram_total_bytes):/;
   orig.forEach((l, i) => {
     if (l !== now[i]) t.match(now[i], owned, `changed line ${i + 1} is kit-owned: ${now[i]}`);
   });
@@ -183,29 +247,33 @@ t.test('accept --sim --quick end to end', (t) => {
   t.end();
 });
 
-t.test('accept on a machine without the NPU, told to use rocket: every NPU stage fails with the reason', { skip: fs.existsSync('/dev/accel') && 'this machine has /dev/accel' }, (t) => {
-  const out = path.join(tmp, 'rocket');
-  const r = cli(['accept', '--quick', '-m', defaultModel, '--out', out], { RKNPU_DEVICE: 'rocket' });
-  t.equal(r.status, 1, 'exit 1');
-  t.match(r.stdout, /accept: FAIL/);
-  const rep = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
-  t.equal(rep.verdict, 'FAIL');
-  t.equal(rep.simulator, false);
-  t.equal(rep.device, 'rocket');
-  t.equal(rep.npu_clock_hz, 'unknown');
-  const st = Object.fromEntries(rep.stages.map((s: any) => [s.id, s]));
-  t.equal(st.doctor.verdict, 'fail', 'doctor counts on a board run');
-  t.match(st.doctor.summary, /not an RK3588/);
-  for (const id of ['probe', 'gemm', 'backend_ops', 'bench']) {
-    t.equal(st[id].verdict, 'fail', id);
-    t.match(st[id].summary, /no rocket NPU found/, `${id} says why`);
-  }
-  t.equal(st.perplexity.verdict, 'skip', 'no text with -m and no -f');
-  t.ok(st.bench.files.includes('llama-bench-npu.log'), 'the failing run\'s log is listed');
-  const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
-  t.match(md, /^# Rosenblatt acceptance report: FAIL/);
-  t.notMatch(md, /Simulator run/);
-  t.match(md, /## What failed\n\n- \*\*doctor/);
-  t.match(md, /## Board tests this kit does not settle yet/);
-  t.end();
-});
+t.test(
+  'accept on a machine without the NPU, told to use rocket: every NPU stage fails with the reason',
+  { skip: fs.existsSync('/dev/accel') && 'this machine has /dev/accel' },
+  (t) => {
+    const out = path.join(tmp, 'rocket');
+    const r = cli(['accept', '--quick', '-m', defaultModel, '--out', out], { RKNPU_DEVICE: 'rocket' });
+    t.equal(r.status, 1, 'exit 1');
+    t.match(r.stdout, /accept: FAIL/);
+    const rep = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+    t.equal(rep.verdict, 'FAIL');
+    t.equal(rep.simulator, false);
+    t.equal(rep.device, 'rocket');
+    t.equal(rep.npu_clock_hz, 'unknown');
+    const st = Object.fromEntries(rep.stages.map((s: any) => [s.id, s]));
+    t.equal(st.doctor.verdict, 'fail', 'doctor counts on a board run');
+    t.match(st.doctor.summary, /not an RK3588/);
+    for (const id of ['probe', 'gemm', 'backend_ops', 'bench']) {
+      t.equal(st[id].verdict, 'fail', id);
+      t.match(st[id].summary, /no rocket NPU found/, `${id} says why`);
+    }
+    t.equal(st.perplexity.verdict, 'skip', 'no text with -m and no -f');
+    t.ok(st.bench.files.includes('llama-bench-npu.log'), "the failing run's log is listed");
+    const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+    t.match(md, /^# Rosenblatt acceptance report: FAIL/);
+    t.notMatch(md, /Simulator run/);
+    t.match(md, /## What failed\n\n- \*\*doctor/);
+    t.match(md, /## Board tests this kit does not settle yet/);
+    t.end();
+  },
+);

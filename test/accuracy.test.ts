@@ -28,7 +28,8 @@ t.test('perplexity and KLD, CPU vs RKNPU (simulator), every mode', { skip: !mode
     t.ok(row, `a row for ${mode}`);
     if (!row) continue;
     const cells = row.split('|');
-    const ppl = num(cells[3]), kld = num(cells[4]);
+    const ppl = num(cells[3]),
+      kld = num(cells[4]);
     t.ok(Math.abs(ppl - pplCpu) / pplCpu <= PPL_REL_BOUND, `${mode}: perplexity ${ppl} within 1% of ${pplCpu}`);
     t.ok(kld >= 0 && kld <= KLD_BOUND, `${mode}: mean KLD ${kld} <= ${KLD_BOUND}`);
   }

@@ -11,7 +11,17 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rb-bench-'));
 t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 t.test('PNG writer and plotter', (t) => {
-  const img = barChart({ title: 'Test 123', yLabel: 'x', groups: ['a', 'b'], series: [{ name: 'one', values: [1, 2] }, { name: 'two', values: [3, null] }], width: 320, height: 200 });
+  const img = barChart({
+    title: 'Test 123',
+    yLabel: 'x',
+    groups: ['a', 'b'],
+    series: [
+      { name: 'one', values: [1, 2] },
+      { name: 'two', values: [3, null] },
+    ],
+    width: 320,
+    height: 200,
+  });
   const info = readPng(img.toPng());
   t.same([info.width, info.height, info.bitDepth, info.colorType], [320, 200, 8, 2]);
   t.ok(info.colors >= 4, `${info.colors} colours`);
@@ -62,7 +72,25 @@ t.test('bench --sim: table, bench.json, bench.png', (t) => {
 t.test('bench --json --skip-estimate; a missing model is a clear error', (t) => {
   // Without --sim on a machine with no /dev/accel the simulator is chosen, and said so.
   const noNpu = !fs.existsSync('/dev/accel');
-  const r = cli(['bench', ...(noNpu ? [] : ['--sim']), '-m', defaultModel, '-p', '16', '-n', '4', '-r', '1', '--skip-estimate', '--json', '--out', path.join(tmp, 'b2')], { RKNPU_DEVICE: '' });
+  const r = cli(
+    [
+      'bench',
+      ...(noNpu ? [] : ['--sim']),
+      '-m',
+      defaultModel,
+      '-p',
+      '16',
+      '-n',
+      '4',
+      '-r',
+      '1',
+      '--skip-estimate',
+      '--json',
+      '--out',
+      path.join(tmp, 'b2'),
+    ],
+    { RKNPU_DEVICE: '' },
+  );
   t.equal(r.status, 0, r.stderr.slice(-1500));
   if (noNpu) t.match(r.stderr, /no NPU on this machine .*SOFTWARE SIMULATOR/);
   const j = JSON.parse(r.stdout);

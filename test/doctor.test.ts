@@ -38,7 +38,24 @@ t.test('clk_summary parsing', (t) => {
 t.test('a healthy board: every NPU check ok', (t) => {
   const r = runDoctor(board());
   t.ok(r.ok, 'no failures');
-  for (const n of ['SoC', 'board', 'kernel', 'kernel config', 'dtb symbols', 'kernel log', 'device tree NPU nodes', 'module', 'NPU cores bound', 'IOMMUs bound', '/dev/accel node', 'driver', 'node permissions', 'vdd_npu_s0', 'NPU clock', 'devfreq']) {
+  for (const n of [
+    'SoC',
+    'board',
+    'kernel',
+    'kernel config',
+    'dtb symbols',
+    'kernel log',
+    'device tree NPU nodes',
+    'module',
+    'NPU cores bound',
+    'IOMMUs bound',
+    '/dev/accel node',
+    'driver',
+    'node permissions',
+    'vdd_npu_s0',
+    'NPU clock',
+    'devfreq',
+  ]) {
     t.equal(byName(r, n).status, 'ok', `${n}: ${byName(r, n).found}`);
   }
   t.equal(byName(r, 'RAM').status, 'warn', 'RAM above 4 GB flagged (U6)');
@@ -97,7 +114,12 @@ t.test('module not loaded, two cores, no debugfs, clock not 200 MHz', (t) => {
 });
 
 t.test('no dtb symbols; errors in the kernel log', (t) => {
-  const r = runDoctor(board({ symbols: false, dmesg: '[ 9.0] rocket fdab0000.npu: NPU job timed out\n[ 9.1] rk_iommu fdab9000.iommu: Page fault at 0x1000\n' }));
+  const r = runDoctor(
+    board({
+      symbols: false,
+      dmesg: '[ 9.0] rocket fdab0000.npu: NPU job timed out\n[ 9.1] rk_iommu fdab9000.iommu: Page fault at 0x1000\n',
+    }),
+  );
   t.equal(byName(r, 'dtb symbols').status, 'warn');
   t.equal(r.facts.baseDtbHasSymbols, 'unknown');
   const k = byName(r, 'kernel log');
@@ -132,23 +154,41 @@ t.test('CLI on a fake board: table, --json, --strict, ROSENBLATT_SYSROOT', (t) =
   t.end();
 });
 
-t.test('this machine is not an RK3588', { skip: fs.existsSync('/proc/device-tree/compatible') && /rk3588/.test(fs.readFileSync('/proc/device-tree/compatible', 'utf8')) && 'running on an RK3588' }, (t) => {
-  const r = cli(['doctor'], { ROSENBLATT_SYSROOT: '' });
-  t.equal(r.status, 0, 'exit 0 without --strict');
-  t.match(r.stdout, /FAIL\s+SoC\s+not an RK3588/);
-  t.match(r.stdout, /not an RK3588: the NPU checks need the board/);
-  const s = cli(['doctor', '--strict', '--json']);
-  t.equal(s.status, 1);
-  const j = JSON.parse(s.stdout);
-  t.equal(j.facts.rk3588, false);
-  t.equal(j.checks.find((c: any) => c.name === '/dev/accel node').status, 'skip');
-  t.end();
-});
+t.test(
+  'this machine is not an RK3588',
+  {
+    skip:
+      fs.existsSync('/proc/device-tree/compatible') &&
+      /rk3588/.test(fs.readFileSync('/proc/device-tree/compatible', 'utf8')) &&
+      'running on an RK3588',
+  },
+  (t) => {
+    const r = cli(['doctor'], { ROSENBLATT_SYSROOT: '' });
+    t.equal(r.status, 0, 'exit 0 without --strict');
+    t.match(r.stdout, /FAIL\s+SoC\s+not an RK3588/);
+    t.match(r.stdout, /not an RK3588: the NPU checks need the board/);
+    const s = cli(['doctor', '--strict', '--json']);
+    t.equal(s.status, 1);
+    const j = JSON.parse(s.stdout);
+    t.equal(j.facts.rk3588, false);
+    t.equal(j.checks.find((c: any) => c.name === '/dev/accel node').status, 'skip');
+    t.end();
+  },
+);
 
 t.test('docs/acceptance.md: every command shown uses options the CLI has; the doctor ones run', (t) => {
   const md = fs.readFileSync(new URL('../docs/acceptance.md', import.meta.url), 'utf8');
   const blocks = [...md.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
-  const cmds = blocks.flatMap((b) => b.split('\n')).map((l) => l.replace(/\s+#.*$/, '').replace(/^sudo /, '').replace(/^taskset -c \S+ /, '').trim()).filter((l) => l.startsWith('npx rosenblatt-dl '));
+  const cmds = blocks
+    .flatMap((b) => b.split('\n'))
+    .map((l) =>
+      l
+        .replace(/\s+#.*$/, '')
+        .replace(/^sudo /, '')
+        .replace(/^taskset -c \S+ /, '')
+        .trim(),
+    )
+    .filter((l) => l.startsWith('npx rosenblatt-dl '));
   t.ok(cmds.length >= 8, `${cmds.length} commands`);
   const helps = new Map<string, string>();
   for (const c of cmds) {
@@ -156,9 +196,13 @@ t.test('docs/acceptance.md: every command shown uses options the CLI has; the do
     const sub = words[0];
     t.ok(['doctor', 'accept', 'bench'].includes(sub), `${sub} is one of the kit commands`);
     if (!helps.has(sub)) helps.set(sub, cli([sub, '--help']).stdout);
-    for (const w of words.filter((x) => /^-/.test(x))) t.match(helps.get(sub)!, new RegExp(`(^|[\\s,])${w.replace(/[-]/g, '\\-')}\\b`, 'm'), `${sub} has option ${w}`);
+    for (const w of words.filter((x) => /^-/.test(x)))
+      t.match(helps.get(sub)!, new RegExp(`(^|[\\s,])${w.replace(/[-]/g, '\\-')}\\b`, 'm'), `${sub} has option ${w}`);
     if (sub === 'doctor') {
-      const r = cli(words.filter((w) => w !== '>'), { ROSENBLATT_SYSROOT: '' });
+      const r = cli(
+        words.filter((w) => w !== '>'),
+        { ROSENBLATT_SYSROOT: '' },
+      );
       t.ok(r.status === 0 || (words.includes('--strict') && r.status === 1), `"${c}" runs (exit ${r.status})`);
     }
   }

@@ -12,10 +12,25 @@ import { repo } from './helpers.js';
 const src = spawnSync('bash', [path.join(repo, 'scripts', 'upstream.sh'), 'src'], { encoding: 'utf8' }).stdout.trim();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rb-layout-'));
 const exe = path.join(dir, 'layout');
-const cc = spawnSync('cc', ['-std=c11', '-I', path.join(src, 'include'), '-I', path.join(src, 'ggml', 'include'),
-  path.join(repo, 'test', 'fixtures', 'llama-layout.c'), '-o', exe], { encoding: 'utf8' });
+const cc = spawnSync(
+  'cc',
+  [
+    '-std=c11',
+    '-I',
+    path.join(src, 'include'),
+    '-I',
+    path.join(src, 'ggml', 'include'),
+    path.join(repo, 'test', 'fixtures', 'llama-layout.c'),
+    '-o',
+    exe,
+  ],
+  { encoding: 'utf8' },
+);
 t.equal(cc.status, 0, `layout probe compiles ${cc.stderr}`);
-const c = JSON.parse(spawnSync(exe, { encoding: 'utf8' }).stdout) as Record<string, { size: number; fields: Record<string, number> }>;
+const c = JSON.parse(spawnSync(exe, { encoding: 'utf8' }).stdout) as Record<
+  string,
+  { size: number; fields: Record<string, number> }
+>;
 
 const declared: Record<string, unknown> = {
   llama_model_params: ffi.llama_model_params,
@@ -29,9 +44,9 @@ for (const [name, type] of Object.entries(declared)) {
   t.test(name, (tt) => {
     const ref = c[name];
     tt.ok(ref, 'the probe knows it');
-    tt.equal(koffi.sizeof(type as koffi.TypeSpec), ref.size, 'size');
+    tt.equal(koffi.sizeof(type as Parameters<typeof koffi.sizeof>[0]), ref.size, 'size');
     for (const [field, off] of Object.entries(ref.fields)) {
-      tt.equal(koffi.offsetof(type as koffi.TypeSpec, field), off, `offset of ${field}`);
+      tt.equal(koffi.offsetof(type as Parameters<typeof koffi.sizeof>[0], field), off, `offset of ${field}`);
     }
     tt.end();
   });

@@ -27,8 +27,11 @@ function stockGreedy(model: string, prompt: string, n: number): string {
   // text included, and still exits 0 (see TODO.md). A complete run ends with its perf summary, so
   // runs without it are repeated a few times.
   for (let attempt = 0; attempt < 5; attempt++) {
-    const r = tool('llama-completion', ['-m', model, '-no-cnv', '-p', prompt, '-n', String(n), '--temp', '0', '-t', '2', '-c', '256', '--no-warmup'],
-      { GGML_BACKEND_PATH: pluginPath });
+    const r = tool(
+      'llama-completion',
+      ['-m', model, '-no-cnv', '-p', prompt, '-n', String(n), '--temp', '0', '-t', '2', '-c', '256', '--no-warmup'],
+      { GGML_BACKEND_PATH: pluginPath },
+    );
     if (r.status !== 0) throw new Error(`llama-completion failed: ${r.stderr.slice(-500)}`);
     if (/total time =/.test(r.stderr)) return r.stdout;
   }
@@ -40,7 +43,11 @@ t.test('greedy on the default model', (t) => {
   const b = generate(defaultModel, 'The perceptron', 24);
   t.equal(a.tokens.length, 24, 'generated the requested tokens');
   t.same(a.tokens, b.tokens, 'deterministic across runs');
-  t.equal(stockGreedy(defaultModel, 'The perceptron', 24).trimEnd(), 'The perceptron' + a.text, 'identical to llama-completion');
+  t.equal(
+    stockGreedy(defaultModel, 'The perceptron', 24).trimEnd(),
+    'The perceptron' + a.text,
+    'identical to llama-completion',
+  );
   t.end();
 });
 
@@ -56,8 +63,9 @@ t.test('seeded sampling is reproducible', (t) => {
 t.test('real small model from shared/models', (t) => {
   const q8 = sharedModel('tiny-qwen2-q8_0.gguf');
   if (!q8) {
-    t.skip('../shared/models/tiny-qwen2 not present');
-    return t.end();
+    t.pass('../shared/models/tiny-qwen2 not present', { skip: true });
+    t.end();
+    return;
   }
   const g = generate(q8, 'The kernel', 32);
   t.equal(stockGreedy(q8, 'The kernel', 32).trimEnd(), 'The kernel' + g.text, 'identical to llama-completion');
@@ -74,7 +82,11 @@ t.test('bad input is a readable error', (t) => {
   const m = rt.loadModel(defaultModel);
   const ctx = m.newContext({ nCtx: 64 });
   const n = ctx.nCtx();
-  t.throws(() => ctx.generate(m.tokenize('x'.repeat(10)), { maxTokens: n }), new RegExp(`exceed the context of ${n}`), 'context overflow');
+  t.throws(
+    () => ctx.generate(m.tokenize('x'.repeat(10)), { maxTokens: n }),
+    new RegExp(`exceed the context of ${n}`),
+    'context overflow',
+  );
   t.throws(() => ctx.decode([m.nVocab() + 5]), /llama_decode failed/, 'out-of-vocabulary token');
   ctx.free();
   m.free();

@@ -37,7 +37,11 @@ export function cli(args: string[], env: Record<string, string> = {}): RunResult
 
 /** Run a tool of the pinned build. */
 export function tool(name: string, args: string[], env: Record<string, string> = {}): RunResult {
-  const r = spawnSync(path.join(binDir, name), args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300_000 });
+  const r = spawnSync(path.join(binDir, name), args, {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 300_000,
+  });
   return pick(r);
 }
 

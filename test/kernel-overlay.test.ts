@@ -18,7 +18,16 @@ t.test('kernel/build-overlay.sh', { skip: !dtc && 'dtc not installed (apt-get in
   t.ok(m && Number(m[1]) > 10 && m[2] === '0', `its checks: ${m?.[0]}`);
   t.ok(fs.statSync(path.join(out, 'rock-5-itx-npu.dtbo')).size > 500, 'the .dtbo is written');
   const dts = fs.readFileSync(path.join(out, 'rock-5-itx-npu.dtbo.dts'), 'utf8');
-  for (const label of ['rknn_core_0', 'rknn_core_1', 'rknn_core_2', 'rknn_mmu_0', 'rknn_mmu_1', 'rknn_mmu_2', 'pd_npu', 'vdd_npu_s0']) {
+  for (const label of [
+    'rknn_core_0',
+    'rknn_core_1',
+    'rknn_core_2',
+    'rknn_mmu_0',
+    'rknn_mmu_1',
+    'rknn_mmu_2',
+    'pd_npu',
+    'vdd_npu_s0',
+  ]) {
     t.match(dts, new RegExp(label), `the overlay refers to ${label}`);
   }
   fs.rmSync(out, { recursive: true, force: true });

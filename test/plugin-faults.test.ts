@@ -19,7 +19,9 @@ t.test('an injected NPU fault fails decode; the next decode works', (t) => {
   t.ok(npu && npu.devices === 1, 'RKNPU0 on the simulator');
   const m = rt.loadModel(defaultModel);
   const ctx = m.newContext({ nCtx: 256, threads: 2 });
-  const prompt = m.tokenize('The weights are converted once when the model is loaded, and the activations are quantized.');
+  const prompt = m.tokenize(
+    'The weights are converted once when the model is loaded, and the activations are quantized.',
+  );
   t.ok(prompt.length >= 8, `a prompt of ${prompt.length} tokens goes to the NPU`);
   const before = ctx.generate(prompt, { maxTokens: 6 });
   const ran = npu!.stats()!;
@@ -28,7 +30,11 @@ t.test('an injected NPU fault fails decode; the next decode works', (t) => {
   for (const fault of ['timeout', 'dma', 'reject']) {
     t.equal(npu!.injectFault(`${fault}@1`), 0, `inject ${fault}`);
     ctx.clear();
-    t.throws(() => ctx.decode(prompt), /llama_decode failed: .*failed on the NPU/, `${fault}: decode fails with the reason`);
+    t.throws(
+      () => ctx.decode(prompt),
+      /llama_decode failed: .*failed on the NPU/,
+      `${fault}: decode fails with the reason`,
+    );
     const again = ctx.generate(prompt, { maxTokens: 6 });
     t.same(again.tokens, before.tokens, `${fault}: the next inference works and agrees`);
   }
@@ -41,8 +47,17 @@ t.test('an injected NPU fault fails decode; the next decode works', (t) => {
 
 const valgrind = spawnSync('valgrind', ['--version']).status === 0;
 t.test('unload and reload leak nothing (valgrind)', { skip: !valgrind && 'valgrind not installed' }, (t) => {
-  const r = spawnSync('valgrind', ['--leak-check=full', '--errors-for-leak-kinds=definite', '--error-exitcode=99',
-    path.join(nativeOut, 'test_plugin'), '3'], { encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(
+    'valgrind',
+    [
+      '--leak-check=full',
+      '--errors-for-leak-kinds=definite',
+      '--error-exitcode=99',
+      path.join(nativeOut, 'test_plugin'),
+      '3',
+    ],
+    { encoding: 'utf8', timeout: 300_000 },
+  );
   t.equal(r.status, 0, r.stderr.slice(-1500));
   t.match(r.stderr, /definitely lost: 0 bytes in 0 blocks|All heap blocks were freed/);
   t.match(r.stderr, /ERROR SUMMARY: 0 errors/);

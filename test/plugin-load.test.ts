@@ -14,11 +14,24 @@ t.test('load through koffi', (t) => {
   t.equal(rt.loadBackend(pluginPath), 'RKNPU', 'registry name');
   rt.init();
   const regs = rt.registries();
-  t.ok(regs.find((r) => r.name === 'RKNPU'), 'RKNPU registry listed');
-  t.ok(regs.find((r) => r.name === 'CPU' && r.devices === 1), 'CPU registry with one device');
-  t.notOk(rt.devices().some((d) => d.registry === 'RKNPU'), 'no RKNPU device on a machine without an NPU');
+  t.ok(
+    regs.find((r) => r.name === 'RKNPU'),
+    'RKNPU registry listed',
+  );
+  t.ok(
+    regs.find((r) => r.name === 'CPU' && r.devices === 1),
+    'CPU registry with one device',
+  );
+  t.notOk(
+    rt.devices().some((d) => d.registry === 'RKNPU'),
+    'no RKNPU device on a machine without an NPU',
+  );
   t.match(echoed.join(''), /RKNPU: .*no rocket NPU found.*no device registered/, 'the load line says what was found');
-  t.throws(() => rt.loadBackend('/nonexistent/libggml-rknpu.so'), /backend plugin not found/, 'missing plugin: clear error');
+  t.throws(
+    () => rt.loadBackend('/nonexistent/libggml-rknpu.so'),
+    /backend plugin not found/,
+    'missing plugin: clear error',
+  );
   t.end();
 });
 

@@ -18,26 +18,51 @@ t.test('test-backend-ops -o MUL_MAT on RKNPU0 (simulator)', (t) => {
   t.ok(m && m[1] === m[2] && Number(m[1]) > 400, `all cases pass (${m?.[0]})`);
   t.match(r.stdout, /Backend RKNPU: .*OK/);
   // Every plain 2-D weight case with F32 activations is supported, odd N and K included.
-  const plain = r.stdout.split('\n').filter((l) =>
-    /MUL_MAT\(type_a=(f32|f16|q8_0|q4_0|q4_K|q6_K),type_b=f32,.*bs=\[1,1\],nr=\[1,1\],per=\[0,1,2,3\],k_v=0,/.test(l));
+  const plain = r.stdout
+    .split('\n')
+    .filter((l) =>
+      /MUL_MAT\(type_a=(f32|f16|q8_0|q4_0|q4_K|q6_K),type_b=f32,.*bs=\[1,1\],nr=\[1,1\],per=\[0,1,2,3\],k_v=0,/.test(l),
+    );
   t.ok(plain.length > 100, `${plain.length} plain 2-D cases`);
-  t.same(plain.filter((l) => /not supported/.test(l)), [], 'none declined');
+  t.same(
+    plain.filter((l) => /not supported/.test(l)),
+    [],
+    'none declined',
+  );
   for (const ty of ['f32', 'f16', 'q8_0', 'q4_0', 'q4_K', 'q6_K']) {
-    t.ok(plain.some((l) => l.includes(`type_a=${ty},`) && /OK/.test(l)), `${ty} runs`);
+    t.ok(
+      plain.some((l) => l.includes(`type_a=${ty},`) && /OK/.test(l)),
+      `${ty} runs`,
+    );
   }
-  t.ok(plain.some((l) => /n=1023|m=1023|k=1057|m=129|k=2051/.test(l) && /OK/.test(l)), 'odd shapes run');
+  t.ok(
+    plain.some((l) => /n=1023|m=1023|k=1057|m=129|k=2051/.test(l) && /OK/.test(l)),
+    'odd shapes run',
+  );
   t.end();
 });
 
 t.test('placement: prefill matmuls on RKNPU, decode on the CPU', { skip: !model && 'no shared model' }, (t) => {
-  const r = tool('llama-completion', ['-m', model!, '-no-cnv', '-p', prompt, '-n', '2', '-t', '2', '--no-warmup', '-v'],
-    { ...sim, GGML_SCHED_DEBUG: '2' });
+  const r = tool(
+    'llama-completion',
+    ['-m', model!, '-no-cnv', '-p', prompt, '-n', '2', '-t', '2', '--no-warmup', '-v'],
+    { ...sim, GGML_SCHED_DEBUG: '2' },
+  );
   t.equal(r.status, 0, r.stderr.slice(-400));
   const where = [...r.stderr.matchAll(/node # *\d+ \( *MUL_MAT\): +(\S+) \( *\d+K\) \[ *([A-Z]+)/g)];
   const onNpu = where.filter((w) => w[2] === 'RKNPU').map((w) => w[1]);
-  t.ok(onNpu.some((n) => n.startsWith('ffn_up')) && onNpu.some((n) => n.startsWith('Qcur')), 'prefill FFN and attention projections on RKNPU');
-  t.ok(where.some((w) => w[2] === 'CPU' && w[1].startsWith('ffn_up')), 'decode matmuls on the CPU');
-  t.notOk(onNpu.some((n) => n.startsWith('kq')), 'KQ/KQV (KV-cache views) never on RKNPU');
+  t.ok(
+    onNpu.some((n) => n.startsWith('ffn_up')) && onNpu.some((n) => n.startsWith('Qcur')),
+    'prefill FFN and attention projections on RKNPU',
+  );
+  t.ok(
+    where.some((w) => w[2] === 'CPU' && w[1].startsWith('ffn_up')),
+    'decode matmuls on the CPU',
+  );
+  t.notOk(
+    onNpu.some((n) => n.startsWith('kq')),
+    'KQ/KQV (KV-cache views) never on RKNPU',
+  );
   t.match(r.stderr, /graph \(pp bs=\d+, tg bs=1\).*splits = \d+ \/ 1/, 'decode graph is one CPU split');
   t.end();
 });
@@ -96,33 +121,69 @@ t.test('rpc-server serves RKNPU0 to a client on loopback', { skip: !model && 'no
   t.teardown(() => server.kill('SIGKILL'));
   await waitFor(port, 20_000);
   // async: the server's output pipes must keep draining while the client runs
-  const r = await promisify(execFile)(`${binDir}/llama-completion`, ['--rpc', `127.0.0.1:${port}`, '-m', model!, '-no-cnv', '-p', prompt,
-    '-n', '8', '--temp', '0', '-t', '2', '--no-warmup', '-ngl', '99', '-v'], { encoding: 'utf8', timeout: 120_000 });
+  const r = await promisify(execFile)(
+    `${binDir}/llama-completion`,
+    [
+      '--rpc',
+      `127.0.0.1:${port}`,
+      '-m',
+      model!,
+      '-no-cnv',
+      '-p',
+      prompt,
+      '-n',
+      '8',
+      '--temp',
+      '0',
+      '-t',
+      '2',
+      '--no-warmup',
+      '-ngl',
+      '99',
+      '-v',
+    ],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
   t.match(log, /RKNPU0: RK3588 NPU SOFTWARE SIMULATOR/, 'the server offers RKNPU0');
   t.match(r.stderr, /offloaded \d+\/\d+ layers to GPU/, 'the client put the layers on the RPC device');
   t.match(log, /Accepted client connection/);
 });
 
-t.test('llama-server answers the OpenAI completions API with RKNPU', { skip: !model && 'no shared model' }, async (t) => {
-  const port = await freePort();
-  const server = spawn(`${binDir}/llama-server`, ['-m', model!, '--host', '127.0.0.1', '--port', String(port), '-t', '2', '-c', '512'], {
-    env: { ...process.env, ...sim },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  server.stderr.on('data', (d) => (log += d));
-  t.teardown(() => server.kill('SIGKILL'));
-  await waitFor(port, 30_000);
-  let body: { choices?: { text: string }[] } = {};
-  for (let i = 0; i < 50; i++) {   // the port opens before the model is ready (503 while loading)
-    const res = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt, max_tokens: 8, temperature: 0 }),
-    });
-    if (res.status === 200) { body = await res.json(); break; }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  t.ok(body.choices && body.choices[0].text.length > 0, `completion text: ${JSON.stringify(body.choices?.[0]?.text)}`);
-  t.match(log, /RKNPU0 = RK3588 NPU SOFTWARE SIMULATOR/);
-});
+t.test(
+  'llama-server answers the OpenAI completions API with RKNPU',
+  { skip: !model && 'no shared model' },
+  async (t) => {
+    const port = await freePort();
+    const server = spawn(
+      `${binDir}/llama-server`,
+      ['-m', model!, '--host', '127.0.0.1', '--port', String(port), '-t', '2', '-c', '512'],
+      {
+        env: { ...process.env, ...sim },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let log = '';
+    server.stderr.on('data', (d) => (log += d));
+    t.teardown(() => server.kill('SIGKILL'));
+    await waitFor(port, 30_000);
+    let body: { choices?: { text: string }[] } = {};
+    for (let i = 0; i < 50; i++) {
+      // the port opens before the model is ready (503 while loading)
+      const res = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt, max_tokens: 8, temperature: 0 }),
+      });
+      if (res.status === 200) {
+        body = await res.json();
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    t.ok(
+      body.choices && body.choices[0].text.length > 0,
+      `completion text: ${JSON.stringify(body.choices?.[0]?.text)}`,
+    );
+    t.match(log, /RKNPU0 = RK3588 NPU SOFTWARE SIMULATOR/);
+  },
+);

@@ -6,7 +6,8 @@ t.test('selftest passes every built-in case and says it ran on the simulator', (
   const r = cli(['selftest'], { RKNPU_DEVICE: '', RKNPU_ACCEL_DIR: '/nonexistent-accel' });
   t.equal(r.status, 0, r.stdout.slice(-1500) + r.stderr.slice(-500));
   t.match(r.stderr, /SOFTWARE SIMULATOR/);
-  for (const ty of ['f32', 'f16', 'q8_0', 'q4_0', 'q4_K', 'q6_K']) t.match(r.stdout, new RegExp(`^${ty} .* ok$`, 'm'), `${ty} rows`);
+  for (const ty of ['f32', 'f16', 'q8_0', 'q4_0', 'q4_K', 'q6_K'])
+    t.match(r.stdout, new RegExp(`^${ty} .* ok$`, 'm'), `${ty} rows`);
   t.match(r.stdout, /^24 passed, 0 failed$/m);
   t.end();
 });

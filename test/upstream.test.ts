@@ -13,7 +13,10 @@ t.test('the pin', (t) => {
   t.match(pin.commit, /^[0-9a-f]{40}$/);
   const bundle = pin.sources.find((s: { kind: string }) => s.kind === 'npm-bundle');
   t.match(bundle.sha256, /^[0-9a-f]{64}$/, 'the bundle is checked by sha256');
-  t.ok(pin.sources.find((s: { kind: string }) => s.kind === 'git'), 'a plain git clone is a source too');
+  t.ok(
+    pin.sources.find((s: { kind: string }) => s.kind === 'git'),
+    'a plain git clone is a source too',
+  );
   t.ok(pin.cmake.common.includes('-DGGML_BACKEND_DL=ON') && pin.cmake.common.includes('-DBUILD_SHARED_LIBS=ON'));
   t.ok(pin.cmake.common.includes('-DGGML_NATIVE=OFF'), 'GGML_NATIVE=ON is rejected with DL on x86');
   t.end();
@@ -32,8 +35,18 @@ t.test('a second build reuses the cache', (t) => {
   t.equal(r.status, 0, r.stderr);
   t.match(r.stderr, /reusing /);
   t.equal(r.stdout.trim(), binDir);
-  for (const f of ['llama-completion', 'llama-cli', 'llama-server', 'llama-bench', 'llama-quantize', 'llama-perplexity',
-    'test-backend-ops', 'rpc-server', 'libllama.so', 'libggml-base.so']) {
+  for (const f of [
+    'llama-completion',
+    'llama-cli',
+    'llama-server',
+    'llama-bench',
+    'llama-quantize',
+    'llama-perplexity',
+    'test-backend-ops',
+    'rpc-server',
+    'libllama.so',
+    'libggml-base.so',
+  ]) {
     t.ok(fs.existsSync(path.join(binDir, f)), `${f} built`);
   }
   t.end();

@@ -29,8 +29,7 @@ const cli = yargs(hideBin(process.argv))
       process.stderr.write(`\n${msg}\n`);
     }
     process.exit(1);
-  })
-  ;
+  });
 
 try {
   await cli.parseAsync();

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#define REGCMD_MARKER      0x0041000000000000ull  /* tail[2] (npu-registers §3.2) */
-#define REGCMD_OP_EN_TGT   0x0081u                /* tail[3] target: set op_en (npu-registers §3.1) */
-#define REGCMD_ALIGN       16u                    /* PC_BASE_ADDRESS takes bits [31:4] (npu-registers §3.5) */
+#define REGCMD_MARKER    0x0041000000000000ull /* tail[2] (npu-registers §3.2) */
+#define REGCMD_OP_EN_TGT 0x0081u               /* tail[3] target: set op_en (npu-registers §3.1) */
+#define REGCMD_ALIGN     16u                   /* PC_BASE_ADDRESS takes bits [31:4] (npu-registers §3.5) */
 
 static _Thread_local char npu_error_text[512];
 
@@ -41,25 +41,28 @@ int64_t npu_deadline_after_ms(int64_t ms) { return npu_monotonic_ns() + ms * 100
 
 /* ---- device selection ---- */
 
-static const char *const kind_names[] = { [NPU_DEVICE_AUTO] = "auto", [NPU_DEVICE_ROCKET] = "rocket",
-                                          [NPU_DEVICE_SIM] = "sim" };
+static const char *const kind_names[] = {
+        [NPU_DEVICE_AUTO] = "auto", [NPU_DEVICE_ROCKET] = "rocket", [NPU_DEVICE_SIM] = "sim"};
 
 int npu_device_kind_parse(const char *name, enum npu_device_kind *kind)
 {
     for (int k = NPU_DEVICE_AUTO; name && k <= NPU_DEVICE_SIM; k++)
-        if (!strcmp(name, kind_names[k])) { *kind = k; return 0; }
+        if (!strcmp(name, kind_names[k])) {
+            *kind = k;
+            return 0;
+        }
     return npu_fail(-EINVAL, "unknown device '%s' (expected sim, rocket or auto)", name ? name : "(null)");
 }
 
-const char *npu_device_kind_name(enum npu_device_kind kind)
-{
-    return kind <= NPU_DEVICE_SIM ? kind_names[kind] : "?";
-}
+const char *npu_device_kind_name(enum npu_device_kind kind) { return kind <= NPU_DEVICE_SIM ? kind_names[kind] : "?"; }
 
 int npu_device_kind_from_env(enum npu_device_kind *kind)
 {
     const char *v = getenv("RKNPU_DEVICE");
-    if (!v || !*v) { *kind = NPU_DEVICE_AUTO; return 0; }
+    if (!v || !*v) {
+        *kind = NPU_DEVICE_AUTO;
+        return 0;
+    }
     int err = npu_device_kind_parse(v, kind);
     return err ? npu_fail(err, "RKNPU_DEVICE=%s: expected sim, rocket or auto", v) : 0;
 }
@@ -69,7 +72,7 @@ int npu_device_open(enum npu_device_kind kind, const struct npu_open_options *op
     if (!out) return npu_fail(-EINVAL, "npu_device_open: out is NULL");
     *out = NULL;
     struct npu_open_options o = opt ? *opt : (struct npu_open_options){0};
-    if (!o.model_clock_mhz) o.model_clock_mhz = 200;   /* mainline DT rate (mainline-status §4.2) */
+    if (!o.model_clock_mhz) o.model_clock_mhz = 200; /* mainline DT rate (mainline-status §4.2) */
     if (o.model_clock_mhz > 2000) return npu_fail(-EINVAL, "model clock %u MHz is not plausible", o.model_clock_mhz);
     if (kind > NPU_DEVICE_SIM) return npu_fail(-EINVAL, "unknown device kind %d", (int)kind);
 
@@ -80,7 +83,11 @@ int npu_device_open(enum npu_device_kind kind, const struct npu_open_options *op
     pthread_mutex_init(&dev->lock, NULL);
     /* AUTO means "the real NPU if there is one"; it never silently becomes the simulator. */
     int err = kind == NPU_DEVICE_SIM ? sim_device_open(&o, dev) : rocket_device_open(&o, dev);
-    if (err) { pthread_mutex_destroy(&dev->lock); free(dev); return err; }
+    if (err) {
+        pthread_mutex_destroy(&dev->lock);
+        free(dev);
+        return err;
+    }
     dev->info.model_clock_mhz = o.model_clock_mhz;
     *out = dev;
     return 0;
@@ -116,7 +123,10 @@ int npu_bo_create(struct npu_device *dev, uint32_t size, struct npu_bo **out)
     node->bo.dev = dev;
     node->bo.size = size;
     int err = dev->ops->bo_create(dev, node);
-    if (err) { free(node); return err; }
+    if (err) {
+        free(node);
+        return err;
+    }
     pthread_mutex_lock(&dev->lock);
     node->next = dev->bos;
     dev->bos = node;
@@ -157,7 +167,10 @@ void npu_bo_close(struct npu_bo *bo)
     struct npu_bo_node *node = bo_node_of(bo);
     pthread_mutex_lock(&dev->lock);
     for (struct npu_bo_node **p = &dev->bos; *p; p = &(*p)->next)
-        if (*p == node) { *p = node->next; break; }
+        if (*p == node) {
+            *p = node->next;
+            break;
+        }
     pthread_mutex_unlock(&dev->lock);
     dev->ops->bo_close(node);
     free(node);
@@ -201,9 +214,10 @@ static int validate_task(struct npu_device *dev, uint32_t j, uint32_t t, const s
                         task->regcmd_iova, (unsigned long long)len);
     /* Without the tail the PC never reaches op_en and the job hangs until the 500 ms reset (rocket-uapi §4.2). */
     if (marker != REGCMD_MARKER || (op_en >> 48) != REGCMD_OP_EN_TGT)
-        return npu_fail(-EINVAL, "job %u task %u: stream does not end with the 4-entry tail (entry[count-2]=0x%016llx, "
-                        "entry[count-1]=0x%016llx); regcmd_count must include the tail", j, t,
-                        (unsigned long long)marker, (unsigned long long)op_en);
+        return npu_fail(-EINVAL,
+                        "job %u task %u: stream does not end with the 4-entry tail (entry[count-2]=0x%016llx, "
+                        "entry[count-1]=0x%016llx); regcmd_count must include the tail",
+                        j, t, (unsigned long long)marker, (unsigned long long)op_en);
     return 0;
 }
 
@@ -237,9 +251,13 @@ int npu_submit(struct npu_device *dev, const struct npu_job *jobs, uint32_t job_
     f->job_count = job_count;
     f->stats.model_clock_mhz = dev->opt.model_clock_mhz;
     for (uint32_t j = 0; j < job_count; j++)
-        for (uint32_t b = 0; b < jobs[j].in_count; b++) f->stats.cpu_owned_in_bos += bo_node_of(jobs[j].in_bos[b])->cpu_owned;
+        for (uint32_t b = 0; b < jobs[j].in_count; b++)
+            f->stats.cpu_owned_in_bos += bo_node_of(jobs[j].in_bos[b])->cpu_owned;
     err = dev->ops->submit(dev, jobs, job_count, f);
-    if (err) { free(f); return err; }
+    if (err) {
+        free(f);
+        return err;
+    }
     *out = f;
     return 0;
 }

@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 enum npu_device_kind {
-    NPU_DEVICE_AUTO = 0,  /* rocket if a rocket node exists, else a "no device" error (never the sim) */
+    NPU_DEVICE_AUTO = 0, /* rocket if a rocket node exists, else a "no device" error (never the sim) */
     NPU_DEVICE_ROCKET,
     NPU_DEVICE_SIM,
 };
@@ -44,51 +44,63 @@ enum npu_sim_sched {
 };
 
 struct npu_open_options {
-    uint32_t model_clock_mhz;      /* clock the timing MODEL assumes: 200 (mainline default) or 1000; 0 = 200 */
-    bool sim_lenient;              /* sim: turn off the core's strict checks (reads of registers the task did not write) */
-    enum npu_sim_sched sim_sched;  /* sim: scheduling policy */
-    uint32_t sim_job_timeout_us;   /* sim: job timeout against MODEL time; 0 = 500 ms (tests use less) */
-    bool rocket_unchecked_submit;  /* rocket: skip the per-job "did the kernel take it" check after SUBMIT
+    uint32_t model_clock_mhz; /* clock the timing MODEL assumes: 200 (mainline default) or 1000; 0 = 200 */
+    bool sim_lenient;         /* sim: turn off the core's strict checks (reads of registers the task did not write) */
+    enum npu_sim_sched sim_sched; /* sim: scheduling policy */
+    uint32_t sim_job_timeout_us;  /* sim: job timeout against MODEL time; 0 = 500 ms (tests use less) */
+    bool rocket_unchecked_submit; /* rocket: skip the per-job "did the kernel take it" check after SUBMIT
                                     * (saves up to one jiffy per job; see rocket/rocket_job.c) */
 };
 
 struct npu_device_info {
-    enum npu_device_kind kind;     /* ROCKET or SIM */
+    enum npu_device_kind kind; /* ROCKET or SIM */
     bool is_simulator;
-    char driver[32];               /* DRM driver name ("rocket") or "npusim" */
+    char driver[32]; /* DRM driver name ("rocket") or "npusim" */
     char desc[64];
     int version_major, version_minor, version_patch;
-    char node[128];                /* /dev/accel/accelN or "(simulator)" */
-    uint32_t cores;                /* NPU cores behind this device */
-    char cores_source[48];         /* how `cores` was learned */
+    char node[128];        /* /dev/accel/accelN or "(simulator)" */
+    uint32_t cores;        /* NPU cores behind this device */
+    char cores_source[48]; /* how `cores` was learned */
     uint32_t model_clock_mhz;
-    uint32_t job_timeout_ms;       /* 500 */
+    uint32_t job_timeout_ms; /* 500 */
 };
 
 struct npu_device;
-struct npu_bo {                    /* read-only for callers */
+struct npu_bo { /* read-only for callers */
     struct npu_device *dev;
     uint32_t handle;
-    uint32_t size;                 /* bytes requested */
-    uint32_t iova;                 /* NPU VA, private to dev; 4 KiB aligned; 0 is a valid address */
-    void *map;                     /* CPU mapping (npu_bo_create maps it) */
+    uint32_t size; /* bytes requested */
+    uint32_t iova; /* NPU VA, private to dev; 4 KiB aligned; 0 is a valid address */
+    void *map;     /* CPU mapping (npu_bo_create maps it) */
 };
 
 /* Work description of a task for the timing MODEL on rocket (the sim measures it itself). Optional:
  * all-zero means "unknown" and the task is modelled with overheads only. */
-enum npu_dtype { NPU_DTYPE_NONE = 0, NPU_DTYPE_INT8, NPU_DTYPE_FP16, NPU_DTYPE_INT32, NPU_DTYPE_FP32 };
-struct npu_task_shape { uint32_t m, k, n; enum npu_dtype in, out; };
+enum npu_dtype {
+    NPU_DTYPE_NONE = 0,
+    NPU_DTYPE_INT8,
+    NPU_DTYPE_FP16,
+    NPU_DTYPE_INT32,
+    NPU_DTYPE_FP32
+};
+struct npu_task_shape {
+    uint32_t m, k, n;
+    enum npu_dtype in, out;
+};
 
 struct npu_task {
-    uint32_t regcmd_iova;          /* 16-byte aligned, inside a BO of the same device */
-    uint32_t regcmd_count;         /* 64-bit entries INCLUDING the 4-entry tail (npu-registers §3.2) */
-    struct npu_task_shape shape;   /* optional, for the rocket timing model */
+    uint32_t regcmd_iova;        /* 16-byte aligned, inside a BO of the same device */
+    uint32_t regcmd_count;       /* 64-bit entries INCLUDING the 4-entry tail (npu-registers §3.2) */
+    struct npu_task_shape shape; /* optional, for the rocket timing model */
 };
 
 struct npu_job {
-    const struct npu_task *tasks;  uint32_t task_count;        /* >= 1, run in order on one core */
-    struct npu_bo *const *in_bos;  uint32_t in_count;          /* BOs the job reads (incl. regcmd BOs) */
-    struct npu_bo *const *out_bos; uint32_t out_count;         /* BOs it writes; >= 1 (the only way to wait) */
+    const struct npu_task *tasks;
+    uint32_t task_count; /* >= 1, run in order on one core */
+    struct npu_bo *const *in_bos;
+    uint32_t in_count; /* BOs the job reads (incl. regcmd BOs) */
+    struct npu_bo *const *out_bos;
+    uint32_t out_count; /* BOs it writes; >= 1 (the only way to wait) */
 };
 
 /* Per-submit statistics. Everything named model_* is a MODEL estimate (npu_timing.h), not a measurement. */
@@ -96,20 +108,20 @@ struct npu_submit_stats {
     uint32_t jobs, tasks;
     uint64_t macs, bytes_in, bytes_out;
     uint32_t model_clock_mhz;
-    uint64_t model_busy_ns;        /* MODEL: sum of the modelled job times (incl. per-task/per-job overheads) */
-    uint64_t model_ns;             /* MODEL: modelled completion time of the submit (cores in parallel) */
-    uint64_t model_max_job_ns;     /* MODEL: the longest job, compare with the 500 ms job timeout */
-    uint32_t core_mask;            /* sim: cores that ran the jobs; rocket: 0 (unknown) */
-    uint64_t wall_ns;              /* measured: npu_submit entry to npu_fence_wait success */
-    uint32_t cpu_owned_in_bos;     /* in-BOs still CPU-owned at submit (npu_bo_prep without npu_bo_fini):
+    uint64_t model_busy_ns;    /* MODEL: sum of the modelled job times (incl. per-task/per-job overheads) */
+    uint64_t model_ns;         /* MODEL: modelled completion time of the submit (cores in parallel) */
+    uint64_t model_max_job_ns; /* MODEL: the longest job, compare with the 500 ms job timeout */
+    uint32_t core_mask;        /* sim: cores that ran the jobs; rocket: 0 (unknown) */
+    uint64_t wall_ns;          /* measured: npu_submit entry to npu_fence_wait success */
+    uint32_t cpu_owned_in_bos; /* in-BOs still CPU-owned at submit (npu_bo_prep without npu_bo_fini):
                                     * on hardware, CPU writes to them may not reach the NPU */
 };
 
-struct npu_fence;                  /* one submit's completion; owned by the caller */
+struct npu_fence; /* one submit's completion; owned by the caller */
 
 /* Open one device (= one fd). AUTO never falls back to the simulator. */
 int npu_device_open(enum npu_device_kind kind, const struct npu_open_options *opt, struct npu_device **out);
-void npu_device_close(struct npu_device *dev);   /* closes remaining BOs; waits for the device's jobs */
+void npu_device_close(struct npu_device *dev); /* closes remaining BOs; waits for the device's jobs */
 int npu_device_get_info(const struct npu_device *dev, struct npu_device_info *info);
 
 /* Buffer objects (rocket-uapi §2.3): size in bytes (> 0, < 4 GiB); the BO is mapped on return. */
@@ -136,24 +148,24 @@ int npu_submit(struct npu_device *dev, const struct npu_job *jobs, uint32_t job_
  *   -ECANCELED  (sim) a job it depends on failed
  * stats (may be NULL) is filled on success and on job failure. */
 int npu_fence_wait(struct npu_fence *fence, int64_t deadline_ns, struct npu_submit_stats *stats);
-void npu_fence_free(struct npu_fence *fence);   /* does not wait; free fences before closing their device */
+void npu_fence_free(struct npu_fence *fence); /* does not wait; free fences before closing their device */
 
 /* Convenience: submit + wait(deadline) + free. */
-int npu_submit_wait(struct npu_device *dev, const struct npu_job *jobs, uint32_t job_count,
-                    int64_t deadline_ns, struct npu_submit_stats *stats);
+int npu_submit_wait(struct npu_device *dev, const struct npu_job *jobs, uint32_t job_count, int64_t deadline_ns,
+                    struct npu_submit_stats *stats);
 
 /* Reason for the last failure of an npu_* call on this thread ("" if none). */
 const char *npu_last_error(void);
 
 int64_t npu_monotonic_ns(void);
-int64_t npu_deadline_after_ms(int64_t ms);       /* now + ms, absolute CLOCK_MONOTONIC */
+int64_t npu_deadline_after_ms(int64_t ms); /* now + ms, absolute CLOCK_MONOTONIC */
 
 /* ---- simulator-only controls (-ENODEV on a rocket device) ---- */
 enum npu_sim_fault {
     NPU_SIM_FAULT_NONE = 0,
-    NPU_SIM_FAULT_TIMEOUT,   /* job hangs: fails as the 500 ms timeout + core reset would */
-    NPU_SIM_FAULT_REJECT,    /* the kernel drops the job although SUBMIT returned 0 */
-    NPU_SIM_FAULT_DMA,       /* IOMMU/DMA fault during the job's first task */
+    NPU_SIM_FAULT_TIMEOUT, /* job hangs: fails as the 500 ms timeout + core reset would */
+    NPU_SIM_FAULT_REJECT,  /* the kernel drops the job although SUBMIT returned 0 */
+    NPU_SIM_FAULT_DMA,     /* IOMMU/DMA fault during the job's first task */
 };
 /* Fault injection for the whole simulator (all sim devices of the process). `nth` = 0: every job from
  * now on; nth >= 1: only the nth job submitted from now on. NONE clears. The env var

@@ -2,26 +2,28 @@
 #include "npu_timing.h"
 
 const struct npu_model_param npu_model_params[NPU_MODEL_PARAM_COUNT] = {
-    [NPU_MODEL_INT8_MACS_PER_CYCLE] = { "int8_macs_per_cycle_per_core", 1024, "MAC/cycle",
-        "npu-registers §9 (TRM 36.1)" },
-    [NPU_MODEL_FP16_MACS_PER_CYCLE] = { "fp16_macs_per_cycle_per_core", 512, "MAC/cycle",
-        "npu-registers §8, §9 (fp16/bf16/int16 at half the int8 rate)" },
-    [NPU_MODEL_TF32_MACS_PER_CYCLE] = { "tf32_macs_per_cycle_per_core", 256, "MAC/cycle", "npu-registers §9" },
-    [NPU_MODEL_CLOCK_MAINLINE_MHZ] = { "clock_mainline_default", 200, "MHz",
-        "mainline-status §4.2 (DT assigned-clock-rates, no devfreq)" },
-    [NPU_MODEL_CLOCK_VENDOR_MHZ] = { "clock_vendor_max", 1000, "MHz", "npu-registers §9; peers-and-numbers §5" },
-    /* Measured at 1 GHz with the vendor stack; kept at 200 MHz too (UNVERIFIED: the bus clock ACLK_NPU is
+        [NPU_MODEL_INT8_MACS_PER_CYCLE] = {"int8_macs_per_cycle_per_core", 1024, "MAC/cycle",
+                                           "npu-registers §9 (TRM 36.1)"},
+        [NPU_MODEL_FP16_MACS_PER_CYCLE] = {"fp16_macs_per_cycle_per_core", 512, "MAC/cycle",
+                                           "npu-registers §8, §9 (fp16/bf16/int16 at half the int8 rate)"},
+        [NPU_MODEL_TF32_MACS_PER_CYCLE] = {"tf32_macs_per_cycle_per_core", 256, "MAC/cycle", "npu-registers §9"},
+        [NPU_MODEL_CLOCK_MAINLINE_MHZ] = {"clock_mainline_default", 200, "MHz",
+                                          "mainline-status §4.2 (DT assigned-clock-rates, no devfreq)"},
+        [NPU_MODEL_CLOCK_VENDOR_MHZ] = {"clock_vendor_max", 1000, "MHz", "npu-registers §9; peers-and-numbers §5"},
+        /* Measured at 1 GHz with the vendor stack; kept at 200 MHz too (UNVERIFIED: the bus clock ACLK_NPU is
      * separate from SCMI_CLK_NPU, mainline-status §4.2). */
-    [NPU_MODEL_DMA_CORE_GBPS] = { "dma_per_core", 11.1, "GB/s",
-        "npu-registers §9 / peers-and-numbers §8.2 (unimatrix099 11.1 GB/s per core; ORK single task 8.6-8.8)" },
-    [NPU_MODEL_DMA_AGGREGATE_GBPS] = { "dma_aggregate_3_cores", 26.6, "GB/s",
-        "npu-registers §9 / peers-and-numbers §8.2 (26.6 GB/s on 3 cores; ORK ceiling ~22)" },
-    [NPU_MODEL_TASK_OVERHEAD_US] = { "per_task_overhead", 22, "us",
-        "rocket-uapi §4.2 (one kick + IRQ per task), §4.5 (IRQ thread ~22 us)" },
-    [NPU_MODEL_JOB_OVERHEAD_US] = { "per_job_overhead", 90, "us",
-        "rocket-uapi §4.5 (drm_sched worker ~90 us per submitted job)" },
-    [NPU_MODEL_JOB_TIMEOUT_MS] = { "job_timeout", 500, "ms", "rocket-uapi §1.2 (JOB_TIMEOUT_MS, then core reset)" },
-    [NPU_MODEL_CORES] = { "cores", 3, "", "rocket-uapi §1.2" },
+        [NPU_MODEL_DMA_CORE_GBPS] = {"dma_per_core", 11.1, "GB/s",
+                                     "npu-registers §9 / peers-and-numbers §8.2 (unimatrix099 11.1 GB/s per core; ORK "
+                                     "single task 8.6-8.8)"},
+        [NPU_MODEL_DMA_AGGREGATE_GBPS] =
+                {"dma_aggregate_3_cores", 26.6, "GB/s",
+                 "npu-registers §9 / peers-and-numbers §8.2 (26.6 GB/s on 3 cores; ORK ceiling ~22)"},
+        [NPU_MODEL_TASK_OVERHEAD_US] = {"per_task_overhead", 22, "us",
+                                        "rocket-uapi §4.2 (one kick + IRQ per task), §4.5 (IRQ thread ~22 us)"},
+        [NPU_MODEL_JOB_OVERHEAD_US] = {"per_job_overhead", 90, "us",
+                                       "rocket-uapi §4.5 (drm_sched worker ~90 us per submitted job)"},
+        [NPU_MODEL_JOB_TIMEOUT_MS] = {"job_timeout", 500, "ms", "rocket-uapi §1.2 (JOB_TIMEOUT_MS, then core reset)"},
+        [NPU_MODEL_CORES] = {"cores", 3, "", "rocket-uapi §1.2"},
 };
 
 double npu_model_param(enum npu_model_param_id id) { return npu_model_params[id].value; }
@@ -29,19 +31,27 @@ double npu_model_param(enum npu_model_param_id id) { return npu_model_params[id]
 static double macs_per_cycle(int precision)
 {
     switch (precision) {
-    case 0: return npu_model_param(NPU_MODEL_INT8_MACS_PER_CYCLE);
-    case 7: return npu_model_param(NPU_MODEL_TF32_MACS_PER_CYCLE);
-    default: return npu_model_param(NPU_MODEL_FP16_MACS_PER_CYCLE);   /* int16, fp16, bf16 */
+    case 0:
+        return npu_model_param(NPU_MODEL_INT8_MACS_PER_CYCLE);
+    case 7:
+        return npu_model_param(NPU_MODEL_TF32_MACS_PER_CYCLE);
+    default:
+        return npu_model_param(NPU_MODEL_FP16_MACS_PER_CYCLE); /* int16, fp16, bf16 */
     }
 }
 
 static uint32_t dtype_bytes(enum npu_dtype t)
 {
     switch (t) {
-    case NPU_DTYPE_INT8: return 1;
-    case NPU_DTYPE_FP16: return 2;
-    case NPU_DTYPE_INT32: case NPU_DTYPE_FP32: return 4;
-    default: return 0;
+    case NPU_DTYPE_INT8:
+        return 1;
+    case NPU_DTYPE_FP16:
+        return 2;
+    case NPU_DTYPE_INT32:
+    case NPU_DTYPE_FP32:
+        return 4;
+    default:
+        return 0;
     }
 }
 
@@ -49,10 +59,10 @@ struct npu_model_work npu_model_work_from_shape(const struct npu_task_shape *s)
 {
     uint64_t m = s->m, k = s->k, n = s->n;
     return (struct npu_model_work){
-        .macs = m * k * n,
-        .bytes_in = (m * k + k * n) * dtype_bytes(s->in),
-        .bytes_out = m * n * dtype_bytes(s->out),
-        .precision = s->in == NPU_DTYPE_FP16 ? 2 : 0,
+            .macs = m * k * n,
+            .bytes_in = (m * k + k * n) * dtype_bytes(s->in),
+            .bytes_out = m * n * dtype_bytes(s->out),
+            .precision = s->in == NPU_DTYPE_FP16 ? 2 : 0,
     };
 }
 
@@ -63,7 +73,10 @@ uint64_t npu_model_compute_ns(const struct npu_model_work *w, uint32_t clock_mhz
     return (uint64_t)(cycles * 1000.0 / clock_mhz + 0.5);
 }
 
-uint64_t npu_model_dma_ns(uint64_t bytes, double gbytes_per_s) { return (uint64_t)((double)bytes / gbytes_per_s + 0.5); }
+uint64_t npu_model_dma_ns(uint64_t bytes, double gbytes_per_s)
+{
+    return (uint64_t)((double)bytes / gbytes_per_s + 0.5);
+}
 
 uint64_t npu_model_task_ns(const struct npu_model_work *w, uint32_t clock_mhz)
 {
@@ -78,7 +91,8 @@ uint64_t npu_model_job_timeout_ns(void) { return (uint64_t)(npu_model_param(NPU_
 uint64_t npu_model_parallel_ns(const uint64_t *core_busy_ns, int cores, uint64_t total_bytes)
 {
     uint64_t t = 0;
-    for (int c = 0; c < cores; c++) if (core_busy_ns[c] > t) t = core_busy_ns[c];
+    for (int c = 0; c < cores; c++)
+        if (core_busy_ns[c] > t) t = core_busy_ns[c];
     uint64_t bw = npu_model_dma_ns(total_bytes, npu_model_param(NPU_MODEL_DMA_AGGREGATE_GBPS));
     return t > bw ? t : bw;
 }

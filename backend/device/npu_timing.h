@@ -35,19 +35,22 @@ struct npu_model_param {
     const char *name;
     double value;
     const char *unit;
-    const char *source;            /* shared reference section */
+    const char *source; /* shared reference section */
 };
 extern const struct npu_model_param npu_model_params[NPU_MODEL_PARAM_COUNT];
 double npu_model_param(enum npu_model_param_id id);
 
 /* Work of one task. precision = the NPU's 3-bit input precision code (npu-registers §15.2: 0 int8,
  * 1 int16, 2 fp16, 3 bf16, 7 tf32). */
-struct npu_model_work { uint64_t macs, bytes_in, bytes_out; int precision; };
+struct npu_model_work {
+    uint64_t macs, bytes_in, bytes_out;
+    int precision;
+};
 
 struct npu_model_work npu_model_work_from_shape(const struct npu_task_shape *shape);
 uint64_t npu_model_compute_ns(const struct npu_model_work *w, uint32_t clock_mhz);
 uint64_t npu_model_dma_ns(uint64_t bytes, double gbytes_per_s);
-uint64_t npu_model_task_ns(const struct npu_model_work *w, uint32_t clock_mhz);   /* incl. task overhead */
+uint64_t npu_model_task_ns(const struct npu_model_work *w, uint32_t clock_mhz); /* incl. task overhead */
 uint64_t npu_model_job_overhead_ns(void);
 uint64_t npu_model_job_timeout_ns(void);
 /* Completion time of work spread over cores that run in parallel. */

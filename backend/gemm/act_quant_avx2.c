@@ -27,14 +27,11 @@ static float row_amax_avx2(const float *r, uint32_t K)
     }
     float lanes[8], a = 0;
     _mm256_storeu_ps(lanes, mx);
-    for (int i = 0; i < 8; i++)
-        a = lanes[i] > a ? lanes[i] : a;
-    if (_mm256_movemask_ps(bad))
-        return -1;
+    for (int i = 0; i < 8; i++) a = lanes[i] > a ? lanes[i] : a;
+    if (_mm256_movemask_ps(bad)) return -1;
     for (; k < K; k++) {
         float v = fabsf(r[k]);
-        if (v != v)
-            return -1;
+        if (v != v) return -1;
         a = v > a ? v : a;
     }
     return a <= FLT_MAX ? a : -1;
@@ -48,8 +45,7 @@ int rk_act_quant_i8_avx2(const float *x, int64_t M, int64_t ldx, uint32_t K, uin
         const float *r = x + m * ldx;
         int8_t *d = (int8_t *)dst + m * Kpad;
         float amax = row_amax_avx2(r, K);
-        if (amax < 0)
-            return (int)(1 + m);
+        if (amax < 0) return (int)(1 + m);
         if (amax == 0) {
             memset(d, 0, Kpad);
             sx[m] = 0;
@@ -69,8 +65,7 @@ int rk_act_quant_i8_avx2(const float *x, int64_t M, int64_t ldx, uint32_t K, uin
             __m256i b = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(ab, cd), perm);
             _mm256_storeu_si256((__m256i *)(d + k), b);
         }
-        for (; k < K; k++)
-            d[k] = rk_q8(r[k] * inv);
+        for (; k < K; k++) d[k] = rk_q8(r[k] * inv);
         memset(d + K, 0, Kpad - K);
         sx[m] = amax / 127.0f;
     }
@@ -83,8 +78,7 @@ int rk_act_quant_f16_avx2(const float *x, int64_t M, int64_t ldx, uint32_t K, ui
         const float *r = x + m * ldx;
         uint16_t *d = (uint16_t *)dst + m * Kpad;
         float amax = row_amax_avx2(r, K);
-        if (amax < 0)
-            return (int)(1 + m);
+        if (amax < 0) return (int)(1 + m);
         float s = rk_pow2_scale_f16(amax), inv = 1.0f / s;
         __m256 vinv = _mm256_set1_ps(inv);
         uint32_t k = 0;
@@ -93,8 +87,7 @@ int rk_act_quant_f16_avx2(const float *x, int64_t M, int64_t ldx, uint32_t K, ui
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
             _mm_storeu_si128((__m128i *)(d + k), h);
         }
-        for (; k < K; k++)
-            d[k] = rk_fp16_from_float(r[k] * inv);
+        for (; k < K; k++) d[k] = rk_fp16_from_float(r[k] * inv);
         memset(d + K, 0, (size_t)(Kpad - K) * 2);
         sx[m] = s;
     }

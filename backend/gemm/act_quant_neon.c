@@ -20,16 +20,14 @@ static float row_amax_neon(const float *r, uint32_t K)
     uint32_t k = 0;
     for (; k + 4 <= K; k += 4) {
         float32x4_t v = vabsq_f32(vld1q_f32(r + k));
-        bad = vorrq_u32(bad, vmvnq_u32(vceqq_f32(v, v)));      /* NaN != NaN */
+        bad = vorrq_u32(bad, vmvnq_u32(vceqq_f32(v, v))); /* NaN != NaN */
         mx = vmaxnmq_f32(mx, v);
     }
-    if (vmaxvq_u32(bad))
-        return -1;
+    if (vmaxvq_u32(bad)) return -1;
     float a = vmaxvq_f32(mx);
     for (; k < K; k++) {
         float v = fabsf(r[k]);
-        if (v != v)
-            return -1;
+        if (v != v) return -1;
         a = v > a ? v : a;
     }
     return a <= FLT_MAX ? a : -1;
@@ -41,8 +39,7 @@ int rk_act_quant_i8_neon(const float *x, int64_t M, int64_t ldx, uint32_t K, uin
         const float *r = x + m * ldx;
         int8_t *d = (int8_t *)dst + m * Kpad;
         float amax = row_amax_neon(r, K);
-        if (amax < 0)
-            return (int)(1 + m);
+        if (amax < 0) return (int)(1 + m);
         if (amax == 0) {
             memset(d, 0, Kpad);
             sx[m] = 0;
@@ -60,8 +57,7 @@ int rk_act_quant_i8_neon(const float *x, int64_t M, int64_t ldx, uint32_t K, uin
             int16x8_t h1 = vcombine_s16(vqmovn_s32(q[2]), vqmovn_s32(q[3]));
             vst1q_s8(d + k, vcombine_s8(vqmovn_s16(h0), vqmovn_s16(h1)));
         }
-        for (; k < K; k++)
-            d[k] = rk_q8(r[k] * inv);
+        for (; k < K; k++) d[k] = rk_q8(r[k] * inv);
         memset(d + K, 0, Kpad - K);
         sx[m] = amax / 127.0f;
     }
@@ -74,14 +70,12 @@ int rk_act_quant_f16_neon(const float *x, int64_t M, int64_t ldx, uint32_t K, ui
         const float *r = x + m * ldx;
         uint16_t *d = (uint16_t *)dst + m * Kpad;
         float amax = row_amax_neon(r, K);
-        if (amax < 0)
-            return (int)(1 + m);
+        if (amax < 0) return (int)(1 + m);
         float s = rk_pow2_scale_f16(amax), inv = 1.0f / s;
         uint32_t k = 0;
         for (; k + 4 <= K; k += 4)
             vst1_u16(d + k, vreinterpret_u16_f16(vcvt_f16_f32(vmulq_n_f32(vld1q_f32(r + k), inv))));
-        for (; k < K; k++)
-            d[k] = rk_fp16_from_float(r[k] * inv);
+        for (; k < K; k++) d[k] = rk_fp16_from_float(r[k] * inv);
         memset(d + K, 0, (size_t)(Kpad - K) * 2);
         sx[m] = s;
     }

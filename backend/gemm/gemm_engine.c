@@ -22,8 +22,7 @@ int rk_gemm_mode_parse(const char *name, enum rk_gemm_mode *mode)
 int rk_gemm_mode_from_env(enum rk_gemm_mode *mode)
 {
     const char *v = getenv("RKNPU_GEMM_MODE");
-    if (!v || !*v)
-        return *mode = RK_GEMM_INT8, 0;
+    if (!v || !*v) return *mode = RK_GEMM_INT8, 0;
     return rk_gemm_mode_parse(v, mode);
 }
 
@@ -40,10 +39,9 @@ const char *rk_gemm_last_error(const struct rk_gemm_engine *e) { return e ? e->e
 
 int rk_gemm_open(const struct rk_gemm_options *opt, struct rk_gemm_engine **out, char *why, size_t whylen)
 {
-    struct rk_gemm_options o = opt ? *opt : (struct rk_gemm_options){ .kind = NPU_DEVICE_AUTO };
+    struct rk_gemm_options o = opt ? *opt : (struct rk_gemm_options){.kind = NPU_DEVICE_AUTO};
     *out = NULL;
-    if (!o.cores)
-        o.cores = RK_GEMM_MAX_CORES;
+    if (!o.cores) o.cores = RK_GEMM_MAX_CORES;
     if (o.cores > RK_GEMM_MAX_CORES) {
         snprintf(why, whylen, "cores must be 1..%d (got %u)", RK_GEMM_MAX_CORES, o.cores);
         return -EINVAL;
@@ -54,12 +52,12 @@ int rk_gemm_open(const struct rk_gemm_options *opt, struct rk_gemm_engine **out,
         return -ENOMEM;
     }
     e->opt = o, e->cores = o.cores;
-    struct npu_open_options oo = { .model_clock_mhz = o.model_clock_mhz };
+    struct npu_open_options oo = {.model_clock_mhz = o.model_clock_mhz};
     for (uint32_t c = 0; c < e->cores; c++) {
         int rc = npu_device_open(o.kind, &oo, &e->dev[c]);
         if (rc) {
-            snprintf(why, whylen, "opening NPU device %u of %u (%s): %s", c + 1, e->cores,
-                     npu_device_kind_name(o.kind), npu_last_error());
+            snprintf(why, whylen, "opening NPU device %u of %u (%s): %s", c + 1, e->cores, npu_device_kind_name(o.kind),
+                     npu_last_error());
             rk_gemm_close(e);
             return rc;
         }
@@ -70,12 +68,10 @@ int rk_gemm_open(const struct rk_gemm_options *opt, struct rk_gemm_engine **out,
 
 void rk_gemm_close(struct rk_gemm_engine *e)
 {
-    if (!e)
-        return;
+    if (!e) return;
     for (uint32_t c = 0; c < RK_GEMM_MAX_CORES; c++) {
         npu_bo_close(e->scratch[c].a), npu_bo_close(e->scratch[c].c), npu_bo_close(e->scratch[c].regcmd);
-        if (e->dev[c])
-            npu_device_close(e->dev[c]);
+        if (e->dev[c]) npu_device_close(e->dev[c]);
     }
     free(e->sx), free(e->xrot);
     free(e);

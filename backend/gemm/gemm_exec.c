@@ -14,11 +14,11 @@
 #include "gemm_internal.h"
 #include "layout.h"
 
-#define SIM_WAIT_MS 600000        /* the software NPU runs the MACs on the host: minutes for huge shapes */
-#define NPU_WAIT_MS_PER_JOB 1000  /* rocket: 2 × the 500 ms job timeout (rocket-uapi §1.2), plus a floor */
-#define NPU_WAIT_MS_FLOOR 5000
-#define BO_WAIT_MS 10000
-#define ACT_PARALLEL_MIN (256 * 1024)   /* X elements from which the activation rows are split over threads */
+#define SIM_WAIT_MS         600000 /* the software NPU runs the MACs on the host: minutes for huge shapes */
+#define NPU_WAIT_MS_PER_JOB 1000   /* rocket: 2 × the 500 ms job timeout (rocket-uapi §1.2), plus a floor */
+#define NPU_WAIT_MS_FLOOR   5000
+#define BO_WAIT_MS          10000
+#define ACT_PARALLEL_MIN    (256 * 1024) /* X elements from which the activation rows are split over threads */
 
 /* Host glue is measured as thread CPU time: on the simulator the software NPU's threads share the host cores
  * with ours, so wall-clock phases would mostly measure the simulator. Wall times are kept as well. */
@@ -36,11 +36,11 @@ struct core_run {
     uint32_t core;
     float *Y;
     int64_t ldy;
-    int32_t *acc;                 /* test hook: M×N int32 sums, or NULL */
+    int32_t *acc; /* test hook: M×N int32 sums, or NULL */
     bool simulator;
     int rc;
     char err[300];
-    int64_t glue_ns, glue_wall_ns, readout_ns, wait_ns;   /* glue/readout: thread CPU time */
+    int64_t glue_ns, glue_wall_ns, readout_ns, wait_ns; /* glue/readout: thread CPU time */
     struct npu_submit_stats st;
 };
 
@@ -53,13 +53,11 @@ static int core_fail(struct core_run *r, int rc, const char *what)
 /* Grow a scratch BO to at least `bytes` (with headroom so a growing M does not reallocate every call). */
 static int ensure_bo(struct npu_device *dev, struct npu_bo **bo, uint64_t bytes)
 {
-    if (*bo && (*bo)->size >= bytes)
-        return 0;
+    if (*bo && (*bo)->size >= bytes) return 0;
     npu_bo_close(*bo);
     *bo = NULL;
     uint64_t want = bytes + bytes / 4;
-    if (want > UINT32_MAX - 4096)
-        want = bytes;
+    if (want > UINT32_MAX - 4096) want = bytes;
     int rc = npu_bo_create(dev, (uint32_t)(want < 4096 ? 4096 : want), bo);
     /* Touch every page now (one-time cost) so page faults do not land in the measured glue of the first run. */
     if (!rc && !(rc = npu_bo_prep(*bo, npu_deadline_after_ms(BO_WAIT_MS)))) {
@@ -108,20 +106,21 @@ static void *run_core(void *arg)
             npu_bo_fini(sc->regcmd);
             goto out;
         }
-        tasks[i] = (struct npu_task){ .regcmd_iova = seg_iova, .regcmd_count = count,
-            .shape = { mm.m, L->kpad[t->slice], rk_npad(mm.in, mm.n),
-                       rk_mode_int8(L->mode) ? NPU_DTYPE_INT8 : NPU_DTYPE_FP16,
-                       rk_mode_int8(L->mode) ? NPU_DTYPE_INT32 : NPU_DTYPE_FP32 } };
+        tasks[i] = (struct npu_task){.regcmd_iova = seg_iova,
+                                     .regcmd_count = count,
+                                     .shape = {mm.m, L->kpad[t->slice], rk_npad(mm.in, mm.n),
+                                               rk_mode_int8(L->mode) ? NPU_DTYPE_INT8 : NPU_DTYPE_FP16,
+                                               rk_mode_int8(L->mode) ? NPU_DTYPE_INT32 : NPU_DTYPE_FP32}};
     }
     if ((rc = npu_bo_fini(sc->regcmd))) {
         core_fail(r, rc, "regcmd BO fini");
         goto out;
     }
-    struct npu_bo *ins[] = { sc->regcmd, sc->a, r->w->b[r->core] }, *outs[] = { sc->c };
+    struct npu_bo *ins[] = {sc->regcmd, sc->a, r->w->b[r->core]}, *outs[] = {sc->c};
     for (uint32_t i = 0, j = 0; i < pc->tasks; i++) {
         if (p->tasks[pc->task0 + i].job_start) {
-            jobs[j++] = (struct npu_job){ .tasks = &tasks[i], .in_bos = ins, .in_count = 3, .out_bos = outs,
-                                          .out_count = 1 };
+            jobs[j++] =
+                    (struct npu_job){.tasks = &tasks[i], .in_bos = ins, .in_count = 3, .out_bos = outs, .out_count = 1};
         }
         jobs[j - 1].task_count++;
     }
@@ -137,8 +136,8 @@ static void *run_core(void *arg)
         goto out;
     }
     if (r->st.cpu_owned_in_bos) {
-        r->rc = -EINVAL, snprintf(r->err, sizeof r->err, "internal: %u in-BO(s) submitted while CPU-owned",
-                                  r->st.cpu_owned_in_bos);
+        r->rc = -EINVAL,
+        snprintf(r->err, sizeof r->err, "internal: %u in-BO(s) submitted while CPU-owned", r->st.cpu_owned_in_bos);
         goto out;
     }
     int64_t t2 = npu_monotonic_ns(), c2 = thread_cpu_ns();
@@ -155,8 +154,7 @@ static void *run_core(void *arg)
     for (uint32_t t = 0; t < cs->ntiles; t++)
         for (uint32_t m = 0; m < p->M; m++) {
             const void *parts[RK_GEMM_MAX_SLICES];
-            for (uint32_t s = 0; s < L->slices; s++)
-                parts[s] = cmap + rk_plan_c_index(p, r->core, s, t, m) * 4;
+            for (uint32_t s = 0; s < L->slices; s++) parts[s] = cmap + rk_plan_c_index(p, r->core, s, t, m) * 4;
             uint64_t col = (uint64_t)cs->n0 + cs->t_n0[t];
             fn(parts, L->slices, cs->t_n[t], sx[m], sw + cs->t_n0[t], r->Y + (int64_t)m * r->ldy + (int64_t)col,
                r->acc ? r->acc + (uint64_t)m * L->N + col : NULL);
@@ -176,7 +174,7 @@ struct act_part {
     const struct rk_wlayout *L;
     const float *X;
     int64_t ldx, m0, m1;
-    int bad;                      /* 1 + first non-finite row */
+    int bad; /* 1 + first non-finite row */
     int64_t cpu_ns;
 };
 
@@ -188,10 +186,9 @@ static void *act_part_run(void *arg)
     const float *X = a->X + a->m0 * a->ldx;
     int64_t ldx = a->ldx;
     size_t row_bytes = (size_t)L->Kpad * L->bpe;
-    if (L->had_block > 1) {       /* int8-had: rotate a copy of X like the weights were (hadamard.c) */
+    if (L->had_block > 1) { /* int8-had: rotate a copy of X like the weights were (hadamard.c) */
         float *xr = a->e->xrot + a->m0 * L->K;
-        for (int64_t m = 0; m < rows; m++)
-            memcpy(xr + m * L->K, X + m * ldx, sizeof(float) * L->K);
+        for (int64_t m = 0; m < rows; m++) memcpy(xr + m * L->K, X + m * ldx, sizeof(float) * L->K);
         rk_hadamard_rows(xr, rows, L->K, L->K, L->had_block);
         X = xr, ldx = L->K;
     }
@@ -209,19 +206,16 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
                     float *Y, int64_t ldy, struct rk_gemm_stats *stats, int32_t *acc)
 {
     int64_t t_entry = npu_monotonic_ns(), t0;
-    if (!w || w->e != e)
-        return rk_gemm_fail(e, -EINVAL, "weight does not belong to this engine");
+    if (!w || w->e != e) return rk_gemm_fail(e, -EINVAL, "weight does not belong to this engine");
     const struct rk_wlayout *L = &w->L;
-    if (M < 1 || M > 65535)
-        return rk_gemm_fail(e, -EINVAL, "M=%lld outside 1..65535", (long long)M);
+    if (M < 1 || M > 65535) return rk_gemm_fail(e, -EINVAL, "M=%lld outside 1..65535", (long long)M);
     if (!X || !Y || ldx < L->K || ldy < L->N || (X == Y))
         return rk_gemm_fail(e, -EINVAL, "bad operands: X %p ldx %lld (K=%u), Y %p ldy %lld (N=%u)", (const void *)X,
                             (long long)ldx, L->K, (void *)Y, (long long)ldy, L->N);
     struct rk_plan p;
     char why[256];
     int rc = rk_plan_make(L, (uint32_t)M, e->opt.job_budget_ms, &p, why, sizeof why);
-    if (rc)
-        return rk_gemm_fail(e, rc, "plan for M=%lld: %s", (long long)M, why);
+    if (rc) return rk_gemm_fail(e, rc, "plan for M=%lld: %s", (long long)M, why);
     struct npu_device_info info;
     npu_device_get_info(e->dev[0], &info);
 
@@ -258,10 +252,9 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
     struct npu_bo *a0 = e->scratch[0].a;
     int64_t dl = npu_deadline_after_ms(BO_WAIT_MS);
     for (uint32_t c = 0; c < L->cores && !rc; c++)
-        if ((rc = npu_bo_prep(e->scratch[c].a, dl)))
-            rk_gemm_fail(e, rc, "A BO prep, core %u: %s", c, npu_last_error());
+        if ((rc = npu_bo_prep(e->scratch[c].a, dl))) rk_gemm_fail(e, rc, "A BO prep, core %u: %s", c, npu_last_error());
     int bad = 0;
-    int64_t part_cpu = 0, part0_cpu = 0;   /* the slowest share; share 0 ran on this thread */
+    int64_t part_cpu = 0, part0_cpu = 0; /* the slowest share; share 0 ran on this thread */
     if (!rc) {
         /* Rows in parallel (one thread per core's share) once there is enough work to pay for threads. */
         uint32_t nparts = (uint64_t)M * L->K >= ACT_PARALLEL_MIN ? (uint32_t)(M < L->cores ? M : L->cores) : 1;
@@ -269,31 +262,26 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
         pthread_t th[RK_GEMM_MAX_CORES];
         bool started[RK_GEMM_MAX_CORES] = {0};
         for (uint32_t i = 0; i < nparts; i++) {
-            parts[i] = (struct act_part){ .e = e, .L = L, .X = X, .ldx = ldx, .m0 = M * i / nparts,
-                                          .m1 = M * (i + 1) / nparts };
+            parts[i] = (struct act_part){
+                    .e = e, .L = L, .X = X, .ldx = ldx, .m0 = M * i / nparts, .m1 = M * (i + 1) / nparts};
             if (i > 0 && !(started[i] = !pthread_create(&th[i], NULL, act_part_run, &parts[i])))
                 act_part_run(&parts[i]);
         }
         act_part_run(&parts[0]);
         for (uint32_t i = 0; i < nparts; i++) {
-            if (started[i])
-                pthread_join(th[i], NULL);
-            if (parts[i].bad && !bad)
-                bad = parts[i].bad;
+            if (started[i]) pthread_join(th[i], NULL);
+            if (parts[i].bad && !bad) bad = parts[i].bad;
             part_cpu = parts[i].cpu_ns > part_cpu ? parts[i].cpu_ns : part_cpu;
         }
         part0_cpu = parts[0].cpu_ns;
     }
     for (uint32_t c = 1; c < L->cores; c++) {
         int rc3 = npu_bo_fini(e->scratch[c].a);
-        if (!rc && rc3)
-            rc = rk_gemm_fail(e, rc3, "A BO fini, core %u: %s", c, npu_last_error());
+        if (!rc && rc3) rc = rk_gemm_fail(e, rc3, "A BO fini, core %u: %s", c, npu_last_error());
     }
     int rc2 = npu_bo_fini(a0);
-    if (!rc && rc2)
-        rc = rk_gemm_fail(e, rc2, "A BO fini: %s", npu_last_error());
-    if (bad)
-        rc = rk_gemm_fail(e, -EINVAL, "activation row %d holds a NaN or an infinity", bad - 1);
+    if (!rc && rc2) rc = rk_gemm_fail(e, rc2, "A BO fini: %s", npu_last_error());
+    if (bad) rc = rk_gemm_fail(e, -EINVAL, "activation row %d holds a NaN or an infinity", bad - 1);
     if (rc) {
         rk_plan_free(&p);
         return rc;
@@ -304,16 +292,14 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
     pthread_t th[RK_GEMM_MAX_CORES];
     bool started[RK_GEMM_MAX_CORES] = {0};
     for (uint32_t c = 0; c < L->cores; c++) {
-        runs[c] = (struct core_run){ .e = e, .w = w, .p = &p, .core = c, .Y = Y, .ldy = ldy, .acc = acc,
-                                     .simulator = info.is_simulator };
-        if (c > 0 && !(started[c] = !pthread_create(&th[c], NULL, run_core, &runs[c])))
-            run_core(&runs[c]);
+        runs[c] = (struct core_run){
+                .e = e, .w = w, .p = &p, .core = c, .Y = Y, .ldy = ldy, .acc = acc, .simulator = info.is_simulator};
+        if (c > 0 && !(started[c] = !pthread_create(&th[c], NULL, run_core, &runs[c]))) run_core(&runs[c]);
     }
     run_core(&runs[0]);
     int64_t glue_max = 0, glue_wall_max = 0, readout_max = 0, wait_max = 0;
     for (uint32_t c = 0; c < L->cores; c++) {
-        if (started[c])
-            pthread_join(th[c], NULL);
+        if (started[c]) pthread_join(th[c], NULL);
         if (runs[c].rc && !rc)
             rc = rk_gemm_fail(e, runs[c].rc, "core %u (%s device): %s", c, info.is_simulator ? "simulated" : "rocket",
                               runs[c].err);
@@ -324,21 +310,28 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
     }
     if (stats) {
         *stats = (struct rk_gemm_stats){
-            .tasks = p.ntasks, .jobs = p.njobs, .cores_used = L->cores, .macs = p.macs, .dma_bytes = p.dma_bytes,
-            .quant_ns = (double)(cq1 - cq0 - part0_cpu + part_cpu), .readout_ns = (double)readout_max,
-            .glue_ns = (double)(cq1 - cq0 - part0_cpu + part_cpu + glue_max), .glue_wall_ns = (double)(tq1 - t0 + glue_wall_max),
-            .npu_wait_ns = (double)wait_max,
-            .wall_ns = (double)(npu_monotonic_ns() - t_entry),
-            .model_ns_200 = p.model_ns_200, .model_ns_1000 = p.model_ns_1000,
-            .model_max_job_ns_200 = p.max_job_ns_200,
+                .tasks = p.ntasks,
+                .jobs = p.njobs,
+                .cores_used = L->cores,
+                .macs = p.macs,
+                .dma_bytes = p.dma_bytes,
+                .quant_ns = (double)(cq1 - cq0 - part0_cpu + part_cpu),
+                .readout_ns = (double)readout_max,
+                .glue_ns = (double)(cq1 - cq0 - part0_cpu + part_cpu + glue_max),
+                .glue_wall_ns = (double)(tq1 - t0 + glue_wall_max),
+                .npu_wait_ns = (double)wait_max,
+                .wall_ns = (double)(npu_monotonic_ns() - t_entry),
+                .model_ns_200 = p.model_ns_200,
+                .model_ns_1000 = p.model_ns_1000,
+                .model_max_job_ns_200 = p.max_job_ns_200,
         };
     }
     rk_plan_free(&p);
     return rc;
 }
 
-int rk_gemm_run(struct rk_gemm_engine *e, const struct rk_weight *w, const float *X, int64_t M, int64_t ldx,
-                float *Y, int64_t ldy, struct rk_gemm_stats *stats)
+int rk_gemm_run(struct rk_gemm_engine *e, const struct rk_weight *w, const float *X, int64_t M, int64_t ldx, float *Y,
+                int64_t ldy, struct rk_gemm_stats *stats)
 {
     return rk_gemm_run_acc(e, w, X, M, ldx, Y, ldy, stats, NULL);
 }

@@ -9,32 +9,32 @@
 #include "rk_gemm.h"
 #include "regcmd.h"
 
-#define RK_GEMM_MAX_CORES   3        /* RK3588 NPU cores (npu-registers §1, §7) */
-#define RK_GEMM_MAX_SLICES  8        /* K-slices; K ≤ 65535 (16-bit DATAIN_CHANNEL) needs at most 8 of ≤ 8192 */
-#define RK_GEMM_MAX_NTILES  64       /* per core: 151936/3 columns in tiles of ≤ 3072 need 17 */
-#define RK_GEMM_N_UNIT      32       /* cores and N-tiles start at multiples of the int8 kernel group (§4.2, §4.3) */
-#define RK_GEMM_N_TILE_MAX  3072     /* practical N per task (HM tuner, npu-registers §6.3, §17.3); hard limit 8192 */
-#define RK_GEMM_M_TILE_MAX  128      /* rows per task (HM cap, npu-registers §6.3, §17.3; top-20 fact 7) */
-#define RK_GEMM_I8_DATA_BANKS 8      /* int8 feature tile ≤ 8 CBUF banks; 16 banks = WRONG (§17.3 HM) */
-#define RK_GEMM_FP16_K_SLICE_MAX 4096 /* fp16 slices: keep ≥ 2 weight banks + useful rows (§6.1, §17.3 HM fp16) */
+#define RK_GEMM_MAX_CORES         3  /* RK3588 NPU cores (npu-registers §1, §7) */
+#define RK_GEMM_MAX_SLICES        8  /* K-slices; K ≤ 65535 (16-bit DATAIN_CHANNEL) needs at most 8 of ≤ 8192 */
+#define RK_GEMM_MAX_NTILES        64 /* per core: 151936/3 columns in tiles of ≤ 3072 need 17 */
+#define RK_GEMM_N_UNIT            32 /* cores and N-tiles start at multiples of the int8 kernel group (§4.2, §4.3) */
+#define RK_GEMM_N_TILE_MAX        3072 /* practical N per task (HM tuner, npu-registers §6.3, §17.3); hard limit 8192 */
+#define RK_GEMM_M_TILE_MAX        128  /* rows per task (HM cap, npu-registers §6.3, §17.3; top-20 fact 7) */
+#define RK_GEMM_I8_DATA_BANKS     8    /* int8 feature tile ≤ 8 CBUF banks; 16 banks = WRONG (§17.3 HM) */
+#define RK_GEMM_FP16_K_SLICE_MAX  4096 /* fp16 slices: keep ≥ 2 weight banks + useful rows (§6.1, §17.3 HM fp16) */
 #define RK_GEMM_MAX_TASKS_PER_JOB 4095 /* 12-bit PC_TASK_CON.TASK_NUMBER (§3.6): a safe bound on rocket too */
 
-static inline bool rk_mode_int8(enum rk_gemm_mode m) { return m != RK_GEMM_FP16; }   /* NPU runs int8 */
+static inline bool rk_mode_int8(enum rk_gemm_mode m) { return m != RK_GEMM_FP16; } /* NPU runs int8 */
 
 /* How a weight is cut: K-slices (each packed separately, §4.2 "a K-tile needs its own packed B"), N over
  * cores, N-tiles per core. Fixed at prepare time, independent of M, so it must be valid for every M. */
 struct rk_wlayout {
     enum rk_gemm_mode mode;
-    uint32_t K, N, Kpad, bpe;          /* bpe: 1 int8, 2 fp16 */
-    uint32_t had_block;                /* int8-had: Hadamard block size (1 = no rotation) */
+    uint32_t K, N, Kpad, bpe; /* bpe: 1 int8, 2 fp16 */
+    uint32_t had_block;       /* int8-had: Hadamard block size (1 = no rotation) */
     uint32_t slices;
     uint32_t k0[RK_GEMM_MAX_SLICES], k[RK_GEMM_MAX_SLICES], kpad[RK_GEMM_MAX_SLICES];
-    uint32_t cores;                    /* cores with a share of N (fewer than the engine's if N is small) */
+    uint32_t cores; /* cores with a share of N (fewer than the engine's if N is small) */
     struct rk_core_share {
-        uint32_t n0, n, npad;          /* global first column, columns, padded columns */
+        uint32_t n0, n, npad; /* global first column, columns, padded columns */
         uint32_t ntiles;
         uint32_t t_n0[RK_GEMM_MAX_NTILES], t_n[RK_GEMM_MAX_NTILES], t_npad[RK_GEMM_MAX_NTILES]; /* local */
-        uint64_t b_off[RK_GEMM_MAX_SLICES];   /* slice offset in the core's weight BO (bytes) */
+        uint64_t b_off[RK_GEMM_MAX_SLICES]; /* slice offset in the core's weight BO (bytes) */
         uint64_t b_bytes;
     } core[RK_GEMM_MAX_CORES];
 };
@@ -52,27 +52,26 @@ struct rk_plan {
     uint32_t m_tile[RK_GEMM_MAX_SLICES];
     struct rk_plan_core {
         uint32_t task0, tasks, jobs;
-        uint64_t a_bytes, c_bytes, regcmd_bytes;   /* per-core scratch BO sizes */
+        uint64_t a_bytes, c_bytes, regcmd_bytes; /* per-core scratch BO sizes */
         uint64_t busy_ns_200, busy_ns_1000, max_job_ns_200, dma_bytes;
     } core[RK_GEMM_MAX_CORES];
-    struct rk_plan_task *tasks;        /* core-major; within a core: slice, N-tile, M-tile */
+    struct rk_plan_task *tasks; /* core-major; within a core: slice, N-tile, M-tile */
     uint32_t ntasks, njobs;
     uint64_t macs, dma_bytes, model_ns_200, model_ns_1000, max_job_ns_200;
     uint64_t job_budget_ns;
 };
 
-int rk_layout_make(int64_t K, int64_t N, enum rk_gemm_mode mode, uint32_t cores, struct rk_wlayout *L,
-                   char *why, size_t whylen);
-int rk_plan_make(const struct rk_wlayout *L, uint32_t M, uint32_t job_budget_ms, struct rk_plan *p,
-                 char *why, size_t whylen);
+int rk_layout_make(int64_t K, int64_t N, enum rk_gemm_mode mode, uint32_t cores, struct rk_wlayout *L, char *why,
+                   size_t whylen);
+int rk_plan_make(const struct rk_wlayout *L, uint32_t M, uint32_t job_budget_ms, struct rk_plan *p, char *why,
+                 size_t whylen);
 void rk_plan_free(struct rk_plan *p);
 void rk_plan_print(const struct rk_plan *p, FILE *out);
 uint32_t rk_plan_m_tile(enum rk_gemm_mode mode, uint32_t kpad);
 /* The matmul of one task (addresses relative to 0: add the BO IOVAs). */
 struct rk_matmul rk_plan_task_matmul(const struct rk_plan *p, const struct rk_plan_task *t);
 /* Byte offsets of a task's operands in the core's A, weight and C BOs. */
-void rk_plan_task_offsets(const struct rk_plan *p, const struct rk_plan_task *t, uint64_t *a, uint64_t *b,
-                          uint64_t *c);
+void rk_plan_task_offsets(const struct rk_plan *p, const struct rk_plan_task *t, uint64_t *a, uint64_t *b, uint64_t *c);
 /* C element offset of (slice s, tile t, row m, column 0) in a core's C BO. */
 uint64_t rk_plan_c_index(const struct rk_plan *p, uint32_t core, uint32_t s, uint32_t t, uint32_t m);
 
@@ -98,16 +97,15 @@ void rk_hadamard_rows(float *x, int64_t rows, int64_t ld, uint32_t K, uint32_t B
 
 /* ---- activations: rows of X into the row-major A layout (stride Kpad, zero padding K..Kpad) ----
  * Return 0, or 1 + the row index of a non-finite row (-> -EINVAL by the caller). */
-typedef int (*rk_act_quant_fn)(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst,
-                               float *sx);
+typedef int (*rk_act_quant_fn)(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx);
 int rk_act_quant_i8_ref(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx);
 int rk_act_quant_f16_ref(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx);
 int rk_act_quant_i8_simd(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx);
 int rk_act_quant_f16_simd(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx);
 
 /* ---- readout: y[j] = (float)(Σ_s c_s[j]) · (sx · sw[j]), j < n (int32 sums wrap like the NPU, §5.1) ---- */
-typedef void (*rk_readout_fn)(const void *const *c, uint32_t nslices, uint32_t n, float sx, const float *sw,
-                              float *y, int32_t *acc);
+typedef void (*rk_readout_fn)(const void *const *c, uint32_t nslices, uint32_t n, float sx, const float *sw, float *y,
+                              int32_t *acc);
 void rk_readout_i32_ref(const void *const *c, uint32_t nslices, uint32_t n, float sx, const float *sw, float *y,
                         int32_t *acc);
 void rk_readout_f32_ref(const void *const *c, uint32_t nslices, uint32_t n, float sx, const float *sw, float *y,
@@ -116,20 +114,22 @@ void rk_readout_i32_simd(const void *const *c, uint32_t nslices, uint32_t n, flo
                          int32_t *acc);
 void rk_readout_f32_simd(const void *const *c, uint32_t nslices, uint32_t n, float sx, const float *sw, float *y,
                          int32_t *acc);
-const char *rk_simd_name(void);      /* "avx2", "neon" or "scalar" (what the *_simd functions use) */
+const char *rk_simd_name(void); /* "avx2", "neon" or "scalar" (what the *_simd functions use) */
 bool rk_simd_available(void);
 
 /* ---- engine objects ---- */
-struct rk_core_scratch { struct npu_bo *a, *c, *regcmd; };
+struct rk_core_scratch {
+    struct npu_bo *a, *c, *regcmd;
+};
 
 struct rk_gemm_engine {
     struct rk_gemm_options opt;
     uint32_t cores;
     struct npu_device *dev[RK_GEMM_MAX_CORES];
     struct rk_core_scratch scratch[RK_GEMM_MAX_CORES];
-    float *sx;                         /* per-row activation scales, grown as needed */
+    float *sx; /* per-row activation scales, grown as needed */
     size_t sx_cap;
-    float *xrot;                       /* int8-had: rotated copy of X */
+    float *xrot; /* int8-had: rotated copy of X */
     size_t xrot_cap;
     char err[512];
 };
@@ -137,7 +137,7 @@ struct rk_gemm_engine {
 struct rk_weight {
     struct rk_gemm_engine *e;
     struct rk_wlayout L;
-    float *scale;                      /* N per-output-channel scales */
+    float *scale; /* N per-output-channel scales */
     struct npu_bo *b[RK_GEMM_MAX_CORES];
     struct rk_weight_info info;
 };

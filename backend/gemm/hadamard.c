@@ -16,8 +16,7 @@
 uint32_t rk_hadamard_block(uint32_t K)
 {
     uint32_t b = 1;
-    while (b < HAD_BLOCK_MAX && K % (2 * b) == 0)
-        b *= 2;
+    while (b < HAD_BLOCK_MAX && K % (2 * b) == 0) b *= 2;
     return b;
 }
 
@@ -38,8 +37,7 @@ static void fwht8(float *p)
  * depend on the vector width, so every build computes the same bits. */
 void rk_hadamard_rows(float *x, int64_t rows, int64_t ld, uint32_t K, uint32_t B)
 {
-    if (B < 2)
-        return;
+    if (B < 2) return;
     const float norm = 1.0f / sqrtf((float)B);
     for (int64_t r = 0; r < rows; r++) {
         float *row = x + r * ld;
@@ -47,8 +45,7 @@ void rk_hadamard_rows(float *x, int64_t rows, int64_t ld, uint32_t K, uint32_t B
             float *restrict v = row + k0;
             uint32_t h = 1;
             if (B >= 8) {
-                for (uint32_t i = 0; i < B; i += 8)
-                    fwht8(v + i);
+                for (uint32_t i = 0; i < B; i += 8) fwht8(v + i);
                 h = 8;
             }
             for (; h < B; h *= 2)
@@ -59,8 +56,7 @@ void rk_hadamard_rows(float *x, int64_t rows, int64_t ld, uint32_t K, uint32_t B
                         lo[j] = a + b, hi[j] = a - b;
                     }
                 }
-            for (uint32_t j = 0; j < B; j++)
-                v[j] *= norm;
+            for (uint32_t j = 0; j < B; j++) v[j] *= norm;
         }
     }
 }

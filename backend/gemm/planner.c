@@ -40,8 +40,7 @@ uint32_t rk_plan_m_tile(enum rk_gemm_mode mode, uint32_t kpad)
     if (rk_mode_int8(mode)) {
         /* HM's board-verified int8 envelope (npu-registers §6.3, §17.3): ≤ 8 data banks up to K=4096,
          * 32 rows to K=6144 and 16 rows to K=8192 (with FEATURE_GRAINS=30, which the builder sets). */
-        if (kpad <= 4096)
-            return min_u(RK_GEMM_M_TILE_MAX, RK_GEMM_I8_DATA_BANKS * NPU_CBUF_BANK_BYTES / kpad);
+        if (kpad <= 4096) return min_u(RK_GEMM_M_TILE_MAX, RK_GEMM_I8_DATA_BANKS * NPU_CBUF_BANK_BYTES / kpad);
         return kpad <= 6144 ? 32 : 16;
     }
     /* fp16: weight banks = clamp(ceil(K·2·32/32 KiB), 2, 11), the rest hold A (HM fp16, §17.3). */
@@ -53,8 +52,8 @@ uint32_t rk_plan_m_tile(enum rk_gemm_mode mode, uint32_t kpad)
 
 static struct npu_task_shape task_shape(enum rk_gemm_mode mode, uint32_t m, uint32_t kpad, uint32_t npad)
 {
-    return (struct npu_task_shape){ m, kpad, npad, rk_mode_int8(mode) ? NPU_DTYPE_INT8 : NPU_DTYPE_FP16,
-                                    rk_mode_int8(mode) ? NPU_DTYPE_INT32 : NPU_DTYPE_FP32 };
+    return (struct npu_task_shape){m, kpad, npad, rk_mode_int8(mode) ? NPU_DTYPE_INT8 : NPU_DTYPE_FP16,
+                                   rk_mode_int8(mode) ? NPU_DTYPE_INT32 : NPU_DTYPE_FP32};
 }
 
 static uint64_t task_ns(enum rk_gemm_mode mode, uint32_t m, uint32_t kpad, uint32_t npad, uint32_t mhz)
@@ -93,9 +92,10 @@ static uint64_t slicing_cost(const struct rk_wlayout *L, uint32_t n)
     for (uint32_t s = 0; s < L->slices; s++) {
         uint32_t mt = rk_plan_m_tile(L->mode, L->kpad[s]), tiles = div_up(M, mt);
         /* both clocks: at 200 MHz compute dominates, at 1 GHz the weight re-reads per M-tile (§9) */
-        ns += (uint64_t)tiles * ntiles * (task_ns(L->mode, div_up(M, tiles), L->kpad[s], ntile, 200) +
-                                          task_ns(L->mode, div_up(M, tiles), L->kpad[s], ntile, 1000));
-        ns += (uint64_t)M * n * 4 * 2 / 4;   /* host: read one more int32 partial per output (~4 GB/s) */
+        ns += (uint64_t)tiles * ntiles *
+              (task_ns(L->mode, div_up(M, tiles), L->kpad[s], ntile, 200) +
+               task_ns(L->mode, div_up(M, tiles), L->kpad[s], ntile, 1000));
+        ns += (uint64_t)M * n * 4 * 2 / 4; /* host: read one more int32 partial per output (~4 GB/s) */
     }
     return ns;
 }
@@ -104,12 +104,12 @@ int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, char *why, si
 {
     if (mode != RK_GEMM_INT8 && mode != RK_GEMM_FP16 && mode != RK_GEMM_INT8_HAD)
         return why_fail(why, whylen, -EINVAL, "unknown mode %d", (int)mode);
-    if (K < 1 || N < 1)
-        return why_fail(why, whylen, -EINVAL, "empty weight K=%" PRId64 " N=%" PRId64, K, N);
+    if (K < 1 || N < 1) return why_fail(why, whylen, -EINVAL, "empty weight K=%" PRId64 " N=%" PRId64, K, N);
     uint64_t kmax = (uint64_t)RK_GEMM_MAX_SLICES * (rk_mode_int8(mode) ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX);
     if ((uint64_t)K > kmax)
-        return why_fail(why, whylen, -ENOTSUP, "K=%" PRId64 " > %" PRIu64 " (%d K-slices of at most %u, npu-registers §6.3)",
-                        K, kmax, RK_GEMM_MAX_SLICES, rk_mode_int8(mode) ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX);
+        return why_fail(why, whylen, -ENOTSUP,
+                        "K=%" PRId64 " > %" PRIu64 " (%d K-slices of at most %u, npu-registers §6.3)", K, kmax,
+                        RK_GEMM_MAX_SLICES, rk_mode_int8(mode) ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX);
     uint64_t nmax = (uint64_t)RK_GEMM_MAX_CORES * RK_GEMM_MAX_NTILES * RK_GEMM_N_TILE_MAX;
     if ((uint64_t)N > nmax)
         return why_fail(why, whylen, -ENOTSUP, "N=%" PRId64 " > %" PRIu64 " (3 cores x %d N-tiles of %d)", N, nmax,
@@ -117,17 +117,18 @@ int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, char *why, si
     /* Each core's share of the packed weight must fit one BO (< 4 GiB, 32-bit IOVA space: rocket-uapi §2.3). */
     uint64_t bytes = (uint64_t)(K + 31) / 32 * 32 * ((N + 31) / 32 * 32) * (mode == RK_GEMM_FP16 ? 2 : 1);
     if (bytes > (uint64_t)RK_GEMM_MAX_CORES << 31)
-        return why_fail(why, whylen, -ENOTSUP, "packed weight of %" PRIu64 " bytes: more than 2 GiB per core's 32-bit "
-                        "IOVA space", bytes);
+        return why_fail(why, whylen, -ENOTSUP,
+                        "packed weight of %" PRIu64 " bytes: more than 2 GiB per core's 32-bit "
+                        "IOVA space",
+                        bytes);
     return 0;
 }
 
-int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t cores, struct rk_wlayout *L,
-                   char *why, size_t whylen)
+int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t cores, struct rk_wlayout *L, char *why,
+                   size_t whylen)
 {
     int rc = rk_gemm_supports(K64, N64, mode, why, whylen);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     if (cores < 1 || cores > RK_GEMM_MAX_CORES)
         return why_fail(why, whylen, -EINVAL, "cores must be 1..3 (got %u)", cores);
     uint32_t K = (uint32_t)K64, N = (uint32_t)N64;
@@ -163,17 +164,13 @@ int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t co
     uint32_t smin = div_up(L->Kpad, limit), best = 0;
     uint64_t best_cost = UINT64_MAX;
     for (uint32_t s = smin; s <= RK_GEMM_MAX_SLICES && s < smin + 4; s++) {
-        if (L->Kpad / NPU_K_ALIGN < s)
-            break;
+        if (L->Kpad / NPU_K_ALIGN < s) break;
         split_k(K, L->Kpad, s, L);
         bool bad = false;
-        for (uint32_t i = 0; i < s; i++)
-            bad |= k_hazard(mode, L->kpad[i]);
-        if (bad)
-            continue;
+        for (uint32_t i = 0; i < s; i++) bad |= k_hazard(mode, L->kpad[i]);
+        if (bad) continue;
         uint64_t cost = slicing_cost(L, L->core[0].n);
-        if (cost < best_cost)
-            best_cost = cost, best = s;
+        if (cost < best_cost) best_cost = cost, best = s;
     }
     if (!best)
         return why_fail(why, whylen, -ENOTSUP, "no K slicing of K=%u avoids the int8 hazard window (3072, 4096)", K);
@@ -187,8 +184,10 @@ int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t co
         }
         cs->b_bytes = off;
         if (off >= UINT32_MAX)
-            return why_fail(why, whylen, -ENOTSUP, "core %u's packed weight share of %" PRIu64 " bytes does not fit "
-                            "one BO (< 4 GiB)", c, off);
+            return why_fail(why, whylen, -ENOTSUP,
+                            "core %u's packed weight share of %" PRIu64 " bytes does not fit "
+                            "one BO (< 4 GiB)",
+                            c, off);
     }
     return 0;
 }
@@ -203,16 +202,19 @@ struct rk_matmul rk_plan_task_matmul(const struct rk_plan *p, const struct rk_pl
 {
     const struct rk_wlayout *L = &p->L;
     return (struct rk_matmul){
-        .in = in_dtype(L->mode), .out = out_dtype(L->mode),
-        .m = t->m, .k = L->k[t->slice], .n = L->core[t->core].t_n[t->ntile],
-        .a_layout = RK_LAYOUT_ROW_MAJOR, .c_layout = RK_LAYOUT_ROW_MAJOR,
-        /* a K-slice reads its columns of the full-width A in place (regcmd.h a_row_stride) */
-        .a_row_stride = L->kpad[t->slice] < L->Kpad ? L->Kpad : 0,
+            .in = in_dtype(L->mode),
+            .out = out_dtype(L->mode),
+            .m = t->m,
+            .k = L->k[t->slice],
+            .n = L->core[t->core].t_n[t->ntile],
+            .a_layout = RK_LAYOUT_ROW_MAJOR,
+            .c_layout = RK_LAYOUT_ROW_MAJOR,
+            /* a K-slice reads its columns of the full-width A in place (regcmd.h a_row_stride) */
+            .a_row_stride = L->kpad[t->slice] < L->Kpad ? L->Kpad : 0,
     };
 }
 
-void rk_plan_task_offsets(const struct rk_plan *p, const struct rk_plan_task *t, uint64_t *a, uint64_t *b,
-                          uint64_t *c)
+void rk_plan_task_offsets(const struct rk_plan *p, const struct rk_plan_task *t, uint64_t *a, uint64_t *b, uint64_t *c)
 {
     const struct rk_wlayout *L = &p->L;
     const struct rk_core_share *cs = &L->core[t->core];
@@ -226,28 +228,23 @@ int rk_plan_make(const struct rk_wlayout *L, uint32_t M, uint32_t job_budget_ms,
                  size_t whylen)
 {
     memset(p, 0, sizeof *p);
-    if (M < 1)
-        return why_fail(why, whylen, -EINVAL, "M=%u: nothing to compute", M);
-    if (M > 65535)
-        return why_fail(why, whylen, -ENOTSUP, "M=%u > 65535 rows per call", M);
+    if (M < 1) return why_fail(why, whylen, -EINVAL, "M=%u: nothing to compute", M);
+    if (M > 65535) return why_fail(why, whylen, -ENOTSUP, "M=%u > 65535 rows per call", M);
     p->L = *L, p->M = M;
     /* Budget per job: half the 500 ms timeout by default (rocket-uapi §1.2), because the MODEL is an
      * estimate; measured at the slow mainline clock of 200 MHz (mainline-status §4.2). */
     p->job_budget_ns = (uint64_t)(job_budget_ms ? job_budget_ms : 250) * 1000000;
-    if (p->job_budget_ns > npu_model_job_timeout_ns())
-        p->job_budget_ns = npu_model_job_timeout_ns();
+    if (p->job_budget_ns > npu_model_job_timeout_ns()) p->job_budget_ns = npu_model_job_timeout_ns();
 
     uint32_t mtiles[RK_GEMM_MAX_SLICES];
     uint64_t count = 0;
     for (uint32_t s = 0; s < L->slices; s++) {
         p->m_tile[s] = rk_plan_m_tile(L->mode, L->kpad[s]);
         mtiles[s] = div_up(M, p->m_tile[s]);
-        for (uint32_t c = 0; c < L->cores; c++)
-            count += (uint64_t)mtiles[s] * L->core[c].ntiles;
+        for (uint32_t c = 0; c < L->cores; c++) count += (uint64_t)mtiles[s] * L->core[c].ntiles;
     }
     p->tasks = calloc(count, sizeof *p->tasks);
-    if (!p->tasks)
-        return why_fail(why, whylen, -ENOMEM, "out of memory for %" PRIu64 " tasks", count);
+    if (!p->tasks) return why_fail(why, whylen, -ENOMEM, "out of memory for %" PRIu64 " tasks", count);
     size_t seg = rk_regcmd_segment_entries(RK_REGCMD_BODY_ENTRIES) * 8;
     uint64_t busy200[RK_GEMM_MAX_CORES] = {0}, busy1000[RK_GEMM_MAX_CORES] = {0};
     for (uint32_t c = 0; c < L->cores; c++) {
@@ -262,15 +259,14 @@ int rk_plan_make(const struct rk_wlayout *L, uint32_t M, uint32_t job_budget_ms,
                     /* balanced M-tiles: sizes differ by at most one row */
                     uint32_t m = M / mtiles[s] + (i < M % mtiles[s]);
                     struct rk_plan_task *tk = &p->tasks[p->ntasks++];
-                    *tk = (struct rk_plan_task){ .core = (uint8_t)c, .slice = (uint8_t)s, .ntile = (uint16_t)t,
-                                                 .m0 = m0, .m = m };
+                    *tk = (struct rk_plan_task){
+                            .core = (uint8_t)c, .slice = (uint8_t)s, .ntile = (uint16_t)t, .m0 = m0, .m = m};
                     m0 += m;
                     tk->model_ns_200 = task_ns(L->mode, m, L->kpad[s], cs->t_npad[t], 200);
                     uint64_t ns1000 = task_ns(L->mode, m, L->kpad[s], cs->t_npad[t], 1000);
                     if (!job_tasks || job_ns + tk->model_ns_200 > p->job_budget_ns ||
                         job_tasks >= RK_GEMM_MAX_TASKS_PER_JOB) {
-                        if (job_tasks && job_ns > pc->max_job_ns_200)
-                            pc->max_job_ns_200 = job_ns;
+                        if (job_tasks && job_ns > pc->max_job_ns_200) pc->max_job_ns_200 = job_ns;
                         tk->job_start = 1, pc->jobs++, job_tasks = 0;
                         job_ns = npu_model_job_overhead_ns();
                         busy200[c] += npu_model_job_overhead_ns(), busy1000[c] += npu_model_job_overhead_ns();
@@ -282,8 +278,7 @@ int rk_plan_make(const struct rk_wlayout *L, uint32_t M, uint32_t job_budget_ms,
                     pc->dma_bytes += dma;
                     p->macs += (uint64_t)m * L->k[s] * cs->t_n[t];
                 }
-        if (job_ns > pc->max_job_ns_200)
-            pc->max_job_ns_200 = job_ns;
+        if (job_ns > pc->max_job_ns_200) pc->max_job_ns_200 = job_ns;
         if (pc->max_job_ns_200 > npu_model_job_timeout_ns())
             return why_fail(why, whylen, -ENOTSUP, "one task alone exceeds the job timeout in the MODEL");
         pc->tasks = p->ntasks - pc->task0;
@@ -293,11 +288,12 @@ int rk_plan_make(const struct rk_wlayout *L, uint32_t M, uint32_t job_budget_ms,
         pc->busy_ns_200 = busy200[c], pc->busy_ns_1000 = busy1000[c];
         p->njobs += pc->jobs;
         p->dma_bytes += pc->dma_bytes;
-        if (pc->max_job_ns_200 > p->max_job_ns_200)
-            p->max_job_ns_200 = pc->max_job_ns_200;
+        if (pc->max_job_ns_200 > p->max_job_ns_200) p->max_job_ns_200 = pc->max_job_ns_200;
         if (pc->a_bytes >= UINT32_MAX || pc->c_bytes >= UINT32_MAX || pc->regcmd_bytes >= UINT32_MAX)
-            return why_fail(why, whylen, -E2BIG, "M=%u: scratch buffers of core %u exceed 4 GiB (A %" PRIu64
-                            ", C %" PRIu64 " bytes); split M", M, c, pc->a_bytes, pc->c_bytes);
+            return why_fail(why, whylen, -E2BIG,
+                            "M=%u: scratch buffers of core %u exceed 4 GiB (A %" PRIu64 ", C %" PRIu64
+                            " bytes); split M",
+                            M, c, pc->a_bytes, pc->c_bytes);
     }
     p->model_ns_200 = npu_model_parallel_ns(busy200, (int)L->cores, p->dma_bytes);
     p->model_ns_1000 = npu_model_parallel_ns(busy1000, (int)L->cores, p->dma_bytes);
@@ -316,8 +312,7 @@ void rk_plan_print(const struct rk_plan *p, FILE *out)
     fprintf(out, "plan: Y[%u,%u] = X[%u,%u] * W[%u,%u]^T, mode %s (%s x %s -> %s)\n", p->M, L->N, p->M, L->K, L->N,
             L->K, rk_gemm_mode_name(L->mode), rk_mode_int8(L->mode) ? "int8" : "fp16",
             rk_mode_int8(L->mode) ? "int8" : "fp16", rk_mode_int8(L->mode) ? "int32" : "fp32");
-    if (L->had_block > 1)
-        fprintf(out, "  X and W rotated by block Hadamard H_%u (host side)\n", L->had_block);
+    if (L->had_block > 1) fprintf(out, "  X and W rotated by block Hadamard H_%u (host side)\n", L->had_block);
     fprintf(out, "  K: Kpad %u in %u slice(s):", L->Kpad, L->slices);
     for (uint32_t s = 0; s < L->slices; s++)
         fprintf(out, " [%u,+%u pad %u, m_tile %u]", L->k0[s], L->k[s], L->kpad[s], p->m_tile[s]);
@@ -325,16 +320,20 @@ void rk_plan_print(const struct rk_plan *p, FILE *out)
     for (uint32_t c = 0; c < L->cores; c++) {
         const struct rk_core_share *cs = &L->core[c];
         const struct rk_plan_core *pc = &p->core[c];
-        fprintf(out, "  core %u: N [%u,%u) npad %u, %u N-tile(s) of <= %u, %u task(s) in %u job(s); DMA %.3f MB; "
+        fprintf(out,
+                "  core %u: N [%u,%u) npad %u, %u N-tile(s) of <= %u, %u task(s) in %u job(s); DMA %.3f MB; "
                 "MODEL busy %.3f ms @200 MHz, %.3f ms @1 GHz, longest job %.3f ms @200 MHz\n",
                 c, cs->n0, cs->n0 + cs->n, cs->npad, cs->ntiles, cs->t_npad[0], pc->tasks, pc->jobs,
                 pc->dma_bytes / 1e6, pc->busy_ns_200 / 1e6, pc->busy_ns_1000 / 1e6, pc->max_job_ns_200 / 1e6);
     }
-    fprintf(out, "  total: %u task(s), %u job(s) (budget %.0f ms/job @200 MHz of the 500 ms timeout), %.3f GMAC, "
-            "DMA %.3f MB\n", p->ntasks, p->njobs, p->job_budget_ns / 1e6, p->macs / 1e9, p->dma_bytes / 1e6);
+    fprintf(out,
+            "  total: %u task(s), %u job(s) (budget %.0f ms/job @200 MHz of the 500 ms timeout), %.3f GMAC, "
+            "DMA %.3f MB\n",
+            p->ntasks, p->njobs, p->job_budget_ns / 1e6, p->macs / 1e9, p->dma_bytes / 1e6);
     fprintf(out, "  MODEL NPU time: %.3f ms @200 MHz, %.3f ms @1 GHz (cores in parallel)\n", p->model_ns_200 / 1e6,
             p->model_ns_1000 / 1e6);
-    fprintf(out, "  weight reuse: one packed B per core shared by all M-tiles (loop order slice > N-tile > M-tile); "
+    fprintf(out,
+            "  weight reuse: one packed B per core shared by all M-tiles (loop order slice > N-tile > M-tile); "
             "CBUF WEIGHT_REUSE is not used (not covered by the regcmd builder / software NPU, npu-registers §6.5)\n");
 }
 
@@ -344,8 +343,7 @@ int rk_gemm_explain_shape(int64_t K, int64_t N, int64_t M, enum rk_gemm_mode mod
     struct rk_plan p;
     char why[256];
     int rc = rk_layout_make(K, N, mode, cores ? cores : 3, &L, why, sizeof why);
-    if (!rc)
-        rc = rk_plan_make(&L, (uint32_t)(M > 0 && M <= 65535 ? M : 0), 0, &p, why, sizeof why);
+    if (!rc) rc = rk_plan_make(&L, (uint32_t)(M > 0 && M <= 65535 ? M : 0), 0, &p, why, sizeof why);
     if (rc) {
         fprintf(out, "plan: declined: %s\n", why);
         return rc;

@@ -13,10 +13,8 @@ void rk_readout_i32_ref(const void *const *c, uint32_t nslices, uint32_t n, floa
 {
     for (uint32_t j = 0; j < n; j++) {
         uint32_t a = 0;
-        for (uint32_t s = 0; s < nslices; s++)
-            a += (uint32_t)((const int32_t *)c[s])[j];
-        if (acc)
-            acc[j] = (int32_t)a;
+        for (uint32_t s = 0; s < nslices; s++) a += (uint32_t)((const int32_t *)c[s])[j];
+        if (acc) acc[j] = (int32_t)a;
         y[j] = (float)(int32_t)a * (sx * sw[j]);
     }
 }
@@ -27,8 +25,7 @@ void rk_readout_f32_ref(const void *const *c, uint32_t nslices, uint32_t n, floa
     (void)acc;
     for (uint32_t j = 0; j < n; j++) {
         float a = ((const float *)c[0])[j];
-        for (uint32_t s = 1; s < nslices; s++)
-            a += ((const float *)c[s])[j];
+        for (uint32_t s = 1; s < nslices; s++) a += ((const float *)c[s])[j];
         y[j] = a * (sx * sw[j]);
     }
 }

@@ -37,7 +37,7 @@ enum rk_gemm_mode {
 };
 #define RK_GEMM_MODES 3
 const char *rk_gemm_mode_name(enum rk_gemm_mode mode);
-int rk_gemm_mode_parse(const char *name, enum rk_gemm_mode *mode);   /* "int8" | "fp16" | "int8-had"; 0 or -EINVAL */
+int rk_gemm_mode_parse(const char *name, enum rk_gemm_mode *mode); /* "int8" | "fp16" | "int8-had"; 0 or -EINVAL */
 /* Mode named by env RKNPU_GEMM_MODE (default int8): 0, or -EINVAL for an unknown name. */
 int rk_gemm_mode_from_env(enum rk_gemm_mode *mode);
 
@@ -48,10 +48,10 @@ struct rk_gemm_engine;
 struct rk_weight;
 
 struct rk_gemm_options {
-    enum npu_device_kind kind;     /* ROCKET or SIM (AUTO: rocket if present, never the sim) */
-    uint32_t cores;                /* 1..3 devices (fds), one per NPU core; 0 = 3 */
-    uint32_t model_clock_mhz;      /* clock the device's timing MODEL assumes (0 = 200) */
-    uint32_t job_budget_ms;        /* MODEL time budget per job at 200 MHz; 0 = 250 (half the 500 ms limit) */
+    enum npu_device_kind kind; /* ROCKET or SIM (AUTO: rocket if present, never the sim) */
+    uint32_t cores;            /* 1..3 devices (fds), one per NPU core; 0 = 3 */
+    uint32_t model_clock_mhz;  /* clock the device's timing MODEL assumes (0 = 200) */
+    uint32_t job_budget_ms;    /* MODEL time budget per job at 200 MHz; 0 = 250 (half the 500 ms limit) */
 };
 
 /* Open one npu_device per core. Returns 0, or -errno with the reason in why. */
@@ -74,11 +74,11 @@ void rk_weight_free(struct rk_weight *w);
 struct rk_weight_info {
     int64_t K, N;
     enum rk_gemm_mode mode;
-    uint64_t npu_bytes;            /* packed weight bytes on the NPU (all cores, incl. padding) */
-    double bytes_per_weight;       /* npu_bytes / (K·N), plus the f32 scales */
-    double prep_seconds;           /* decode + quantize + pack (measured) */
-    double weights_per_second;     /* K·N / prep_seconds */
-    uint32_t k_slices;             /* fixed at prepare time */
+    uint64_t npu_bytes;        /* packed weight bytes on the NPU (all cores, incl. padding) */
+    double bytes_per_weight;   /* npu_bytes / (K·N), plus the f32 scales */
+    double prep_seconds;       /* decode + quantize + pack (measured) */
+    double weights_per_second; /* K·N / prep_seconds */
+    uint32_t k_slices;         /* fixed at prepare time */
 };
 void rk_weight_get_info(const struct rk_weight *w, struct rk_weight_info *info);
 
@@ -86,22 +86,22 @@ void rk_weight_get_info(const struct rk_weight *w, struct rk_weight_info *info);
 struct rk_gemm_stats {
     uint32_t tasks, jobs, cores_used;
     uint64_t macs;
-    uint64_t dma_bytes;            /* A + B + C bytes the tasks move (planned) */
-    double glue_ns;                /* measured host work as thread CPU time: X quantize into A (+ copies to the
+    uint64_t dma_bytes;          /* A + B + C bytes the tasks move (planned) */
+    double glue_ns;              /* measured host work as thread CPU time: X quantize into A (+ copies to the
                                     * other cores) + the slowest core's regcmd writing, cache syncs, readout and
                                     * scaling; excludes one-time scratch BO growth */
-    double glue_wall_ns;           /* the same phases in wall-clock time (inflated on the sim: shared host cores) */
-    double quant_ns, readout_ns;   /* parts of glue_ns (thread CPU time) */
-    double wall_ns;                /* measured: whole rk_gemm_run */
-    double npu_wait_ns;            /* measured: submit to fences done (simulation time on the sim) */
-    uint64_t model_ns_200, model_ns_1000;   /* MODEL: NPU time at 200 MHz and 1 GHz (cores in parallel) */
-    uint64_t model_max_job_ns_200;          /* MODEL: the longest job at 200 MHz (vs the 500 ms timeout) */
+    double glue_wall_ns;         /* the same phases in wall-clock time (inflated on the sim: shared host cores) */
+    double quant_ns, readout_ns; /* parts of glue_ns (thread CPU time) */
+    double wall_ns;              /* measured: whole rk_gemm_run */
+    double npu_wait_ns;          /* measured: submit to fences done (simulation time on the sim) */
+    uint64_t model_ns_200, model_ns_1000; /* MODEL: NPU time at 200 MHz and 1 GHz (cores in parallel) */
+    uint64_t model_max_job_ns_200;        /* MODEL: the longest job at 200 MHz (vs the 500 ms timeout) */
 };
 
 /* Y[m·ldy + n] = Σ_k X[m·ldx + k] · W[n][k] for m < M, n < N. Returns 0 or -errno (reason:
  * rk_gemm_last_error). stats may be NULL. */
-int rk_gemm_run(struct rk_gemm_engine *e, const struct rk_weight *w, const float *X, int64_t M, int64_t ldx,
-                float *Y, int64_t ldy, struct rk_gemm_stats *stats);
+int rk_gemm_run(struct rk_gemm_engine *e, const struct rk_weight *w, const float *X, int64_t M, int64_t ldx, float *Y,
+                int64_t ldy, struct rk_gemm_stats *stats);
 
 /* Print the plan rk_gemm_run would use for this weight and M (tiles, slices, jobs, bytes, MODEL times). */
 int rk_gemm_explain(struct rk_gemm_engine *e, const struct rk_weight *w, int64_t M, FILE *out);

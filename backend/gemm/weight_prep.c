@@ -69,21 +69,21 @@ static void *prep_core(void *arg)
             j->to_float(src, row, L->K);
         else
             memcpy(row, src, (size_t)L->K * sizeof *row);
-        rk_hadamard_rows(row, 1, L->K, L->K, L->had_block);   /* int8-had only (B = 1: no-op) */
+        rk_hadamard_rows(row, 1, L->K, L->K, L->had_block); /* int8-had only (B = 1: no-op) */
         /* The vectorised activation quantizers compute exactly rk_quant_row_i8/_f16 on one row (tests
          * compare); only an all-zero int8 row differs: scale 0 there, 1 for weights (guide §5.4). */
         rc = (rk_mode_int8(L->mode) ? rk_act_quant_i8_simd : rk_act_quant_f16_simd)(row, 1, L->K, L->K, L->K, q,
-                                                                                    &w->scale[n]) ? -EINVAL : 0;
-        if (!rc && w->scale[n] == 0)
-            w->scale[n] = 1.0f;
+                                                                                    &w->scale[n])
+                     ? -EINVAL
+                     : 0;
+        if (!rc && w->scale[n] == 0) w->scale[n] = 1.0f;
         if (rc)
             snprintf(j->err, sizeof j->err, "weight row %u holds a NaN or an infinity", n);
         else
             scatter_row(L, cs, bo->map, nl, q);
     }
     int rc2 = npu_bo_fini(bo);
-    if (!rc && rc2)
-        rc = rc2, snprintf(j->err, sizeof j->err, "weight BO fini: %s", npu_last_error());
+    if (!rc && rc2) rc = rc2, snprintf(j->err, sizeof j->err, "weight BO fini: %s", npu_last_error());
 out:
     free(row), free(q);
     j->rc = rc;
@@ -95,12 +95,10 @@ int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int
 {
     char why[256];
     *out = NULL;
-    if (!data)
-        return rk_gemm_fail(e, -EINVAL, "weight data is NULL");
+    if (!data) return rk_gemm_fail(e, -EINVAL, "weight data is NULL");
     int64_t t0 = npu_monotonic_ns();
     struct rk_weight *w = calloc(1, sizeof *w);
-    if (!w)
-        return rk_gemm_fail(e, -ENOMEM, "out of memory");
+    if (!w) return rk_gemm_fail(e, -ENOMEM, "out of memory");
     w->e = e;
     int rc = rk_layout_make(K, N, mode, e->cores, &w->L, why, sizeof why);
     if (rc) {
@@ -118,8 +116,8 @@ int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int
     }
     for (uint32_t c = 0; c < w->L.cores; c++)
         if ((rc = npu_bo_create(e->dev[c], (uint32_t)w->L.core[c].b_bytes, &w->b[c]))) {
-            rk_gemm_fail(e, rc, "weight BO of %llu bytes on core %u: %s", (unsigned long long)w->L.core[c].b_bytes,
-                         c, npu_last_error());
+            rk_gemm_fail(e, rc, "weight BO of %llu bytes on core %u: %s", (unsigned long long)w->L.core[c].b_bytes, c,
+                         npu_last_error());
             rk_weight_free(w);
             return rc;
         }
@@ -127,17 +125,14 @@ int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int
     pthread_t th[RK_GEMM_MAX_CORES];
     bool started[RK_GEMM_MAX_CORES] = {0};
     for (uint32_t c = 0; c < w->L.cores; c++) {
-        jobs[c] = (struct prep_job){ .w = w, .core = c, .data = data, .row_bytes = row_bytes, .to_float = to_float };
+        jobs[c] = (struct prep_job){.w = w, .core = c, .data = data, .row_bytes = row_bytes, .to_float = to_float};
         started[c] = c > 0 && !pthread_create(&th[c], NULL, prep_core, &jobs[c]);
-        if (c > 0 && !started[c])
-            prep_core(&jobs[c]);
+        if (c > 0 && !started[c]) prep_core(&jobs[c]);
     }
     prep_core(&jobs[0]);
     for (uint32_t c = 0; c < w->L.cores; c++) {
-        if (started[c])
-            pthread_join(th[c], NULL);
-        if (jobs[c].rc && !rc)
-            rc = rk_gemm_fail(e, jobs[c].rc, "weight preparation, core %u: %s", c, jobs[c].err);
+        if (started[c]) pthread_join(th[c], NULL);
+        if (jobs[c].rc && !rc) rc = rk_gemm_fail(e, jobs[c].rc, "weight preparation, core %u: %s", c, jobs[c].err);
     }
     if (rc) {
         rk_weight_free(w);
@@ -145,8 +140,7 @@ int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int
     }
     struct rk_weight_info *i = &w->info;
     i->K = K, i->N = N, i->mode = mode, i->k_slices = w->L.slices;
-    for (uint32_t c = 0; c < w->L.cores; c++)
-        i->npu_bytes += w->L.core[c].b_bytes;
+    for (uint32_t c = 0; c < w->L.cores; c++) i->npu_bytes += w->L.core[c].b_bytes;
     i->bytes_per_weight = (double)(i->npu_bytes + (uint64_t)N * sizeof(float)) / ((double)K * N);
     i->prep_seconds = (npu_monotonic_ns() - t0) / 1e9;
     i->weights_per_second = (double)K * N / (i->prep_seconds > 0 ? i->prep_seconds : 1e-9);
@@ -156,10 +150,8 @@ int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int
 
 void rk_weight_free(struct rk_weight *w)
 {
-    if (!w)
-        return;
-    for (uint32_t c = 0; c < RK_GEMM_MAX_CORES; c++)
-        npu_bo_close(w->b[c]);
+    if (!w) return;
+    for (uint32_t c = 0; c < RK_GEMM_MAX_CORES; c++) npu_bo_close(w->b[c]);
     free(w->scale);
     free(w);
 }

@@ -36,21 +36,24 @@
 // Quantized weights (Q4_K, Q8_0, ...) carry at most 8 bits of precision, so int8 loses little and
 // runs at the full MAC rate; float weights (F32, F16, BF16) would lose precision they have, so they
 // run in fp16 (half the MAC rate, npu-registers §8). RKNPU_MODE overrides this for all weights.
-rk_gemm_mode rknpu_weight_mode(const rknpu_device_context & dev, ggml_type type) {
+rk_gemm_mode rknpu_weight_mode(const rknpu_device_context &dev, ggml_type type)
+{
     if (dev.mode_forced) {
         return dev.mode;
     }
     return type == GGML_TYPE_F32 || type == GGML_TYPE_F16 || type == GGML_TYPE_BF16 ? RK_GEMM_FP16 : RK_GEMM_INT8;
 }
 
-static const char * env_or(const char * name, const char * fallback) {
-    const char * v = getenv(name);
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
     return v && *v ? v : fallback;
 }
 
 // Open the engine on the selected device and fill the description; false (with the reason in `why`)
 // registers no device.
-static bool rknpu_device_init(rknpu_device_context & dev, std::string & why) {
+static bool rknpu_device_init(rknpu_device_context &dev, std::string &why)
+{
     std::string want = env_or("RKNPU_DEVICE", "auto");
     if (want == "off") {
         why = "RKNPU_DEVICE=off";
@@ -62,7 +65,7 @@ static bool rknpu_device_init(rknpu_device_context & dev, std::string & why) {
         return false;
     }
     std::string mode = env_or("RKNPU_MODE", "auto");
-    dev.mode_forced  = mode != "auto";
+    dev.mode_forced = mode != "auto";
     if (dev.mode_forced && rk_gemm_mode_parse(mode.c_str(), &dev.mode) != 0) {
         why = "unknown RKNPU_MODE='" + mode + "' (use auto, int8, int8-had or fp16)";
         return false;
@@ -72,16 +75,16 @@ static bool rknpu_device_init(rknpu_device_context & dev, std::string & why) {
         dev.min_batch = RKNPU_DEFAULT_MIN_BATCH;
     }
     rk_gemm_options opt = {};
-    opt.kind            = kind;
-    opt.cores           = 0;   // all three
-    opt.model_clock_mhz = (uint32_t) atoi(env_or("RKNPU_CLOCK_MHZ", "200"));
-    char reason[512]    = "";
+    opt.kind = kind;
+    opt.cores = 0; // all three
+    opt.model_clock_mhz = (uint32_t)atoi(env_or("RKNPU_CLOCK_MHZ", "200"));
+    char reason[512] = "";
     if (rk_gemm_open(&opt, &dev.engine, reason, sizeof reason) != 0) {
         why = kind == NPU_DEVICE_AUTO ? std::string(reason) + "; RKNPU_DEVICE=sim selects the software NPU" : reason;
         return false;
     }
     // The engine's first device answers for all: they are one NPU (rocket-uapi §3).
-    npu_device * probe = nullptr;
+    npu_device *probe = nullptr;
     if (npu_device_open(kind, nullptr, &probe) == 0) {
         npu_device_get_info(probe, &dev.info);
         npu_device_close(probe);
@@ -92,8 +95,8 @@ static bool rknpu_device_init(rknpu_device_context & dev, std::string & why) {
                  dev.info.cores, opt.model_clock_mhz ? opt.model_clock_mhz : 200);
     } else {
         snprintf(desc, sizeof desc, "RK3588 NPU at %s (%s %d.%d.%d, %u cores, timing model %u MHz)", dev.info.node,
-                 dev.info.driver, dev.info.version_major, dev.info.version_minor, dev.info.version_patch, dev.info.cores,
-                 opt.model_clock_mhz ? opt.model_clock_mhz : 200);
+                 dev.info.driver, dev.info.version_major, dev.info.version_minor, dev.info.version_patch,
+                 dev.info.cores, opt.model_clock_mhz ? opt.model_clock_mhz : 200);
     }
     dev.description = desc;
     return true;
@@ -102,59 +105,62 @@ static bool rknpu_device_init(rknpu_device_context & dev, std::string & why) {
 // One context for the process: the device, if any, and why not otherwise.
 struct rknpu_plugin {
     rknpu_device_context dev;
-    bool                 present = false;
-    std::string          why;
+    bool present = false;
+    std::string why;
 
-    rknpu_plugin() {
+    rknpu_plugin()
+    {
         present = rknpu_device_init(dev, why);
         // WARN, not INFO: the stock tools load backends while parsing their arguments, when their
         // logger still drops INFO lines, and which device runs the matmuls must always be visible.
         if (present) {
             GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s for batches >= %lld tokens\n", RKNPU_NAME,
-                          dev.description.c_str(), dev.mode_forced ? rk_gemm_mode_name(dev.mode) : "int8 (fp16 for float weights)",
-                          (long long) dev.min_batch);
+                          dev.description.c_str(),
+                          dev.mode_forced ? rk_gemm_mode_name(dev.mode) : "int8 (fp16 for float weights)",
+                          (long long)dev.min_batch);
         } else {
             GGML_LOG_WARN("%s: %s; no device registered\n", RKNPU_NAME, why.c_str());
         }
     }
 
-    ~rknpu_plugin() {
-        rk_gemm_close(dev.engine);   // models using it must be freed before the plugin is unloaded
+    ~rknpu_plugin()
+    {
+        rk_gemm_close(dev.engine); // models using it must be freed before the plugin is unloaded
     }
 };
 
-static rknpu_plugin & rknpu_get_plugin(void) {
+static rknpu_plugin &rknpu_get_plugin(void)
+{
     static rknpu_plugin plugin;
     return plugin;
 }
 
-rknpu_device_context * rknpu_device_ctx(void) {
-    return &rknpu_get_plugin().dev;
-}
+rknpu_device_context *rknpu_device_ctx(void) { return &rknpu_get_plugin().dev; }
 
 // ---------------------------------------------------------------------------------------------
 // MUL_MAT: dst[N, M] = src1[K, M] · src0[K, N]ᵀ with src0 a prepared weight (ggml-backend-guide §3.2)
 // ---------------------------------------------------------------------------------------------
 
-static ggml_status rknpu_mul_mat(rknpu_device_context & dev, ggml_tensor * dst) {
-    const ggml_tensor * src0 = dst->src[0];
-    const ggml_tensor * src1 = dst->src[1];
-    rknpu_sidecar * sc = rknpu_sidecar_ready(&dev, src0);
+static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
+{
+    const ggml_tensor *src0 = dst->src[0];
+    const ggml_tensor *src1 = dst->src[1];
+    rknpu_sidecar *sc = rknpu_sidecar_ready(&dev, src0);
     if (!sc) {
         return GGML_STATUS_FAILED;
     }
     const int64_t K = src0->ne[0];
-    const int64_t M = ggml_nrows(src1);   // src0 is 2-D, so src1's batches are one [K, M] matrix
+    const int64_t M = ggml_nrows(src1); // src0 is 2-D, so src1's batches are one [K, M] matrix
     rk_gemm_stats st = {};
     std::lock_guard<std::mutex> lock(dev.mutex);
-    int rc = rk_gemm_run(dev.engine, sc->weight, (const float *) src1->data, M, src1->nb[1] / sizeof(float),
-                         (float *) dst->data, dst->nb[1] / sizeof(float), &st);
+    int rc = rk_gemm_run(dev.engine, sc->weight, (const float *)src1->data, M, src1->nb[1] / sizeof(float),
+                         (float *)dst->data, dst->nb[1] / sizeof(float), &st);
     dev.n_matmuls++;
     if (rc != 0) {
         // An NPU failure ends this inference with an error; it never falls back to the CPU.
         dev.n_failures++;
         GGML_LOG_ERROR("%s: MUL_MAT %s (K=%lld, N=%lld, M=%lld) failed on the NPU: %s\n", RKNPU_NAME, dst->name,
-                       (long long) K, (long long) src0->ne[1], (long long) M, rk_gemm_last_error(dev.engine));
+                       (long long)K, (long long)src0->ne[1], (long long)M, rk_gemm_last_error(dev.engine));
         return GGML_STATUS_FAILED;
     }
     dev.n_tasks += st.tasks;
@@ -175,20 +181,22 @@ static ggml_status rknpu_mul_mat(rknpu_device_context & dev, ggml_tensor * dst) 
 // computes every op): then the matmuls the NPU takes run there and every other node runs on the
 // A76 cores through the CPU backend, as the design splits the work anyway.
 struct rknpu_backend_context {
-    rknpu_device_context * dev       = nullptr;
-    ggml_backend_t         cpu       = nullptr;   // created on first need
-    int                    n_threads = 0;         // 0 = the CPU backend's default
+    rknpu_device_context *dev = nullptr;
+    ggml_backend_t cpu = nullptr; // created on first need
+    int n_threads = 0;            // 0 = the CPU backend's default
 };
 
-static bool rknpu_mul_mat_supported(const rknpu_device_context & dev, const ggml_tensor * op);
+static bool rknpu_mul_mat_supported(const rknpu_device_context &dev, const ggml_tensor *op);
 
-static const char * ggml_backend_rknpu_get_name(ggml_backend_t backend) {
+static const char *ggml_backend_rknpu_get_name(ggml_backend_t backend)
+{
     return RKNPU_NAME;
     GGML_UNUSED(backend);
 }
 
-static void ggml_backend_rknpu_free(ggml_backend_t backend) {
-    auto * ctx = (rknpu_backend_context *) backend->context;
+static void ggml_backend_rknpu_free(ggml_backend_t backend)
+{
+    auto *ctx = (rknpu_backend_context *)backend->context;
     if (ctx->cpu) {
         ggml_backend_free(ctx->cpu);
     }
@@ -196,21 +204,24 @@ static void ggml_backend_rknpu_free(ggml_backend_t backend) {
     delete backend;
 }
 
-static bool rknpu_is_noop(const ggml_tensor * node) {
+static bool rknpu_is_noop(const ggml_tensor *node)
+{
     return node->op == GGML_OP_NONE || node->op == GGML_OP_RESHAPE || node->op == GGML_OP_VIEW ||
            node->op == GGML_OP_PERMUTE || node->op == GGML_OP_TRANSPOSE;
 }
 
-static ggml_status rknpu_compute_on_cpu(rknpu_backend_context & ctx, ggml_cgraph * cgraph, int i0, int i1) {
+static ggml_status rknpu_compute_on_cpu(rknpu_backend_context &ctx, ggml_cgraph *cgraph, int i0, int i1)
+{
     if (!ctx.cpu) {
         ggml_backend_dev_t cpu_dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
         ctx.cpu = cpu_dev ? ggml_backend_dev_init(cpu_dev, nullptr) : nullptr;
         if (!ctx.cpu) {
-            GGML_LOG_ERROR("%s: a node that is not a matmul reached the NPU backend and no CPU backend is loaded\n", RKNPU_NAME);
+            GGML_LOG_ERROR("%s: a node that is not a matmul reached the NPU backend and no CPU backend is loaded\n",
+                           RKNPU_NAME);
             return GGML_STATUS_FAILED;
         }
-        auto set_threads = (ggml_backend_set_n_threads_t) ggml_backend_reg_get_proc_address(
-            ggml_backend_dev_backend_reg(cpu_dev), "ggml_backend_set_n_threads");
+        auto set_threads = (ggml_backend_set_n_threads_t)ggml_backend_reg_get_proc_address(
+                ggml_backend_dev_backend_reg(cpu_dev), "ggml_backend_set_n_threads");
         if (set_threads && ctx.n_threads > 0) {
             set_threads(ctx.cpu, ctx.n_threads);
         }
@@ -219,14 +230,15 @@ static ggml_status rknpu_compute_on_cpu(rknpu_backend_context & ctx, ggml_cgraph
     return ggml_backend_graph_compute(ctx.cpu, &view);
 }
 
-static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml_cgraph * cgraph) {
-    auto &    ctx   = *(rknpu_backend_context *) backend->context;
-    const int n     = ggml_graph_n_nodes(cgraph);
-    int       cpu_0 = -1;   // start of a run of nodes for the CPU
+static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml_cgraph *cgraph)
+{
+    auto &ctx = *(rknpu_backend_context *)backend->context;
+    const int n = ggml_graph_n_nodes(cgraph);
+    int cpu_0 = -1; // start of a run of nodes for the CPU
     for (int i = 0; i <= n; i++) {
-        ggml_tensor * node   = i < n ? ggml_graph_node(cgraph, i) : nullptr;
-        bool          on_npu = node && node->op == GGML_OP_MUL_MAT && rknpu_mul_mat_supported(*ctx.dev, node);
-        bool          on_cpu = node && !on_npu && !rknpu_is_noop(node) && (node->flags & GGML_TENSOR_FLAG_COMPUTE);
+        ggml_tensor *node = i < n ? ggml_graph_node(cgraph, i) : nullptr;
+        bool on_npu = node && node->op == GGML_OP_MUL_MAT && rknpu_mul_mat_supported(*ctx.dev, node);
+        bool on_cpu = node && !on_npu && !rknpu_is_noop(node) && (node->flags & GGML_TENSOR_FLAG_COMPUTE);
         if (on_cpu && cpu_0 < 0) {
             cpu_0 = i;
         }
@@ -248,26 +260,27 @@ static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml
 }
 
 static const ggml_backend_i ggml_backend_rknpu_i = {
-    .get_name            = ggml_backend_rknpu_get_name,
-    .free                = ggml_backend_rknpu_free,
-    .set_tensor_async    = nullptr,
-    .get_tensor_async    = nullptr,
-    .set_tensor_2d_async = nullptr,
-    .get_tensor_2d_async = nullptr,
-    .cpy_tensor_async    = nullptr,
-    .synchronize         = nullptr,
-    .graph_plan_create   = nullptr,
-    .graph_plan_free     = nullptr,
-    .graph_plan_update   = nullptr,
-    .graph_plan_compute  = nullptr,
-    .graph_compute       = ggml_backend_rknpu_graph_compute,
-    .event_record        = nullptr,
-    .event_wait          = nullptr,
-    .graph_optimize      = nullptr,
+        .get_name = ggml_backend_rknpu_get_name,
+        .free = ggml_backend_rknpu_free,
+        .set_tensor_async = nullptr,
+        .get_tensor_async = nullptr,
+        .set_tensor_2d_async = nullptr,
+        .get_tensor_2d_async = nullptr,
+        .cpy_tensor_async = nullptr,
+        .synchronize = nullptr,
+        .graph_plan_create = nullptr,
+        .graph_plan_free = nullptr,
+        .graph_plan_update = nullptr,
+        .graph_plan_compute = nullptr,
+        .graph_compute = ggml_backend_rknpu_graph_compute,
+        .event_record = nullptr,
+        .event_wait = nullptr,
+        .graph_optimize = nullptr,
 };
 
-static ggml_guid_t ggml_backend_rknpu_guid(void) {
-    static ggml_guid guid = { 'r', 'o', 's', 'e', 'n', 'b', 'l', 'a', 't', 't', '-', 'r', 'k', 'n', 'p', 'u' };
+static ggml_guid_t ggml_backend_rknpu_guid(void)
+{
+    static ggml_guid guid = {'r', 'o', 's', 'e', 'n', 'b', 'l', 'a', 't', 't', '-', 'r', 'k', 'n', 'p', 'u'};
     return &guid;
 }
 
@@ -275,58 +288,65 @@ static ggml_guid_t ggml_backend_rknpu_guid(void) {
 // device
 // ---------------------------------------------------------------------------------------------
 
-static const char * ggml_backend_rknpu_device_get_name(ggml_backend_dev_t dev) {
+static const char *ggml_backend_rknpu_device_get_name(ggml_backend_dev_t dev)
+{
     return RKNPU_NAME "0";
     GGML_UNUSED(dev);
 }
 
-static const char * ggml_backend_rknpu_device_get_description(ggml_backend_dev_t dev) {
-    return ((rknpu_device_context *) dev->context)->description.c_str();
+static const char *ggml_backend_rknpu_device_get_description(ggml_backend_dev_t dev)
+{
+    return ((rknpu_device_context *)dev->context)->description.c_str();
 }
 
 // ACCEL devices that report 0/0 are given the host's memory by llama.cpp (guide §1.3): the NPU
 // shares system RAM.
-static void ggml_backend_rknpu_device_get_memory(ggml_backend_dev_t dev, size_t * free, size_t * total) {
-    *free  = 0;
+static void ggml_backend_rknpu_device_get_memory(ggml_backend_dev_t dev, size_t *free, size_t *total)
+{
+    *free = 0;
     *total = 0;
     GGML_UNUSED(dev);
 }
 
 // ACCEL: used without -ngl/-dev, its buffer type heads the CPU weight list, KV cache and flash
 // attention stay on the CPU (guide §2.4).
-static enum ggml_backend_dev_type ggml_backend_rknpu_device_get_type(ggml_backend_dev_t dev) {
+static enum ggml_backend_dev_type ggml_backend_rknpu_device_get_type(ggml_backend_dev_t dev)
+{
     return GGML_BACKEND_DEVICE_TYPE_ACCEL;
     GGML_UNUSED(dev);
 }
 
-static void ggml_backend_rknpu_device_get_props(ggml_backend_dev_t dev, ggml_backend_dev_props * props) {
-    props->name        = ggml_backend_rknpu_device_get_name(dev);
+static void ggml_backend_rknpu_device_get_props(ggml_backend_dev_t dev, ggml_backend_dev_props *props)
+{
+    props->name = ggml_backend_rknpu_device_get_name(dev);
     props->description = ggml_backend_rknpu_device_get_description(dev);
-    props->type        = ggml_backend_rknpu_device_get_type(dev);
+    props->type = ggml_backend_rknpu_device_get_type(dev);
     ggml_backend_rknpu_device_get_memory(dev, &props->memory_free, &props->memory_total);
     props->device_id = nullptr;
-    props->caps      = {
-        .async                = false,
-        .host_buffer          = false,
-        .buffer_from_host_ptr = false,   // must stay false: the loader would bypass set_tensor (guide §0.7)
-        .events               = false,
-        .mmap_support         = true,
+    props->caps = {
+            .async = false,
+            .host_buffer = false,
+            .buffer_from_host_ptr = false, // must stay false: the loader would bypass set_tensor (guide §0.7)
+            .events = false,
+            .mmap_support = true,
     };
 }
 
-static ggml_backend_t ggml_backend_rknpu_device_init_backend(ggml_backend_dev_t dev, const char * params) {
-    auto * ctx = new rknpu_backend_context;
-    ctx->dev   = (rknpu_device_context *) dev->context;
+static ggml_backend_t ggml_backend_rknpu_device_init_backend(ggml_backend_dev_t dev, const char *params)
+{
+    auto *ctx = new rknpu_backend_context;
+    ctx->dev = (rknpu_device_context *)dev->context;
     return new ggml_backend{
-        .guid    = ggml_backend_rknpu_guid(),
-        .iface   = ggml_backend_rknpu_i,
-        .device  = dev,
-        .context = ctx,
+            .guid = ggml_backend_rknpu_guid(),
+            .iface = ggml_backend_rknpu_i,
+            .device = dev,
+            .context = ctx,
     };
     GGML_UNUSED(params);
 }
 
-static ggml_backend_buffer_type_t ggml_backend_rknpu_device_get_buffer_type(ggml_backend_dev_t dev) {
+static ggml_backend_buffer_type_t ggml_backend_rknpu_device_get_buffer_type(ggml_backend_dev_t dev)
+{
     return ggml_backend_rknpu_buffer_type();
     GGML_UNUSED(dev);
 }
@@ -336,19 +356,20 @@ static ggml_backend_buffer_type_t ggml_backend_rknpu_device_get_buffer_type(ggml
 // in our buffer type (or not yet allocated: a capability probe), with F32 activations. KV-cache
 // views (KQ, KQV) are declined, and so are batches below min_batch, which then run on the CPU from
 // ggml's own bytes.
-static bool rknpu_mul_mat_supported(const rknpu_device_context & dev, const ggml_tensor * op) {
-    const ggml_tensor * src0 = op->src[0];
-    const ggml_tensor * src1 = op->src[1];
+static bool rknpu_mul_mat_supported(const rknpu_device_context &dev, const ggml_tensor *op)
+{
+    const ggml_tensor *src0 = op->src[0];
+    const ggml_tensor *src1 = op->src[1];
     if (op->type != GGML_TYPE_F32 || src1->type != GGML_TYPE_F32) {
         return false;
     }
     if (ggml_get_op_params_i32(op, 1) == GGML_HINT_SRC0_IS_HADAMARD) {
-        return false;   // src0 is an input rotation, not a weight
+        return false; // src0 is an input rotation, not a weight
     }
     const int32_t prec_src1 = ggml_get_op_params_i32(op, 3);
     const rk_gemm_mode mode = rknpu_weight_mode(dev, src0->type);
     if (mode == RK_GEMM_INT8 && prec_src1 != GGML_PREC_UNDEFINED && prec_src1 < GGML_PREC_Q8) {
-        return false;   // the graph forbids 8-bit activations
+        return false; // the graph forbids 8-bit activations
     }
     if (src0->view_src != nullptr || !ggml_is_contiguous(src0) || src0->ne[2] != 1 || src0->ne[3] != 1) {
         return false;
@@ -365,52 +386,55 @@ static bool rknpu_mul_mat_supported(const rknpu_device_context & dev, const ggml
     return ggml_nrows(src1) >= dev.min_batch;
 }
 
-static bool ggml_backend_rknpu_device_supports_op(ggml_backend_dev_t dev, const ggml_tensor * op) {
+static bool ggml_backend_rknpu_device_supports_op(ggml_backend_dev_t dev, const ggml_tensor *op)
+{
     switch (op->op) {
-        case GGML_OP_NONE:
-        case GGML_OP_RESHAPE:
-        case GGML_OP_VIEW:
-        case GGML_OP_PERMUTE:
-        case GGML_OP_TRANSPOSE:
-            return true;   // test-backend-ops asks about every tensor, leaves included (guide §3.3)
-        case GGML_OP_MUL_MAT:
-            return rknpu_mul_mat_supported(*(rknpu_device_context *) dev->context, op);
-        default:
-            return false;
+    case GGML_OP_NONE:
+    case GGML_OP_RESHAPE:
+    case GGML_OP_VIEW:
+    case GGML_OP_PERMUTE:
+    case GGML_OP_TRANSPOSE:
+        return true; // test-backend-ops asks about every tensor, leaves included (guide §3.3)
+    case GGML_OP_MUL_MAT:
+        return rknpu_mul_mat_supported(*(rknpu_device_context *)dev->context, op);
+    default:
+        return false;
     }
 }
 
 // Our buffers and any host buffer: activations are read and written where the CPU keeps them.
-static bool ggml_backend_rknpu_device_supports_buft(ggml_backend_dev_t dev, ggml_backend_buffer_type_t buft) {
+static bool ggml_backend_rknpu_device_supports_buft(ggml_backend_dev_t dev, ggml_backend_buffer_type_t buft)
+{
     return buft == ggml_backend_rknpu_buffer_type() || ggml_backend_buft_is_host(buft);
     GGML_UNUSED(dev);
 }
 
 static const ggml_backend_device_i ggml_backend_rknpu_device_i = {
-    .get_name             = ggml_backend_rknpu_device_get_name,
-    .get_description      = ggml_backend_rknpu_device_get_description,
-    .get_memory           = ggml_backend_rknpu_device_get_memory,
-    .get_type             = ggml_backend_rknpu_device_get_type,
-    .get_props            = ggml_backend_rknpu_device_get_props,
-    .init_backend         = ggml_backend_rknpu_device_init_backend,
-    .get_buffer_type      = ggml_backend_rknpu_device_get_buffer_type,
-    .get_host_buffer_type = nullptr,
-    .buffer_from_host_ptr = nullptr,
-    .supports_op          = ggml_backend_rknpu_device_supports_op,
-    .supports_buft        = ggml_backend_rknpu_device_supports_buft,
-    .offload_op           = nullptr,
-    .event_new            = nullptr,
-    .event_free           = nullptr,
-    .event_synchronize    = nullptr,
+        .get_name = ggml_backend_rknpu_device_get_name,
+        .get_description = ggml_backend_rknpu_device_get_description,
+        .get_memory = ggml_backend_rknpu_device_get_memory,
+        .get_type = ggml_backend_rknpu_device_get_type,
+        .get_props = ggml_backend_rknpu_device_get_props,
+        .init_backend = ggml_backend_rknpu_device_init_backend,
+        .get_buffer_type = ggml_backend_rknpu_device_get_buffer_type,
+        .get_host_buffer_type = nullptr,
+        .buffer_from_host_ptr = nullptr,
+        .supports_op = ggml_backend_rknpu_device_supports_op,
+        .supports_buft = ggml_backend_rknpu_device_supports_buft,
+        .offload_op = nullptr,
+        .event_new = nullptr,
+        .event_free = nullptr,
+        .event_synchronize = nullptr,
 };
 
 ggml_backend_reg_t ggml_backend_rknpu_reg(void);
 
-ggml_backend_dev_t ggml_backend_rknpu_device(void) {
+ggml_backend_dev_t ggml_backend_rknpu_device(void)
+{
     static ggml_backend_device dev = {
-        .iface   = ggml_backend_rknpu_device_i,
-        .reg     = ggml_backend_rknpu_reg(),
-        .context = rknpu_device_ctx(),
+            .iface = ggml_backend_rknpu_device_i,
+            .reg = ggml_backend_rknpu_reg(),
+            .context = rknpu_device_ctx(),
     };
     return &dev;
 }
@@ -421,28 +445,36 @@ ggml_backend_dev_t ggml_backend_rknpu_device(void) {
 
 struct ggml_backend_rknpu_stats {
     uint64_t matmuls, failures, tasks, jobs;
-    double   glue_ms, npu_wait_ms, model_ms_200, model_ms_1000;
+    double glue_ms, npu_wait_ms, model_ms_200, model_ms_1000;
 };
 
 // Counters since load. Returns false when no device is registered.
-static bool ggml_backend_rknpu_get_stats(ggml_backend_rknpu_stats * out) {
-    auto & p = rknpu_get_plugin();
+static bool ggml_backend_rknpu_get_stats(ggml_backend_rknpu_stats *out)
+{
+    auto &p = rknpu_get_plugin();
     if (!p.present) {
         return false;
     }
     std::lock_guard<std::mutex> lock(p.dev.mutex);
-    *out = { p.dev.n_matmuls, p.dev.n_failures, p.dev.n_tasks, p.dev.n_jobs, p.dev.glue_ns / 1e6,
-             p.dev.npu_wait_ns / 1e6, p.dev.model_ns_200 / 1e6, p.dev.model_ns_1000 / 1e6 };
+    *out = {p.dev.n_matmuls,
+            p.dev.n_failures,
+            p.dev.n_tasks,
+            p.dev.n_jobs,
+            p.dev.glue_ns / 1e6,
+            p.dev.npu_wait_ns / 1e6,
+            p.dev.model_ns_200 / 1e6,
+            p.dev.model_ns_1000 / 1e6};
     return true;
 }
 
 // llama.cpp passes its thread count here; it is used for the nodes this backend hands to the CPU.
-static void ggml_backend_rknpu_set_n_threads(ggml_backend_t backend, int n_threads) {
-    auto * ctx      = (rknpu_backend_context *) backend->context;
+static void ggml_backend_rknpu_set_n_threads(ggml_backend_t backend, int n_threads)
+{
+    auto *ctx = (rknpu_backend_context *)backend->context;
     ctx->n_threads = n_threads;
     if (ctx->cpu) {
-        auto set_threads = (ggml_backend_set_n_threads_t) ggml_backend_reg_get_proc_address(
-            ggml_backend_dev_backend_reg(ggml_backend_get_device(ctx->cpu)), "ggml_backend_set_n_threads");
+        auto set_threads = (ggml_backend_set_n_threads_t)ggml_backend_reg_get_proc_address(
+                ggml_backend_dev_backend_reg(ggml_backend_get_device(ctx->cpu)), "ggml_backend_set_n_threads");
         if (set_threads) {
             set_threads(ctx->cpu, n_threads);
         }
@@ -451,13 +483,14 @@ static void ggml_backend_rknpu_set_n_threads(ggml_backend_t backend, int n_threa
 
 // Simulator only: make the next matmul's job fail like the hardware would ("timeout", "reject",
 // "dma", optionally "@N" for the Nth job from now; "none" clears). 0 or a negative errno.
-static int ggml_backend_rknpu_sim_inject_fault(const char * spec) {
-    auto & p = rknpu_get_plugin();
+static int ggml_backend_rknpu_sim_inject_fault(const char *spec)
+{
+    auto &p = rknpu_get_plugin();
     if (!p.present || !p.dev.info.is_simulator) {
         return -ENODEV;
     }
     npu_sim_fault fault;
-    uint32_t      nth = 0;
+    uint32_t nth = 0;
     if (!strcmp(spec, "none")) {
         return npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
     }
@@ -469,58 +502,61 @@ static int ggml_backend_rknpu_sim_inject_fault(const char * spec) {
 // registry
 // ---------------------------------------------------------------------------------------------
 
-static const char * ggml_backend_rknpu_reg_get_name(ggml_backend_reg_t reg) {
+static const char *ggml_backend_rknpu_reg_get_name(ggml_backend_reg_t reg)
+{
     return RKNPU_NAME;
     GGML_UNUSED(reg);
 }
 
-static size_t ggml_backend_rknpu_reg_get_device_count(ggml_backend_reg_t reg) {
+static size_t ggml_backend_rknpu_reg_get_device_count(ggml_backend_reg_t reg)
+{
     return rknpu_get_plugin().present ? 1 : 0;
     GGML_UNUSED(reg);
 }
 
-static ggml_backend_dev_t ggml_backend_rknpu_reg_get_device(ggml_backend_reg_t reg, size_t index) {
+static ggml_backend_dev_t ggml_backend_rknpu_reg_get_device(ggml_backend_reg_t reg, size_t index)
+{
     GGML_ASSERT(index == 0 && rknpu_get_plugin().present);
     return ggml_backend_rknpu_device();
     GGML_UNUSED(reg);
 }
 
-static void * ggml_backend_rknpu_reg_get_proc_address(ggml_backend_reg_t reg, const char * name) {
+static void *ggml_backend_rknpu_reg_get_proc_address(ggml_backend_reg_t reg, const char *name)
+{
     if (!strcmp(name, "ggml_backend_set_n_threads")) {
-        return (void *) ggml_backend_rknpu_set_n_threads;
+        return (void *)ggml_backend_rknpu_set_n_threads;
     }
     if (!strcmp(name, "ggml_backend_rknpu_get_stats")) {
-        return (void *) ggml_backend_rknpu_get_stats;
+        return (void *)ggml_backend_rknpu_get_stats;
     }
     if (!strcmp(name, "ggml_backend_rknpu_sim_inject_fault")) {
-        return (void *) ggml_backend_rknpu_sim_inject_fault;
+        return (void *)ggml_backend_rknpu_sim_inject_fault;
     }
     return nullptr;
     GGML_UNUSED(reg);
 }
 
 static const ggml_backend_reg_i ggml_backend_rknpu_reg_i = {
-    .get_name         = ggml_backend_rknpu_reg_get_name,
-    .get_device_count = ggml_backend_rknpu_reg_get_device_count,
-    .get_device       = ggml_backend_rknpu_reg_get_device,
-    .get_proc_address = ggml_backend_rknpu_reg_get_proc_address,
+        .get_name = ggml_backend_rknpu_reg_get_name,
+        .get_device_count = ggml_backend_rknpu_reg_get_device_count,
+        .get_device = ggml_backend_rknpu_reg_get_device,
+        .get_proc_address = ggml_backend_rknpu_reg_get_proc_address,
 };
 
-ggml_backend_reg_t ggml_backend_rknpu_reg(void) {
+ggml_backend_reg_t ggml_backend_rknpu_reg(void)
+{
     static ggml_backend_reg reg = {
-        .api_version = GGML_BACKEND_API_VERSION,
-        .iface       = ggml_backend_rknpu_reg_i,
-        .context     = nullptr,
+            .api_version = GGML_BACKEND_API_VERSION,
+            .iface = ggml_backend_rknpu_reg_i,
+            .context = nullptr,
     };
-    rknpu_get_plugin();   // select the device (and log it) on first use
+    rknpu_get_plugin(); // select the device (and log it) on first use
     return &reg;
 }
 
 // The loader unloads a plugin whose score is 0. The plugin is loadable everywhere: without an NPU
 // it registers no device and says why, rather than disappearing silently.
-static int ggml_backend_rknpu_score(void) {
-    return 1;
-}
+static int ggml_backend_rknpu_score(void) { return 1; }
 
 GGML_BACKEND_DL_IMPL(ggml_backend_rknpu_reg)
 GGML_BACKEND_DL_SCORE_IMPL(ggml_backend_rknpu_score)

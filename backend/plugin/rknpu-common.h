@@ -13,16 +13,16 @@
 #define RKNPU_NAME "RKNPU"
 
 struct rknpu_device_context {
-    rk_gemm_engine * engine = nullptr;
-    npu_device_info  info   = {};
-    bool             mode_forced = false;   // RKNPU_MODE given: one mode for every weight
-    rk_gemm_mode     mode   = RK_GEMM_INT8;
-    int64_t          min_batch = 1;     // smaller batches (decode) stay on the CPU
-    std::string      description;
-    std::mutex       mutex;             // one engine, one caller at a time (rk_gemm.h)
+    rk_gemm_engine *engine = nullptr;
+    npu_device_info info = {};
+    bool mode_forced = false; // RKNPU_MODE given: one mode for every weight
+    rk_gemm_mode mode = RK_GEMM_INT8;
+    int64_t min_batch = 1; // smaller batches (decode) stay on the CPU
+    std::string description;
+    std::mutex mutex; // one engine, one caller at a time (rk_gemm.h)
     // counters since load, for selftest/bench through get_proc_address
     uint64_t n_matmuls = 0, n_failures = 0, n_tasks = 0, n_jobs = 0;
-    double   glue_ns = 0, npu_wait_ns = 0, model_ns_200 = 0, model_ns_1000 = 0;
+    double glue_ns = 0, npu_wait_ns = 0, model_ns_200 = 0, model_ns_1000 = 0;
 };
 
 // The NPU copy of one weight. `valid` is false until converted, and again after any write to
@@ -32,21 +32,21 @@ struct rknpu_device_context {
 // rpc-server deserialises fresh tensor structs for every command. The recorded shape and type
 // guard against a different tensor at the same address.
 struct rknpu_sidecar {
-    rk_weight * weight = nullptr;
-    bool        valid  = false;
-    ggml_type   type   = GGML_TYPE_COUNT;
-    int64_t     ne0 = 0, ne1 = 0;
+    rk_weight *weight = nullptr;
+    bool valid = false;
+    ggml_type type = GGML_TYPE_COUNT;
+    int64_t ne0 = 0, ne1 = 0;
 };
 
 ggml_backend_buffer_type_t ggml_backend_rknpu_buffer_type(void);
-rknpu_device_context *     rknpu_device_ctx(void);
+rknpu_device_context *rknpu_device_ctx(void);
 
 // Convert (or re-convert) a weight into its sidecar. Caller holds the buffer mutex. Returns 0 or a
 // negative errno; the reason is logged.
-int  rknpu_sidecar_convert(rknpu_device_context * dev, const ggml_tensor * t, rknpu_sidecar * sc);
+int rknpu_sidecar_convert(rknpu_device_context *dev, const ggml_tensor *t, rknpu_sidecar *sc);
 // The sidecar of a weight, converted now if needed (under the owning buffer's mutex); nullptr with the
 // reason logged when that fails or the tensor has none.
-rknpu_sidecar * rknpu_sidecar_ready(rknpu_device_context * dev, const ggml_tensor * t);
+rknpu_sidecar *rknpu_sidecar_ready(rknpu_device_context *dev, const ggml_tensor *t);
 bool rknpu_is_weight_type(ggml_type type);
 // The accuracy mode a weight of this type runs in (see rknpu_weight_mode in ggml-rknpu.cpp).
-rk_gemm_mode rknpu_weight_mode(const rknpu_device_context & dev, ggml_type type);
+rk_gemm_mode rknpu_weight_mode(const rknpu_device_context &dev, ggml_type type);

@@ -13,10 +13,10 @@
 #include "regcmd.h"
 
 size_t rk_dtype_size(enum rk_dtype t);
-uint32_t rk_kpad(uint32_t k);                       /* align32(K) */
-uint32_t rk_npad(enum rk_dtype in, uint32_t n);     /* N to the kernel group: 32 int8, 16 fp16 */
-uint32_t rk_a_stride(const struct rk_matmul *mm);   /* row-major A row stride in elements */
-uint32_t rk_c_stride(const struct rk_matmul *mm);   /* row-major C row stride in elements */
+uint32_t rk_kpad(uint32_t k);                     /* align32(K) */
+uint32_t rk_npad(enum rk_dtype in, uint32_t n);   /* N to the kernel group: 32 int8, 16 fp16 */
+uint32_t rk_a_stride(const struct rk_matmul *mm); /* row-major A row stride in elements */
+uint32_t rk_c_stride(const struct rk_matmul *mm); /* row-major C row stride in elements */
 
 /* Bytes the NPU reads/writes for each operand (the BO must be at least this large). */
 size_t rk_a_bytes(const struct rk_matmul *mm);
@@ -30,10 +30,8 @@ void rk_pack_a(const struct rk_matmul *mm, void *dst, const void *src, size_t ld
 /* B[k][n] = src[k·stride_k + n·stride_n] (K×N row-major: stride_k = n, stride_n = 1; ggml's
  * N rows of K: stride_k = 1, stride_n = k).  dst holds Kpad·Npad elements:
  *   int8 [Npad/32][Kpad/32][32 n][32 k], fp16 [Npad/16][Kpad/32][16 n][32 k]  (§4.2). */
-void rk_pack_b_int8(int8_t *dst, const int8_t *src, uint32_t k, uint32_t n,
-		    size_t stride_k, size_t stride_n);
-void rk_pack_b_fp16(uint16_t *dst, const uint16_t *src, uint32_t k, uint32_t n,
-		    size_t stride_k, size_t stride_n);
+void rk_pack_b_int8(int8_t *dst, const int8_t *src, uint32_t k, uint32_t n, size_t stride_k, size_t stride_n);
+void rk_pack_b_fp16(uint16_t *dst, const uint16_t *src, uint32_t k, uint32_t n, size_t stride_k, size_t stride_n);
 
 /* C from the NPU's layout (src, rk_c_bytes) to row-major dst[m][ldc] of mm->out elements
  * (int32_t, float, or fp16 bits). */

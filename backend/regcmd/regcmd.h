@@ -19,27 +19,32 @@
 
 #include "npu_regs.h"
 
-enum rk_dtype { RK_INT8, RK_FP16, RK_INT32, RK_FP32 };
+enum rk_dtype {
+    RK_INT8,
+    RK_FP16,
+    RK_INT32,
+    RK_FP32
+};
 enum rk_layout {
-	RK_LAYOUT_ROW_MAJOR = 0,  /* A[M][Kpad] / C[M][Npad] (padded rows; §4.1 "normal", §4.3) */
-	RK_LAYOUT_NC1HWC2   = 1,  /* A[Kpad/epa][M][epa], C[Npad/oepa][M][oepa], epa = 16 B / elem */
+    RK_LAYOUT_ROW_MAJOR = 0, /* A[M][Kpad] / C[M][Npad] (padded rows; §4.1 "normal", §4.3) */
+    RK_LAYOUT_NC1HWC2 = 1,   /* A[Kpad/epa][M][epa], C[Npad/oepa][M][oepa], epa = 16 B / elem */
 };
 
 struct rk_matmul {
-	enum rk_dtype in;          /* RK_INT8 | RK_FP16 (A and B) */
-	enum rk_dtype out;         /* int8 in: RK_INT32 | RK_FP32; fp16 in: RK_FP32 | RK_FP16 */
-	uint32_t m, k, n;          /* real dimensions of this task */
-	uint32_t a_iova, b_iova, c_iova;   /* 16-byte aligned; B packed per layout.h */
-	enum rk_layout a_layout, c_layout;
-	/* Row-major only, in elements, 0 = Kpad / Npad.  a_row_stride > Kpad reads a K-slice of a wider
+    enum rk_dtype in;                /* RK_INT8 | RK_FP16 (A and B) */
+    enum rk_dtype out;               /* int8 in: RK_INT32 | RK_FP32; fp16 in: RK_FP32 | RK_FP16 */
+    uint32_t m, k, n;                /* real dimensions of this task */
+    uint32_t a_iova, b_iova, c_iova; /* 16-byte aligned; B packed per layout.h */
+    enum rk_layout a_layout, c_layout;
+    /* Row-major only, in elements, 0 = Kpad / Npad.  a_row_stride > Kpad reads a K-slice of a wider
 	 * A in place; c_row_stride > Npad writes an N-tile into a wider C (int32/fp32 out only: fp16
 	 * N-tile scatter found no working register combination, §4.3).  The DPU writes all Npad
 	 * columns of a tile, so N-tiles sharing a row must start at multiples of 32 and only the last
 	 * may be ragged. */
-	uint32_t a_row_stride, c_row_stride;
+    uint32_t a_row_stride, c_row_stride;
 };
 
-#define RK_REGCMD_BODY_ENTRIES 108   /* every body this builder emits (§2.7) */
+#define RK_REGCMD_BODY_ENTRIES 108 /* every body this builder emits (§2.7) */
 #define RK_REGCMD_TAIL_ENTRIES 4
 
 /* Validate a matmul against field widths, alignment and the shared envelope (npu_limits.h). */
@@ -47,8 +52,7 @@ int rk_matmul_check(const struct rk_matmul *mm, char *err, size_t errlen);
 
 /* Full register body of one task (no tail).  Returns 0 and *count = 108, or −EINVAL/−ENOTSUP/−ENOSPC
  * with a reason in err. */
-int rk_regcmd_matmul(const struct rk_matmul *mm, uint64_t *body, size_t cap, size_t *count,
-		     char *err, size_t errlen);
+int rk_regcmd_matmul(const struct rk_matmul *mm, uint64_t *body, size_t cap, size_t *count, char *err, size_t errlen);
 
 /* The 4-entry tail (§3.2): next PC_BASE_ADDRESS (0 word when next_iova == 0), next
  * PC_REGISTER_AMOUNTS = ceil(next_body_count/2)+1 (0 when none), 0x0041 marker, op-enable 0xD.
@@ -58,16 +62,16 @@ size_t rk_regcmd_tail(uint64_t out[4], uint32_t next_iova, uint32_t next_body_co
 /* Body + tail + zero padding to an even entry count in one go.  *regcmd_count = body + 4, the
  * value for drm_rocket_task.regcmd_count.  cap must be >= rk_regcmd_segment_entries(108). */
 int rk_regcmd_matmul_task(const struct rk_matmul *mm, uint32_t next_iova, uint64_t *seg, size_t cap,
-			  uint32_t *regcmd_count, char *err, size_t errlen);
+                          uint32_t *regcmd_count, char *err, size_t errlen);
 
 /* One entry as text for dumps, e.g. "CNA_CBUF_CON0 (0x1040) = 0x000000b1", "op-enable 0xd".
  * Returns snprintf's count. */
 int rk_regcmd_describe(uint64_t entry, char *buf, size_t len);
 
-uint32_t rk_regcmd_count(size_t body_count);          /* body + 4 (rocket regcmd_count) */
-uint32_t rk_pc_data_amount(uint32_t regcmd_count);    /* MMIO PC_REGISTER_AMOUNTS: (count+1)/2 − 1 */
-uint32_t rk_next_amount(uint32_t next_body_count);    /* tail value: ceil(body/2) + 1 (§3.4) */
+uint32_t rk_regcmd_count(size_t body_count);           /* body + 4 (rocket regcmd_count) */
+uint32_t rk_pc_data_amount(uint32_t regcmd_count);     /* MMIO PC_REGISTER_AMOUNTS: (count+1)/2 − 1 */
+uint32_t rk_next_amount(uint32_t next_body_count);     /* tail value: ceil(body/2) + 1 (§3.4) */
 uint32_t rk_pc_fetch_entries(uint32_t pc_data_amount); /* entries the PC reads: 2·(amount+1) */
-size_t rk_regcmd_segment_entries(size_t body_count);  /* room per segment: align(body+4, 8) = 64 B */
+size_t rk_regcmd_segment_entries(size_t body_count);   /* room per segment: align(body+4, 8) = 64 B */
 
 #endif

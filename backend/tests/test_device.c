@@ -22,7 +22,11 @@
 #define WAIT_MS 20000
 
 static uint32_t seed = 12345;
-static uint32_t rnd(void) { seed ^= seed << 13, seed ^= seed >> 17, seed ^= seed << 5; return seed; }
+static uint32_t rnd(void)
+{
+    seed ^= seed << 13, seed ^= seed >> 17, seed ^= seed << 5;
+    return seed;
+}
 
 /* ---------- matmul jobs through the regcmd builder ---------- */
 
@@ -41,18 +45,22 @@ static int mm_build(struct mm *x, struct npu_device *dev, enum rk_dtype in, enum
 {
     memset(x, 0, sizeof *x);
     x->dev = dev;
-    x->full = (struct rk_matmul){ .in = in, .out = out, .m = m, .k = k, .n = n };
+    x->full = (struct rk_matmul){.in = in, .out = out, .m = m, .k = k, .n = n};
     size_t seg = rk_regcmd_segment_entries(RK_REGCMD_BODY_ENTRIES);
     int err;
-    if (a_bo) x->a = a_bo;
-    else if ((err = npu_bo_create(dev, (uint32_t)rk_a_bytes(&x->full), &x->a))) return err;
+    if (a_bo)
+        x->a = a_bo;
+    else if ((err = npu_bo_create(dev, (uint32_t)rk_a_bytes(&x->full), &x->a)))
+        return err;
     if ((err = npu_bo_create(dev, (uint32_t)rk_b_bytes(&x->full), &x->b)) ||
         (err = npu_bo_create(dev, (uint32_t)rk_c_bytes(&x->full), &x->c)) ||
         (err = npu_bo_create(dev, (uint32_t)(repeat * seg * 8), &x->rc)))
         return err;
     if (A) rk_pack_a(&x->full, x->a->map, A, k);
-    if (in == RK_INT8) rk_pack_b_int8(x->b->map, B, k, n, n, 1);
-    else rk_pack_b_fp16(x->b->map, B, k, n, n, 1);
+    if (in == RK_INT8)
+        rk_pack_b_int8(x->b->map, B, k, n, n, 1);
+    else
+        rk_pack_b_fp16(x->b->map, B, k, n, n, 1);
     memset(x->c->map, 0xA5, x->c->size);
     struct rk_matmul t = x->full;
     t.a_iova = bad_a_iova ? bad_a_iova : x->a->iova;
@@ -63,9 +71,14 @@ static int mm_build(struct mm *x, struct npu_device *dev, enum rk_dtype in, enum
         char why[256];
         err = rk_regcmd_matmul_task(&t, r + 1 < repeat ? at + (uint32_t)(seg * 8) : 0, (uint64_t *)x->rc->map + r * seg,
                                     seg, &count, why, sizeof why);
-        if (err) { tap_diag("regcmd builder: %s", why); return err; }
-        x->tasks[x->ntasks++] = (struct npu_task){ at, count, { m, k, n, in == RK_INT8 ? NPU_DTYPE_INT8 : NPU_DTYPE_FP16,
-                                                               out == RK_INT32 ? NPU_DTYPE_INT32 : NPU_DTYPE_FP32 } };
+        if (err) {
+            tap_diag("regcmd builder: %s", why);
+            return err;
+        }
+        x->tasks[x->ntasks++] = (struct npu_task){at,
+                                                  count,
+                                                  {m, k, n, in == RK_INT8 ? NPU_DTYPE_INT8 : NPU_DTYPE_FP16,
+                                                   out == RK_INT32 ? NPU_DTYPE_INT32 : NPU_DTYPE_FP32}};
     }
     return 0;
 }
@@ -86,7 +99,7 @@ static void mm_retarget_c(struct mm *x, struct npu_bo *c)
 static struct npu_job mm_job(struct mm *x, struct npu_bo **ins, struct npu_bo **outs)
 {
     ins[0] = x->rc, ins[1] = x->a, ins[2] = x->b, outs[0] = x->c;
-    return (struct npu_job){ x->tasks, x->ntasks, ins, 3, outs, 1 };
+    return (struct npu_job){x->tasks, x->ntasks, ins, 3, outs, 1};
 }
 
 static void mm_free(struct mm *x, bool keep_a)
@@ -95,7 +108,10 @@ static void mm_free(struct mm *x, bool keep_a)
     if (!keep_a) npu_bo_close(x->a);
 }
 
-static void rand_i8(int8_t *p, size_t n) { for (size_t i = 0; i < n; i++) p[i] = (int8_t)rnd(); }
+static void rand_i8(int8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) p[i] = (int8_t)rnd();
+}
 static void rand_f16(uint16_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) p[i] = rk_fp16_from_float((float)((int)(rnd() % 64) - 32) / 32.0f);
@@ -111,7 +127,10 @@ static bool check_i8(const struct mm *x, const int8_t *A, const int8_t *B)
         for (uint32_t n = 0; n < N && ok; n++) {
             int32_t ref = 0;
             for (uint32_t k = 0; k < K; k++) ref += A[(size_t)m * K + k] * B[(size_t)k * N + n];
-            if (got[(size_t)m * N + n] != ref) { tap_diag("[%u][%u] npu %d cpu %d", m, n, got[(size_t)m * N + n], ref); ok = false; }
+            if (got[(size_t)m * N + n] != ref) {
+                tap_diag("[%u][%u] npu %d cpu %d", m, n, got[(size_t)m * N + n], ref);
+                ok = false;
+            }
         }
     free(got);
     return ok;
@@ -143,17 +162,20 @@ static void test_rocket_discovery(void)
     fclose(f);
     snprintf(path, sizeof path, "%s/accel1", dir);
     tap_ok(symlink("/dev/null", path) == 0, "accel1 -> /dev/null (a char device that is not DRM)");
-    tap_is_int(npu_device_open(NPU_DEVICE_ROCKET, NULL, &dev), -ENODEV, "rocket: regular file + non-DRM node -> -ENODEV");
+    tap_is_int(npu_device_open(NPU_DEVICE_ROCKET, NULL, &dev), -ENODEV,
+               "rocket: regular file + non-DRM node -> -ENODEV");
     tap_contains(npu_last_error(), "(", "  %s", npu_last_error());
     tap_contains(npu_last_error(), "accel0: not a DRM device", "  accel0 named as not a DRM device");
     tap_contains(npu_last_error(), "accel1: not a DRM device", "  accel1 named as not a DRM device");
-    tap_is_int(npu_device_open(NPU_DEVICE_AUTO, NULL, &dev), -ENODEV, "auto without a rocket node: error, never the simulator");
+    tap_is_int(npu_device_open(NPU_DEVICE_AUTO, NULL, &dev), -ENODEV,
+               "auto without a rocket node: error, never the simulator");
     tap_contains(npu_last_error(), "absent or not rocket", "  auto reports the rocket search");
 
     unsetenv("RKNPU_ACCEL_DIR");
     if (access("/dev/accel", F_OK) != 0) {
         tap_is_int(npu_device_open(NPU_DEVICE_AUTO, NULL, &dev), -ENODEV, "auto on this machine (no /dev/accel) fails");
-        tap_contains(npu_last_error(), "no rocket NPU found (/dev/accel/* absent or not rocket)", "  with the documented message");
+        tap_contains(npu_last_error(), "no rocket NPU found (/dev/accel/* absent or not rocket)",
+                     "  with the documented message");
     } else {
         tap_skip("/dev/accel exists here", "auto on a machine without /dev/accel");
     }
@@ -176,26 +198,25 @@ static void test_rocket_discovery(void)
     tap_ok(!npu_device_kind_from_env(&k) && k == NPU_DEVICE_AUTO, "RKNPU_DEVICE unset -> auto");
 }
 
-
 /* ---------- a fake rocket kernel behind ioctl(): exercises the rocket code without hardware ----------
  * The accel node is a regular temp file (so mmap at the fake offsets works); ioctls on it are answered
  * here with the kernel's documented behaviour (rocket-uapi §2.3): absolute PREP_BO deadlines, positive
  * PREP_BO success values, SUBMIT returning 0 for dropped jobs. All other fds go to the real syscall. */
 #define FK_MAX_BO 64
 static struct {
-    ino_t ino;                         /* the fake node */
-    const char *name;                  /* DRM driver name it reports */
+    ino_t ino;        /* the fake node */
+    const char *name; /* DRM driver name it reports */
     uint32_t next_iova, bos;
-    bool busy[FK_MAX_BO + 1];          /* out-BO written by a not yet finished job */
-    bool complete_on_wait;             /* a PREP_BO with a future deadline finishes the job */
-    bool drop_next_job;                /* SUBMIT returns 0 but drops the job (rocket-uapi §4.3) */
-    bool signal_within_jiffy;          /* a zero-timeout PREP_BO sees the job finish during its one-jiffy wait */
+    bool busy[FK_MAX_BO + 1]; /* out-BO written by a not yet finished job */
+    bool complete_on_wait;    /* a PREP_BO with a future deadline finishes the job */
+    bool drop_next_job;       /* SUBMIT returns 0 but drops the job (rocket-uapi §4.3) */
+    bool signal_within_jiffy; /* a zero-timeout PREP_BO sees the job finish during its one-jiffy wait */
     int gem_closes, submits;
     int64_t last_deadline;
     struct rocket_uapi_job last_job;
     struct rocket_uapi_task last_tasks[8];
     uint32_t last_in[8], last_out[8];
-} fk = { .name = "rocket" };
+} fk = {.name = "rocket"};
 
 static int64_t now_ns(void)
 {
@@ -216,49 +237,74 @@ static int fk_ioctl(int fd, unsigned long req, void *arg)
     }
     if (req == ROCKET_UAPI_IOCTL_CREATE_BO) {
         struct rocket_uapi_create_bo *c = arg;
-        if (!c->size || fk.bos == FK_MAX_BO) { errno = EINVAL; return -1; }
+        if (!c->size || fk.bos == FK_MAX_BO) {
+            errno = EINVAL;
+            return -1;
+        }
         c->handle = ++fk.bos;
         c->dma_address = fk.next_iova;
         fk.next_iova += (c->size + 4095) & ~4095u;
-        c->offset = (uint64_t)c->handle << 24;              /* fake mmap offset */
+        c->offset = (uint64_t)c->handle << 24; /* fake mmap offset */
         if (ftruncate(fd, (off_t)(c->offset + c->size))) return -1;
         return 0;
     }
     if (req == ROCKET_UAPI_IOCTL_SUBMIT) {
         struct rocket_uapi_submit *s = arg;
-        if (s->reserved || s->job_struct_size < sizeof(struct rocket_uapi_job)) { errno = EINVAL; return -1; }
+        if (s->reserved || s->job_struct_size < sizeof(struct rocket_uapi_job)) {
+            errno = EINVAL;
+            return -1;
+        }
         fk.submits++;
         for (uint32_t j = 0; j < s->job_count; j++) {
             const struct rocket_uapi_job *job = (const void *)(uintptr_t)(s->jobs + j * s->job_struct_size);
             fk.last_job = *job;
             for (uint32_t t = 0; t < job->task_count && t < 8; t++)
-                fk.last_tasks[t] = *(const struct rocket_uapi_task *)(uintptr_t)(job->tasks + t * job->task_struct_size);
-            memcpy(fk.last_in, (const void *)(uintptr_t)job->in_bo_handles, 4 * (job->in_bo_handle_count < 8 ? job->in_bo_handle_count : 8));
-            memcpy(fk.last_out, (const void *)(uintptr_t)job->out_bo_handles, 4 * (job->out_bo_handle_count < 8 ? job->out_bo_handle_count : 8));
-            if (fk.drop_next_job || !job->task_count || job->task_struct_size < 8) { fk.drop_next_job = false; continue; }
+                fk.last_tasks[t] =
+                        *(const struct rocket_uapi_task *)(uintptr_t)(job->tasks + t * job->task_struct_size);
+            memcpy(fk.last_in, (const void *)(uintptr_t)job->in_bo_handles,
+                   4 * (job->in_bo_handle_count < 8 ? job->in_bo_handle_count : 8));
+            memcpy(fk.last_out, (const void *)(uintptr_t)job->out_bo_handles,
+                   4 * (job->out_bo_handle_count < 8 ? job->out_bo_handle_count : 8));
+            if (fk.drop_next_job || !job->task_count || job->task_struct_size < 8) {
+                fk.drop_next_job = false;
+                continue;
+            }
             for (uint32_t b = 0; b < job->out_bo_handle_count; b++)
                 fk.busy[((const uint32_t *)(uintptr_t)job->out_bo_handles)[b]] = true;
         }
-        return 0;                                           /* even for dropped jobs */
+        return 0; /* even for dropped jobs */
     }
     if (req == ROCKET_UAPI_IOCTL_PREP_BO) {
         struct rocket_uapi_prep_bo *p = arg;
-        if (p->reserved || p->handle > fk.bos) { errno = EINVAL; return -1; }
+        if (p->reserved || p->handle > fk.bos) {
+            errno = EINVAL;
+            return -1;
+        }
         if (p->timeout_ns) fk.last_deadline = p->timeout_ns;
         if (fk.busy[p->handle]) {
-            if (p->timeout_ns <= now_ns()) {                     /* absolute deadline already passed */
-                if (!fk.signal_within_jiffy) { errno = EBUSY; return -1; }
-                usleep(300);                                     /* the job completes during the wait */
+            if (p->timeout_ns <= now_ns()) { /* absolute deadline already passed */
+                if (!fk.signal_within_jiffy) {
+                    errno = EBUSY;
+                    return -1;
+                }
+                usleep(300); /* the job completes during the wait */
                 fk.busy[p->handle] = false;
                 return 1;
             }
-            if (!fk.complete_on_wait) { errno = ETIMEDOUT; return -1; }
+            if (!fk.complete_on_wait) {
+                errno = ETIMEDOUT;
+                return -1;
+            }
             fk.busy[p->handle] = false;
         }
-        return 7;                                           /* remaining jiffies: positive success */
+        return 7; /* remaining jiffies: positive success */
     }
-    if (req == ROCKET_UAPI_IOCTL_FINI_BO) return ((struct rocket_uapi_fini_bo *)arg)->reserved ? (errno = EINVAL, -1) : 0;
-    if (req == ROCKET_UAPI_IOCTL_GEM_CLOSE) { fk.gem_closes++; return 0; }
+    if (req == ROCKET_UAPI_IOCTL_FINI_BO)
+        return ((struct rocket_uapi_fini_bo *)arg)->reserved ? (errno = EINVAL, -1) : 0;
+    if (req == ROCKET_UAPI_IOCTL_GEM_CLOSE) {
+        fk.gem_closes++;
+        return 0;
+    }
     errno = ENOTTY;
     return -1;
 }
@@ -288,14 +334,19 @@ static void test_rocket_fake_kernel(void)
 
     struct npu_device *dev = NULL;
     fk.name = "ethosu";
-    tap_is_int(npu_device_open(NPU_DEVICE_AUTO, NULL, &dev), -ENODEV, "fake kernel: a DRM node of another driver is skipped");
+    tap_is_int(npu_device_open(NPU_DEVICE_AUTO, NULL, &dev), -ENODEV,
+               "fake kernel: a DRM node of another driver is skipped");
     tap_contains(npu_last_error(), "DRM driver is 'ethosu', not rocket", "  %s", npu_last_error());
     fk.name = "rocket";
     tap_ok(!npu_device_open(NPU_DEVICE_AUTO, NULL, &dev), "fake kernel: auto opens the rocket node");
-    if (!dev) { unsetenv("RKNPU_ACCEL_DIR"); return; }
+    if (!dev) {
+        unsetenv("RKNPU_ACCEL_DIR");
+        return;
+    }
     struct npu_device_info info;
     npu_device_get_info(dev, &info);
-    tap_ok(!info.is_simulator && info.kind == NPU_DEVICE_ROCKET && !strcmp(info.driver, "rocket") && !strcmp(info.node, node),
+    tap_ok(!info.is_simulator && info.kind == NPU_DEVICE_ROCKET && !strcmp(info.driver, "rocket") &&
+                   !strcmp(info.node, node),
            "  info: driver %s, node %s", info.driver, info.node);
     tap_ok(info.cores == 3, "  cores %u (%s)", info.cores, info.cores_source);
 
@@ -306,22 +357,27 @@ static void test_rocket_fake_kernel(void)
     tap_ok(!npu_bo_prep(a, npu_deadline_after_ms(100)), "PREP_BO returning a positive value counts as success");
     tap_ok(fk.last_deadline > now_ns(), "  PREP_BO got an ABSOLUTE CLOCK_MONOTONIC deadline");
     uint64_t *e = rc->map;
-    for (int i = 0; i < 8; i++) e[i] = 0x0201000000001000ull;    /* some body */
+    for (int i = 0; i < 8; i++) e[i] = 0x0201000000001000ull; /* some body */
     rk_regcmd_tail(e + 8, 0, 0);
     tap_ok(!npu_bo_fini(rc), "FINI_BO");
 
-    struct npu_task task = { .regcmd_iova = rc->iova, .regcmd_count = 12, .shape = { 64, 64, 64, NPU_DTYPE_INT8, NPU_DTYPE_INT32 } };
-    struct npu_bo *ins[] = { rc, a }, *outs[] = { c };
-    struct npu_job job = { &task, 1, ins, 2, outs, 1 };
+    struct npu_task task = {
+            .regcmd_iova = rc->iova, .regcmd_count = 12, .shape = {64, 64, 64, NPU_DTYPE_INT8, NPU_DTYPE_INT32}};
+    struct npu_bo *ins[] = {rc, a}, *outs[] = {c};
+    struct npu_job job = {&task, 1, ins, 2, outs, 1};
     struct npu_fence *fence;
     tap_ok(!npu_submit(dev, &job, 1, &fence), "SUBMIT");
     tap_ok(fk.last_job.task_count == 1 && fk.last_job.task_struct_size == 8 && fk.last_job.in_bo_handle_count == 2 &&
-           fk.last_job.out_bo_handle_count == 1, "  job struct: 1 task, task_struct_size 8, 2 in, 1 out");
-    tap_ok(fk.last_tasks[0].regcmd == rc->iova && fk.last_tasks[0].regcmd_count == 12, "  task: regcmd IOVA and count incl. tail");
+                   fk.last_job.out_bo_handle_count == 1,
+           "  job struct: 1 task, task_struct_size 8, 2 in, 1 out");
+    tap_ok(fk.last_tasks[0].regcmd == rc->iova && fk.last_tasks[0].regcmd_count == 12,
+           "  task: regcmd IOVA and count incl. tail");
     tap_ok(fk.last_in[0] == rc->handle && fk.last_in[1] == a->handle && fk.last_out[0] == c->handle, "  BO handles");
     fk.complete_on_wait = false;
-    tap_is_int(npu_fence_wait(fence, npu_deadline_after_ms(5), NULL), -ETIMEDOUT, "wait: deadline passes -> -ETIMEDOUT");
-    tap_is_int(npu_fence_wait(fence, 5000000, NULL), -ETIMEDOUT, "wait with a relative-looking deadline -> -ETIMEDOUT, not success");
+    tap_is_int(npu_fence_wait(fence, npu_deadline_after_ms(5), NULL), -ETIMEDOUT,
+               "wait: deadline passes -> -ETIMEDOUT");
+    tap_is_int(npu_fence_wait(fence, 5000000, NULL), -ETIMEDOUT,
+               "wait with a relative-looking deadline -> -ETIMEDOUT, not success");
     fk.complete_on_wait = true;
     struct npu_submit_stats s;
     tap_ok(!npu_fence_wait(fence, npu_deadline_after_ms(1000), &s), "wait completes");
@@ -333,23 +389,27 @@ static void test_rocket_fake_kernel(void)
      * zero-deadline PREP_BO took (tens of microseconds): under an emulator (qemu-user, the aarch64 CI
      * stage sets RK_TEST_EMULATED) every call takes that long, so these two checks are skipped there. */
     if (getenv("RK_TEST_EMULATED")) {
-        tap_skip("timing-based check, meaningless under emulation", "SUBMIT of a job the kernel drops is reported (-EIO)");
-        tap_skip("timing-based check, meaningless under emulation", "a job finishing during the acceptance check is not mistaken for a dropped one");
+        tap_skip("timing-based check, meaningless under emulation",
+                 "SUBMIT of a job the kernel drops is reported (-EIO)");
+        tap_skip("timing-based check, meaningless under emulation",
+                 "a job finishing during the acceptance check is not mistaken for a dropped one");
     } else {
         fk.drop_next_job = true;
         tap_ok(!npu_submit(dev, &job, 1, &fence), "SUBMIT of a job the kernel drops still returns 0");
-        tap_is_int(npu_fence_wait(fence, npu_deadline_after_ms(1000), NULL), -EIO, "  ...and the wait reports it (-EIO)");
+        tap_is_int(npu_fence_wait(fence, npu_deadline_after_ms(1000), NULL), -EIO,
+                   "  ...and the wait reports it (-EIO)");
         tap_contains(npu_last_error(), "not accepted by the kernel", "  %s", npu_last_error());
         npu_fence_free(fence);
 
         fk.signal_within_jiffy = true;
         tap_ok(!npu_submit(dev, &job, 1, &fence), "SUBMIT of a job that finishes during the acceptance check");
-        tap_is_int(npu_fence_wait(fence, npu_deadline_after_ms(1000), NULL), 0, "  ...is not mistaken for a dropped job");
+        tap_is_int(npu_fence_wait(fence, npu_deadline_after_ms(1000), NULL), 0,
+                   "  ...is not mistaken for a dropped job");
         npu_fence_free(fence);
         fk.signal_within_jiffy = false;
     }
 
-    task.regcmd_count = 8;   /* without the tail: the kernel would take it and the NPU would hang */
+    task.regcmd_count = 8; /* without the tail: the kernel would take it and the NPU would hang */
     tap_is_int(npu_submit(dev, &job, 1, &fence), -EINVAL, "a stream without its tail never reaches the kernel");
     int before = fk.submits;
     job.out_count = 0;
@@ -370,7 +430,8 @@ static void test_rocket_fake_kernel(void)
 static void test_sim_bos(void)
 {
     struct npu_device *d1, *d2;
-    tap_ok(!npu_device_open(NPU_DEVICE_SIM, NULL, &d1) && !npu_device_open(NPU_DEVICE_SIM, NULL, &d2), "open two sim fds");
+    tap_ok(!npu_device_open(NPU_DEVICE_SIM, NULL, &d1) && !npu_device_open(NPU_DEVICE_SIM, NULL, &d2),
+           "open two sim fds");
     struct npu_device_info info;
     npu_device_get_info(d1, &info);
     tap_ok(info.is_simulator && info.kind == NPU_DEVICE_SIM && info.cores == 3, "sim info: simulator, 3 cores (%s, %s)",
@@ -379,10 +440,11 @@ static void test_sim_bos(void)
     tap_is_int(info.model_clock_mhz, 200, "default model clock 200 MHz");
 
     struct npu_bo *b[4], *o1;
-    uint32_t sizes[4] = { 1, 4095, 4097, 65536 }, want[4] = { 0, 0x1000, 0x2000, 0x4000 };
+    uint32_t sizes[4] = {1, 4095, 4097, 65536}, want[4] = {0, 0x1000, 0x2000, 0x4000};
     for (int i = 0; i < 4; i++) {
         tap_ok(!npu_bo_create(d1, sizes[i], &b[i]), "fd1: BO of %u bytes", sizes[i]);
-        tap_ok(b[i]->iova == want[i] && b[i]->iova % 4096 == 0, "  IOVA 0x%x (page-aligned first fit from 0)", b[i]->iova);
+        tap_ok(b[i]->iova == want[i] && b[i]->iova % 4096 == 0, "  IOVA 0x%x (page-aligned first fit from 0)",
+               b[i]->iova);
     }
     tap_ok(!npu_bo_create(d2, 100, &o1) && o1->iova == 0, "fd2 has its own IOVA space: first BO at 0 again");
     tap_ok(((uint8_t *)b[3]->map)[65535] == 0, "new BO is zero-filled and mapped");
@@ -394,7 +456,7 @@ static void test_sim_bos(void)
     tap_ok(!npu_bo_prep(re, npu_deadline_after_ms(100)) && !npu_bo_fini(re), "prep/fini on an idle BO");
     struct npu_bo *z;
     tap_is_int(npu_bo_create(d1, 0, &z), -EINVAL, "BO of 0 bytes rejected");
-    npu_device_close(d1);   /* closes its remaining BOs */
+    npu_device_close(d1); /* closes its remaining BOs */
     npu_device_close(d2);
 
     struct npu_device *d3;
@@ -445,7 +507,7 @@ static void test_sim_validation(void)
     tap_contains(npu_last_error(), "tail", "  %s", npu_last_error());
     struct npu_bo *foreign;
     npu_bo_create(other, 4096, &foreign);
-    struct npu_bo *outs2[1] = { foreign };
+    struct npu_bo *outs2[1] = {foreign};
     j = job, j.out_bos = outs2;
     tap_is_int(npu_submit(d, &j, 1, &f), -ENOENT, "BO of another fd rejected (BOs are per fd)");
     tap_is_int(npu_submit(d, &job, 0, &f), -EINVAL, "submit of 0 jobs rejected");
@@ -453,9 +515,11 @@ static void test_sim_validation(void)
     /* deadlines are absolute; busy states observed with the cores held */
     npu_sim_hold(true);
     tap_ok(!npu_submit(d, &job, 1, &f), "valid job submitted (cores held)");
-    tap_is_int(npu_bo_prep(x.c, 1000), -EBUSY, "prep with a relative-looking timeout on a busy BO -> -EBUSY (deadline passed)");
+    tap_is_int(npu_bo_prep(x.c, 1000), -EBUSY,
+               "prep with a relative-looking timeout on a busy BO -> -EBUSY (deadline passed)");
     tap_contains(npu_last_error(), "absolute", "  message explains absolute deadlines");
-    tap_is_int(npu_bo_prep(x.c, npu_deadline_after_ms(20)), -ETIMEDOUT, "prep on a busy BO until a near deadline -> -ETIMEDOUT");
+    tap_is_int(npu_bo_prep(x.c, npu_deadline_after_ms(20)), -ETIMEDOUT,
+               "prep on a busy BO until a near deadline -> -ETIMEDOUT");
     tap_ok(!npu_bo_prep(x.a, 1000), "an in-BO of the queued job is not waited on (fences on out-BOs only)");
     tap_is_int(npu_fence_wait(f, npu_deadline_after_ms(20), NULL), -ETIMEDOUT, "fence wait times out while held");
     npu_sim_hold(false);
@@ -463,9 +527,8 @@ static void test_sim_validation(void)
     tap_ok(!npu_fence_wait(f, npu_deadline_after_ms(WAIT_MS), &s), "fence completes after release");
     tap_ok(!npu_bo_prep(x.c, npu_deadline_after_ms(WAIT_MS)) && check_i8(&x, A, B), "64x64x64 int8 result bit-exact");
     tap_ok(s.jobs == 1 && s.tasks == 1 && s.macs > 0 && s.model_ns > 0 && s.model_clock_mhz == 200,
-           "stats: 1 job, 1 task, %llu MACs, %llu B in, %llu B out, MODEL %.1f us @ %u MHz",
-           (unsigned long long)s.macs, (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out, s.model_ns / 1e3,
-           s.model_clock_mhz);
+           "stats: 1 job, 1 task, %llu MACs, %llu B in, %llu B out, MODEL %.1f us @ %u MHz", (unsigned long long)s.macs,
+           (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out, s.model_ns / 1e3, s.model_clock_mhz);
     npu_fence_free(f);
     mm_free(&x, false);
     npu_device_close(other);
@@ -476,19 +539,23 @@ static void test_sim_validation(void)
 
 static void test_sim_order_and_cores(void)
 {
-    enum { M = 64, K = 96, N = 64 };
+    enum {
+        M = 64,
+        K = 96,
+        N = 64
+    };
     int8_t A[M * K], B1[K * N], B2[K * N];
     rand_i8(A, sizeof A), rand_i8(B1, sizeof B1), rand_i8(B2, sizeof B2);
 
     /* Two jobs of one fd write the same out BO: the second (submitted later) must win. */
     struct npu_device *d;
-    npu_device_open(NPU_DEVICE_SIM, &(struct npu_open_options){ .sim_sched = NPU_SIM_SCHED_SPREAD }, &d);
+    npu_device_open(NPU_DEVICE_SIM, &(struct npu_open_options){.sim_sched = NPU_SIM_SCHED_SPREAD}, &d);
     struct mm x1, x2;
     mm_build(&x1, d, RK_INT8, RK_INT32, M, K, N, A, B1, 8, NULL, 0);
     mm_build(&x2, d, RK_INT8, RK_INT32, M, K, N, A, B2, 1, x1.a, 0);
-    mm_retarget_c(&x2, x1.c);          /* job 2 writes job 1's C */
+    mm_retarget_c(&x2, x1.c); /* job 2 writes job 1's C */
     struct npu_bo *i1[3], *o1[1], *i2[3], *o2[1];
-    struct npu_job jobs[2] = { mm_job(&x1, i1, o1), mm_job(&x2, i2, o2) };
+    struct npu_job jobs[2] = {mm_job(&x1, i1, o1), mm_job(&x2, i2, o2)};
     memset(x1.c->map, 0xA5, x1.c->size);
     struct npu_submit_stats s;
     npu_sim_hold(true);
@@ -537,13 +604,21 @@ static void test_sim_order_and_cores(void)
     tap_ok(!npu_submit_wait(dv[0], jb, 3, npu_deadline_after_ms(WAIT_MS), &s), "one fd, three jobs");
     tap_ok(__builtin_popcount(s.core_mask) == 1, "  all ran on one core (mask 0x%x)", s.core_mask);
     tap_ok(s.model_ns >= s.model_busy_ns - 1, "  MODEL: jobs on one core add up (%.1f us)", s.model_ns / 1e3);
-    for (int i = 0; i < 3; i++) { mm_free(&xs[i], false); npu_device_close(dv[i]); }
+    for (int i = 0; i < 3; i++) {
+        mm_free(&xs[i], false);
+        npu_device_close(dv[i]);
+    }
 }
 
 static void test_sim_one_vs_three_cores(void)
 {
     /* fp16 -> fp32 on one core vs N split over three fds/cores: bitwise identical outputs. */
-    enum { M = 48, K = 150, N = 96, NS = 32 };
+    enum {
+        M = 48,
+        K = 150,
+        N = 96,
+        NS = 32
+    };
     static uint16_t A[M * K], B[K * N], Bs[K * NS];
     static float one[M * N], three[M * N];
     rand_f16(A, M * K), rand_f16(B, K * N);
@@ -564,7 +639,7 @@ static void test_sim_one_vs_three_cores(void)
     struct mm xs[3];
     struct npu_fence *fs[3];
     struct npu_bo *i3[3][3], *o3[3][1];
-    npu_sim_hold(true);                /* all three queued before any runs: one core each */
+    npu_sim_hold(true); /* all three queued before any runs: one core each */
     for (int c = 0; c < 3; c++) {
         for (int k = 0; k < K; k++) memcpy(&Bs[k * NS], &B[k * N + c * NS], NS * 2);
         npu_device_open(NPU_DEVICE_SIM, NULL, &dv[c]);
@@ -591,22 +666,26 @@ static void test_sim_one_vs_three_cores(void)
 static void test_sim_implicit_sync(void)
 {
     /* Y = X·W1 (fp16 out, 16 chained tasks), Z = Y·W2 reading Y as its A operand: Z's job must wait. */
-    enum { M = 32, K = 64, N = 64 };
+    enum {
+        M = 32,
+        K = 64,
+        N = 64
+    };
     uint16_t X[M * K], W1[K * N], W2[N * N];
     rand_f16(X, M * K), rand_f16(W1, K * N), rand_f16(W2, N * N);
     struct npu_device *d;
-    npu_device_open(NPU_DEVICE_SIM, &(struct npu_open_options){ .sim_sched = NPU_SIM_SCHED_SPREAD }, &d);
+    npu_device_open(NPU_DEVICE_SIM, &(struct npu_open_options){.sim_sched = NPU_SIM_SCHED_SPREAD}, &d);
     struct mm y, z;
     tap_ok(!mm_build(&y, d, RK_FP16, RK_FP16, M, K, N, X, W1, 16, NULL, 0), "job A: Y = X*W1 (fp16 -> fp16), 16 tasks");
-    tap_ok(rk_c_stride(&y.full) * 2 == rk_a_stride(&(struct rk_matmul){ .in = RK_FP16, .m = M, .k = N }) * 2,
+    tap_ok(rk_c_stride(&y.full) * 2 == rk_a_stride(&(struct rk_matmul){.in = RK_FP16, .m = M, .k = N}) * 2,
            "Y's row-major C layout is a row-major A layout");
     tap_ok(!mm_build(&z, d, RK_FP16, RK_FP32, M, N, N, NULL, W2, 1, y.c, 0), "job B: Z = Y*W2 reads Y's BO");
     struct npu_bo *ia[3], *oa[1], *ib[3], *ob[1];
-    struct npu_job jobs[2] = { mm_job(&y, ia, oa), mm_job(&z, ib, ob) };
+    struct npu_job jobs[2] = {mm_job(&y, ia, oa), mm_job(&z, ib, ob)};
     npu_sim_hold(true);
     struct npu_fence *f;
     npu_submit(d, jobs, 2, &f);
-    npu_sim_hold(false);       /* two idle cores: B would start at once without the dependency */
+    npu_sim_hold(false); /* two idle cores: B would start at once without the dependency */
     struct npu_submit_stats s;
     tap_ok(!npu_fence_wait(f, npu_deadline_after_ms(WAIT_MS), &s), "both jobs complete");
     npu_fence_free(f);
@@ -639,12 +718,16 @@ static void test_sim_implicit_sync(void)
 
 static void test_sim_timeout_and_faults(void)
 {
-    enum { M = 64, K = 256, N = 128 };
+    enum {
+        M = 64,
+        K = 256,
+        N = 128
+    };
     static int8_t A[M * K], B[K * N];
     rand_i8(A, sizeof A), rand_i8(B, sizeof B);
     struct npu_device *d;
     /* 0.3 ms instead of 500 ms so the test stays small; the rule is the same. */
-    npu_device_open(NPU_DEVICE_SIM, &(struct npu_open_options){ .sim_job_timeout_us = 300 }, &d);
+    npu_device_open(NPU_DEVICE_SIM, &(struct npu_open_options){.sim_job_timeout_us = 300}, &d);
     struct mm x;
     mm_build(&x, d, RK_INT8, RK_INT32, M, K, N, A, B, 12, NULL, 0);
     struct npu_bo *ins[3], *outs[1];
@@ -653,16 +736,21 @@ static void test_sim_timeout_and_faults(void)
     int err = npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s);
     tap_is_int(err, -ETIME, "12-task job over the (shortened) job timeout fails like a hang + reset (-ETIME)");
     tap_contains(npu_last_error(), "job timeout", "  %s", npu_last_error());
-    tap_ok(s.model_max_job_ns > 300000, "  stats carry the MODEL time that exceeded it (%.3f ms)", s.model_max_job_ns / 1e6);
+    tap_ok(s.model_max_job_ns > 300000, "  stats carry the MODEL time that exceeded it (%.3f ms)",
+           s.model_max_job_ns / 1e6);
     job.task_count = 1;
     tap_ok(!npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s) && check_i8(&x, A, B),
            "a 1-task job on the reset core is correct again");
     tap_ok(npu_model_job_timeout_ns() == 500000000ull, "default job timeout is 500 ms (rocket-uapi §1.2)");
 
-    static const struct { enum npu_sim_fault f; int err; const char *text; } faults[] = {
-        { NPU_SIM_FAULT_TIMEOUT, -ETIME, "injected fault 'timeout'" },
-        { NPU_SIM_FAULT_REJECT, -EIO, "not accepted by the kernel" },
-        { NPU_SIM_FAULT_DMA, -EFAULT, "DMA fault" },
+    static const struct {
+        enum npu_sim_fault f;
+        int err;
+        const char *text;
+    } faults[] = {
+            {NPU_SIM_FAULT_TIMEOUT, -ETIME, "injected fault 'timeout'"},
+            {NPU_SIM_FAULT_REJECT, -EIO, "not accepted by the kernel"},
+            {NPU_SIM_FAULT_DMA, -EFAULT, "DMA fault"},
     };
     for (int i = 0; i < 3; i++) {
         npu_sim_inject_fault(faults[i].f, 0);
@@ -678,9 +766,10 @@ static void test_sim_timeout_and_faults(void)
 
     /* a failed job cancels the jobs that depend on it */
     npu_sim_inject_fault(NPU_SIM_FAULT_DMA, 1);
-    struct npu_job two[2] = { job, job };
+    struct npu_job two[2] = {job, job};
     tap_is_int(npu_submit_wait(d, two, 2, npu_deadline_after_ms(WAIT_MS), &s), -EFAULT, "job 1 faults...");
-    tap_contains(npu_last_error(), "cancelled: it depends on job", "  ...and job 2, which writes the same BO, is cancelled");
+    tap_contains(npu_last_error(), "cancelled: it depends on job",
+                 "  ...and job 2, which writes the same BO, is cancelled");
     npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
 
     enum npu_sim_fault pf;
@@ -705,11 +794,16 @@ static void test_sim_timeout_and_faults(void)
 static void test_sim_chain(void)
 {
     /* 4 M-tiles of one 200x150x96 matmul as 4 chained tasks in one job (tails point at the next). */
-    enum { M = 200, K = 150, N = 96, MT = 64 };
+    enum {
+        M = 200,
+        K = 150,
+        N = 96,
+        MT = 64
+    };
     static int8_t A[M * K], B[K * N];
     rand_i8(A, sizeof A), rand_i8(B, sizeof B);
     struct npu_device *d;
-    npu_device_open(NPU_DEVICE_SIM, &(struct npu_open_options){ .model_clock_mhz = 1000 }, &d);
+    npu_device_open(NPU_DEVICE_SIM, &(struct npu_open_options){.model_clock_mhz = 1000}, &d);
     struct mm x;
     mm_build(&x, d, RK_INT8, RK_INT32, M, K, N, A, B, 1, NULL, 0);
     size_t seg = rk_regcmd_segment_entries(RK_REGCMD_BODY_ENTRIES);
@@ -726,7 +820,7 @@ static void test_sim_chain(void)
         char why[256];
         rk_regcmd_matmul_task(&tile, t < 3 ? at + (uint32_t)(seg * 8) : 0, (uint64_t *)x.rc->map + t * seg, seg, &count,
                               why, sizeof why);
-        x.tasks[x.ntasks++] = (struct npu_task){ at, count, { tile.m, K, N, NPU_DTYPE_INT8, NPU_DTYPE_INT32 } };
+        x.tasks[x.ntasks++] = (struct npu_task){at, count, {tile.m, K, N, NPU_DTYPE_INT8, NPU_DTYPE_INT32}};
     }
     struct npu_bo *ins[3], *outs[1];
     struct npu_job job = mm_job(&x, ins, outs);
@@ -735,7 +829,7 @@ static void test_sim_chain(void)
     tap_ok(check_i8(&x, A, B), "200x150x96 int8 from 4 M-tiles: bit-exact");
     tap_ok(s.tasks == 4 && s.model_clock_mhz == 1000, "stats: 4 tasks, MODEL %.1f us @ 1000 MHz", s.model_ns / 1e3);
     tap_is_int(s.cpu_owned_in_bos, 0, "no in-BO left CPU-owned");
-    npu_bo_prep(x.a, npu_deadline_after_ms(WAIT_MS));       /* CPU takes A and forgets to hand it back */
+    npu_bo_prep(x.a, npu_deadline_after_ms(WAIT_MS)); /* CPU takes A and forgets to hand it back */
     npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s);
     tap_is_int(s.cpu_owned_in_bos, 1, "stats flag an in-BO prepped without fini (CPU writes may not reach the NPU)");
     npu_bo_fini(x.a);

@@ -23,11 +23,12 @@ static int run(const char *cmd, char *out, size_t cap)
 
 static void test_probe_lib(void)
 {
-    static const enum npu_dtype types[2] = { NPU_DTYPE_INT8, NPU_DTYPE_FP16 };
-    static const uint32_t cores[2] = { 1, 3 };
+    static const enum npu_dtype types[2] = {NPU_DTYPE_INT8, NPU_DTYPE_FP16};
+    static const uint32_t cores[2] = {1, 3};
     for (int t = 0; t < 2; t++)
         for (int c = 0; c < 2; c++) {
-            struct npu_probe_options o = { .kind = NPU_DEVICE_SIM, .dtype = types[t], .cores = cores[c], .clock_mhz = 200 };
+            struct npu_probe_options o = {
+                    .kind = NPU_DEVICE_SIM, .dtype = types[t], .cores = cores[c], .clock_mhz = 200};
             struct npu_probe_result r;
             int err = npu_probe_run(&o, &r, NULL);
             const char *ty = t ? "fp16" : "int8";
@@ -35,8 +36,8 @@ static void test_probe_lib(void)
             tap_ok(r.info.is_simulator, "  device reports the simulator");
             tap_ok(r.case_count == 2 && r.cases[0].tasks == (cores[c] == 3 ? 2 : 1) && r.cases[1].tasks == 4 * cores[c],
                    "  cases: 64^3 in %u task(s), 200x150x192 in %u chained tasks", r.cases[0].tasks, r.cases[1].tasks);
-            tap_ok(r.cases[1].model_ms > 0 && r.cases[1].macs > 0, "  MODEL %.3f ms, measured wall %.3f ms", r.cases[1].model_ms,
-                   r.cases[1].wall_ms);
+            tap_ok(r.cases[1].model_ms > 0 && r.cases[1].macs > 0, "  MODEL %.3f ms, measured wall %.3f ms",
+                   r.cases[1].model_ms, r.cases[1].wall_ms);
             if (t == 1 && c == 1) {
                 char *buf = NULL;
                 size_t len = 0;
@@ -83,13 +84,18 @@ static void test_probe_cli(void)
 
 static void test_replay(void)
 {
-    enum { M = 64, K = 64, N = 64 };
+    enum {
+        M = 64,
+        K = 64,
+        N = 64
+    };
     const uint32_t RC = 0x10000, A_ = 0x20000, B_ = 0x30000, C_ = 0x40000;
     static int8_t A[M * K], B[K * N];
     uint32_t s = 99;
     for (int i = 0; i < M * K; i++) s = s * 1103515245 + 12345, A[i] = (int8_t)(s >> 16);
     for (int i = 0; i < K * N; i++) s = s * 1103515245 + 12345, B[i] = (int8_t)(s >> 16);
-    struct rk_matmul mm = { .in = RK_INT8, .out = RK_INT32, .m = M, .k = K, .n = N, .a_iova = A_, .b_iova = B_, .c_iova = C_ };
+    struct rk_matmul mm = {
+            .in = RK_INT8, .out = RK_INT32, .m = M, .k = K, .n = N, .a_iova = A_, .b_iova = B_, .c_iova = C_};
     size_t seg = rk_regcmd_segment_entries(RK_REGCMD_BODY_ENTRIES);
     uint64_t *cmd = calloc(seg, 8);
     void *pa = calloc(1, rk_a_bytes(&mm)), *pb = calloc(1, rk_b_bytes(&mm));

@@ -17,42 +17,58 @@
 
 static int usage(const char *why)
 {
-    fprintf(stderr, "npu-probe: %s\nusage: npu-probe [--device sim|rocket|auto] [--dtype int8|fp16] [--cores 1|2|3] "
-            "[--clock-mhz 200|1000] [--seed N] [--json]\n", why);
+    fprintf(stderr,
+            "npu-probe: %s\nusage: npu-probe [--device sim|rocket|auto] [--dtype int8|fp16] [--cores 1|2|3] "
+            "[--clock-mhz 200|1000] [--seed N] [--json]\n",
+            why);
     return 64;
 }
 
 int main(int argc, char **argv)
 {
-    struct npu_probe_options o = { .dtype = NPU_DTYPE_INT8, .cores = 1, .clock_mhz = 200 };
+    struct npu_probe_options o = {.dtype = NPU_DTYPE_INT8, .cores = 1, .clock_mhz = 200};
     bool json = false;
     if (npu_device_kind_from_env(&o.kind)) return usage(npu_last_error());
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--json")) { json = true; continue; }
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage("help"); return 0; }
+        if (!strcmp(a, "--json")) {
+            json = true;
+            continue;
+        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage("help");
+            return 0;
+        }
         if (!v) return usage("missing value");
         i++;
-        if (!strcmp(a, "--device")) { if (npu_device_kind_parse(v, &o.kind)) return usage(npu_last_error()); }
-        else if (!strcmp(a, "--dtype")) {
-            if (!strcmp(v, "int8")) o.dtype = NPU_DTYPE_INT8;
-            else if (!strcmp(v, "fp16")) o.dtype = NPU_DTYPE_FP16;
-            else return usage("--dtype must be int8 or fp16");
+        if (!strcmp(a, "--device")) {
+            if (npu_device_kind_parse(v, &o.kind)) return usage(npu_last_error());
+        } else if (!strcmp(a, "--dtype")) {
+            if (!strcmp(v, "int8"))
+                o.dtype = NPU_DTYPE_INT8;
+            else if (!strcmp(v, "fp16"))
+                o.dtype = NPU_DTYPE_FP16;
+            else
+                return usage("--dtype must be int8 or fp16");
         } else if (!strcmp(a, "--cores")) {
             o.cores = (uint32_t)strtoul(v, NULL, 10);
             if (o.cores < 1 || o.cores > 3) return usage("--cores must be 1, 2 or 3");
         } else if (!strcmp(a, "--clock-mhz")) {
             o.clock_mhz = (uint32_t)strtoul(v, NULL, 10);
             if (o.clock_mhz != 200 && o.clock_mhz != 1000) return usage("--clock-mhz must be 200 or 1000");
-        } else if (!strcmp(a, "--seed")) o.seed = (uint32_t)strtoul(v, NULL, 0);
-        else return usage("unknown option");
+        } else if (!strcmp(a, "--seed"))
+            o.seed = (uint32_t)strtoul(v, NULL, 0);
+        else
+            return usage("unknown option");
     }
     FILE *log = json ? stderr : stdout;
     struct npu_probe_result r;
     int err = npu_probe_run(&o, &r, log);
     if (!json && r.have_info) npu_model_print_params(log);
     if (json) npu_probe_print_json(stdout, &o, &r);
-    if (err) fprintf(stderr, "npu-probe: FAILED: %s\n", r.error);
-    else fprintf(log, "npu-probe: PASS (%s)\n", r.info.is_simulator ? "on the SIMULATOR" : r.info.node);
+    if (err)
+        fprintf(stderr, "npu-probe: FAILED: %s\n", r.error);
+    else
+        fprintf(log, "npu-probe: PASS (%s)\n", r.info.is_simulator ? "on the SIMULATOR" : r.info.node);
     return !err ? 0 : err == -EDOM ? 1 : 2;
 }

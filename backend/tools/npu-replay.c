@@ -27,12 +27,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct replay_task { uint32_t iova, count; };
+struct replay_task {
+    uint32_t iova, count;
+};
 
 static int usage(const char *why)
 {
-    fprintf(stderr, "npu-replay: %s\nusage: npu-replay SCRIPT [-o OUT.img] [--core 0|1|2] [--lenient] "
-            "[--clock-mhz 200|1000]\n", why);
+    fprintf(stderr,
+            "npu-replay: %s\nusage: npu-replay SCRIPT [-o OUT.img] [--core 0|1|2] [--lenient] "
+            "[--clock-mhz 200|1000]\n",
+            why);
     return 64;
 }
 
@@ -52,7 +56,10 @@ static int read_file(const char *path, uint8_t **data, size_t *len)
 static int parse_script(const char *script, struct npu_image *img, struct replay_task **tasks, uint32_t *ntasks)
 {
     FILE *f = fopen(script, "r");
-    if (!f) { fprintf(stderr, "npu-replay: %s: %s\n", script, strerror(errno)); return -errno; }
+    if (!f) {
+        fprintf(stderr, "npu-replay: %s: %s\n", script, strerror(errno));
+        return -errno;
+    }
     char dir[1024] = ".", line[2048], err[2400];
     const char *slash = strrchr(script, '/');
     if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - script), script);
@@ -73,9 +80,12 @@ static int parse_script(const char *script, struct npu_image *img, struct replay
             uint8_t *data = NULL;
             size_t len = 0;
             rc = read_file(path, &data, &len);
-            if (rc) snprintf(err, sizeof err, "%s: cannot read (%s)", path, strerror(-rc));
-            else if (len > UINT32_MAX) rc = -EINVAL, snprintf(err, sizeof err, "%s: too large", path);
-            else rc = npu_image_add(img, (uint32_t)strtoul(arg2, NULL, 0), (uint32_t)len, data, err, sizeof err);
+            if (rc)
+                snprintf(err, sizeof err, "%s: cannot read (%s)", path, strerror(-rc));
+            else if (len > UINT32_MAX)
+                rc = -EINVAL, snprintf(err, sizeof err, "%s: too large", path);
+            else
+                rc = npu_image_add(img, (uint32_t)strtoul(arg2, NULL, 0), (uint32_t)len, data, err, sizeof err);
             free(data);
         } else if (!strcmp(word, "zero") && n == 3) {
             rc = npu_image_add(img, (uint32_t)strtoul(arg1, NULL, 0), (uint32_t)strtoul(arg2, NULL, 0), NULL, err,
@@ -84,11 +94,15 @@ static int parse_script(const char *script, struct npu_image *img, struct replay
             if (*ntasks == cap) {
                 cap = cap ? cap * 2 : 16;
                 struct replay_task *t = realloc(*tasks, cap * sizeof *t);
-                if (!t) { rc = -ENOMEM; snprintf(err, sizeof err, "out of memory"); break; }
+                if (!t) {
+                    rc = -ENOMEM;
+                    snprintf(err, sizeof err, "out of memory");
+                    break;
+                }
                 *tasks = t;
             }
-            (*tasks)[(*ntasks)++] = (struct replay_task){ (uint32_t)strtoul(arg1, NULL, 0),
-                                                         n == 3 ? (uint32_t)strtoul(arg2, NULL, 0) : 0 };
+            (*tasks)[(*ntasks)++] = (struct replay_task){(uint32_t)strtoul(arg1, NULL, 0),
+                                                         n == 3 ? (uint32_t)strtoul(arg2, NULL, 0) : 0};
         } else {
             rc = -EINVAL;
             snprintf(err, sizeof err, "unknown or incomplete directive '%s'", word);
@@ -107,12 +121,18 @@ int main(int argc, char **argv)
     uint32_t clock_mhz = 200;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-o") && i + 1 < argc) out = argv[++i];
-        else if (!strcmp(a, "--core") && i + 1 < argc) core_index = atoi(argv[++i]);
-        else if (!strcmp(a, "--clock-mhz") && i + 1 < argc) clock_mhz = (uint32_t)strtoul(argv[++i], NULL, 10);
-        else if (!strcmp(a, "--lenient")) strict = false;
-        else if (a[0] != '-' && !script) script = a;
-        else return usage("bad argument");
+        if (!strcmp(a, "-o") && i + 1 < argc)
+            out = argv[++i];
+        else if (!strcmp(a, "--core") && i + 1 < argc)
+            core_index = atoi(argv[++i]);
+        else if (!strcmp(a, "--clock-mhz") && i + 1 < argc)
+            clock_mhz = (uint32_t)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--lenient"))
+            strict = false;
+        else if (a[0] != '-' && !script)
+            script = a;
+        else
+            return usage("bad argument");
     }
     if (!script) return usage("missing SCRIPT");
     if (core_index < 0 || core_index > 2) return usage("--core must be 0, 1 or 2");
@@ -122,16 +142,22 @@ int main(int argc, char **argv)
     struct replay_task *tasks = NULL;
     uint32_t ntasks = 0;
     int rc = parse_script(script, &img, &tasks, &ntasks);
-    if (!rc && !ntasks) { fprintf(stderr, "npu-replay: %s: no task directive\n", script); rc = -EINVAL; }
+    if (!rc && !ntasks) {
+        fprintf(stderr, "npu-replay: %s: no task directive\n", script);
+        rc = -EINVAL;
+    }
     struct npusim_core *core = rc ? NULL : npusim_core_create(core_index);
-    if (!rc && !core) { fprintf(stderr, "npu-replay: cannot create the simulated core\n"); rc = -ENOMEM; }
+    if (!rc && !core) {
+        fprintf(stderr, "npu-replay: cannot create the simulated core\n");
+        rc = -ENOMEM;
+    }
     int exit_code = rc ? 2 : 0;
     if (core) npusim_core_set_strict(core, strict);
-    struct npusim_mem mem = { .ctx = &img, .map = npu_image_map };
+    struct npusim_mem mem = {.ctx = &img, .map = npu_image_map};
     uint64_t model_total = 0;
     for (uint32_t t = 0; core && t < ntasks; t++) {
         uint32_t count = tasks[t].count;
-        if (!count)   /* the rest of the segment holding the stream */
+        if (!count) /* the rest of the segment holding the stream */
             for (uint32_t s = 0; s < img.count; s++)
                 if (tasks[t].iova >= img.seg[s].iova && tasks[t].iova - img.seg[s].iova < img.seg[s].length)
                     count = (img.seg[s].length - (tasks[t].iova - img.seg[s].iova)) / 8;
@@ -139,25 +165,29 @@ int main(int argc, char **argv)
         char err[512] = "";
         int r = npusim_core_run_task(core, &mem, tasks[t].iova, count, &st, err, sizeof err);
         if (r) {
-            fprintf(stderr, "npu-replay: task %u (regcmd 0x%08x, %u entries) failed: %s (%s)\n", t, tasks[t].iova, count,
-                    err, strerror(-r));
+            fprintf(stderr, "npu-replay: task %u (regcmd 0x%08x, %u entries) failed: %s (%s)\n", t, tasks[t].iova,
+                    count, err, strerror(-r));
             exit_code = 1;
             break;
         }
-        struct npu_model_work w = { st.macs, st.bytes_in, st.bytes_out, st.in_precision };
+        struct npu_model_work w = {st.macs, st.bytes_in, st.bytes_out, st.in_precision};
         uint64_t ns = npu_model_task_ns(&w, clock_mhz);
         model_total += ns;
         printf("task %u: regcmd 0x%08x count %u: ok  M=%u Kpad=%u Npad=%u prec %d->%d  macs %llu  in %llu B  out %llu B"
-               "  MODEL %.3f us @ %u MHz\n", t, tasks[t].iova, count, st.m, st.k, st.n, st.in_precision,
-               st.out_precision, (unsigned long long)st.macs, (unsigned long long)st.bytes_in,
-               (unsigned long long)st.bytes_out, ns / 1e3, clock_mhz);
+               "  MODEL %.3f us @ %u MHz\n",
+               t, tasks[t].iova, count, st.m, st.k, st.n, st.in_precision, st.out_precision,
+               (unsigned long long)st.macs, (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out, ns / 1e3,
+               clock_mhz);
     }
     if (!exit_code)
         printf("replay: %u task(s) ok on simulated core %d; MODEL %.3f ms @ %u MHz (tasks only, no per-job overhead)\n",
                ntasks, core_index, model_total / 1e6, clock_mhz);
     if (out && exit_code != 2) {
         char err[256];
-        if (npu_image_save(&img, out, err, sizeof err)) { fprintf(stderr, "npu-replay: %s\n", err); exit_code = 2; }
+        if (npu_image_save(&img, out, err, sizeof err)) {
+            fprintf(stderr, "npu-replay: %s\n", err);
+            exit_code = 2;
+        }
     }
     if (core) npusim_core_destroy(core);
     npu_image_free(&img);

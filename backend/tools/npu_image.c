@@ -27,8 +27,8 @@ int npu_image_add(struct npu_image *img, uint32_t iova, uint32_t length, const v
     for (uint32_t i = 0; i < img->count; i++) {
         const struct npu_image_segment *s = &img->seg[i];
         if (iova < (uint64_t)s->iova + s->length && s->iova < (uint64_t)iova + length)
-            return img_fail(-EINVAL, err, errlen, "segment [0x%08x, +%u) overlaps [0x%08x, +%u)", iova, length,
-                            s->iova, s->length);
+            return img_fail(-EINVAL, err, errlen, "segment [0x%08x, +%u) overlaps [0x%08x, +%u)", iova, length, s->iova,
+                            s->length);
     }
     if (img->count == img->cap) {
         uint32_t cap = img->cap ? img->cap * 2 : 8;
@@ -39,12 +39,15 @@ int npu_image_add(struct npu_image *img, uint32_t iova, uint32_t length, const v
     uint8_t *copy = calloc(1, length);
     if (!copy) return img_fail(-ENOMEM, err, errlen, "out of memory for %u bytes", length);
     if (data) memcpy(copy, data, length);
-    img->seg[img->count++] = (struct npu_image_segment){ iova, length, copy };
+    img->seg[img->count++] = (struct npu_image_segment){iova, length, copy};
     return 0;
 }
 
 static uint32_t get_u32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-static void put_u32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24); }
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+}
 
 int npu_image_load(struct npu_image *img, const char *path, char *err, size_t errlen)
 {
@@ -57,18 +60,27 @@ int npu_image_load(struct npu_image *img, const char *path, char *err, size_t er
         goto out;
     }
     if (get_u32(hdr + 8) != NPU_IMAGE_VERSION) {
-        rc = img_fail(-EINVAL, err, errlen, "%s: image version %u, expected %u", path, get_u32(hdr + 8), NPU_IMAGE_VERSION);
+        rc = img_fail(-EINVAL, err, errlen, "%s: image version %u, expected %u", path, get_u32(hdr + 8),
+                      NPU_IMAGE_VERSION);
         goto out;
     }
     uint32_t count = get_u32(hdr + 12);
     for (uint32_t i = 0; i < count && !rc; i++) {
         uint8_t sh[8];
-        if (fread(sh, 1, 8, f) != 8) { rc = img_fail(-EINVAL, err, errlen, "%s: truncated at segment %u", path, i); break; }
+        if (fread(sh, 1, 8, f) != 8) {
+            rc = img_fail(-EINVAL, err, errlen, "%s: truncated at segment %u", path, i);
+            break;
+        }
         uint32_t iova = get_u32(sh), len = get_u32(sh + 4), padded = (len + 7) & ~7u;
         uint8_t *buf = malloc(padded ? padded : 1);
-        if (!buf) { rc = img_fail(-ENOMEM, err, errlen, "out of memory"); break; }
-        if (fread(buf, 1, padded, f) != padded) rc = img_fail(-EINVAL, err, errlen, "%s: segment %u truncated", path, i);
-        else rc = npu_image_add(img, iova, len, buf, err, errlen);
+        if (!buf) {
+            rc = img_fail(-ENOMEM, err, errlen, "out of memory");
+            break;
+        }
+        if (fread(buf, 1, padded, f) != padded)
+            rc = img_fail(-EINVAL, err, errlen, "%s: segment %u truncated", path, i);
+        else
+            rc = npu_image_add(img, iova, len, buf, err, errlen);
         free(buf);
     }
 out:

@@ -16,16 +16,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NPU_IMAGE_MAGIC "RKNPUIMG"
+#define NPU_IMAGE_MAGIC   "RKNPUIMG"
 #define NPU_IMAGE_VERSION 1u
 
-struct npu_image_segment { uint32_t iova, length; uint8_t *data; };
-struct npu_image { struct npu_image_segment *seg; uint32_t count, cap; };
+struct npu_image_segment {
+    uint32_t iova, length;
+    uint8_t *data;
+};
+struct npu_image {
+    struct npu_image_segment *seg;
+    uint32_t count, cap;
+};
 
 /* Add a segment (copies data; NULL data = zero-filled). 0 or -EINVAL (alignment/overlap/wrap) / -ENOMEM,
  * with a message in err. */
 int npu_image_add(struct npu_image *img, uint32_t iova, uint32_t length, const void *data, char *err, size_t errlen);
-int npu_image_load(struct npu_image *img, const char *path, char *err, size_t errlen);   /* appends */
+int npu_image_load(struct npu_image *img, const char *path, char *err, size_t errlen); /* appends */
 int npu_image_save(const struct npu_image *img, const char *path, char *err, size_t errlen);
 void npu_image_free(struct npu_image *img);
 /* Host pointer for [iova, iova+len) inside one segment, else NULL (usable as npusim_mem.map). */

@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROBE_M_TILE 64
-#define PROBE_N_UNIT 32              /* int8 kernel group; also a multiple of fp16's 16 (npu-registers §4.2) */
+#define PROBE_M_TILE    64
+#define PROBE_N_UNIT    32 /* int8 kernel group; also a multiple of fp16's 16 (npu-registers §4.2) */
 #define PROBE_MAX_TASKS 16
-#define PROBE_WAIT_MS 10000
-#define PROBE_POISON 0xA5
+#define PROBE_WAIT_MS   10000
+#define PROBE_POISON    0xA5
 
-struct probe_part {                  /* one core's share of a case */
+struct probe_part { /* one core's share of a case */
     struct npu_device *dev;
     uint32_t n0, n;
     struct npu_bo *regcmd, *a, *b, *c;
@@ -28,10 +28,13 @@ struct probe_part {                  /* one core's share of a case */
     struct npu_submit_stats stats;
 };
 
-static const struct { const char *name; uint32_t m, k, n; } probe_cases[NPU_PROBE_MAX_CASES] = {
-    { "single-task 64x64x64", 64, 64, 64 },
-    /* 4 chained M-tiles per core, K not a multiple of 32 (padding), N split over the cores */
-    { "multi-task 200x150x192", 200, 150, 192 },
+static const struct {
+    const char *name;
+    uint32_t m, k, n;
+} probe_cases[NPU_PROBE_MAX_CASES] = {
+        {"single-task 64x64x64", 64, 64, 64},
+        /* 4 chained M-tiles per core, K not a multiple of 32 (padding), N split over the cores */
+        {"multi-task 200x150x192", 200, 150, 192},
 };
 
 const char *npu_probe_tolerance(enum npu_dtype dtype)
@@ -63,7 +66,7 @@ static void close_part(struct probe_part *p)
 static int prepare_part(struct probe_part *p, struct npu_probe_case *c, enum rk_dtype in, enum rk_dtype out,
                         const void *A, const void *B, uint32_t N)
 {
-    struct rk_matmul full = { .in = in, .out = out, .m = c->m, .k = c->k, .n = p->n };
+    struct rk_matmul full = {.in = in, .out = out, .m = c->m, .k = c->k, .n = p->n};
     size_t bpe = rk_dtype_size(in), obpe = rk_dtype_size(out);
     size_t seg = rk_regcmd_segment_entries(RK_REGCMD_BODY_ENTRIES);
     p->task_count = (c->m + PROBE_M_TILE - 1) / PROBE_M_TILE;
@@ -74,12 +77,14 @@ static int prepare_part(struct probe_part *p, struct npu_probe_case *c, enum rk_
         (err = npu_bo_create(p->dev, (uint32_t)(p->task_count * seg * 8), &p->regcmd)))
         return fail_case(c, err, "BO create");
     int64_t deadline = npu_deadline_after_ms(PROBE_WAIT_MS);
-    struct npu_bo *all[] = { p->a, p->b, p->c, p->regcmd };
+    struct npu_bo *all[] = {p->a, p->b, p->c, p->regcmd};
     for (int i = 0; i < 4; i++)
         if ((err = npu_bo_prep(all[i], deadline))) return fail_case(c, err, "BO prep");
     rk_pack_a(&full, p->a->map, A, c->k);
-    if (in == RK_INT8) rk_pack_b_int8(p->b->map, (const int8_t *)B + p->n0, c->k, p->n, N, 1);
-    else rk_pack_b_fp16(p->b->map, (const uint16_t *)B + p->n0, c->k, p->n, N, 1);
+    if (in == RK_INT8)
+        rk_pack_b_int8(p->b->map, (const int8_t *)B + p->n0, c->k, p->n, N, 1);
+    else
+        rk_pack_b_fp16(p->b->map, (const uint16_t *)B + p->n0, c->k, p->n, N, 1);
     memset(p->c->map, PROBE_POISON, p->c->size);
     for (uint32_t t = 0; t < p->task_count; t++) {
         uint32_t m0 = t * PROBE_M_TILE;
@@ -97,9 +102,10 @@ static int prepare_part(struct probe_part *p, struct npu_probe_case *c, enum rk_
             snprintf(c->error, sizeof c->error, "regcmd builder: %s", why);
             return err;
         }
-        p->tasks[t] = (struct npu_task){ .regcmd_iova = seg_iova, .regcmd_count = count,
-            .shape = { tile.m, c->k, p->n, in == RK_INT8 ? NPU_DTYPE_INT8 : NPU_DTYPE_FP16,
-                       out == RK_INT32 ? NPU_DTYPE_INT32 : NPU_DTYPE_FP32 } };
+        p->tasks[t] = (struct npu_task){.regcmd_iova = seg_iova,
+                                        .regcmd_count = count,
+                                        .shape = {tile.m, c->k, p->n, in == RK_INT8 ? NPU_DTYPE_INT8 : NPU_DTYPE_FP16,
+                                                  out == RK_INT32 ? NPU_DTYPE_INT32 : NPU_DTYPE_FP32}};
     }
     for (int i = 0; i < 4; i++)
         if ((err = npu_bo_fini(all[i]))) return fail_case(c, err, "BO fini");
@@ -118,7 +124,11 @@ static int run_case(struct npu_device **devs, const struct npu_probe_options *o,
     void *got = malloc((size_t)M * N * 4);
     struct probe_part parts[3] = {0};
     int err = 0;
-    if (!A || !B || !ref || !mag || !got) { snprintf(c->error, sizeof c->error, "out of memory"); err = -ENOMEM; goto out; }
+    if (!A || !B || !ref || !mag || !got) {
+        snprintf(c->error, sizeof c->error, "out of memory");
+        err = -ENOMEM;
+        goto out;
+    }
 
     /* Random operands: int8 over the full range; fp16 multiples of 1/64 in [-2, 2) (exact in fp16). */
     for (size_t i = 0; i < (size_t)M * K; i++)
@@ -143,7 +153,7 @@ static int run_case(struct npu_device **devs, const struct npu_probe_options *o,
         uint32_t u = units / o->cores + (i < units % o->cores);
         uint32_t n = u * PROBE_N_UNIT < N - n0 ? u * PROBE_N_UNIT : N - n0;
         if (!n) continue;
-        parts[used] = (struct probe_part){ .dev = devs[i], .n0 = n0, .n = n };
+        parts[used] = (struct probe_part){.dev = devs[i], .n0 = n0, .n = n};
         if ((err = prepare_part(&parts[used++], c, in, out, A, B, N))) goto out;
         n0 += n;
     }
@@ -151,18 +161,25 @@ static int run_case(struct npu_device **devs, const struct npu_probe_options *o,
     int64_t t0 = npu_monotonic_ns(), deadline = npu_deadline_after_ms(PROBE_WAIT_MS);
     for (uint32_t i = 0; i < used; i++) {
         struct probe_part *p = &parts[i];
-        struct npu_bo *ins[] = { p->regcmd, p->a, p->b }, *outs[] = { p->c };
-        struct npu_job job = { p->tasks, p->task_count, ins, 3, outs, 1 };
-        if ((err = npu_submit(p->dev, &job, 1, &p->fence))) { fail_case(c, err, "submit"); goto out; }
+        struct npu_bo *ins[] = {p->regcmd, p->a, p->b}, *outs[] = {p->c};
+        struct npu_job job = {p->tasks, p->task_count, ins, 3, outs, 1};
+        if ((err = npu_submit(p->dev, &job, 1, &p->fence))) {
+            fail_case(c, err, "submit");
+            goto out;
+        }
         c->jobs++;
         c->tasks += p->task_count;
     }
     uint64_t busy[3] = {0}, bytes = 0;
     for (uint32_t i = 0; i < used; i++) {
         struct probe_part *p = &parts[i];
-        if ((err = npu_fence_wait(p->fence, deadline, &p->stats))) { fail_case(c, err, "NPU job"); goto out; }
+        if ((err = npu_fence_wait(p->fence, deadline, &p->stats))) {
+            fail_case(c, err, "NPU job");
+            goto out;
+        }
         if (p->stats.cpu_owned_in_bos) {
-            snprintf(c->error, sizeof c->error, "internal: %u in-BO(s) submitted while CPU-owned", p->stats.cpu_owned_in_bos);
+            snprintf(c->error, sizeof c->error, "internal: %u in-BO(s) submitted while CPU-owned",
+                     p->stats.cpu_owned_in_bos);
             err = -EINVAL;
             goto out;
         }
@@ -175,13 +192,16 @@ static int run_case(struct npu_device **devs, const struct npu_probe_options *o,
 
     for (uint32_t i = 0; i < used; i++) {
         struct probe_part *p = &parts[i];
-        if ((err = npu_bo_prep(p->c, deadline))) { fail_case(c, err, "output BO prep"); goto out; }
-        struct rk_matmul full = { .in = in, .out = out, .m = M, .k = K, .n = p->n };
+        if ((err = npu_bo_prep(p->c, deadline))) {
+            fail_case(c, err, "output BO prep");
+            goto out;
+        }
+        struct rk_matmul full = {.in = in, .out = out, .m = M, .k = K, .n = p->n};
         rk_unpack_c(&full, (char *)got + p->n0 * 4, N, p->c->map);
     }
     for (size_t i = 0; i < (size_t)M * N; i++) {
         double v = i8 ? ((int32_t *)got)[i] : ((float *)got)[i], d = fabs(v - ref[i]);
-        bool bad = i8 ? d != 0 : !(d <= mag[i] / 1024.0 + 1e-6);   /* NaN from the poison fails too */
+        bool bad = i8 ? d != 0 : !(d <= mag[i] / 1024.0 + 1e-6); /* NaN from the poison fails too */
         if (d > c->max_abs_err || isnan(d)) c->max_abs_err = isnan(d) ? INFINITY : d;
         c->compared++;
         if (bad && !c->mismatches++)
@@ -212,7 +232,7 @@ int npu_probe_run(const struct npu_probe_options *o, struct npu_probe_result *r,
         snprintf(r->error, sizeof r->error, "dtype must be int8 or fp16");
         return -EINVAL;
     }
-    struct npu_open_options oo = { .model_clock_mhz = o->clock_mhz };
+    struct npu_open_options oo = {.model_clock_mhz = o->clock_mhz};
     struct npu_device *devs[3] = {0};
     int err = 0;
     for (uint32_t i = 0; i < o->cores && !err; i++)
@@ -239,12 +259,14 @@ int npu_probe_run(const struct npu_probe_options *o, struct npu_probe_result *r,
     uint32_t seed = o->seed ? o->seed : 0x5eed1234u;
     for (uint32_t ci = 0; !err && ci < NPU_PROBE_MAX_CASES; ci++) {
         struct npu_probe_case *c = &r->cases[r->case_count++];
-        *c = (struct npu_probe_case){ .name = probe_cases[ci].name, .m = probe_cases[ci].m, .k = probe_cases[ci].k,
-                                      .n = probe_cases[ci].n };
+        *c = (struct npu_probe_case){
+                .name = probe_cases[ci].name, .m = probe_cases[ci].m, .k = probe_cases[ci].k, .n = probe_cases[ci].n};
         err = run_case(devs, o, c, &seed);
         if (log)
-            fprintf(log, "npu-probe: %-24s %u job(s) %2u task(s): %s%s%s; wall %.3f ms (measured), NPU %.3f ms "
-                    "(MODEL @ %u MHz)\n", c->name, c->jobs, c->tasks, c->ok ? "OK" : "FAIL ",
+            fprintf(log,
+                    "npu-probe: %-24s %u job(s) %2u task(s): %s%s%s; wall %.3f ms (measured), NPU %.3f ms "
+                    "(MODEL @ %u MHz)\n",
+                    c->name, c->jobs, c->tasks, c->ok ? "OK" : "FAIL ",
                     c->ok ? (o->dtype == NPU_DTYPE_INT8 ? " bit-exact" : " within tolerance") : "",
                     c->ok ? "" : c->error, c->wall_ms, c->model_ms, r->info.model_clock_mhz);
         if (err) snprintf(r->error, sizeof r->error, "%s: %s", c->name, c->error);
@@ -259,9 +281,12 @@ static void json_string(FILE *out, const char *s)
     fputc('"', out);
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(out, "\\%c", ch);
-        else if (ch < 0x20) fprintf(out, "\\u%04x", ch);
-        else fputc(ch, out);
+        if (ch == '"' || ch == '\\')
+            fprintf(out, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(out, "\\u%04x", ch);
+        else
+            fputc(ch, out);
     }
     fputc('"', out);
 }
@@ -269,21 +294,22 @@ static void json_string(FILE *out, const char *s)
 void npu_probe_print_json(FILE *out, const struct npu_probe_options *o, const struct npu_probe_result *r)
 {
     const struct npu_device_info *i = &r->info;
-    fprintf(out, "{\"tool\":\"npu-probe\",\"ok\":%s,\"device\":\"%s\",\"simulator\":%s,\"driver\":", r->ok ? "true" : "false",
-            r->have_info ? npu_device_kind_name(i->kind) : npu_device_kind_name(o->kind),
+    fprintf(out, "{\"tool\":\"npu-probe\",\"ok\":%s,\"device\":\"%s\",\"simulator\":%s,\"driver\":",
+            r->ok ? "true" : "false", r->have_info ? npu_device_kind_name(i->kind) : npu_device_kind_name(o->kind),
             r->have_info && i->is_simulator ? "true" : "false");
     json_string(out, r->have_info ? i->driver : "");
     fprintf(out, ",\"node\":");
     json_string(out, r->have_info ? i->node : "");
-    fprintf(out, ",\"device_cores\":%u,\"cores\":%u,\"dtype\":\"%s\",\"clock_mhz\":%u,\"tolerance\":", i->cores, o->cores,
-            o->dtype == NPU_DTYPE_INT8 ? "int8" : "fp16", o->clock_mhz ? o->clock_mhz : 200);
+    fprintf(out, ",\"device_cores\":%u,\"cores\":%u,\"dtype\":\"%s\",\"clock_mhz\":%u,\"tolerance\":", i->cores,
+            o->cores, o->dtype == NPU_DTYPE_INT8 ? "int8" : "fp16", o->clock_mhz ? o->clock_mhz : 200);
     json_string(out, npu_probe_tolerance(o->dtype));
     fprintf(out, ",\"cases\":[");
     for (uint32_t k = 0; k < r->case_count; k++) {
         const struct npu_probe_case *c = &r->cases[k];
         fprintf(out, "%s{\"name\":", k ? "," : "");
         json_string(out, c->name);
-        fprintf(out, ",\"m\":%u,\"k\":%u,\"n\":%u,\"jobs\":%u,\"tasks\":%u,\"ok\":%s,\"compared\":%llu,\"mismatches\":%llu,"
+        fprintf(out,
+                ",\"m\":%u,\"k\":%u,\"n\":%u,\"jobs\":%u,\"tasks\":%u,\"ok\":%s,\"compared\":%llu,\"mismatches\":%llu,"
                 "\"max_abs_err\":%.9g,\"macs\":%llu,\"wall_ms\":%.6f,\"model_ms\":%.6f,\"error\":",
                 c->m, c->k, c->n, c->jobs, c->tasks, c->ok ? "true" : "false", (unsigned long long)c->compared,
                 (unsigned long long)c->mismatches, isfinite(c->max_abs_err) ? c->max_abs_err : -1.0,
@@ -292,6 +318,9 @@ void npu_probe_print_json(FILE *out, const struct npu_probe_options *o, const st
         fputc('}', out);
     }
     fprintf(out, "],\"error\":");
-    if (r->ok) fputs("null", out); else json_string(out, r->error);
+    if (r->ok)
+        fputs("null", out);
+    else
+        json_string(out, r->error);
     fputs("}\n", out);
 }

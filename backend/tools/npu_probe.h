@@ -12,9 +12,9 @@
 
 struct npu_probe_options {
     enum npu_device_kind kind;
-    enum npu_dtype dtype;          /* NPU_DTYPE_INT8 (-> int32, bit-exact) or NPU_DTYPE_FP16 (-> fp32, tolerance) */
-    uint32_t cores;                /* 1..3: one device (fd) per core, N split across them */
-    uint32_t clock_mhz;            /* timing MODEL clock: 200 or 1000 */
+    enum npu_dtype dtype; /* NPU_DTYPE_INT8 (-> int32, bit-exact) or NPU_DTYPE_FP16 (-> fp32, tolerance) */
+    uint32_t cores;       /* 1..3: one device (fd) per core, N split across them */
+    uint32_t clock_mhz;   /* timing MODEL clock: 200 or 1000 */
     uint32_t seed;
 };
 
@@ -25,9 +25,9 @@ struct npu_probe_case {
     uint32_t jobs, tasks;
     bool ok;
     uint64_t compared, mismatches;
-    double max_abs_err;            /* fp16: largest |npu - ref|; int8: 0 when exact */
-    double wall_ms;                /* measured: first submit to last wait */
-    double model_ms;               /* MODEL: cores in parallel at clock_mhz */
+    double max_abs_err; /* fp16: largest |npu - ref|; int8: 0 when exact */
+    double wall_ms;     /* measured: first submit to last wait */
+    double model_ms;    /* MODEL: cores in parallel at clock_mhz */
     uint64_t macs;
     char error[384];
 };
@@ -38,7 +38,7 @@ struct npu_probe_result {
     bool have_info;
     uint32_t case_count;
     struct npu_probe_case cases[NPU_PROBE_MAX_CASES];
-    char error[512];               /* first failure */
+    char error[512]; /* first failure */
 };
 
 /* Returns 0 when every case matched; -errno (device error) or -EDOM (mismatch) otherwise, with

@@ -21,16 +21,36 @@ interface AcceptArgs {
 }
 
 export const command = 'accept';
-export const describe = 'hardware acceptance kit: doctor, probe, GEMM sweep, test-backend-ops, llama-bench, perplexity; report.json/.md + plots';
+export const describe =
+  'hardware acceptance kit: doctor, probe, GEMM sweep, test-backend-ops, llama-bench, perplexity; report.json/.md + plots';
 
 export function builder(y: Argv) {
   return y
-    .option('sim', { type: 'boolean', describe: 'NPU stages on the software NPU (default when the machine has no /dev/accel); implies --quick' })
-    .option('model', { alias: 'm', type: 'string', describe: 'GGUF model for llama-bench and perplexity (default: ../shared/models/tiny-qwen2 Q4_K_M when present, else the embedded tiny Qwen2)' })
-    .option('file', { alias: 'f', type: 'string', describe: 'text for perplexity (default: ../shared/models/tiny-qwen2/valid.txt with the default model; without one the stage is skipped)' })
-    .option('out', { type: 'string', describe: 'results folder (default: rosenblatt-results/accept-<host>-<UTC time>)' })
+    .option('sim', {
+      type: 'boolean',
+      describe: 'NPU stages on the software NPU (default when the machine has no /dev/accel); implies --quick',
+    })
+    .option('model', {
+      alias: 'm',
+      type: 'string',
+      describe:
+        'GGUF model for llama-bench and perplexity (default: ../shared/models/tiny-qwen2 Q4_K_M when present, else the embedded tiny Qwen2)',
+    })
+    .option('file', {
+      alias: 'f',
+      type: 'string',
+      describe:
+        'text for perplexity (default: ../shared/models/tiny-qwen2/valid.txt with the default model; without one the stage is skipped)',
+    })
+    .option('out', {
+      type: 'string',
+      describe: 'results folder (default: rosenblatt-results/accept-<host>-<UTC time>)',
+    })
     .option('quick', { type: 'boolean', describe: 'small sizes (pp64/tg16, 4 perplexity chunks, small GEMM sweep)' })
-    .option('fleet', { type: 'string', describe: 'fleet/<host>.yaml whose kit-owned keys to update (only on an RK3588)' })
+    .option('fleet', {
+      type: 'string',
+      describe: 'fleet/<host>.yaml whose kit-owned keys to update (only on an RK3588)',
+    })
     .option('root', { type: 'string', describe: 'sysroot for the doctor stage (tests)' })
     .option('threads', { alias: 't', type: 'number', describe: 'CPU threads for llama-bench and perplexity' })
     .option('backend', { type: 'string', describe: 'plugin to load (default: the built libggml-rknpu.so)' })
@@ -49,7 +69,11 @@ export async function handler(args: ArgumentsCamelCase<AcceptArgs>) {
   const sharedModel = path.join(shared, 'tiny-qwen2-q4_k_m.gguf');
   const sharedText = path.join(shared, 'valid.txt');
   const useShared = !args.model && fs.existsSync(sharedModel) && fs.existsSync(sharedText);
-  const model = requireFile(path.resolve(args.model ?? (useShared ? sharedModel : defaultModelPath())), 'model', 'give -m MODEL.gguf or run `npm run setup`');
+  const model = requireFile(
+    path.resolve(args.model ?? (useShared ? sharedModel : defaultModelPath())),
+    'model',
+    'give -m MODEL.gguf or run `npm run setup`',
+  );
   const text = args.file ? requireFile(path.resolve(args.file), 'text', 'give -f TEXT') : useShared ? sharedText : null;
   const outDir = path.resolve(args.out ?? path.join('rosenblatt-results', `accept-${sim ? 'sim' : 'npu'}-${stamp()}`));
   const r = await runAccept({
@@ -69,6 +93,8 @@ export async function handler(args: ArgumentsCamelCase<AcceptArgs>) {
     say,
     heartbeatMs: process.env.ROSENBLATT_PROGRESS_MS ? Number(process.env.ROSENBLATT_PROGRESS_MS) : undefined,
   });
-  say(`accept: ${r.verdict}${sim ? ' (SIMULATOR run: figures are simulator + timing MODEL, not hardware)' : ''}; results in ${outDir}`);
+  say(
+    `accept: ${r.verdict}${sim ? ' (SIMULATOR run: figures are simulator + timing MODEL, not hardware)' : ''}; results in ${outDir}`,
+  );
   process.exitCode = r.verdict === 'PASS' ? 0 : 1;
 }

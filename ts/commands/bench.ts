@@ -20,12 +20,16 @@ interface BenchArgs {
 }
 
 export const command = 'bench';
-export const describe = 'pp/tg tokens/s with the NPU vs the CPU (llama-bench), plus the NPU timing model; table, JSON and PNG';
+export const describe =
+  'pp/tg tokens/s with the NPU vs the CPU (llama-bench), plus the NPU timing model; table, JSON and PNG';
 
 export function builder(y: Argv) {
   return y
     .option('model', { alias: 'm', type: 'string', describe: 'GGUF model (default: the embedded tiny Qwen2)' })
-    .option('sim', { type: 'boolean', describe: 'NPU runs on the software NPU (default when the machine has no /dev/accel)' })
+    .option('sim', {
+      type: 'boolean',
+      describe: 'NPU runs on the software NPU (default when the machine has no /dev/accel)',
+    })
     .option('p', { type: 'number', describe: 'prompt tokens (default 512 on a board, 64 on the simulator)' })
     .option('n', { type: 'number', describe: 'generated tokens (default 128 on a board, 16 on the simulator)' })
     .option('reps', { alias: 'r', type: 'number', default: 3, describe: 'llama-bench repetitions' })
@@ -44,7 +48,9 @@ export function chooseDevice(sim: boolean | undefined, say: (s: string) => void)
   if (env && env !== 'off') return env;
   const accel = process.env.RKNPU_ACCEL_DIR ?? '/dev/accel';
   if (!fs.existsSync(accel)) {
-    say(`rosenblatt-dl: no NPU on this machine (${accel} absent): the NPU runs use the SOFTWARE SIMULATOR; figures are simulator + timing MODEL, not hardware`);
+    say(
+      `rosenblatt-dl: no NPU on this machine (${accel} absent): the NPU runs use the SOFTWARE SIMULATOR; figures are simulator + timing MODEL, not hardware`,
+    );
     return 'sim';
   }
   return 'auto';
@@ -75,5 +81,9 @@ export async function handler(args: ArgumentsCamelCase<BenchArgs>) {
     log: (l) => say(`bench: ${l}`),
     heartbeatMs: process.env.ROSENBLATT_PROGRESS_MS ? Number(process.env.ROSENBLATT_PROGRESS_MS) : undefined,
   });
-  process.stdout.write(args.json ? `${JSON.stringify(r, null, 2)}\n` : formatBench(r) + `results: ${outDir} (bench.json, bench.png, llama-bench logs)\n`);
+  process.stdout.write(
+    args.json
+      ? `${JSON.stringify(r, null, 2)}\n`
+      : formatBench(r) + `results: ${outDir} (bench.json, bench.png, llama-bench logs)\n`,
+  );
 }

@@ -15,7 +15,10 @@ export function runtimeOptions<T>(y: Argv<T>) {
   return y
     .option('backend', { type: 'string', describe: 'backend plugin to load (default: the built libggml-rknpu.so)' })
     .option('no-backend', { type: 'boolean', describe: 'load no plugin: CPU only' })
-    .option('llama-bin', { type: 'string', describe: 'bin dir of the pinned llama.cpp build (default: scripts/upstream.sh prefix)' })
+    .option('llama-bin', {
+      type: 'string',
+      describe: 'bin dir of the pinned llama.cpp build (default: scripts/upstream.sh prefix)',
+    })
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'show llama.cpp log output' });
 }
 
@@ -29,11 +32,16 @@ function chooseSimulatorWhenNoNpu(): void {
   const accel = process.env.RKNPU_ACCEL_DIR ?? '/dev/accel';
   if (fs.existsSync(accel)) return;
   process.env.RKNPU_DEVICE = 'sim';
-  process.stderr.write(`rosenblatt-dl: no NPU on this machine (${accel} absent): the NPU work runs on the SOFTWARE SIMULATOR (RKNPU_DEVICE=off for CPU only)\n`);
+  process.stderr.write(
+    `rosenblatt-dl: no NPU on this machine (${accel} absent): the NPU work runs on the SOFTWARE SIMULATOR (RKNPU_DEVICE=off for CPU only)\n`,
+  );
 }
 
 /** A runtime with the requested plugin loaded; returns the registry name the plugin reported. */
-export function openRuntime(args: RuntimeArgs, opts: { simWhenNoNpu?: boolean } = {}): { rt: Runtime; registry: string | null } {
+export function openRuntime(
+  args: RuntimeArgs,
+  opts: { simWhenNoNpu?: boolean } = {},
+): { rt: Runtime; registry: string | null } {
   const rt = new Runtime({ binDir: args['llama-bin'] ?? upstreamBinDir(), verbose: args.verbose });
   let registry: string | null = null;
   if (!args['no-backend']) {

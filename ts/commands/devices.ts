@@ -23,6 +23,8 @@ export function handler(args: ArgumentsCamelCase<RuntimeArgs & { json?: boolean 
   process.stdout.write('devices:\n');
   for (const d of devs) {
     const mib = (n: number) => (n / 2 ** 20).toFixed(0);
-    process.stdout.write(`  ${d.name.padEnd(10)} ${d.type.padEnd(6)} ${d.description} (${mib(d.memoryFree)}/${mib(d.memoryTotal)} MiB free) [${d.registry}]\n`);
+    process.stdout.write(
+      `  ${d.name.padEnd(10)} ${d.type.padEnd(6)} ${d.description} (${mib(d.memoryFree)}/${mib(d.memoryTotal)} MiB free) [${d.registry}]\n`,
+    );
   }
 }

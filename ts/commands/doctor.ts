@@ -9,11 +9,15 @@ interface DoctorArgs {
 }
 
 export const command = 'doctor';
-export const describe = 'check a board for the NPU (kernel, module, device tree, /dev/accel, cores, IOMMU, clock, RAM) and say how to fix what is missing';
+export const describe =
+  'check a board for the NPU (kernel, module, device tree, /dev/accel, cores, IOMMU, clock, RAM) and say how to fix what is missing';
 
 export function builder(y: Argv) {
   return y
-    .option('root', { type: 'string', describe: 'read /proc, /sys, /dev, /boot under this directory (default: $ROSENBLATT_SYSROOT, else /)' })
+    .option('root', {
+      type: 'string',
+      describe: 'read /proc, /sys, /dev, /boot under this directory (default: $ROSENBLATT_SYSROOT, else /)',
+    })
     .option('json', { type: 'boolean', describe: 'print the checks as JSON' })
     .option('strict', { type: 'boolean', describe: 'exit 1 when any check fails' });
 }

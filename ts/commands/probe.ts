@@ -21,10 +21,19 @@ export const describe = 'check the NPU: matmuls compared with a CPU reference (-
 export function builder(y: Argv) {
   return y
     .option('sim', { type: 'boolean', describe: 'use the software NPU (simulator) instead of the rocket driver' })
-    .option('device', { type: 'string', choices: ['auto', 'rocket', 'sim'], describe: 'device (default: $RKNPU_DEVICE, else auto)' })
+    .option('device', {
+      type: 'string',
+      choices: ['auto', 'rocket', 'sim'],
+      describe: 'device (default: $RKNPU_DEVICE, else auto)',
+    })
     .option('dtype', { type: 'string', choices: ['int8', 'fp16'], default: 'int8' })
     .option('cores', { type: 'number', choices: [1, 2, 3], default: 1 })
-    .option('clock-mhz', { type: 'number', choices: [200, 1000], default: 200, describe: 'NPU clock for the timing model' })
+    .option('clock-mhz', {
+      type: 'number',
+      choices: [200, 1000],
+      default: 200,
+      describe: 'NPU clock for the timing model',
+    })
     .option('seed', { type: 'number' })
     .option('json', { type: 'boolean', describe: 'one JSON result line on stdout' })
     .conflicts('sim', 'device');

@@ -21,7 +21,11 @@ export const describe = 'generate text from a prompt (default command)';
 
 export function builder(y: Argv) {
   return runtimeOptions(y)
-    .option('model', { alias: 'm', type: 'string', describe: 'GGUF model (default: the embedded tiny Qwen2 made by setup)' })
+    .option('model', {
+      alias: 'm',
+      type: 'string',
+      describe: 'GGUF model (default: the embedded tiny Qwen2 made by setup)',
+    })
     .option('prompt', { alias: 'p', type: 'string', default: 'The NPU', describe: 'prompt text' })
     .option('n-predict', { alias: 'n', type: 'number', default: 32, describe: 'tokens to generate' })
     .option('temp', { type: 'number', default: 0, describe: 'temperature (0 = greedy, deterministic)' })
@@ -41,12 +45,17 @@ function progressLine() {
     const pct = Math.floor(p * 100);
     if (pct === last || (!tty && pct % 25 !== 0)) return;
     last = pct;
-    process.stderr.write(tty ? `\rloading model (converting weights for the NPU): ${pct}%${pct === 100 ? '\n' : ''}` : `loading model (converting weights for the NPU): ${pct}%\n`);
+    process.stderr.write(
+      tty
+        ? `\rloading model (converting weights for the NPU): ${pct}%${pct === 100 ? '\n' : ''}`
+        : `loading model (converting weights for the NPU): ${pct}%\n`,
+    );
   };
 }
 
 export function handler(args: ArgumentsCamelCase<RunArgs>) {
-  const modelPath = args.model ?? requireFile(defaultModelPath(), 'the default model', 'run `npm run setup` to make it');
+  const modelPath =
+    args.model ?? requireFile(defaultModelPath(), 'the default model', 'run `npm run setup` to make it');
   const { rt } = openRuntime(args, { simWhenNoNpu: true });
   const model = rt.loadModel(modelPath, { onProgress: progressLine() });
   const info = model.describe();

@@ -9,11 +9,16 @@ interface SelftestArgs extends RuntimeArgs {
 }
 
 export const command = 'selftest';
-export const describe = 'MUL_MAT on RKNPU0 vs the CPU backend for every weight type (on the simulator when there is no NPU)';
+export const describe =
+  'MUL_MAT on RKNPU0 vs the CPU backend for every weight type (on the simulator when there is no NPU)';
 
 export function builder(y: Argv) {
   return runtimeOptions(y)
-    .option('case', { type: 'string', array: true, describe: 'TYPE:KxNxM, e.g. q4_K:1536x8960x64 (default: a built-in set)' })
+    .option('case', {
+      type: 'string',
+      array: true,
+      describe: 'TYPE:KxNxM, e.g. q4_K:1536x8960x64 (default: a built-in set)',
+    })
     .option('json', { type: 'boolean', describe: 'print JSON' });
 }
 
@@ -30,7 +35,9 @@ export function handler(args: ArgumentsCamelCase<SelftestArgs>) {
   const cases = args.case?.length ? args.case.map(parseCase) : defaultCases();
   if (!args.json) {
     process.stdout.write(`MUL_MAT on RKNPU0 vs CPU, NMSE bound ${NMSE_BOUND}\n`);
-    process.stdout.write(`${'type'.padEnd(6)} ${'K'.padStart(6)} ${'N'.padStart(6)} ${'M'.padStart(5)} ${'NMSE'.padStart(10)} ${'NPU ms'.padStart(9)} ${'CPU ms'.padStart(8)}  result\n`);
+    process.stdout.write(
+      `${'type'.padEnd(6)} ${'K'.padStart(6)} ${'N'.padStart(6)} ${'M'.padStart(5)} ${'NMSE'.padStart(10)} ${'NPU ms'.padStart(9)} ${'CPU ms'.padStart(8)}  result\n`,
+    );
   }
   const results = runSelftest(rt.native, cases, (r) => {
     if (args.json) return;

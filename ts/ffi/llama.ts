@@ -74,7 +74,11 @@ export const llama_batch = koffi.struct('llama_batch', {
   logits: 'void *',
 });
 
-export const ggml_init_params = koffi.struct('ggml_init_params', { mem_size: 'size_t', mem_buffer: 'void *', no_alloc: 'bool' });
+export const ggml_init_params = koffi.struct('ggml_init_params', {
+  mem_size: 'size_t',
+  mem_buffer: 'void *',
+  no_alloc: 'bool',
+});
 
 export const llama_sampler_chain_params = koffi.struct('llama_sampler_chain_params', { no_perf: 'bool' });
 export const llama_chat_message = koffi.struct('llama_chat_message', { role: 'const char *', content: 'const char *' });
@@ -95,7 +99,9 @@ export const rknpu_stats = koffi.struct('ggml_backend_rknpu_stats', {
   model_ms_200: 'double',
   model_ms_1000: 'double',
 });
-export const rknpu_get_stats_fn = koffi.proto('bool ggml_backend_rknpu_get_stats_fn(_Out_ ggml_backend_rknpu_stats *out)');
+export const rknpu_get_stats_fn = koffi.proto(
+  'bool ggml_backend_rknpu_get_stats_fn(_Out_ ggml_backend_rknpu_stats *out)',
+);
 export const rknpu_sim_inject_fault_fn = koffi.proto('int ggml_backend_rknpu_sim_inject_fault_fn(const char *spec)');
 
 export type LlamaLib = ReturnType<typeof bindLlama>;
@@ -122,9 +128,15 @@ function bindLlama(lib: LibraryHandle) {
     llama_vocab_n_tokens: f('int32_t llama_vocab_n_tokens(void *vocab)'),
     llama_vocab_is_eog: f('bool llama_vocab_is_eog(void *vocab, int32_t token)'),
     llama_vocab_get_add_bos: f('bool llama_vocab_get_add_bos(void *vocab)'),
-    llama_tokenize: f('int32_t llama_tokenize(void *vocab, const char *text, int32_t text_len, _Out_ int32_t *tokens, int32_t n_tokens_max, bool add_special, bool parse_special)'),
-    llama_token_to_piece: f('int32_t llama_token_to_piece(void *vocab, int32_t token, _Out_ uint8_t *buf, int32_t length, int32_t lstrip, bool special)'),
-    llama_chat_apply_template: f('int32_t llama_chat_apply_template(const char *tmpl, const llama_chat_message *chat, size_t n_msg, bool add_ass, _Out_ uint8_t *buf, int32_t length)'),
+    llama_tokenize: f(
+      'int32_t llama_tokenize(void *vocab, const char *text, int32_t text_len, _Out_ int32_t *tokens, int32_t n_tokens_max, bool add_special, bool parse_special)',
+    ),
+    llama_token_to_piece: f(
+      'int32_t llama_token_to_piece(void *vocab, int32_t token, _Out_ uint8_t *buf, int32_t length, int32_t lstrip, bool special)',
+    ),
+    llama_chat_apply_template: f(
+      'int32_t llama_chat_apply_template(const char *tmpl, const llama_chat_message *chat, size_t n_msg, bool add_ass, _Out_ uint8_t *buf, int32_t length)',
+    ),
     llama_batch_get_one: f('llama_batch llama_batch_get_one(int32_t *tokens, int32_t n_tokens)'),
     llama_decode: f('int32_t llama_decode(void *ctx, llama_batch batch)'),
     llama_get_memory: f('void *llama_get_memory(void *ctx)'),
@@ -175,15 +187,23 @@ function bindGgml(base: LibraryHandle, ggml: LibraryHandle) {
     ggml_build_forward_expand: b('void ggml_build_forward_expand(void *graph, void *tensor)'),
     ggml_type_name: b('const char *ggml_type_name(int type)'),
     ggml_row_size: b('size_t ggml_row_size(int type, int64_t ne)'),
-    ggml_quantize_chunk: b('size_t ggml_quantize_chunk(int type, const float *src, _Out_ uint8_t *dst, int64_t start, int64_t nrows, int64_t n_per_row, const float *imatrix)'),
-    ggml_backend_alloc_ctx_tensors_from_buft: b('void *ggml_backend_alloc_ctx_tensors_from_buft(void *ctx, void *buft)'),
+    ggml_quantize_chunk: b(
+      'size_t ggml_quantize_chunk(int type, const float *src, _Out_ uint8_t *dst, int64_t start, int64_t nrows, int64_t n_per_row, const float *imatrix)',
+    ),
+    ggml_backend_alloc_ctx_tensors_from_buft: b(
+      'void *ggml_backend_alloc_ctx_tensors_from_buft(void *ctx, void *buft)',
+    ),
     ggml_backend_buffer_free: b('void ggml_backend_buffer_free(void *buffer)'),
     ggml_backend_cpu_buffer_type: b('void *ggml_backend_cpu_buffer_type(void)'),
     ggml_backend_dev_buffer_type: b('void *ggml_backend_dev_buffer_type(void *dev)'),
     ggml_backend_dev_init: b('void *ggml_backend_dev_init(void *dev, const char *params)'),
     ggml_backend_free: b('void ggml_backend_free(void *backend)'),
-    ggml_backend_tensor_set: b('void ggml_backend_tensor_set(void *tensor, const void *data, size_t offset, size_t size)'),
-    ggml_backend_tensor_get: b('void ggml_backend_tensor_get(void *tensor, _Out_ void *data, size_t offset, size_t size)'),
+    ggml_backend_tensor_set: b(
+      'void ggml_backend_tensor_set(void *tensor, const void *data, size_t offset, size_t size)',
+    ),
+    ggml_backend_tensor_get: b(
+      'void ggml_backend_tensor_get(void *tensor, _Out_ void *data, size_t offset, size_t size)',
+    ),
     ggml_backend_graph_compute: b('int ggml_backend_graph_compute(void *backend, void *graph)'),
   };
 }

@@ -26,15 +26,26 @@ export interface BenchOptions {
 }
 
 /** Spawn a tool, collect its output, and report every heartbeatMs that it is still running. */
-export function runTool(exe: string, args: string[], env: NodeJS.ProcessEnv, beat: ((secs: number, last: string) => void) | null, heartbeatMs = 30_000): Promise<{ status: number | null; stdout: string; stderr: string; error?: Error }> {
+export function runTool(
+  exe: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  beat: ((secs: number, last: string) => void) | null,
+  heartbeatMs = 30_000,
+): Promise<{ status: number | null; stdout: string; stderr: string; error?: Error }> {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const out: Buffer[] = [], err: Buffer[] = [];
+    const out: Buffer[] = [],
+      err: Buffer[] = [];
     let last = '';
     const child = spawn(exe, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (arr: Buffer[]) => (d: Buffer) => {
       arr.push(d);
-      const l = d.toString('utf8').split(/[\r\n]/).filter((x) => x.trim()).pop();
+      const l = d
+        .toString('utf8')
+        .split(/[\r\n]/)
+        .filter((x) => x.trim())
+        .pop();
       if (l) last = l.trim();
     };
     child.stdout.on('data', keep(out));
@@ -45,7 +56,12 @@ export function runTool(exe: string, args: string[], env: NodeJS.ProcessEnv, bea
       if (done) return;
       done = true;
       if (timer) clearInterval(timer);
-      resolve({ status, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), error });
+      resolve({
+        status,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        error,
+      });
     };
     child.on('error', (e) => finish(null, e));
     child.on('close', (code) => finish(code));
@@ -104,14 +120,21 @@ export function parseLlamaBenchJson(stdout: string): { pp: any | null; tg: any |
     rows = JSON.parse(stdout.slice(start, end + 1));
     if (!Array.isArray(rows)) throw new Error('not an array');
   } catch (e) {
-    throw new ToolOutputError(`llama-bench output not recognised (expected the JSON array of -o json: ${(e as Error).message}); it began: ${JSON.stringify(stdout.slice(0, 200))}`);
+    throw new ToolOutputError(
+      `llama-bench output not recognised (expected the JSON array of -o json: ${(e as Error).message}); it began: ${JSON.stringify(stdout.slice(0, 200))}`,
+    );
   }
   for (const r of rows) {
     if (typeof r?.avg_ts !== 'number' || typeof r?.n_prompt !== 'number' || typeof r?.n_gen !== 'number') {
-      throw new ToolOutputError(`llama-bench JSON row without avg_ts/n_prompt/n_gen: ${JSON.stringify(r).slice(0, 200)}`);
+      throw new ToolOutputError(
+        `llama-bench JSON row without avg_ts/n_prompt/n_gen: ${JSON.stringify(r).slice(0, 200)}`,
+      );
     }
   }
-  return { pp: rows.find((r) => r.n_prompt > 0 && r.n_gen === 0) ?? null, tg: rows.find((r) => r.n_gen > 0 && r.n_prompt === 0) ?? null };
+  return {
+    pp: rows.find((r) => r.n_prompt > 0 && r.n_gen === 0) ?? null,
+    tg: rows.find((r) => r.n_gen > 0 && r.n_prompt === 0) ?? null,
+  };
 }
 
 export const LOAD_LINE = /RKNPU: RKNPU0 = [^\n]*/;
@@ -124,17 +147,31 @@ export function shellLine(env: Record<string, string>, exe: string, args: string
   return [...Object.entries(env).map(([k, v]) => `${k}=${q(v)}`), q(exe), ...args.map(q)].join(' ');
 }
 
-async function llamaBench(o: BenchOptions, label: string, env: Record<string, string>, file: string): Promise<BenchRun> {
+async function llamaBench(
+  o: BenchOptions,
+  label: string,
+  env: Record<string, string>,
+  file: string,
+): Promise<BenchRun> {
   const exe = path.join(o.binDir, 'llama-bench');
   const args = ['-m', o.model, '-p', String(o.p), '-n', String(o.n), '-r', String(o.reps), '-o', 'json'];
   if (o.threads) args.push('-t', String(o.threads));
   const fullEnv = { GGML_BACKEND_PATH: o.plugin, ...env };
   const command = shellLine({ GGML_BACKEND_PATH: '$PLUGIN', ...env }, '$BIN/llama-bench', args);
-  const r = await runTool(exe, args, { ...process.env, ...fullEnv }, o.log ? (secs, last) => o.log!(`llama-bench (${label}) running ${secs.toFixed(0)} s: ${last.slice(0, 100)}`) : null, o.heartbeatMs);
+  const r = await runTool(
+    exe,
+    args,
+    { ...process.env, ...fullEnv },
+    o.log ? (secs, last) => o.log!(`llama-bench (${label}) running ${secs.toFixed(0)} s: ${last.slice(0, 100)}`) : null,
+    o.heartbeatMs,
+  );
   fs.writeFileSync(path.join(o.outDir, `${file}.json`), r.stdout ?? '');
   fs.writeFileSync(path.join(o.outDir, `${file}.log`), `$ ${command}\n${r.stderr ?? ''}`);
   if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`llama-bench (${label}) exited with ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+  if (r.status !== 0)
+    throw new Error(
+      `llama-bench (${label}) exited with ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`,
+    );
   const { pp, tg } = parseLlamaBenchJson(r.stdout);
   if (!pp || !tg) throw new ToolOutputError(`llama-bench (${label}): no ${!pp ? 'pp' : 'tg'} row in its JSON`);
   return {
@@ -209,7 +246,9 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const loadLine = LOAD_LINE.exec(npuLog)?.[0];
   if (!loadLine) {
     const why = /RKNPU: ([^\n]*); no device registered/.exec(npuLog)?.[1];
-    throw new Error(`llama-bench with the plugin: the NPU device was not registered (${why ?? 'no "RKNPU: RKNPU0 = ..." line'}; see llama-bench-npu.log)`);
+    throw new Error(
+      `llama-bench with the plugin: the NPU device was not registered (${why ?? 'no "RKNPU: RKNPU0 = ..." line'}; see llama-bench-npu.log)`,
+    );
   }
   let est: ModelEstimate | null = null;
   if (!o.noModel) {
@@ -232,7 +271,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     npu_load_line: loadLine,
     model_estimate: est,
     note,
-    files: { json: 'bench.json', png: 'bench.png', logs: ['llama-bench-cpu.json', 'llama-bench-cpu.log', 'llama-bench-npu.json', 'llama-bench-npu.log'] },
+    files: {
+      json: 'bench.json',
+      png: 'bench.png',
+      logs: ['llama-bench-cpu.json', 'llama-bench-cpu.log', 'llama-bench-npu.json', 'llama-bench-npu.log'],
+    },
   };
   fs.writeFileSync(path.join(o.outDir, 'bench.json'), JSON.stringify(res, null, 2) + '\n');
   fs.writeFileSync(path.join(o.outDir, 'bench.png'), benchPlot(res).toPng());
@@ -268,7 +311,9 @@ export function formatBench(r: BenchResult): string {
     const e = r.model_estimate;
     rows.push(`${'NPU, timing MODEL 200 MHz'.padEnd(28)} ${f(e.pp_tps_200)} ${f(r.npu.tg_tps)}`);
     rows.push(`${'NPU, timing MODEL 1 GHz'.padEnd(28)} ${f(e.pp_tps_1000)} ${f(r.npu.tg_tps)}`);
-    rows.push(`model: prefill of ${e.tokens} tokens: ${e.matmuls} matmuls, ${e.jobs} jobs, ${e.tasks} tasks; NPU ${e.model_ms_200.toFixed(2)} ms @200 MHz, ${e.model_ms_1000.toFixed(2)} ms @1 GHz (MODEL); host glue ${e.glue_ms.toFixed(2)} ms; measured wait ${e.npu_wait_ms.toFixed(2)} ms${r.simulator ? ' (simulator)' : ''}`);
+    rows.push(
+      `model: prefill of ${e.tokens} tokens: ${e.matmuls} matmuls, ${e.jobs} jobs, ${e.tasks} tasks; NPU ${e.model_ms_200.toFixed(2)} ms @200 MHz, ${e.model_ms_1000.toFixed(2)} ms @1 GHz (MODEL); host glue ${e.glue_ms.toFixed(2)} ms; measured wait ${e.npu_wait_ms.toFixed(2)} ms${r.simulator ? ' (simulator)' : ''}`,
+    );
   }
   rows.push(r.note);
   return rows.join('\n') + '\n';

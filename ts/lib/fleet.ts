@@ -17,7 +17,8 @@ function walk(text: string, fn: (key: string, raw: string, lineNo: number) => vo
     const m = /^( *)([a-z0-9_]+):(?: (.*))?$/.exec(line);
     if (!m) throw new Error(`fleet file line ${i + 1} is outside the schema's YAML subset: ${JSON.stringify(line)}`);
     const depth = m[1].length / 2;
-    if (!Number.isInteger(depth)) throw new Error(`fleet file line ${i + 1}: indentation is not a multiple of two spaces`);
+    if (!Number.isInteger(depth))
+      throw new Error(`fleet file line ${i + 1}: indentation is not a multiple of two spaces`);
     stack.length = depth;
     stack.push(m[2]);
     if (m[3] !== undefined && m[3] !== '') fn(stack.join('.'), m[3], i);
@@ -46,7 +47,10 @@ export function formatScalar(v: Scalar): string {
  * Replace the values of `updates` (dotted keys) in place. Keys that are not in the file are returned
  * in `missing` (the kit never adds or deletes lines itself).
  */
-export function updateFleet(text: string, updates: Record<string, Scalar>): { text: string; written: string[]; missing: string[] } {
+export function updateFleet(
+  text: string,
+  updates: Record<string, Scalar>,
+): { text: string; written: string[]; missing: string[] } {
   const lines = text.split('\n');
   const written: string[] = [];
   walk(text, (key, _raw, i) => {

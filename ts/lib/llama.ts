@@ -2,7 +2,13 @@
 // Every failing C call becomes an Error with the reason llama.cpp logged; nothing is left to crash.
 import fs from 'node:fs';
 import koffi from 'koffi';
-import { llama_progress_callback, loadNative, rknpu_get_stats_fn, rknpu_sim_inject_fault_fn, type Native } from '../ffi/llama.js';
+import {
+  llama_progress_callback,
+  loadNative,
+  rknpu_get_stats_fn,
+  rknpu_sim_inject_fault_fn,
+  type Native,
+} from '../ffi/llama.js';
 import { logSink } from './log.js';
 
 export class LlamaError extends Error {}
@@ -58,7 +64,10 @@ export class Runtime {
   loadBackend(pluginPath: string): string {
     if (!fs.existsSync(pluginPath)) throw new LlamaError(`backend plugin not found: ${pluginPath}`);
     const reg = this.native.ggml.ggml_backend_load(pluginPath);
-    if (!reg) throw new LlamaError(`could not load backend ${pluginPath}: ${logSink.takeErrors() || 'ggml_backend_load returned NULL'}`);
+    if (!reg)
+      throw new LlamaError(
+        `could not load backend ${pluginPath}: ${logSink.takeErrors() || 'ggml_backend_load returned NULL'}`,
+      );
     return this.native.ggml.ggml_backend_reg_name(reg);
   }
 
@@ -67,7 +76,9 @@ export class Runtime {
     if (this.initialised) return;
     this.native.ggml.ggml_backend_load_all_from_path(this.native.dir);
     if (!this.registries().some((r) => r.name === 'CPU')) {
-      throw new LlamaError(`no CPU backend in ${this.native.dir} (libggml-cpu*.so missing): rebuild with 'npm run setup'`);
+      throw new LlamaError(
+        `no CPU backend in ${this.native.dir} (libggml-cpu*.so missing): rebuild with 'npm run setup'`,
+      );
     }
     this.native.llama.llama_backend_init();
     this.initialised = true;
@@ -90,7 +101,8 @@ export class Runtime {
     const n = Number(g.ggml_backend_dev_count());
     for (let i = 0; i < n; i++) {
       const dev = g.ggml_backend_dev_get(i);
-      const free = [0], total = [0];
+      const free = [0],
+        total = [0];
       g.ggml_backend_dev_memory(dev, free, total);
       out.push({
         registry: g.ggml_backend_reg_name(g.ggml_backend_dev_backend_reg(dev)),
@@ -119,7 +131,8 @@ export class Runtime {
     }
     try {
       const ptr = l.llama_model_load_from_file(file, params);
-      if (!ptr) throw new LlamaError(`failed to load model ${file}: ${logSink.takeErrors() || 'not a valid GGUF model'}`);
+      if (!ptr)
+        throw new LlamaError(`failed to load model ${file}: ${logSink.takeErrors() || 'not a valid GGUF model'}`);
       return new Model(this.native, ptr);
     } finally {
       if (cb) koffi.unregister(cb as bigint);
@@ -149,7 +162,10 @@ export class Model {
   readonly vocab: unknown;
   private freed = false;
 
-  constructor(private readonly native: Native, readonly ptr: unknown) {
+  constructor(
+    private readonly native: Native,
+    readonly ptr: unknown,
+  ) {
     this.vocab = native.llama.llama_model_get_vocab(ptr);
   }
 
@@ -157,7 +173,11 @@ export class Model {
     const l = this.native.llama;
     const buf = Buffer.alloc(256);
     const n = l.llama_model_desc(this.ptr, buf, buf.length);
-    return { desc: buf.subarray(0, Math.max(0, n)).toString('utf8'), params: Number(l.llama_model_n_params(this.ptr)), bytes: Number(l.llama_model_size(this.ptr)) };
+    return {
+      desc: buf.subarray(0, Math.max(0, n)).toString('utf8'),
+      params: Number(l.llama_model_n_params(this.ptr)),
+      bytes: Number(l.llama_model_size(this.ptr)),
+    };
   }
 
   nVocab(): number {
@@ -220,7 +240,10 @@ export class Model {
     if (opts.threads !== undefined) p.n_threads = p.n_threads_batch = opts.threads;
     p.no_perf = true;
     const ptr = l.llama_init_from_model(this.ptr, p);
-    if (!ptr) throw new LlamaError(`failed to create a context: ${logSink.takeErrors() || 'llama_init_from_model returned NULL'}`);
+    if (!ptr)
+      throw new LlamaError(
+        `failed to create a context: ${logSink.takeErrors() || 'llama_init_from_model returned NULL'}`,
+      );
     return new Context(this.native, this, ptr);
   }
 
@@ -269,7 +292,11 @@ function decodeError(rc: number): string {
 export class Context {
   private freed = false;
 
-  constructor(private readonly native: Native, readonly model: Model, readonly ptr: unknown) {}
+  constructor(
+    private readonly native: Native,
+    readonly model: Model,
+    readonly ptr: unknown,
+  ) {}
 
   nCtx(): number {
     return this.native.llama.llama_n_ctx(this.ptr);
@@ -311,7 +338,9 @@ export class Context {
   generate(prompt: number[], opts: GenerateOptions): Generation {
     if (prompt.length === 0) throw new LlamaError('empty prompt');
     if (prompt.length + opts.maxTokens > this.nCtx()) {
-      throw new LlamaError(`prompt (${prompt.length} tokens) + ${opts.maxTokens} new tokens exceed the context of ${this.nCtx()}`);
+      throw new LlamaError(
+        `prompt (${prompt.length} tokens) + ${opts.maxTokens} new tokens exceed the context of ${this.nCtx()}`,
+      );
     }
     this.clear();
     const l = this.native.llama;
@@ -332,7 +361,13 @@ export class Context {
         if (i + 1 < opts.maxTokens) this.decode([tok]);
       }
       const t2 = performance.now();
-      return { promptTokens: prompt, tokens: out, text: Buffer.concat(pieces).toString('utf8'), promptMs: t1 - t0, genMs: t2 - t1 };
+      return {
+        promptTokens: prompt,
+        tokens: out,
+        text: Buffer.concat(pieces).toString('utf8'),
+        promptMs: t1 - t0,
+        genMs: t2 - t1,
+      };
     } finally {
       l.llama_sampler_free(smpl);
     }
@@ -344,4 +379,3 @@ export class Context {
     this.native.llama.llama_free(this.ptr);
   }
 }
-

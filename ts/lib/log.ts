@@ -17,7 +17,10 @@ export class LogSink {
 
   install(native: Native): void {
     if (this.handle) return;
-    this.handle = koffi.register((level: number, text: string) => this.onLog(level, text ?? ''), koffi.pointer(ggml_log_callback));
+    this.handle = koffi.register(
+      (level: number, text: string) => this.onLog(level, text ?? ''),
+      koffi.pointer(ggml_log_callback),
+    );
     native.llama.llama_log_set(this.handle, null);
   }
 

@@ -10,7 +10,10 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export function cacheRoot(): string {
-  return process.env.ROSENBLATT_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'rosenblatt');
+  return (
+    process.env.ROSENBLATT_CACHE ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'rosenblatt')
+  );
 }
 
 export class SetupError extends Error {}

@@ -49,7 +49,7 @@ const GLYPHS: Record<string, string[]> = {
   '-': ['     ', '     ', '     ', '#####', '     ', '     ', '     '],
   '+': ['     ', '  #  ', '  #  ', '#####', '  #  ', '  #  ', '     '],
   '=': ['     ', '     ', '#####', '     ', '#####', '     ', '     '],
-  '_': ['     ', '     ', '     ', '     ', '     ', '     ', '#####'],
+  _: ['     ', '     ', '     ', '     ', '     ', '     ', '#####'],
   '/': ['    #', '    #', '   # ', '  #  ', ' #   ', '#    ', '#    '],
   '(': ['   # ', '  #  ', ' #   ', ' #   ', ' #   ', '  #  ', '   # '],
   ')': [' #   ', '  #  ', '   # ', '   # ', '   # ', '  #  ', ' #   '],
@@ -137,14 +137,22 @@ export interface BarChart {
 
 /** A grouped bar chart: one group per x label, one bar per series in each group. */
 export function barChart(c: BarChart): Image {
-  const W = c.width ?? 800, H = c.height ?? 480;
+  const W = c.width ?? 800,
+    H = c.height ?? 480;
   const img = new Image(W, H);
-  const left = 70, right = 20, top = c.subtitle ? 56 : 44, bottom = 70;
-  const pw = W - left - right, ph = H - top - bottom;
+  const left = 70,
+    right = 20,
+    top = c.subtitle ? 56 : 44,
+    bottom = 70;
+  const pw = W - left - right,
+    ph = H - top - bottom;
   drawText(img, left, 12, c.title, INK, 2);
   if (c.subtitle) drawText(img, left, 34, c.subtitle, [90, 90, 90]);
-  const all = c.series.flatMap((s) => s.values).filter((v): v is number => v !== null && Number.isFinite(v) && (!c.log || v > 0));
-  let lo = 0, hi = all.length ? Math.max(...all) : 1;
+  const all = c.series
+    .flatMap((s) => s.values)
+    .filter((v): v is number => v !== null && Number.isFinite(v) && (!c.log || v > 0));
+  let lo = 0,
+    hi = all.length ? Math.max(...all) : 1;
   if (hi <= 0) hi = 1;
   let y: (v: number) => number;
   const ticks: number[] = [];
@@ -173,7 +181,8 @@ export function barChart(c: BarChart): Image {
   const yl = c.yLabel.toUpperCase();
   for (let i = 0; i < yl.length && 12 + i * 9 < H; i++) drawText(img, 4, top + i * 9, yl[i]);
   // bars
-  const ng = Math.max(1, c.groups.length), ns = Math.max(1, c.series.length);
+  const ng = Math.max(1, c.groups.length),
+    ns = Math.max(1, c.series.length);
   const gw = pw / ng;
   const bw = Math.max(2, Math.floor((gw * 0.75) / ns));
   c.groups.forEach((g, gi) => {

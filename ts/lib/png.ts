@@ -30,7 +30,11 @@ export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x
 /** A raster of RGB pixels. */
 export class Image {
   readonly data: Uint8Array;
-  constructor(readonly width: number, readonly height: number, bg: [number, number, number] = [255, 255, 255]) {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    bg: [number, number, number] = [255, 255, 255],
+  ) {
     this.data = new Uint8Array(width * height * 3);
     for (let i = 0; i < width * height; i++) this.data.set(bg, i * 3);
   }
@@ -43,8 +47,10 @@ export class Image {
   }
 
   rect(x0: number, y0: number, w: number, h: number, c: readonly [number, number, number]): void {
-    const xa = Math.max(0, Math.round(x0)), ya = Math.max(0, Math.round(y0));
-    const xb = Math.min(this.width, Math.round(x0 + w)), yb = Math.min(this.height, Math.round(y0 + h));
+    const xa = Math.max(0, Math.round(x0)),
+      ya = Math.max(0, Math.round(y0));
+    const xb = Math.min(this.width, Math.round(x0 + w)),
+      yb = Math.min(this.height, Math.round(y0 + h));
     for (let y = ya; y < yb; y++) for (let x = xa; x < xb; x++) this.data.set(c, (y * this.width + x) * 3);
   }
 
@@ -64,7 +70,12 @@ export class Image {
       raw[y * (stride + 1)] = 0;
       raw.set(this.data.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
     }
-    return Buffer.concat([PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+    return Buffer.concat([
+      PNG_SIGNATURE,
+      chunk('IHDR', ihdr),
+      chunk('IDAT', zlib.deflateSync(raw, { level: 9 })),
+      chunk('IEND', Buffer.alloc(0)),
+    ]);
   }
 }
 
@@ -90,7 +101,8 @@ export function readPng(buf: Buffer): PngInfo {
     const type = buf.toString('ascii', off + 4, off + 8);
     const data = buf.subarray(off + 8, off + 8 + len);
     const crc = buf.readUInt32BE(off + 8 + len);
-    if (((crc32(buf.subarray(off + 4, off + 8 + len)) ^ 0xffffffff) >>> 0) !== crc) throw new Error(`PNG chunk ${type}: bad CRC`);
+    if ((crc32(buf.subarray(off + 4, off + 8 + len)) ^ 0xffffffff) >>> 0 !== crc)
+      throw new Error(`PNG chunk ${type}: bad CRC`);
     chunks.push(type);
     if (type === 'IHDR') ihdr = Buffer.from(data);
     if (type === 'IDAT') idat.push(Buffer.from(data));
@@ -98,7 +110,10 @@ export function readPng(buf: Buffer): PngInfo {
     if (type === 'IEND') break;
   }
   if (!ihdr) throw new Error('PNG without IHDR');
-  const width = ihdr.readUInt32BE(0), height = ihdr.readUInt32BE(4), bitDepth = ihdr[8], colorType = ihdr[9];
+  const width = ihdr.readUInt32BE(0),
+    height = ihdr.readUInt32BE(4),
+    bitDepth = ihdr[8],
+    colorType = ihdr[9];
   let colors = -1;
   if (bitDepth === 8 && colorType === 2 && ihdr[12] === 0) {
     const raw = zlib.inflateSync(Buffer.concat(idat));

@@ -3,7 +3,16 @@
 import type { Native } from '../ffi/llama.js';
 import { LlamaError } from './llama.js';
 
-export const GGML_TYPES: Record<string, number> = { f32: 0, f16: 1, q4_0: 2, q5_0: 6, q8_0: 8, q4_K: 12, q6_K: 14, bf16: 30 };
+export const GGML_TYPES: Record<string, number> = {
+  f32: 0,
+  f16: 1,
+  q4_0: 2,
+  q5_0: 6,
+  q8_0: 8,
+  q4_K: 12,
+  q6_K: 14,
+  bf16: 30,
+};
 export const NMSE_BOUND = 5e-4;
 
 export interface SelftestCase {
@@ -47,11 +56,22 @@ function device(native: Native, name: string): unknown {
 }
 
 /** Y = X · Wᵀ on one backend; returns the output and the compute time. */
-function mulMat(native: Native, dev: unknown, c: SelftestCase, w: Float32Array, x: Float32Array): { y: Float32Array; ms: number } {
+function mulMat(
+  native: Native,
+  dev: unknown,
+  c: SelftestCase,
+  w: Float32Array,
+  x: Float32Array,
+): { y: Float32Array; ms: number } {
   const g = native.ggml;
   const type = GGML_TYPES[c.type];
-  const params = { mem_size: 16 * Number(g.ggml_tensor_overhead()) + Number(g.ggml_graph_overhead()), mem_buffer: null, no_alloc: true };
-  const wctx = g.ggml_init(params), actx = g.ggml_init(params);
+  const params = {
+    mem_size: 16 * Number(g.ggml_tensor_overhead()) + Number(g.ggml_graph_overhead()),
+    mem_buffer: null,
+    no_alloc: true,
+  };
+  const wctx = g.ggml_init(params),
+    actx = g.ggml_init(params);
   const backend = g.ggml_backend_dev_init(dev, null);
   const buffers: unknown[] = [];
   try {
@@ -82,21 +102,31 @@ function mulMat(native: Native, dev: unknown, c: SelftestCase, w: Float32Array, 
   }
 }
 
-export function runSelftest(native: Native, cases: SelftestCase[], onResult?: (r: SelftestResult) => void): SelftestResult[] {
+export function runSelftest(
+  native: Native,
+  cases: SelftestCase[],
+  onResult?: (r: SelftestResult) => void,
+): SelftestResult[] {
   const npu = device(native, 'RKNPU0');
   const cpu = device(native, 'CPU');
   if (!npu) throw new LlamaError('no RKNPU0 device: the plugin found no NPU (RKNPU_DEVICE=sim selects the simulator)');
   if (!cpu) throw new LlamaError('no CPU device');
   const results: SelftestResult[] = [];
   for (const c of cases) {
-    if (!(c.type in GGML_TYPES)) throw new LlamaError(`unknown weight type ${c.type} (one of ${Object.keys(GGML_TYPES).join(', ')})`);
-    const w = fill(c.K * c.N, 1 + c.K * 7 + c.N), x = fill(c.K * c.M, 2 + c.M, true);
+    if (!(c.type in GGML_TYPES))
+      throw new LlamaError(`unknown weight type ${c.type} (one of ${Object.keys(GGML_TYPES).join(', ')})`);
+    const w = fill(c.K * c.N, 1 + c.K * 7 + c.N),
+      x = fill(c.K * c.M, 2 + c.M, true);
     let r: SelftestResult;
     try {
       const a = mulMat(native, npu, c, w, x);
       const b = mulMat(native, cpu, c, w, x);
-      let e = 0, ref = 0;
-      for (let i = 0; i < a.y.length; i++) { e += (a.y[i] - b.y[i]) ** 2; ref += b.y[i] ** 2; }
+      let e = 0,
+        ref = 0;
+      for (let i = 0; i < a.y.length; i++) {
+        e += (a.y[i] - b.y[i]) ** 2;
+        ref += b.y[i] ** 2;
+      }
       const nmse = ref > 0 ? e / ref : e;
       r = { ...c, nmse, npuMs: a.ms, cpuMs: b.ms, ok: nmse <= NMSE_BOUND };
     } catch (err) {
@@ -112,9 +142,9 @@ export function runSelftest(native: Native, cases: SelftestCase[], onResult?: (r
 export function defaultCases(): SelftestCase[] {
   const shapes = [
     { K: 256, N: 64, M: 8 },
-    { K: 512, N: 1023, M: 9 },     // odd N
-    { K: 1536, N: 256, M: 32 },    // Qwen2.5-1.5B k/v projection
-    { K: 768, N: 96, M: 130 },     // several M-tiles
+    { K: 512, N: 1023, M: 9 }, // odd N
+    { K: 1536, N: 256, M: 32 }, // Qwen2.5-1.5B k/v projection
+    { K: 768, N: 96, M: 130 }, // several M-tiles
   ];
   const out: SelftestCase[] = [];
   for (const type of ['f32', 'f16', 'q8_0', 'q4_0', 'q4_K', 'q6_K']) for (const s of shapes) out.push({ type, ...s });

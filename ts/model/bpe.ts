@@ -42,17 +42,28 @@ export function trainBpe(corpus: string, nMerges: number): Bpe {
         pairs.set(k, (pairs.get(k) ?? 0) + s.count);
       }
     }
-    let best = '', bestCount = 1;
-    for (const [k, c] of pairs) if (c > bestCount || (c === bestCount && best && k < best)) { best = k; bestCount = c; }
+    let best = '',
+      bestCount = 1;
+    for (const [k, c] of pairs)
+      if (c > bestCount || (c === bestCount && best && k < best)) {
+        best = k;
+        bestCount = c;
+      }
     if (!best) break;
     const [a, b] = best.split(' ');
     const joined = a + b;
     merges.push(best);
-    if (!seen.has(joined)) { seen.add(joined); tokens.push(joined); }
+    if (!seen.has(joined)) {
+      seen.add(joined);
+      tokens.push(joined);
+    }
     seqs = seqs.map((s) => {
       const out: string[] = [];
       for (let i = 0; i < s.syms.length; i++) {
-        if (i + 1 < s.syms.length && s.syms[i] === a && s.syms[i + 1] === b) { out.push(joined); i++; } else out.push(s.syms[i]);
+        if (i + 1 < s.syms.length && s.syms[i] === a && s.syms[i + 1] === b) {
+          out.push(joined);
+          i++;
+        } else out.push(s.syms[i]);
       }
       return { syms: out, count: s.count };
     });

@@ -2,7 +2,14 @@
 // models without Python; llama-quantize turns them into the quantized types users run.
 import fs from 'node:fs';
 
-const enum KvType { U32 = 4, I32 = 5, F32 = 6, BOOL = 7, STRING = 8, ARRAY = 9 }
+const enum KvType {
+  U32 = 4,
+  I32 = 5,
+  F32 = 6,
+  BOOL = 7,
+  STRING = 8,
+  ARRAY = 9,
+}
 export const GGML_TYPE_F32 = 0;
 export const GGML_TYPE_F16 = 1;
 const ALIGNMENT = 32; // general.alignment default
@@ -28,13 +35,38 @@ class ByteSink {
     this.parts.push(b);
     this.length += b.length;
   }
-  u32(v: number) { const b = Buffer.alloc(4); b.writeUInt32LE(v); this.push(b); }
-  i32(v: number) { const b = Buffer.alloc(4); b.writeInt32LE(v); this.push(b); }
-  u64(v: number) { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); this.push(b); }
-  f32(v: number) { const b = Buffer.alloc(4); b.writeFloatLE(v); this.push(b); }
-  str(s: string) { const b = Buffer.from(s, 'utf8'); this.u64(b.length); this.push(b); }
-  pad(align: number) { const n = (align - (this.length % align)) % align; if (n) this.push(Buffer.alloc(n)); }
-  concat() { return Buffer.concat(this.parts); }
+  u32(v: number) {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(v);
+    this.push(b);
+  }
+  i32(v: number) {
+    const b = Buffer.alloc(4);
+    b.writeInt32LE(v);
+    this.push(b);
+  }
+  u64(v: number) {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(v));
+    this.push(b);
+  }
+  f32(v: number) {
+    const b = Buffer.alloc(4);
+    b.writeFloatLE(v);
+    this.push(b);
+  }
+  str(s: string) {
+    const b = Buffer.from(s, 'utf8');
+    this.u64(b.length);
+    this.push(b);
+  }
+  pad(align: number) {
+    const n = (align - (this.length % align)) % align;
+    if (n) this.push(Buffer.alloc(n));
+  }
+  concat() {
+    return Buffer.concat(this.parts);
+  }
 }
 
 /** IEEE half from a JS number, round to nearest even. */
@@ -52,13 +84,14 @@ export function toHalf(x: number): number {
     mant |= 0x800000;
     const shift = 14 - e;
     let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1), half = 1 << (shift - 1);
-    if (rem > half || (rem === half && (h & 1))) h++;
+    const rem = mant & ((1 << shift) - 1),
+      half = 1 << (shift - 1);
+    if (rem > half || (rem === half && h & 1)) h++;
     return sign | h;
   }
   let h = (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
   return sign | h;
 }
 
@@ -66,13 +99,34 @@ export class GgufWriter {
   private kv = new Map<string, KvValue>();
   private tensors: TensorEntry[] = [];
 
-  u32(key: string, v: number) { this.kv.set(key, { t: 'u32', v }); return this; }
-  i32(key: string, v: number) { this.kv.set(key, { t: 'i32', v }); return this; }
-  f32(key: string, v: number) { this.kv.set(key, { t: 'f32', v }); return this; }
-  bool(key: string, v: boolean) { this.kv.set(key, { t: 'bool', v }); return this; }
-  str(key: string, v: string) { this.kv.set(key, { t: 'str', v }); return this; }
-  strArray(key: string, v: string[]) { this.kv.set(key, { t: 'arr-str', v }); return this; }
-  i32Array(key: string, v: number[]) { this.kv.set(key, { t: 'arr-i32', v }); return this; }
+  u32(key: string, v: number) {
+    this.kv.set(key, { t: 'u32', v });
+    return this;
+  }
+  i32(key: string, v: number) {
+    this.kv.set(key, { t: 'i32', v });
+    return this;
+  }
+  f32(key: string, v: number) {
+    this.kv.set(key, { t: 'f32', v });
+    return this;
+  }
+  bool(key: string, v: boolean) {
+    this.kv.set(key, { t: 'bool', v });
+    return this;
+  }
+  str(key: string, v: string) {
+    this.kv.set(key, { t: 'str', v });
+    return this;
+  }
+  strArray(key: string, v: string[]) {
+    this.kv.set(key, { t: 'arr-str', v });
+    return this;
+  }
+  i32Array(key: string, v: number[]) {
+    this.kv.set(key, { t: 'arr-i32', v });
+    return this;
+  }
 
   /** ne in ggml order: ne[0] is the contiguous (row) dimension. */
   tensor(name: string, ne: number[], values: Float32Array, type = GGML_TYPE_F32) {
@@ -101,14 +155,44 @@ export class GgufWriter {
     for (const [key, val] of this.kv) {
       s.str(key);
       switch (val.t) {
-        case 'u32': s.u32(KvType.U32); s.u32(val.v); break;
-        case 'i32': s.u32(KvType.I32); s.i32(val.v); break;
-        case 'f32': s.u32(KvType.F32); s.f32(val.v); break;
-        case 'bool': s.u32(KvType.BOOL); s.push(Buffer.from([val.v ? 1 : 0])); break;
-        case 'str': s.u32(KvType.STRING); s.str(val.v); break;
-        case 'arr-str': s.u32(KvType.ARRAY); s.u32(KvType.STRING); s.u64(val.v.length); val.v.forEach((x) => s.str(x)); break;
-        case 'arr-i32': s.u32(KvType.ARRAY); s.u32(KvType.I32); s.u64(val.v.length); val.v.forEach((x) => s.i32(x)); break;
-        case 'arr-f32': s.u32(KvType.ARRAY); s.u32(KvType.F32); s.u64(val.v.length); val.v.forEach((x) => s.f32(x)); break;
+        case 'u32':
+          s.u32(KvType.U32);
+          s.u32(val.v);
+          break;
+        case 'i32':
+          s.u32(KvType.I32);
+          s.i32(val.v);
+          break;
+        case 'f32':
+          s.u32(KvType.F32);
+          s.f32(val.v);
+          break;
+        case 'bool':
+          s.u32(KvType.BOOL);
+          s.push(Buffer.from([val.v ? 1 : 0]));
+          break;
+        case 'str':
+          s.u32(KvType.STRING);
+          s.str(val.v);
+          break;
+        case 'arr-str':
+          s.u32(KvType.ARRAY);
+          s.u32(KvType.STRING);
+          s.u64(val.v.length);
+          val.v.forEach((x) => s.str(x));
+          break;
+        case 'arr-i32':
+          s.u32(KvType.ARRAY);
+          s.u32(KvType.I32);
+          s.u64(val.v.length);
+          val.v.forEach((x) => s.i32(x));
+          break;
+        case 'arr-f32':
+          s.u32(KvType.ARRAY);
+          s.u32(KvType.F32);
+          s.u64(val.v.length);
+          val.v.forEach((x) => s.f32(x));
+          break;
       }
     }
     let offset = 0;

@@ -15,7 +15,16 @@ export interface TinyQwen2Shape {
   seed: number;
 }
 
-export const DEFAULT_SHAPE: TinyQwen2Shape = { nEmbd: 256, nFf: 768, nLayer: 2, nHead: 4, nHeadKv: 2, nCtx: 2048, nMerges: 300, seed: 1958 };
+export const DEFAULT_SHAPE: TinyQwen2Shape = {
+  nEmbd: 256,
+  nFf: 768,
+  nLayer: 2,
+  nHead: 4,
+  nHeadKv: 2,
+  nCtx: 2048,
+  nMerges: 300,
+  seed: 1958,
+};
 
 // Our own words, only to give the BPE some English to learn merges from.
 const CORPUS = `
@@ -50,7 +59,8 @@ export function buildTinyQwen2(shape: TinyQwen2Shape = DEFAULT_SHAPE): GgufWrite
   const specials = ['<|endoftext|>', '<|im_start|>', '<|im_end|>'];
   const tokens = [...bpe.tokens, ...specials];
   const nVocab = tokens.length;
-  const NORMAL = 1, CONTROL = 3;
+  const NORMAL = 1,
+    CONTROL = 3;
   const types = tokens.map((_, i) => (i >= bpe.tokens.length ? CONTROL : NORMAL));
 
   const w = new GgufWriter()
@@ -83,13 +93,21 @@ export function buildTinyQwen2(shape: TinyQwen2Shape = DEFAULT_SHAPE): GgufWrite
   const g = gaussian(shape.seed);
   // numpy (n_out, n_in) == ggml ne [n_in, n_out]
   const mat = (nIn: number, nOut: number, std = 0.05) => Float32Array.from({ length: nIn * nOut }, () => g() * std);
-  const vec = (n: number, val?: number) => Float32Array.from({ length: n }, () => (val === undefined ? g() * 0.02 : val));
+  const vec = (n: number, val?: number) =>
+    Float32Array.from({ length: n }, () => (val === undefined ? g() * 0.02 : val));
 
   w.tensor('token_embd.weight', [nEmbd, nVocab], mat(nEmbd, nVocab, 0.5), GGML_TYPE_F16);
   // An untied lm_head: with random weights a tied one mostly predicts the input token again. Rows of
   // tokens that are not printable ASCII are damped, so the random text stays readable on a terminal.
   const u2b = new Map(byteToUnicode().map((ch, b) => [ch, b]));
-  const printable = tokens.map((t, i) => i < bpe.tokens.length && [...t].every((ch) => { const b = u2b.get(ch)!; return b >= 0x20 && b < 0x7f; }));
+  const printable = tokens.map(
+    (t, i) =>
+      i < bpe.tokens.length &&
+      [...t].every((ch) => {
+        const b = u2b.get(ch)!;
+        return b >= 0x20 && b < 0x7f;
+      }),
+  );
   const lmHead = mat(nEmbd, nVocab, 0.5);
   for (let t = 0; t < nVocab; t++) if (!printable[t]) for (let j = 0; j < nEmbd; j++) lmHead[t * nEmbd + j] *= 0.01;
   w.tensor('output.weight', [nEmbd, nVocab], lmHead, GGML_TYPE_F16);

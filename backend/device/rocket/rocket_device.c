@@ -10,20 +10,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#define ACCEL_DIR_DEFAULT "/dev/accel"          /* DRIVER_COMPUTE_ACCEL node (rocket-uapi §3) */
+#define ACCEL_DIR_DEFAULT   "/dev/accel" /* DRIVER_COMPUTE_ACCEL node (rocket-uapi §3) */
 #define ROCKET_SYSFS_DRIVER "/sys/bus/platform/drivers/rocket"
-#define RK3588_NPU_CORES 3                      /* rocket-uapi §1.2 */
+#define RK3588_NPU_CORES    3 /* rocket-uapi §1.2 */
 
 int rocket_ioctl(int fd, unsigned long request, void *arg)
 {
     int ret;
-    do ret = ioctl(fd, request, arg); while (ret == -1 && (errno == EINTR || errno == EAGAIN));
+    do ret = ioctl(fd, request, arg);
+    while (ret == -1 && (errno == EINTR || errno == EAGAIN));
     return ret == -1 ? -errno : ret;
 }
 
 static const char *accel_dir(void)
 {
-    const char *d = getenv("RKNPU_ACCEL_DIR");   /* tests point this at a temp dir */
+    const char *d = getenv("RKNPU_ACCEL_DIR"); /* tests point this at a temp dir */
     return d && *d ? d : ACCEL_DIR_DEFAULT;
 }
 
@@ -31,8 +32,12 @@ static const char *accel_dir(void)
 static int query_version(int fd, struct npu_device_info *info)
 {
     char name[64] = "", desc[128] = "", date[32] = "";
-    struct rocket_uapi_drm_version v = { .name_len = sizeof name - 1, .name = name, .date_len = sizeof date - 1,
-                                         .date = date, .desc_len = sizeof desc - 1, .desc = desc };
+    struct rocket_uapi_drm_version v = {.name_len = sizeof name - 1,
+                                        .name = name,
+                                        .date_len = sizeof date - 1,
+                                        .date = date,
+                                        .desc_len = sizeof desc - 1,
+                                        .desc = desc};
     int ret = rocket_ioctl(fd, ROCKET_UAPI_IOCTL_VERSION, &v);
     if (ret < 0) return ret;
     name[sizeof name - 1] = desc[sizeof desc - 1] = 0;
@@ -51,12 +56,12 @@ static void count_cores(struct npu_device_info *info)
     uint32_t n = 0;
     for (struct dirent *e; d && (e = readdir(d));) {
         size_t len = strlen(e->d_name);
-        if (len > 4 && !strcmp(e->d_name + len - 4, ".npu")) n++;   /* e.g. fdab0000.npu */
+        if (len > 4 && !strcmp(e->d_name + len - 4, ".npu")) n++; /* e.g. fdab0000.npu */
     }
     if (d) closedir(d);
     info->cores = n ? n : RK3588_NPU_CORES;
-    snprintf(info->cores_source, sizeof info->cores_source, "%s", n ? "sysfs rocket driver bindings"
-                                                                     : "assumed (RK3588 has 3)");
+    snprintf(info->cores_source, sizeof info->cores_source, "%s",
+             n ? "sysfs rocket driver bindings" : "assumed (RK3588 has 3)");
 }
 
 static int accel_name_cmp(const void *a, const void *b)
@@ -73,9 +78,14 @@ static void rocket_close(struct npu_device *dev)
 }
 
 static const struct npu_device_ops rocket_ops = {
-    .bo_create = rocket_bo_create, .bo_prep = rocket_bo_prep, .bo_fini = rocket_bo_fini,
-    .bo_close = rocket_bo_close, .submit = rocket_job_submit, .fence_wait = rocket_fence_wait,
-    .fence_free = rocket_fence_free, .close = rocket_close,
+        .bo_create = rocket_bo_create,
+        .bo_prep = rocket_bo_prep,
+        .bo_fini = rocket_bo_fini,
+        .bo_close = rocket_bo_close,
+        .submit = rocket_job_submit,
+        .fence_wait = rocket_fence_wait,
+        .fence_free = rocket_fence_free,
+        .close = rocket_close,
 };
 
 int rocket_device_open(const struct npu_open_options *opt, struct npu_device *dev)
@@ -107,7 +117,8 @@ int rocket_device_open(const struct npu_open_options *opt, struct npu_device *de
             reason = buf;
         } else {
             int ret = query_version(fd, &dev->info);
-            if (ret < 0) snprintf(buf, sizeof buf, "not a DRM device (%s)", strerror(-ret)), reason = buf;
+            if (ret < 0)
+                snprintf(buf, sizeof buf, "not a DRM device (%s)", strerror(-ret)), reason = buf;
             else if (strcmp(dev->info.driver, ROCKET_UAPI_DRIVER_NAME))
                 snprintf(buf, sizeof buf, "DRM driver is '%s', not rocket", dev->info.driver), reason = buf;
         }

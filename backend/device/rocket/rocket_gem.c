@@ -14,16 +14,16 @@ static size_t page_round(size_t n)
 
 static void gem_close(int fd, uint32_t handle)
 {
-    struct rocket_uapi_gem_close c = { .handle = handle };
+    struct rocket_uapi_gem_close c = {.handle = handle};
     rocket_ioctl(fd, ROCKET_UAPI_IOCTL_GEM_CLOSE, &c);
 }
 
 int rocket_bo_create(struct npu_device *dev, struct npu_bo_node *node)
 {
-    struct rocket_uapi_create_bo c = { .size = node->bo.size };
+    struct rocket_uapi_create_bo c = {.size = node->bo.size};
     int ret = rocket_ioctl(dev->fd, ROCKET_UAPI_IOCTL_CREATE_BO, &c);
     if (ret < 0) return npu_fail(ret, "CREATE_BO(%u bytes) failed: %s", node->bo.size, strerror(-ret));
-    if (c.dma_address + node->bo.size > (1ull << 32)) {   /* the NPU VA is 32-bit (rocket-uapi §1.2) */
+    if (c.dma_address + node->bo.size > (1ull << 32)) { /* the NPU VA is 32-bit (rocket-uapi §1.2) */
         gem_close(dev->fd, c.handle);
         return npu_fail(-EOVERFLOW, "CREATE_BO returned IOVA 0x%llx beyond 32 bits", (unsigned long long)c.dma_address);
     }
@@ -43,7 +43,7 @@ int rocket_bo_create(struct npu_device *dev, struct npu_bo_node *node)
 
 int rocket_bo_busy(int fd, uint32_t handle)
 {
-    struct rocket_uapi_prep_bo p = { .handle = handle, .timeout_ns = 0 };   /* deadline long passed */
+    struct rocket_uapi_prep_bo p = {.handle = handle, .timeout_ns = 0}; /* deadline long passed */
     int ret = rocket_ioctl(fd, ROCKET_UAPI_IOCTL_PREP_BO, &p);
     if (ret == -EBUSY || ret == -ETIMEDOUT) return 1;
     return ret < 0 ? ret : 0;
@@ -53,19 +53,21 @@ int rocket_bo_prep(struct npu_bo_node *node, int64_t deadline_ns)
 {
     /* timeout_ns is an ABSOLUTE CLOCK_MONOTONIC deadline, and success may be a positive value
      * (the remaining jiffies) - treat >= 0 as success (rocket-uapi §2.3). */
-    struct rocket_uapi_prep_bo p = { .handle = node->bo.handle, .timeout_ns = deadline_ns };
+    struct rocket_uapi_prep_bo p = {.handle = node->bo.handle, .timeout_ns = deadline_ns};
     int ret = rocket_ioctl(node->bo.dev->fd, ROCKET_UAPI_IOCTL_PREP_BO, &p);
     if (ret >= 0) return 0;
     if (ret == -ETIMEDOUT) return npu_fail(ret, "BO %u still written by a job at the deadline", node->bo.handle);
     if (ret == -EBUSY)
-        return npu_fail(ret, "BO %u busy and the deadline %lld ns has already passed (deadlines are absolute "
-                        "CLOCK_MONOTONIC times)", node->bo.handle, (long long)deadline_ns);
+        return npu_fail(ret,
+                        "BO %u busy and the deadline %lld ns has already passed (deadlines are absolute "
+                        "CLOCK_MONOTONIC times)",
+                        node->bo.handle, (long long)deadline_ns);
     return npu_fail(ret, "PREP_BO(%u) failed: %s", node->bo.handle, strerror(-ret));
 }
 
 int rocket_bo_fini(struct npu_bo_node *node)
 {
-    struct rocket_uapi_fini_bo f = { .handle = node->bo.handle };
+    struct rocket_uapi_fini_bo f = {.handle = node->bo.handle};
     int ret = rocket_ioctl(node->bo.dev->fd, ROCKET_UAPI_IOCTL_FINI_BO, &f);
     return ret < 0 ? npu_fail(ret, "FINI_BO(%u) failed: %s", node->bo.handle, strerror(-ret)) : 0;
 }

@@ -22,9 +22,9 @@
 
 struct rocket_fence {
     uint32_t job_count;
-    uint32_t *out_handles;         /* all jobs' out-BO handles, concatenated */
-    uint32_t *out_first;           /* [job_count + 1] index into out_handles */
-    int8_t *accepted;              /* 1 confirmed, 0 no fence appeared, -1 not checked */
+    uint32_t *out_handles; /* all jobs' out-BO handles, concatenated */
+    uint32_t *out_first;   /* [job_count + 1] index into out_handles */
+    int8_t *accepted;      /* 1 confirmed, 0 no fence appeared, -1 not checked */
 };
 
 static void model_job(const struct npu_job *job, uint32_t clock_mhz, struct npu_submit_stats *s)
@@ -70,13 +70,16 @@ int rocket_job_submit(struct npu_device *dev, const struct npu_job *jobs, uint32
     for (uint32_t j = 0; j < job_count; j++) {
         const struct npu_job *job = &jobs[j];
         uj[j] = (struct rocket_uapi_job){
-            .tasks = (uintptr_t)&ut[ti], .in_bo_handles = (uintptr_t)&in_h[ii],
-            .out_bo_handles = (uintptr_t)&rf->out_handles[oi], .task_count = job->task_count,
-            .task_struct_size = sizeof *ut, .in_bo_handle_count = job->in_count,
-            .out_bo_handle_count = job->out_count,
+                .tasks = (uintptr_t)&ut[ti],
+                .in_bo_handles = (uintptr_t)&in_h[ii],
+                .out_bo_handles = (uintptr_t)&rf->out_handles[oi],
+                .task_count = job->task_count,
+                .task_struct_size = sizeof *ut,
+                .in_bo_handle_count = job->in_count,
+                .out_bo_handle_count = job->out_count,
         };
         for (uint32_t t = 0; t < job->task_count; t++)
-            ut[ti++] = (struct rocket_uapi_task){ job->tasks[t].regcmd_iova, job->tasks[t].regcmd_count };
+            ut[ti++] = (struct rocket_uapi_task){job->tasks[t].regcmd_iova, job->tasks[t].regcmd_count};
         for (uint32_t b = 0; b < job->in_count; b++) in_h[ii++] = job->in_bos[b]->handle;
         rf->out_first[j] = oi;
         for (uint32_t b = 0; b < job->out_count; b++) rf->out_handles[oi++] = job->out_bos[b]->handle;
@@ -86,7 +89,7 @@ int rocket_job_submit(struct npu_device *dev, const struct npu_job *jobs, uint32
     /* One fd's jobs stay on one core (rocket-uapi §4.6): the submit takes the sum of its jobs. */
     fence->stats.model_ns = fence->stats.model_busy_ns;
 
-    struct rocket_uapi_submit s = { .jobs = (uintptr_t)uj, .job_count = job_count, .job_struct_size = sizeof *uj };
+    struct rocket_uapi_submit s = {.jobs = (uintptr_t)uj, .job_count = job_count, .job_struct_size = sizeof *uj};
     int ret = rocket_ioctl(dev->fd, ROCKET_UAPI_IOCTL_SUBMIT, &s);
     if (ret < 0) {
         err = npu_fail(ret, "SUBMIT of %u jobs failed: %s", job_count, strerror(-ret));
@@ -105,7 +108,7 @@ out:
     free(uj);
     free(ut);
     free(in_h);
-    if (rf) rocket_fence_free(&(struct npu_fence){ .impl = rf });
+    if (rf) rocket_fence_free(&(struct npu_fence){.impl = rf});
     return err;
 }
 
@@ -115,18 +118,21 @@ int rocket_fence_wait(struct npu_fence *fence, int64_t deadline_ns, struct npu_s
     int fd = fence->dev->fd;
     for (uint32_t j = 0; j < rf->job_count; j++)
         for (uint32_t b = rf->out_first[j]; b < rf->out_first[j + 1]; b++) {
-            struct rocket_uapi_prep_bo p = { .handle = rf->out_handles[b], .timeout_ns = deadline_ns };
+            struct rocket_uapi_prep_bo p = {.handle = rf->out_handles[b], .timeout_ns = deadline_ns};
             int ret = rocket_ioctl(fd, ROCKET_UAPI_IOCTL_PREP_BO, &p);
             if (ret == -ETIMEDOUT || ret == -EBUSY)
                 return npu_fail(-ETIMEDOUT, "job %u not complete at the deadline (out BO %u still busy)", j,
                                 rf->out_handles[b]);
-            if (ret < 0) return npu_fail(ret, "waiting for job %u: PREP_BO(%u): %s", j, rf->out_handles[b], strerror(-ret));
+            if (ret < 0)
+                return npu_fail(ret, "waiting for job %u: PREP_BO(%u): %s", j, rf->out_handles[b], strerror(-ret));
         }
     (void)stats;
     for (uint32_t j = 0; j < rf->job_count; j++)
         if (rf->accepted[j] == 0)
-            return npu_fail(-EIO, "job %u was not accepted by the kernel: SUBMIT returned 0 but no fence appeared on "
-                            "its out BO (the kernel drops malformed jobs silently, rocket-uapi §4.3)", j);
+            return npu_fail(-EIO,
+                            "job %u was not accepted by the kernel: SUBMIT returned 0 but no fence appeared on "
+                            "its out BO (the kernel drops malformed jobs silently, rocket-uapi §4.3)",
+                            j);
     /* A job that hung was reset after 500 ms and its fence signalled like a good one: this uAPI cannot
      * tell; callers detect it from stale output (npu-probe poisons its outputs). */
     return 0;

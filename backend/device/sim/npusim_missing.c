@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-struct npusim_core { int index; };
+struct npusim_core {
+    int index;
+};
 
 struct npusim_core *npusim_core_create(int index)
 {

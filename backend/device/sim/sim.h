@@ -13,52 +13,56 @@
 
 #include <pthread.h>
 
-#define SIM_CORES 3                       /* RK3588 (rocket-uapi §1.2) */
-#define SIM_PAGE 4096u                    /* BO IOVA alignment: drm_mm PAGE_SIZE (rocket-uapi §2.3) */
-#define SIM_IOVA_SPACE (1ull << 32)       /* 4 GiB per fd (rocket-uapi §1.2) */
+#define SIM_CORES      3            /* RK3588 (rocket-uapi §1.2) */
+#define SIM_PAGE       4096u        /* BO IOVA alignment: drm_mm PAGE_SIZE (rocket-uapi §2.3) */
+#define SIM_IOVA_SPACE (1ull << 32) /* 4 GiB per fd (rocket-uapi §1.2) */
 
-enum sim_job_state { SIM_JOB_QUEUED, SIM_JOB_RUNNING, SIM_JOB_DONE };
+enum sim_job_state {
+    SIM_JOB_QUEUED,
+    SIM_JOB_RUNNING,
+    SIM_JOB_DONE
+};
 
 struct sim_job;
 struct sim_file;
 
 struct sim_bo {
     struct sim_file *file;
-    struct npu_bo_node *node;             /* NULL once the handle is closed */
+    struct npu_bo_node *node; /* NULL once the handle is closed */
     uint32_t handle, iova;
-    uint64_t span;                        /* page-rounded */
+    uint64_t span; /* page-rounded */
     void *mem;
-    int refs;                             /* handle + pending jobs; machine lock */
-    struct sim_job *last_writer;          /* implicit sync (rocket-uapi §2.3); machine lock */
+    int refs;                    /* handle + pending jobs; machine lock */
+    struct sim_job *last_writer; /* implicit sync (rocket-uapi §2.3); machine lock */
 };
 
 struct sim_job {
     struct sim_file *file;
-    uint64_t seq;                         /* global submission number, from 1 */
+    uint64_t seq; /* global submission number, from 1 */
     struct npu_task *tasks;
     uint32_t task_count;
-    struct sim_bo **bos;                  /* in BOs then out BOs, each holding a ref */
+    struct sim_bo **bos; /* in BOs then out BOs, each holding a ref */
     uint32_t in_count, out_count;
-    struct sim_job **deps;                /* jobs writing our BOs that were not done at submit */
+    struct sim_job **deps; /* jobs writing our BOs that were not done at submit */
     uint32_t dep_count;
-    int core;                             /* assigned core (sticky) or -1 (any) */
+    int core; /* assigned core (sticky) or -1 (any) */
     enum npu_sim_fault fault;
     enum sim_job_state state;
-    int refs;                             /* machine lock */
-    struct sim_job *next;                 /* machine queue, submission order */
+    int refs;             /* machine lock */
+    struct sim_job *next; /* machine queue, submission order */
     /* results, valid when DONE */
     int result;
     char msg[384];
     int ran_core;
     uint32_t tasks_run;
     uint64_t macs, bytes_in, bytes_out, model_ns;
-    uint64_t start_order, end_order;      /* global run order (tests check implicit sync with it) */
+    uint64_t start_order, end_order; /* global run order (tests check implicit sync with it) */
 };
 
 struct sim_core {
     struct sim_machine *m;
     int index;
-    struct npusim_core *hw;               /* persistent register file; recreated on reset */
+    struct npusim_core *hw; /* persistent register file; recreated on reset */
     pthread_t thread;
     struct sim_job *running;
     uint32_t resets;
@@ -66,8 +70,8 @@ struct sim_core {
 
 struct sim_machine {
     pthread_mutex_t lock;
-    pthread_cond_t cond;                  /* CLOCK_MONOTONIC; any state change broadcasts */
-    int refs;                             /* open files */
+    pthread_cond_t cond; /* CLOCK_MONOTONIC; any state change broadcasts */
+    int refs;            /* open files */
     bool quit;
     struct sim_core cores[SIM_CORES];
     struct sim_job *queue_head, *queue_tail;
@@ -77,12 +81,12 @@ struct sim_machine {
 struct sim_file {
     struct sim_machine *m;
     struct npu_device *dev;
-    pthread_rwlock_t mem_lock;            /* BO table; read-held while a task of this file runs */
-    struct sim_bo **bos;                  /* sorted by iova */
+    pthread_rwlock_t mem_lock; /* BO table; read-held while a task of this file runs */
+    struct sim_bo **bos;       /* sorted by iova */
     size_t bo_count, bo_cap;
     uint32_t next_handle;
-    int core;                             /* entity's current core */
-    uint32_t pending;                     /* jobs not done; machine lock */
+    int core;         /* entity's current core */
+    uint32_t pending; /* jobs not done; machine lock */
     bool strict;
     enum npu_sim_sched sched;
     uint32_t clock_mhz;
@@ -94,21 +98,21 @@ struct sim_machine *sim_machine_get(void);
 void sim_machine_put(struct sim_machine *m);
 enum npu_sim_fault sim_fault_for_next_job(void);
 bool sim_held(void);
-int sim_cond_wait_until(struct sim_machine *m, int64_t deadline_ns);   /* 0 or ETIMEDOUT; lock held */
+int sim_cond_wait_until(struct sim_machine *m, int64_t deadline_ns); /* 0 or ETIMEDOUT; lock held */
 
 /* sim_gem.c */
 int sim_bo_create(struct npu_device *dev, struct npu_bo_node *node);
 int sim_bo_prep(struct npu_bo_node *node, int64_t deadline_ns);
 int sim_bo_fini(struct npu_bo_node *node);
 void sim_bo_close(struct npu_bo_node *node);
-void sim_bo_put(struct sim_bo *bo);       /* machine lock NOT held */
-void *sim_file_map(void *file, uint32_t iova, size_t len);   /* npusim_mem.map; mem_lock read-held */
+void sim_bo_put(struct sim_bo *bo);                        /* machine lock NOT held */
+void *sim_file_map(void *file, uint32_t iova, size_t len); /* npusim_mem.map; mem_lock read-held */
 
 /* sim_job.c */
 int sim_job_submit(struct npu_device *dev, const struct npu_job *jobs, uint32_t job_count, struct npu_fence *fence);
 int sim_fence_wait(struct npu_fence *fence, int64_t deadline_ns, struct npu_submit_stats *stats);
 void sim_fence_free(struct npu_fence *fence);
 void *sim_core_thread(void *core);
-void sim_job_put_locked(struct sim_job *job);   /* machine lock held */
+void sim_job_put_locked(struct sim_job *job); /* machine lock held */
 
 #endif

@@ -34,8 +34,10 @@ int npu_sim_hold(bool hold)
     return 0;
 }
 
-static const char *const fault_names[] = { [NPU_SIM_FAULT_NONE] = "none", [NPU_SIM_FAULT_TIMEOUT] = "timeout",
-                                           [NPU_SIM_FAULT_REJECT] = "reject", [NPU_SIM_FAULT_DMA] = "dma" };
+static const char *const fault_names[] = {[NPU_SIM_FAULT_NONE] = "none",
+                                          [NPU_SIM_FAULT_TIMEOUT] = "timeout",
+                                          [NPU_SIM_FAULT_REJECT] = "reject",
+                                          [NPU_SIM_FAULT_DMA] = "dma"};
 
 const char *npu_sim_fault_name(enum npu_sim_fault f) { return f <= NPU_SIM_FAULT_DMA ? fault_names[f] : "?"; }
 
@@ -53,7 +55,10 @@ int npu_sim_fault_parse(const char *spec, enum npu_sim_fault *fault, uint32_t *n
         *nth = (uint32_t)v;
     }
     for (int f = NPU_SIM_FAULT_NONE; f <= NPU_SIM_FAULT_DMA; f++)
-        if (strlen(fault_names[f]) == len && !strncmp(spec, fault_names[f], len)) { *fault = f; return 0; }
+        if (strlen(fault_names[f]) == len && !strncmp(spec, fault_names[f], len)) {
+            *fault = f;
+            return 0;
+        }
     return npu_fail(-EINVAL, "unknown fault '%s' (expected timeout, reject, dma or none, optionally @N)", spec);
 }
 
@@ -64,7 +69,7 @@ int npu_sim_inject_fault(enum npu_sim_fault fault, uint32_t nth)
     fault_kind = fault;
     fault_nth = nth;
     fault_seen = 0;
-    fault_env_read = true;    /* an explicit call wins over RKNPU_SIM_FAULT */
+    fault_env_read = true; /* an explicit call wins over RKNPU_SIM_FAULT */
     pthread_mutex_unlock(&machine_lock);
     return 0;
 }
@@ -102,7 +107,7 @@ int sim_cond_wait_until(struct sim_machine *m, int64_t deadline_ns)
 {
     if (deadline_ns == INT64_MAX) return pthread_cond_wait(&m->cond, &m->lock);
     if (npu_monotonic_ns() >= deadline_ns) return ETIMEDOUT;
-    struct timespec ts = { .tv_sec = deadline_ns / 1000000000, .tv_nsec = deadline_ns % 1000000000 };
+    struct timespec ts = {.tv_sec = deadline_ns / 1000000000, .tv_nsec = deadline_ns % 1000000000};
     return pthread_cond_timedwait(&m->cond, &m->lock, &ts);
 }
 
@@ -159,7 +164,10 @@ fail:
 void sim_machine_put(struct sim_machine *m)
 {
     pthread_mutex_lock(&machine_lock);
-    if (--m->refs) { pthread_mutex_unlock(&machine_lock); return; }
+    if (--m->refs) {
+        pthread_mutex_unlock(&machine_lock);
+        return;
+    }
     machine = NULL;
     pthread_mutex_unlock(&machine_lock);
     pthread_mutex_lock(&m->lock);
@@ -197,21 +205,31 @@ static void sim_close(struct npu_device *dev)
 }
 
 static const struct npu_device_ops sim_ops = {
-    .bo_create = sim_bo_create, .bo_prep = sim_bo_prep, .bo_fini = sim_bo_fini, .bo_close = sim_bo_close,
-    .submit = sim_job_submit, .fence_wait = sim_fence_wait, .fence_free = sim_fence_free, .close = sim_close,
+        .bo_create = sim_bo_create,
+        .bo_prep = sim_bo_prep,
+        .bo_fini = sim_bo_fini,
+        .bo_close = sim_bo_close,
+        .submit = sim_job_submit,
+        .fence_wait = sim_fence_wait,
+        .fence_free = sim_fence_free,
+        .close = sim_close,
 };
 
 int sim_device_open(const struct npu_open_options *opt, struct npu_device *dev)
 {
-    if (opt->sim_sched > NPU_SIM_SCHED_SPREAD) return npu_fail(-EINVAL, "unknown sim scheduling policy %d", opt->sim_sched);
+    if (opt->sim_sched > NPU_SIM_SCHED_SPREAD)
+        return npu_fail(-EINVAL, "unknown sim scheduling policy %d", opt->sim_sched);
     struct sim_file *f = calloc(1, sizeof *f);
     if (!f) return npu_fail(-ENOMEM, "out of memory");
     f->m = sim_machine_get();
-    if (!f->m) { free(f); return npu_fail(-ENOMEM, "cannot start the simulated NPU cores"); }
+    if (!f->m) {
+        free(f);
+        return npu_fail(-ENOMEM, "cannot start the simulated NPU cores");
+    }
     pthread_rwlock_init(&f->mem_lock, NULL);
     f->dev = dev;
     f->core = -1;
-    f->strict = !opt->sim_lenient;   /* strict by default: stale registers bite on silicon (npu-registers §3.8) */
+    f->strict = !opt->sim_lenient; /* strict by default: stale registers bite on silicon (npu-registers §3.8) */
     f->sched = opt->sim_sched;
     f->clock_mhz = opt->model_clock_mhz;
     f->job_timeout_ns = opt->sim_job_timeout_us ? opt->sim_job_timeout_us * 1000ull : npu_model_job_timeout_ns();

@@ -41,8 +41,10 @@ int sim_bo_create(struct npu_device *dev, struct npu_bo_node *node)
     if (!err && f->bo_count == f->bo_cap) {
         size_t cap = f->bo_cap ? f->bo_cap * 2 : 16;
         struct sim_bo **nb = realloc(f->bos, cap * sizeof *nb);
-        if (!nb) err = -ENOMEM;
-        else f->bos = nb, f->bo_cap = cap;
+        if (!nb)
+            err = -ENOMEM;
+        else
+            f->bos = nb, f->bo_cap = cap;
     }
     if (!err) {
         memmove(&f->bos[slot + 1], &f->bos[slot], (f->bo_count - slot) * sizeof *f->bos);
@@ -55,8 +57,10 @@ int sim_bo_create(struct npu_device *dev, struct npu_bo_node *node)
         munmap(bo->mem, span);
         free(bo);
         if (err == -ENOSPC)
-            return npu_fail(err, "IOVA space of this fd exhausted: no free %llu-byte range in the 4 GiB aperture "
-                            "(each fd has its own 32-bit space, rocket-uapi §1.2)", (unsigned long long)span);
+            return npu_fail(err,
+                            "IOVA space of this fd exhausted: no free %llu-byte range in the 4 GiB aperture "
+                            "(each fd has its own 32-bit space, rocket-uapi §1.2)",
+                            (unsigned long long)span);
         return npu_fail(err, "out of memory");
     }
     bo->file = f;
@@ -76,9 +80,12 @@ void *sim_file_map(void *ctx, uint32_t iova, size_t len)
 {
     struct sim_file *f = ctx;
     size_t lo = 0, hi = f->bo_count;
-    while (lo < hi) {                                   /* last BO with bo->iova <= iova */
+    while (lo < hi) { /* last BO with bo->iova <= iova */
         size_t mid = (lo + hi) / 2;
-        if (f->bos[mid]->iova <= iova) lo = mid + 1; else hi = mid;
+        if (f->bos[mid]->iova <= iova)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     if (!lo) return NULL;
     struct sim_bo *bo = f->bos[lo - 1];
@@ -104,15 +111,17 @@ int sim_bo_prep(struct npu_bo_node *node, int64_t deadline_ns)
     }
     pthread_mutex_unlock(&m->lock);
     if (err == -EBUSY)
-        return npu_fail(err, "BO %u busy and the deadline %lld ns had already passed (deadlines are absolute "
-                        "CLOCK_MONOTONIC times)", node->bo.handle, (long long)deadline_ns);
+        return npu_fail(err,
+                        "BO %u busy and the deadline %lld ns had already passed (deadlines are absolute "
+                        "CLOCK_MONOTONIC times)",
+                        node->bo.handle, (long long)deadline_ns);
     if (err) return npu_fail(err, "BO %u still written by a job at the deadline", node->bo.handle);
     return 0;
 }
 
 int sim_bo_fini(struct npu_bo_node *node)
 {
-    (void)node;   /* no caches to flush in the simulator */
+    (void)node; /* no caches to flush in the simulator */
     return 0;
 }
 

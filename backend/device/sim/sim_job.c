@@ -58,16 +58,19 @@ static int least_loaded_core(struct sim_machine *m)
 {
     uint32_t load[SIM_CORES] = {0};
     for (int c = 0; c < SIM_CORES; c++) load[c] = m->cores[c].running != NULL;
-    for (struct sim_job *j = m->queue_head; j; j = j->next) if (j->core >= 0) load[j->core]++;
+    for (struct sim_job *j = m->queue_head; j; j = j->next)
+        if (j->core >= 0) load[j->core]++;
     int best = 0;
-    for (int c = 1; c < SIM_CORES; c++) if (load[c] < load[best]) best = c;
+    for (int c = 1; c < SIM_CORES; c++)
+        if (load[c] < load[best]) best = c;
     return best;
 }
 
 static void add_dep(struct sim_job *job, struct sim_job *w)
 {
     if (!w || w->state == SIM_JOB_DONE || w == job) return;
-    for (uint32_t i = 0; i < job->dep_count; i++) if (job->deps[i] == w) return;
+    for (uint32_t i = 0; i < job->dep_count; i++)
+        if (job->deps[i] == w) return;
     w->refs++;
     job->deps[job->dep_count++] = w;
 }
@@ -80,7 +83,7 @@ int sim_job_submit(struct npu_device *dev, const struct npu_job *jobs, uint32_t 
     if (!sf) return npu_fail(-ENOMEM, "out of memory");
     for (uint32_t j = 0; j < job_count; j++) {
         if (!(sf->jobs[j] = job_alloc(f, &jobs[j]))) {
-            while (j--) sim_job_put_locked(sf->jobs[j]);   /* not shared yet */
+            while (j--) sim_job_put_locked(sf->jobs[j]); /* not shared yet */
             free(sf);
             return npu_fail(-ENOMEM, "out of memory");
         }
@@ -90,17 +93,18 @@ int sim_job_submit(struct npu_device *dev, const struct npu_job *jobs, uint32_t 
     for (uint32_t j = 0; j < job_count; j++) {
         struct sim_job *job = sf->jobs[j];
         job->seq = m->next_seq++;
-        job->refs = 1;                                    /* the fence's */
-        if (job->fault == NPU_SIM_FAULT_REJECT) {         /* dropped by the kernel: no fence, nothing runs */
+        job->refs = 1;                            /* the fence's */
+        if (job->fault == NPU_SIM_FAULT_REJECT) { /* dropped by the kernel: no fence, nothing runs */
             job->state = SIM_JOB_DONE;
             job->result = -EIO;
-            snprintf(job->msg, sizeof job->msg, "job %llu was not accepted by the kernel: SUBMIT returned 0 but no "
+            snprintf(job->msg, sizeof job->msg,
+                     "job %llu was not accepted by the kernel: SUBMIT returned 0 but no "
                      "fence appeared on its out BO (injected fault 'reject'; rocket-uapi §4.3)",
                      (unsigned long long)job->seq);
             job->in_count = job->out_count = 0;
             continue;
         }
-        job->refs++;                                      /* the queue's, dropped when it completes */
+        job->refs++; /* the queue's, dropped when it completes */
         for (uint32_t b = 0; b < job->in_count + job->out_count; b++) {
             job->bos[b]->refs++;
             add_dep(job, job->bos[b]->last_writer);
@@ -116,7 +120,10 @@ int sim_job_submit(struct npu_device *dev, const struct npu_job *jobs, uint32_t 
             job->core = f->core;
         }
         f->pending++;
-        if (m->queue_tail) m->queue_tail->next = job; else m->queue_head = job;
+        if (m->queue_tail)
+            m->queue_tail->next = job;
+        else
+            m->queue_head = job;
         m->queue_tail = job;
     }
     pthread_cond_broadcast(&m->cond);
@@ -134,7 +141,7 @@ static struct sim_job *pick_job(struct sim_machine *m, int c, struct sim_job **p
     for (struct sim_job *j = m->queue_head; j; prev = j, j = j->next) {
         if (j->core >= 0 && j->core != c) continue;
         bool blocked = false;
-        if (j->file->sched == NPU_SIM_SCHED_STICKY)       /* entity FIFO: an earlier job of the file is waiting */
+        if (j->file->sched == NPU_SIM_SCHED_STICKY) /* entity FIFO: an earlier job of the file is waiting */
             for (struct sim_job *e = m->queue_head; e != j && !blocked; e = e->next) blocked = e->file == j->file;
         for (uint32_t d = 0; d < j->dep_count && !blocked; d++) blocked = j->deps[d]->state != SIM_JOB_DONE;
         if (blocked) continue;
@@ -167,17 +174,20 @@ static void run_job(struct sim_core *core, struct sim_job *job, const struct sim
     if (job->fault == NPU_SIM_FAULT_TIMEOUT) {
         job->result = -ETIME;
         job->model_ns = timeout;
-        snprintf(job->msg, sizeof job->msg, "job %llu on core %d hung (injected fault 'timeout'): no completion "
-                 "interrupt within the %.1f ms job timeout; the kernel resets the core (rocket-uapi §1.2)", seq,
-                 core->index, timeout / 1e6);
+        snprintf(job->msg, sizeof job->msg,
+                 "job %llu on core %d hung (injected fault 'timeout'): no completion "
+                 "interrupt within the %.1f ms job timeout; the kernel resets the core (rocket-uapi §1.2)",
+                 seq, core->index, timeout / 1e6);
         core_reset(core);
         return;
     }
     if (job->fault == NPU_SIM_FAULT_DMA) {
         job->result = -EFAULT;
-        snprintf(job->msg, sizeof job->msg, "job %llu task 0 on core %d: IOMMU/DMA fault reading regcmd at IOVA "
+        snprintf(job->msg, sizeof job->msg,
+                 "job %llu task 0 on core %d: IOMMU/DMA fault reading regcmd at IOVA "
                  "0x%08x (injected fault 'dma'); on silicon the job hangs until the 500 ms timeout and the core "
-                 "is reset", seq, core->index, job->tasks[0].regcmd_iova);
+                 "is reset",
+                 seq, core->index, job->tasks[0].regcmd_iova);
         core_reset(core);
         return;
     }
@@ -187,32 +197,33 @@ static void run_job(struct sim_core *core, struct sim_job *job, const struct sim
         return;
     }
     npusim_core_set_strict(core->hw, f->strict);
-    struct npusim_mem mem = { .ctx = f, .map = sim_file_map };
+    struct npusim_mem mem = {.ctx = f, .map = sim_file_map};
     char err[288] = "";
     pthread_rwlock_rdlock(&f->mem_lock);
     for (uint32_t t = 0; t < job->task_count; t++) {
         struct npusim_task_stats st = {0};
-        int r = npusim_core_run_task(core->hw, &mem, job->tasks[t].regcmd_iova, job->tasks[t].regcmd_count, &st,
-                                     err, sizeof err);
+        int r = npusim_core_run_task(core->hw, &mem, job->tasks[t].regcmd_iova, job->tasks[t].regcmd_count, &st, err,
+                                     sizeof err);
         if (r) {
-            job->result = r == -ETIMEDOUT ? -ETIME : r;   /* -ETIMEDOUT is reserved for the caller's deadline */
+            job->result = r == -ETIMEDOUT ? -ETIME : r; /* -ETIMEDOUT is reserved for the caller's deadline */
             snprintf(job->msg, sizeof job->msg, "job %llu task %u/%u on core %d: %s", seq, t, job->task_count,
                      core->index, err[0] ? err : strerror(-r));
-            if (r == -EFAULT || r == -ETIMEDOUT) core_reset(core);   /* silicon would hang until the reset */
+            if (r == -EFAULT || r == -ETIMEDOUT) core_reset(core); /* silicon would hang until the reset */
             break;
         }
         job->tasks_run++;
         job->macs += st.macs;
         job->bytes_in += st.bytes_in;
         job->bytes_out += st.bytes_out;
-        struct npu_model_work w = { st.macs, st.bytes_in, st.bytes_out, st.in_precision };
+        struct npu_model_work w = {st.macs, st.bytes_in, st.bytes_out, st.in_precision};
         model += npu_model_task_ns(&w, f->clock_mhz);
         if (model > timeout) {
             job->result = -ETIME;
-            snprintf(job->msg, sizeof job->msg, "job %llu exceeded the %.1f ms job timeout: MODEL time %.3f ms after "
+            snprintf(job->msg, sizeof job->msg,
+                     "job %llu exceeded the %.1f ms job timeout: MODEL time %.3f ms after "
                      "task %u of %u at %u MHz; the kernel would reset core %d (rocket-uapi §1.2) - put fewer tasks "
-                     "in one job", seq, timeout / 1e6, model / 1e6, t + 1,
-                     job->task_count, f->clock_mhz, core->index);
+                     "in one job",
+                     seq, timeout / 1e6, model / 1e6, t + 1, job->task_count, f->clock_mhz, core->index);
             core_reset(core);
             break;
         }
@@ -228,8 +239,14 @@ void *sim_core_thread(void *arg)
     pthread_mutex_lock(&m->lock);
     while (!m->quit) {
         struct sim_job *prev = NULL, *job = pick_job(m, core->index, &prev);
-        if (!job) { pthread_cond_wait(&m->cond, &m->lock); continue; }
-        if (prev) prev->next = job->next; else m->queue_head = job->next;
+        if (!job) {
+            pthread_cond_wait(&m->cond, &m->lock);
+            continue;
+        }
+        if (prev)
+            prev->next = job->next;
+        else
+            m->queue_head = job->next;
         if (m->queue_tail == job) m->queue_tail = prev;
         job->next = NULL;
         job->state = SIM_JOB_RUNNING;
@@ -251,7 +268,7 @@ void *sim_core_thread(void *arg)
         job->state = SIM_JOB_DONE;
         core->running = NULL;
         job->file->pending--;
-        sim_job_put_locked(job);                          /* the queue's reference */
+        sim_job_put_locked(job); /* the queue's reference */
         pthread_cond_broadcast(&m->cond);
     }
     pthread_mutex_unlock(&m->lock);
@@ -292,7 +309,7 @@ int sim_fence_wait(struct npu_fence *fence, int64_t deadline_ns, struct npu_subm
     }
     s->model_ns = npu_model_parallel_ns(core_busy, SIM_CORES, s->bytes_in + s->bytes_out);
     int err = 0;
-    if (failed) {   /* the first failure, then the others (e.g. dependants cancelled) */
+    if (failed) { /* the first failure, then the others (e.g. dependants cancelled) */
         char text[1024];
         size_t l = (size_t)snprintf(text, sizeof text, "%s", failed->msg);
         for (uint32_t j = 0; j < sf->job_count && l < sizeof text; j++)

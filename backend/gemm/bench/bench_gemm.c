@@ -31,18 +31,16 @@
 struct shape {
     const char *name;
     int64_t K, N;
-    enum ggml_type type;     /* as in a Q4_K_M file (guide §5.3): Q4_K, Q6_K for the tied lm_head */
-    int per_layer;           /* occurrences per layer (0: once per model) */
+    enum ggml_type type; /* as in a Q4_K_M file (guide §5.3): Q4_K, Q6_K for the tied lm_head */
+    int per_layer;       /* occurrences per layer (0: once per model) */
 };
 
 static const struct shape shapes[] = {
-    { "attn_q/attn_o", 1536, 1536, GGML_TYPE_Q4_K, 2 },
-    { "attn_k/attn_v", 1536, 256, GGML_TYPE_Q4_K, 2 },
-    { "ffn_gate/up", 1536, 8960, GGML_TYPE_Q4_K, 2 },
-    { "ffn_down", 8960, 1536, GGML_TYPE_Q4_K, 1 },
-    { "lm_head", 1536, 151936, GGML_TYPE_Q6_K, 0 },
+        {"attn_q/attn_o", 1536, 1536, GGML_TYPE_Q4_K, 2}, {"attn_k/attn_v", 1536, 256, GGML_TYPE_Q4_K, 2},
+        {"ffn_gate/up", 1536, 8960, GGML_TYPE_Q4_K, 2},   {"ffn_down", 8960, 1536, GGML_TYPE_Q4_K, 1},
+        {"lm_head", 1536, 151936, GGML_TYPE_Q6_K, 0},
 };
-#define NSHAPES (int)(sizeof shapes / sizeof *shapes)
+#define NSHAPES     (int)(sizeof shapes / sizeof *shapes)
 #define QWEN_LAYERS 28
 
 struct row {
@@ -78,20 +76,18 @@ static int cpu_open(struct cpu_be *c, int threads)
         return -1;
     }
     c->be = ggml_backend_dev_init(ggml_backend_reg_dev_get(c->reg, 0), NULL);
-    if (!c->be)
-        return -1;
+    if (!c->be) return -1;
     void (*set_threads)(ggml_backend_t, int) =
-        (void (*)(ggml_backend_t, int))ggml_backend_reg_get_proc_address(c->reg, "ggml_backend_set_n_threads");
+            (void (*)(ggml_backend_t, int))ggml_backend_reg_get_proc_address(c->reg, "ggml_backend_set_n_threads");
     c->threads = threads;
-    if (set_threads)
-        set_threads(c->be, threads);
+    if (set_threads) set_threads(c->be, threads);
     return 0;
 }
 
 /* ggml CPU backend: Y[M,N] = mul_mat(W [K,N] of the weight's ggml type, X [K,M] f32); best of reps (ms). */
 static double cpu_matmul(struct cpu_be *c, const struct gw_weight *g, const float *X, int64_t M, float *Y, int reps)
 {
-    struct ggml_init_params ip = { .mem_size = ggml_tensor_overhead() * 8 + ggml_graph_overhead(), .no_alloc = true };
+    struct ggml_init_params ip = {.mem_size = ggml_tensor_overhead() * 8 + ggml_graph_overhead(), .no_alloc = true};
     struct ggml_context *ctx = ggml_init(ip);
     struct ggml_tensor *W = ggml_new_tensor_2d(ctx, g->type, g->K, g->N);
     struct ggml_tensor *x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, g->K, M);
@@ -108,8 +104,7 @@ static double cpu_matmul(struct cpu_be *c, const struct gw_weight *g, const floa
         int64_t t0 = npu_monotonic_ns();
         ggml_backend_graph_compute(c->be, gf);
         double ms = (npu_monotonic_ns() - t0) / 1e6;
-        if (r && ms < best)
-            best = ms;
+        if (r && ms < best) best = ms;
         total += ms;
     }
     ggml_backend_tensor_get(y, Y, 0, ggml_nbytes(y));
@@ -120,21 +115,21 @@ static double cpu_matmul(struct cpu_be *c, const struct gw_weight *g, const floa
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench-gemm [--device sim|rocket] [--mode int8|fp16|int8-had|both|all] [--m 1,8,...] [--shapes all|small|NAME,...]\n"
+    fprintf(stderr, "usage: bench-gemm [--device sim|rocket] [--mode int8|fp16|int8-had|both|all] [--m 1,8,...] "
+                    "[--shapes all|small|NAME,...]\n"
                     "                  [--verify] [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N]\n");
 }
 
 int main(int argc, char **argv)
 {
     enum npu_device_kind kind = NPU_DEVICE_SIM;
-    int modes[3] = { RK_GEMM_INT8, -1, -1 }, nm = 0, Ms[MAX_M], verify = 0, explain = 0, small = 0, reps = 3;
+    int modes[3] = {RK_GEMM_INT8, -1, -1}, nm = 0, Ms[MAX_M], verify = 0, explain = 0, small = 0, reps = 3;
     int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     const char *json = NULL, *mlist = "1,8,32,128,512", *only = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--device") && v) {
-            if (npu_device_kind_parse(v, &kind))
-                return usage(), 2;
+            if (npu_device_kind_parse(v, &kind)) return usage(), 2;
             i++;
         } else if (!strcmp(a, "--mode") && v) {
             if (!strcmp(v, "both"))
@@ -166,14 +161,13 @@ int main(int argc, char **argv)
 
     struct rk_gemm_engine *e = NULL;
     char why[256];
-    struct rk_gemm_options o = { .kind = kind, .cores = 3 };
+    struct rk_gemm_options o = {.kind = kind, .cores = 3};
     if (rk_gemm_open(&o, &e, why, sizeof why)) {
         fprintf(stderr, "bench-gemm: %s\n", why);
         return 1;
     }
     struct cpu_be cpu;
-    if (cpu_open(&cpu, threads))
-        return 1;
+    if (cpu_open(&cpu, threads)) return 1;
     struct npu_device_info info;
     npu_device_get_info(e->dev[0], &info);
     printf("# bench-gemm: device %s (%s), 3 cores, SIMD %s; CPU backend: ggml %s, %d thread(s), best of %d\n",
@@ -192,8 +186,7 @@ int main(int argc, char **argv)
             size_t len = strchr(t, ',') ? (size_t)(strchr(t, ',') - t) : strlen(t);
             wanted |= len && !strncmp(sh->name, t, len);
         }
-        if ((small && sh->N > 10000) || !wanted)
-            continue;
+        if ((small && sh->N > 10000) || !wanted) continue;
         struct gw_weight g;
         if (gw_make(&g, sh->type, sh->N, sh->K, 4, &seed)) {
             fprintf(stderr, "bench-gemm: out of memory making %s\n", sh->name);
@@ -210,21 +203,21 @@ int main(int argc, char **argv)
             rk_weight_get_info(w, &wi);
             prep_mw[s][mode] = wi.weights_per_second / 1e6, prep_bpw[s][mode] = wi.bytes_per_weight;
             printf("# prepare %-14s %6lldx%-6lld %s -> %s: %.1f Mweights/s (%.3f s), %.4f NPU bytes/weight (source "
-                   "%.4f), %u K-slice(s)\n", sh->name, (long long)sh->K, (long long)sh->N, ggml_type_name(sh->type),
-                   rk_gemm_mode_name(mode), wi.weights_per_second / 1e6, wi.prep_seconds, wi.bytes_per_weight,
-                   (double)g.row_bytes / g.K, wi.k_slices);
+                   "%.4f), %u K-slice(s)\n",
+                   sh->name, (long long)sh->K, (long long)sh->N, ggml_type_name(sh->type), rk_gemm_mode_name(mode),
+                   wi.weights_per_second / 1e6, wi.prep_seconds, wi.bytes_per_weight, (double)g.row_bytes / g.K,
+                   wi.k_slices);
             for (int k = 0; k < nm; k++) {
                 int64_t M = Ms[k], K = sh->K, N = sh->N;
                 struct row *r = &rows[nrows++];
                 r->shape = s, r->M = (int)M, r->mode = mode;
-                if (explain)
-                    rk_gemm_explain(e, w, M, stdout);
+                if (explain) rk_gemm_explain(e, w, M, stdout);
                 float *X = malloc(sizeof(float) * (size_t)(M * K)), *Y = malloc(sizeof(float) * (size_t)(M * N));
                 float *Yc = malloc(sizeof(float) * (size_t)(M * N));
                 int32_t *acc = verify && rk_mode_int8(mode) ? malloc(sizeof(int32_t) * (size_t)(M * N)) : NULL;
-                gr_fill(X, M, K, K, 1.0f, 4, 30.0f, &seed);      /* 4 outlier channels ×30 */
-                memset(Y, 0, sizeof(float) * (size_t)(M * N));     /* a reused dst in ggml: no first-touch faults */
-                if (acc)                                            /* the test hook's buffer: same reason */
+                gr_fill(X, M, K, K, 1.0f, 4, 30.0f, &seed);    /* 4 outlier channels ×30 */
+                memset(Y, 0, sizeof(float) * (size_t)(M * N)); /* a reused dst in ggml: no first-touch faults */
+                if (acc)                                       /* the test hook's buffer: same reason */
                     memset(acc, 0, sizeof(int32_t) * (size_t)(M * N));
                 r->rc = rk_gemm_run_acc(e, w, X, M, K, Y, N, &r->st, acc);
                 if (r->rc) {
@@ -241,12 +234,12 @@ int main(int argc, char **argv)
                     if (rk_mode_int8(mode)) {
                         int32_t *ref = malloc(sizeof(int32_t) * (size_t)(M * N));
                         gr_int_matmul(qx, qw, M, N, K, ref);
-                        for (int64_t i = 0; i < M * N; i++)
-                            r->int_mismatches += acc[i] != ref[i];
+                        for (int64_t i = 0; i < M * N; i++) r->int_mismatches += acc[i] != ref[i];
                         r->int_compared = (uint64_t)(M * N);
                         free(ref);
                     }
-                    double *yref = malloc(sizeof(double) * (size_t)(M * N)), *absd = malloc(sizeof(double) * (size_t)(M * N));
+                    double *yref = malloc(sizeof(double) * (size_t)(M * N)),
+                           *absd = malloc(sizeof(double) * (size_t)(M * N));
                     gr_f32_matmul(X, K, g.dec, M, N, K, 1, yref, absd);
                     gr_check(mode, Y, N, yref, absd, X, K, g.dec, M, N, K, 1, sx, sw, &r->err);
                     double se = 0, sr = 0;
@@ -254,18 +247,19 @@ int main(int argc, char **argv)
                         se += (Yc[i] - yref[i]) * (Yc[i] - yref[i]), sr += yref[i] * yref[i];
                     r->cpu_nmse = se / (sr > 0 ? sr : 1);
                     r->verified = 1;
-                    if (r->int_mismatches || r->err.over_bound)
-                        failures++;
+                    if (r->int_mismatches || r->err.over_bound) failures++;
                     free(sx), free(sw), free(qx), free(qw), free(yref), free(absd);
                 }
-                printf("%-14s %5lld %6lld %5d %-4s %5u %4u %9.2f %9.3f %7.2f %9.3f %9.3f %9.3f",
-                       sh->name, (long long)K, (long long)N, r->M, rk_gemm_mode_name(mode), r->st.tasks, r->st.jobs,
-                       r->st.dma_bytes / 1e6, r->st.glue_ns / 1e6, r->glue_gbps, r->st.model_ns_200 / 1e6,
-                       r->st.model_ns_1000 / 1e6, r->cpu_ms);
+                printf("%-14s %5lld %6lld %5d %-4s %5u %4u %9.2f %9.3f %7.2f %9.3f %9.3f %9.3f", sh->name, (long long)K,
+                       (long long)N, r->M, rk_gemm_mode_name(mode), r->st.tasks, r->st.jobs, r->st.dma_bytes / 1e6,
+                       r->st.glue_ns / 1e6, r->glue_gbps, r->st.model_ns_200 / 1e6, r->st.model_ns_1000 / 1e6,
+                       r->cpu_ms);
                 if (r->verified)
-                    printf("  %s nmse %.2e (cpu %.2e) err/bound %.3f", !rk_mode_int8(mode) ? "   -  " :
-                           r->int_mismatches ? "INT-MISMATCH" : "exact", r->err.nmse, r->cpu_nmse,
-                           r->err.max_rel_to_bound);
+                    printf("  %s nmse %.2e (cpu %.2e) err/bound %.3f",
+                           !rk_mode_int8(mode) ? "   -  "
+                           : r->int_mismatches ? "INT-MISMATCH"
+                                               : "exact",
+                           r->err.nmse, r->cpu_nmse, r->err.max_rel_to_bound);
                 printf("%s%s\n", r->rc ? "  FAILED: " : "", r->rc ? r->msg : "");
                 fflush(stdout);
                 free(X), free(Y), free(Yc), free(acc);
@@ -277,7 +271,8 @@ int main(int argc, char **argv)
 
     /* MODEL prefill prediction for a 512-token batch: 28 layers of q,k,v,o,gate,up,down + the lm_head
      * (M = 1 output row, as llama.cpp computes logits for the last token only; and M = 512 for all logits). */
-    printf("\n# prefill prediction (Qwen2.5-1.5B, 512 tokens, %d layers); NPU = timing MODEL, glue/CPU = measured here\n",
+    printf("\n# prefill prediction (Qwen2.5-1.5B, 512 tokens, %d layers); NPU = timing MODEL, glue/CPU = measured "
+           "here\n",
            QWEN_LAYERS);
     for (int mi = 0; mi < 3 && modes[mi] >= 0; mi++) {
         double npu200 = 0, npu1000 = 0, glue = 0, cpu = 0, lm200[2] = {0}, lm1000[2] = {0};
@@ -297,12 +292,12 @@ int main(int argc, char **argv)
                 glue += cnt * r512->st.glue_ns / 1e6, cpu += cnt * r512->cpu_ms;
             } else {
                 lm200[1] = r512->st.model_ns_200 / 1e6, lm1000[1] = r512->st.model_ns_1000 / 1e6;
-                if (r1)
-                    lm200[0] = r1->st.model_ns_200 / 1e6, lm1000[0] = r1->st.model_ns_1000 / 1e6;
+                if (r1) lm200[0] = r1->st.model_ns_200 / 1e6, lm1000[0] = r1->st.model_ns_1000 / 1e6;
             }
         }
         if (!have_all)
-            printf("# %s: needs M=512 for every shape (run with --shapes all --m ...,512)\n", rk_gemm_mode_name(modes[mi]));
+            printf("# %s: needs M=512 for every shape (run with --shapes all --m ...,512)\n",
+                   rk_gemm_mode_name(modes[mi]));
         else
             printf("# %s: layers' matmuls: NPU MODEL %.1f ms @200 MHz, %.1f ms @1 GHz; host glue %.1f ms; CPU backend "
                    "%.1f ms. lm_head M=1: %.2f / %.2f ms, M=512: %.1f / %.1f ms (@200 MHz / @1 GHz)\n",
@@ -315,15 +310,19 @@ int main(int argc, char **argv)
             perror(json);
             return 1;
         }
-        fprintf(f, "{\"tool\":\"bench-gemm\",\"device\":\"%s\",\"simulator\":%s,\"simd\":\"%s\",\"cpu_threads\":%d,"
-                "\"cases\":[", npu_device_kind_name(info.kind), info.is_simulator ? "true" : "false", rk_simd_name(),
-                cpu.threads);
+        fprintf(f,
+                "{\"tool\":\"bench-gemm\",\"device\":\"%s\",\"simulator\":%s,\"simd\":\"%s\",\"cpu_threads\":%d,"
+                "\"cases\":[",
+                npu_device_kind_name(info.kind), info.is_simulator ? "true" : "false", rk_simd_name(), cpu.threads);
         for (int i = 0; i < nrows; i++) {
             const struct row *r = &rows[i];
             const struct shape *sh = &shapes[r->shape];
-            fprintf(f, "%s\n{\"shape\":\"%s\",\"K\":%lld,\"N\":%lld,\"type\":\"%s\",\"M\":%d,\"mode\":\"%s\",\"ok\":%s,"
-                    "\"tasks\":%u,\"jobs\":%u,\"dma_bytes\":%llu,\"glue_ms\":%.6f,\"quant_ms\":%.6f,\"readout_ms\":%.6f,"
-                    "\"glue_gbps\":%.4f,\"model_ms_200mhz\":%.6f,\"model_ms_1ghz\":%.6f,\"model_max_job_ms_200mhz\":%.6f,"
+            fprintf(f,
+                    "%s\n{\"shape\":\"%s\",\"K\":%lld,\"N\":%lld,\"type\":\"%s\",\"M\":%d,\"mode\":\"%s\",\"ok\":%s,"
+                    "\"tasks\":%u,\"jobs\":%u,\"dma_bytes\":%llu,\"glue_ms\":%.6f,\"quant_ms\":%.6f,\"readout_ms\":%."
+                    "6f,"
+                    "\"glue_gbps\":%.4f,\"model_ms_200mhz\":%.6f,\"model_ms_1ghz\":%.6f,\"model_max_job_ms_200mhz\":%."
+                    "6f,"
                     "\"sim_wait_ms\":%.3f,\"cpu_ms\":%.6f,\"prep_mweights_per_s\":%.2f,\"npu_bytes_per_weight\":%.5f",
                     i ? "," : "", sh->name, (long long)sh->K, (long long)sh->N, ggml_type_name(sh->type), r->M,
                     rk_gemm_mode_name(r->mode), r->rc ? "false" : "true", r->st.tasks, r->st.jobs,
@@ -332,7 +331,8 @@ int main(int argc, char **argv)
                     r->st.model_max_job_ns_200 / 1e6, r->st.npu_wait_ns / 1e6, r->cpu_ms, prep_mw[r->shape][r->mode],
                     prep_bpw[r->shape][r->mode]);
             if (r->verified)
-                fprintf(f, ",\"int_compared\":%llu,\"int_mismatches\":%llu,\"nmse\":%.4g,\"max_err_over_bound\":%.4g,"
+                fprintf(f,
+                        ",\"int_compared\":%llu,\"int_mismatches\":%llu,\"nmse\":%.4g,\"max_err_over_bound\":%.4g,"
                         "\"over_bound\":%llu,\"max_abs_err\":%.4g,\"max_abs_ref\":%.4g,\"cpu_backend_nmse\":%.4g",
                         (unsigned long long)r->int_compared, (unsigned long long)r->int_mismatches, r->err.nmse,
                         r->err.max_rel_to_bound, (unsigned long long)r->err.over_bound, r->err.max_abs, r->err.max_ref,
@@ -343,8 +343,9 @@ int main(int argc, char **argv)
         fclose(f);
     }
     printf("# columns: shape K N M mode tasks jobs DMA_MB glue_ms glue_GB/s(X+Y f32) model_ms@200MHz model_ms@1GHz "
-           "cpu_ms%s\n# verdict: %s (%d failure(s))\n", verify ? " [int32 check, NMSE vs exact f32 (CPU backend's), max err/bound]" : "",
-           failures ? "FAIL" : "PASS", failures);
+           "cpu_ms%s\n# verdict: %s (%d failure(s))\n",
+           verify ? " [int32 check, NMSE vs exact f32 (CPU backend's), max err/bound]" : "", failures ? "FAIL" : "PASS",
+           failures);
     free(rows);
     rk_gemm_close(e);
     ggml_backend_free(cpu.be);

@@ -14,8 +14,8 @@
 struct gc_result {
     int rc;
     char err[512];
-    uint64_t int_mismatches, int_compared;   /* int8 mode: engine int32 vs CPU int32 of the same quantization */
-    struct gr_err f32;                       /* Y vs the exact f32 product */
+    uint64_t int_mismatches, int_compared; /* int8 mode: engine int32 vs CPU int32 of the same quantization */
+    struct gr_err f32;                     /* Y vs the exact f32 product */
     struct rk_gemm_stats st;
     struct rk_weight_info wi;
 };
@@ -27,8 +27,11 @@ struct gc_params {
     float x_factor, w_factor;
     uint64_t seed;
     /* optional: the weight as the engine sees it (raw rows + decoder) and its decoded f32 rows */
-    const void *wraw; size_t row_bytes; rk_row_to_float to_float; const float *wdec;
-    bool skip_f32;                           /* skip the f32 reference (int check only) */
+    const void *wraw;
+    size_t row_bytes;
+    rk_row_to_float to_float;
+    const float *wdec;
+    bool skip_f32; /* skip the f32 reference (int check only) */
 };
 
 static inline int gc_run(struct rk_gemm_engine *e, const struct gc_params *p, struct gc_result *r)
@@ -42,13 +45,11 @@ static inline int gc_run(struct rk_gemm_engine *e, const struct gc_params *p, st
     const float *W = p->wdec;
     if (!W) {
         Wf = malloc(sizeof(float) * (size_t)(N * K));
-        if (Wf)
-            gr_fill(Wf, N, K, K, 0.05f, 0, 1, &seed);
+        if (Wf) gr_fill(Wf, N, K, K, 0.05f, 0, 1, &seed);
         /* outlier output channels: whole rows larger */
         for (int o = 0; Wf && o < p->w_outliers; o++) {
             int64_t n = (int64_t)(gr_next(&seed) % (uint64_t)N);
-            for (int64_t k = 0; k < K; k++)
-                Wf[n * K + k] *= p->w_factor;
+            for (int64_t k = 0; k < K; k++) Wf[n * K + k] *= p->w_factor;
         }
         W = Wf;
     }
@@ -57,8 +58,7 @@ static inline int gc_run(struct rk_gemm_engine *e, const struct gc_params *p, st
         goto out;
     }
     gr_fill(X, M, K, ldx, 1.0f, p->x_outliers, p->x_factor, &seed);
-    for (int64_t i = 0; i < M * ldy; i++)
-        Y[i] = NAN;
+    for (int64_t i = 0; i < M * ldy; i++) Y[i] = NAN;
     memset(acc, 0, sizeof(int32_t) * (size_t)(M * N));
     struct rk_weight *w = NULL;
     r->rc = p->wraw ? rk_weight_prepare(e, p->wraw, K, N, p->row_bytes, p->to_float, p->mode, &w)

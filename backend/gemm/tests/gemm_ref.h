@@ -10,7 +10,7 @@
 #include "gemm_internal.h"
 
 uint64_t gr_next(uint64_t *s);
-float gr_uniform(uint64_t *s);                 /* [-1, 1) */
+float gr_uniform(uint64_t *s); /* [-1, 1) */
 /* x[r·ld + c] for r < rows, c < cols: uniform·scale; then `outliers` columns (channels) multiplied by factor */
 void gr_fill(float *x, int64_t rows, int64_t cols, int64_t ld, float scale, int outliers, float factor, uint64_t *s);
 

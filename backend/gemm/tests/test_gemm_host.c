@@ -14,9 +14,8 @@
 #include "npu_limits.h"
 #include "tap.h"
 
-static const int64_t qwen_kn[][2] = { { 1536, 1536 }, { 1536, 256 }, { 1536, 8960 }, { 8960, 1536 },
-                                      { 1536, 151936 } };
-static const int64_t qwen_m[] = { 1, 8, 32, 128, 512 };
+static const int64_t qwen_kn[][2] = {{1536, 1536}, {1536, 256}, {1536, 8960}, {8960, 1536}, {1536, 151936}};
+static const int64_t qwen_m[] = {1, 8, 32, 128, 512};
 
 /* Every plan invariant; returns a reason or NULL. */
 static const char *plan_problem(const struct rk_plan *p, char *buf, size_t len)
@@ -34,21 +33,18 @@ static const char *plan_problem(const struct rk_plan *p, char *buf, size_t len)
             return snprintf(buf, len, "slice %u: m_tile %u needs %u+%u banks", s, p->m_tile[s], db, wb), buf;
         k += L->k[s];
     }
-    if (k != L->K)
-        return snprintf(buf, len, "slices cover K=%u of %u", k, L->K), buf;
+    if (k != L->K) return snprintf(buf, len, "slices cover K=%u of %u", k, L->K), buf;
     /* coverage: each (m, n) once per slice */
     uint32_t n = 0;
     for (uint32_t c = 0; c < L->cores; c++) {
         const struct rk_core_share *cs = &L->core[c];
-        if (cs->n0 != n || cs->n0 % 32)
-            return snprintf(buf, len, "core %u starts at %u", c, cs->n0), buf;
+        if (cs->n0 != n || cs->n0 % 32) return snprintf(buf, len, "core %u starts at %u", c, cs->n0), buf;
         n += cs->n;
         for (uint32_t t = 0; t < cs->ntiles; t++)
             if (cs->t_npad[t] > RK_GEMM_N_TILE_MAX || cs->t_n0[t] % 32 || cs->t_npad[t] / 4 - 1 > NPU_NOTCH_MAX)
                 return snprintf(buf, len, "core %u tile %u: n0 %u npad %u", c, t, cs->t_n0[t], cs->t_npad[t]), buf;
     }
-    if (n != L->N)
-        return snprintf(buf, len, "cores cover N=%u of %u", n, L->N), buf;
+    if (n != L->N) return snprintf(buf, len, "cores cover N=%u of %u", n, L->N), buf;
     uint64_t rows = 0;
     for (uint32_t i = 0; i < p->ntasks; i++) {
         const struct rk_plan_task *t = &p->tasks[i];
@@ -62,7 +58,8 @@ static const char *plan_problem(const struct rk_plan *p, char *buf, size_t len)
     }
     if (rows != (uint64_t)p->M * L->N * L->slices)
         return snprintf(buf, len, "tasks cover %llu outputs, want %llu", (unsigned long long)rows,
-                        (unsigned long long)p->M * L->N * L->slices), buf;
+                        (unsigned long long)p->M * L->N * L->slices),
+               buf;
     if (p->max_job_ns_200 > p->job_budget_ns + 200000)
         return snprintf(buf, len, "job of %.3f ms > budget", p->max_job_ns_200 / 1e6), buf;
     return NULL;
@@ -79,43 +76,39 @@ static void test_plans(void)
                 struct rk_plan p;
                 char why[256];
                 int rc = rk_layout_make(qwen_kn[s][0], qwen_kn[s][1], mode, 3, &L, why, sizeof why);
-                if (!rc)
-                    rc = rk_plan_make(&L, (uint32_t)qwen_m[mi], 0, &p, why, sizeof why);
+                if (!rc) rc = rk_plan_make(&L, (uint32_t)qwen_m[mi], 0, &p, why, sizeof why);
                 const char *prob = rc ? why : plan_problem(&p, buf, sizeof buf);
                 if (prob && !bad++)
                     tap_diag("K=%lld N=%lld M=%lld: %s", (long long)qwen_kn[s][0], (long long)qwen_kn[s][1],
                              (long long)qwen_m[mi], prob);
-                if (!rc)
-                    rk_plan_free(&p);
+                if (!rc) rk_plan_free(&p);
                 n++;
             }
         tap_ok(!bad, "%s plans for the %d Qwen2.5-1.5B shape x M cases satisfy every invariant",
                rk_gemm_mode_name(mode), n);
     }
     /* odd shapes and the hazard window */
-    static const int64_t odd[][3] = { { 1, 33, 1 }, { 2, 1000, 1023 }, { 3, 3584, 100 }, { 7, 3840, 64 },
-                                      { 100, 4100, 65 }, { 1, 11008, 2048 }, { 513, 65535, 40 }, { 5, 8192, 8192 } };
+    static const int64_t odd[][3] = {{1, 33, 1},      {2, 1000, 1023},  {3, 3584, 100},   {7, 3840, 64},
+                                     {100, 4100, 65}, {1, 11008, 2048}, {513, 65535, 40}, {5, 8192, 8192}};
     for (size_t i = 0; i < sizeof odd / sizeof *odd; i++) {
         struct rk_wlayout L;
         struct rk_plan p;
         char why[256];
         int rc = rk_layout_make(odd[i][1], odd[i][2], RK_GEMM_INT8, 3, &L, why, sizeof why);
-        if (!rc)
-            rc = rk_plan_make(&L, (uint32_t)odd[i][0], 0, &p, why, sizeof why);
+        if (!rc) rc = rk_plan_make(&L, (uint32_t)odd[i][0], 0, &p, why, sizeof why);
         const char *prob = rc ? why : plan_problem(&p, buf, sizeof buf);
         tap_ok(!prob, "int8 plan M=%lld K=%lld N=%lld valid (%u slices)", (long long)odd[i][0], (long long)odd[i][1],
                (long long)odd[i][2], rc ? 0 : L.slices);
-        if (prob)
-            tap_diag("%s", prob);
-        if (!rc)
-            rk_plan_free(&p);
+        if (prob) tap_diag("%s", prob);
+        if (!rc) rk_plan_free(&p);
     }
     struct rk_wlayout L;
     char why[256];
     rk_layout_make(8960, 1536, RK_GEMM_INT8, 3, &L, why, sizeof why);
     tap_ok(L.slices >= 2, "ffn_down K=8960 is split into %u K-slices (int8 <= 8192 per task)", L.slices);
     rk_layout_make(1536, 151936, RK_GEMM_INT8, 3, &L, why, sizeof why);
-    tap_ok(L.cores == 3 && L.core[0].ntiles > 1, "lm_head: N split over 3 cores, %u N-tiles on core 0", L.core[0].ntiles);
+    tap_ok(L.cores == 3 && L.core[0].ntiles > 1, "lm_head: N split over 3 cores, %u N-tiles on core 0",
+           L.core[0].ntiles);
     rk_layout_make(1536, 20, RK_GEMM_INT8, 3, &L, why, sizeof why);
     tap_ok(L.cores == 1, "N=20 uses one core");
     int rc = rk_layout_make(600000, 8, RK_GEMM_INT8, 3, &L, why, sizeof why);
@@ -124,25 +117,23 @@ static void test_plans(void)
     rc = rk_gemm_explain_shape(8960, 1536, 512, RK_GEMM_INT8, 3, f);
     long sz = f ? ftell(f) : 0;
     tap_ok(rc == 0 && sz > 200, "explain prints the plan (%ld bytes)", sz);
-    if (f)
-        fclose(f);
+    if (f) fclose(f);
 }
 
 static void test_kernels(void)
 {
     tap_diag("SIMD: %s", rk_simd_name());
     uint64_t seed = 7;
-    static const uint32_t Ks[] = { 1, 7, 31, 32, 33, 100, 1536, 1537 };
+    static const uint32_t Ks[] = {1, 7, 31, 32, 33, 100, 1536, 1537};
     int bad_i8 = 0, bad_f16 = 0, bad_sx = 0;
     for (size_t i = 0; i < sizeof Ks / sizeof *Ks; i++) {
         uint32_t K = Ks[i], Kpad = (K + 31) / 32 * 32, M = 5;
         float *x = malloc(sizeof(float) * M * (K + 3)), sx1[5], sx2[5];
         uint8_t *a1 = malloc((size_t)M * Kpad * 2), *a2 = malloc((size_t)M * Kpad * 2);
         gr_fill(x, M, K, K + 3, 3.0f, 2, 1000.0f, &seed);
-        for (uint32_t k = 0; k < K; k++)
-            x[(K + 3) + k] = 0;                       /* an all-zero row */
-        x[2 * (K + 3)] = 1e-30f;                      /* a tiny row value */
-        for (uint32_t k = 0; k < K && k < 8; k++)     /* exact .5 cases: round half to even */
+        for (uint32_t k = 0; k < K; k++) x[(K + 3) + k] = 0; /* an all-zero row */
+        x[2 * (K + 3)] = 1e-30f;                             /* a tiny row value */
+        for (uint32_t k = 0; k < K && k < 8; k++)            /* exact .5 cases: round half to even */
             x[3 * (K + 3) + k] = (float)k + 0.5f;
         memset(a1, 0x55, (size_t)M * Kpad * 2), memset(a2, 0xAA, (size_t)M * Kpad * 2);
         rk_act_quant_i8_ref(x, M, K + 3, K, Kpad, a1, sx1);
@@ -162,8 +153,7 @@ static void test_kernels(void)
     float x[40];
     int8_t q[64];
     float sx;
-    for (int i = 0; i < 40; i++)
-        x[i] = (float)(i - 20);
+    for (int i = 0; i < 40; i++) x[i] = (float)(i - 20);
     x[3] = NAN;
     tap_ok(rk_act_quant_i8_simd(x, 1, 40, 40, 64, q, &sx) == 1, "a NaN row is flagged");
     x[3] = -INFINITY;
@@ -180,12 +170,11 @@ static void test_kernels(void)
             float cf[3][40], sw[40], y1[40], y2[40];
             for (uint32_t s = 0; s < ns; s++)
                 for (uint32_t j = 0; j < n; j++) {
-                    ci[s][j] = (int32_t)gr_next(&seed);       /* full range: the sum wraps */
+                    ci[s][j] = (int32_t)gr_next(&seed); /* full range: the sum wraps */
                     cf[s][j] = gr_uniform(&seed) * 1000;
                 }
-            for (uint32_t j = 0; j < n; j++)
-                sw[j] = gr_uniform(&seed) * 0.01f;
-            const void *pi[3] = { ci[0], ci[1], ci[2] }, *pf[3] = { cf[0], cf[1], cf[2] };
+            for (uint32_t j = 0; j < n; j++) sw[j] = gr_uniform(&seed) * 0.01f;
+            const void *pi[3] = {ci[0], ci[1], ci[2]}, *pf[3] = {cf[0], cf[1], cf[2]};
             rk_readout_i32_ref(pi, ns, n, 0.37f, sw, y1, acc1);
             rk_readout_i32_simd(pi, ns, n, 0.37f, sw, y2, acc2);
             bad_r += memcmp(y1, y2, n * 4) || memcmp(acc1, acc2, n * 4);

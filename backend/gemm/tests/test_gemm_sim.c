@@ -20,27 +20,26 @@ static void check_case(struct rk_gemm_engine *e, const char *name, struct gc_par
         tap_diag("%s", r.err);
         return;
     }
-    if (rk_mode_int8(p.mode) && !tap_ok(r.int_mismatches == 0 && r.int_compared == (uint64_t)(p.M * p.N),
-                                          "%s: int32 bit-exact vs CPU (%llu values)", name,
-                                          (unsigned long long)r.int_compared))
+    if (rk_mode_int8(p.mode) &&
+        !tap_ok(r.int_mismatches == 0 && r.int_compared == (uint64_t)(p.M * p.N),
+                "%s: int32 bit-exact vs CPU (%llu values)", name, (unsigned long long)r.int_compared))
         tap_diag("%llu mismatches; %s", (unsigned long long)r.int_mismatches, r.err);
     if (!tap_ok(r.f32.over_bound == 0, "%s: f32 error within the bound (max %.3g of bound, NMSE %.3g)", name,
                 r.f32.max_rel_to_bound, r.f32.nmse))
         tap_diag("%llu of %llu over; worst [%lld][%lld] abs %.4g", (unsigned long long)r.f32.over_bound,
-                 (unsigned long long)r.f32.compared, (long long)r.f32.worst_m, (long long)r.f32.worst_n,
-                 r.f32.max_abs);
+                 (unsigned long long)r.f32.compared, (long long)r.f32.worst_m, (long long)r.f32.worst_n, r.f32.max_abs);
     tap_diag("%s: %u tasks, %u jobs, slices %u, DMA %.2f MB, glue %.3f ms, MODEL %.3f ms @200 MHz / %.3f ms @1 GHz",
              name, r.st.tasks, r.st.jobs, r.wi.k_slices, r.st.dma_bytes / 1e6, r.st.glue_ns / 1e6,
              r.st.model_ns_200 / 1e6, r.st.model_ns_1000 / 1e6);
 }
 
-#define P(...) ((struct gc_params){ __VA_ARGS__ })
+#define P(...) ((struct gc_params){__VA_ARGS__})
 
 int main(void)
 {
     struct rk_gemm_engine *e = NULL;
     char why[256];
-    struct rk_gemm_options o = { .kind = NPU_DEVICE_SIM, .cores = 3 };
+    struct rk_gemm_options o = {.kind = NPU_DEVICE_SIM, .cores = 3};
     if (!tap_ok(rk_gemm_open(&o, &e, why, sizeof why) == 0, "open a 3-core engine on the simulator")) {
         tap_diag("%s", why);
         return tap_done();
@@ -48,31 +47,30 @@ int main(void)
     const enum rk_gemm_mode I8 = RK_GEMM_INT8, F16 = RK_GEMM_FP16, HAD = RK_GEMM_INT8_HAD;
     check_case(e, "tiny", P(.mode = I8, .M = 4, .K = 64, .N = 64, .seed = 1));
     for (int m = 1; m <= 3; m++)
-        check_case(e, "odd N=1023 K=1000", P(.mode = I8, .M = m, .K = 1000, .N = 1023, .seed = 10 + m,
-                                              .ldx_pad = 5, .ldy_pad = 3));
+        check_case(e, "odd N=1023 K=1000",
+                   P(.mode = I8, .M = m, .K = 1000, .N = 1023, .seed = 10 + m, .ldx_pad = 5, .ldy_pad = 3));
     check_case(e, "odd K=33 N=1", P(.mode = I8, .M = 3, .K = 33, .N = 1, .seed = 3));
     check_case(e, "multi-tile M=300 K=1536 N=1024", P(.mode = I8, .M = 300, .K = 1536, .N = 1024, .seed = 4));
     check_case(e, "prefill M=512 K=1536 N=1536", P(.mode = I8, .M = 512, .K = 1536, .N = 1536, .seed = 5));
     check_case(e, "ffn_down K=8960 (K-slices)", P(.mode = I8, .M = 40, .K = 8960, .N = 256, .seed = 6));
     check_case(e, "hazard K=3584 M=16 (sliced)", P(.mode = I8, .M = 16, .K = 3584, .N = 96, .seed = 7));
     check_case(e, "N-tiles N=10000 (2 per core)", P(.mode = I8, .M = 8, .K = 64, .N = 10000, .seed = 8));
-    check_case(e, "outliers x100 in X, x20 in W", P(.mode = I8, .M = 64, .K = 1536, .N = 256, .seed = 9,
-                                                    .x_outliers = 4, .x_factor = 100, .w_outliers = 8,
-                                                    .w_factor = 20));
+    check_case(e, "outliers x100 in X, x20 in W",
+               P(.mode = I8, .M = 64, .K = 1536, .N = 256, .seed = 9, .x_outliers = 4, .x_factor = 100, .w_outliers = 8,
+                 .w_factor = 20));
     check_case(e, "fp16 M=33 K=1536 N=300", P(.mode = F16, .M = 33, .K = 1536, .N = 300, .seed = 11));
-    check_case(e, "fp16 K=8960 (slices) outliers", P(.mode = F16, .M = 20, .K = 8960, .N = 96, .seed = 12,
-                                                     .x_outliers = 4, .x_factor = 100));
+    check_case(e, "fp16 K=8960 (slices) outliers",
+               P(.mode = F16, .M = 20, .K = 8960, .N = 96, .seed = 12, .x_outliers = 4, .x_factor = 100));
     check_case(e, "fp16 K=3840 M=20 (grains window)", P(.mode = F16, .M = 20, .K = 3840, .N = 64, .seed = 14));
-    check_case(e, "int8-had K=8960 outliers", P(.mode = HAD, .M = 24, .K = 8960, .N = 96, .seed = 15,
-                                                .x_outliers = 4, .x_factor = 100));
+    check_case(e, "int8-had K=8960 outliers",
+               P(.mode = HAD, .M = 24, .K = 8960, .N = 96, .seed = 15, .x_outliers = 4, .x_factor = 100));
     check_case(e, "int8-had odd K=1000 (H_8) N=1023", P(.mode = HAD, .M = 3, .K = 1000, .N = 1023, .seed = 16));
     check_case(e, "int8-had K=33 (no rotation)", P(.mode = HAD, .M = 2, .K = 33, .N = 5, .seed = 17));
     check_case(e, "fp16 odd N=1023 K=1000 M=2", P(.mode = F16, .M = 2, .K = 1000, .N = 1023, .seed = 13));
 
     /* Error of both modes on the same outlier data (the accuracy-mode comparison). */
     {
-        struct gc_params p = P(.mode = I8, .M = 32, .K = 1536, .N = 512, .seed = 21, .x_outliers = 4,
-                               .x_factor = 100);
+        struct gc_params p = P(.mode = I8, .M = 32, .K = 1536, .N = 512, .seed = 21, .x_outliers = 4, .x_factor = 100);
         struct gc_result a, b, c;
         gc_run(e, &p, &a);
         p.mode = F16;
@@ -88,7 +86,7 @@ int main(void)
     /* Small job budget: many jobs, same result. */
     {
         struct rk_gemm_engine *e2 = NULL;
-        struct rk_gemm_options o2 = { .kind = NPU_DEVICE_SIM, .cores = 1, .job_budget_ms = 1 };
+        struct rk_gemm_options o2 = {.kind = NPU_DEVICE_SIM, .cores = 1, .job_budget_ms = 1};
         if (tap_ok(rk_gemm_open(&o2, &e2, why, sizeof why) == 0, "open a 1-core engine with a 1 ms job budget")) {
             struct gc_params p = P(.mode = I8, .M = 256, .K = 2048, .N = 512, .seed = 22);
             struct gc_result r;
@@ -129,7 +127,7 @@ int main(void)
         tap_ok(rc == -ETIME, "an injected job timeout is reported (rc %d): %s", rc, rk_gemm_last_error(e));
         rc = rk_gemm_run(e, w, X, 2, 64, Y, 32, NULL);
         tap_ok(rc == 0, "the engine works again after the faults");
-        {   /* a non-finite row found by a parallel share (M·K above the threading threshold) */
+        { /* a non-finite row found by a parallel share (M·K above the threading threshold) */
             struct rk_weight *wb = NULL;
             float *Wb = malloc(sizeof(float) * 64 * 1536), *Xb = malloc(sizeof(float) * 300 * 1536);
             float *Yb = malloc(sizeof(float) * 300 * 64);

@@ -19,14 +19,18 @@
 typedef int (*inject_fault_fn)(const char *spec);
 
 static uint32_t rng = 12345;
-static float frand(void) { rng = rng * 1664525u + 1013904223u; return (float)(rng >> 8) / (float)(1u << 24) * 2.0f - 1.0f; }
+static float frand(void)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return (float)(rng >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
+}
 
 /* dst[N, M] = W[K, N]ᵀ · X[K, M] on `backend` with W in `wbuft`; returns the NMSE against `ref`
  * (computed on the CPU when ref_out is given), or a negative value when compute fails. */
-static double run_matmul(ggml_backend_t backend, ggml_backend_buffer_type_t wbuft, enum ggml_type wtype,
-                         int K, int N, int M, float *out)
+static double run_matmul(ggml_backend_t backend, ggml_backend_buffer_type_t wbuft, enum ggml_type wtype, int K, int N,
+                         int M, float *out)
 {
-    struct ggml_init_params ip = { .mem_size = 16 * ggml_tensor_overhead() + ggml_graph_overhead(), .no_alloc = true };
+    struct ggml_init_params ip = {.mem_size = 16 * ggml_tensor_overhead() + ggml_graph_overhead(), .no_alloc = true};
     struct ggml_context *wctx = ggml_init(ip), *actx = ggml_init(ip);
     struct ggml_tensor *w = ggml_new_tensor_2d(wctx, wtype, K, N);
     struct ggml_tensor *x = ggml_new_tensor_2d(actx, GGML_TYPE_F32, K, M);
@@ -36,7 +40,7 @@ static double run_matmul(ggml_backend_t backend, ggml_backend_buffer_type_t wbuf
     ggml_backend_buffer_t wb = ggml_backend_alloc_ctx_tensors_from_buft(wctx, wbuft);
     ggml_backend_buffer_t ab = ggml_backend_alloc_ctx_tensors_from_buft(actx, ggml_backend_cpu_buffer_type());
 
-    rng = 777;   /* the same data for every call */
+    rng = 777; /* the same data for every call */
     float *wf = malloc(sizeof(float) * K * N), *xf = malloc(sizeof(float) * K * M);
     for (int i = 0; i < K * N; i++) wf[i] = frand();
     for (int i = 0; i < K * M; i++) xf[i] = frand();
@@ -74,11 +78,15 @@ int main(int argc, char **argv)
     if (!cpu) return tap_done();
     int rounds = argc > 1 ? atoi(argv[1]) : 2;
 
-    const struct { enum ggml_type type; int K, N, M; double bound; } cases[] = {
-        { GGML_TYPE_F32, 96, 40, 9, 1e-5 },      /* float weights run in fp16 */
-        { GGML_TYPE_F16, 64, 33, 8, 1e-5 },
-        { GGML_TYPE_Q8_0, 128, 48, 10, 5e-4 },   /* quantized weights run in int8 */
-        { GGML_TYPE_Q4_K, 256, 64, 12, 5e-4 },
+    const struct {
+        enum ggml_type type;
+        int K, N, M;
+        double bound;
+    } cases[] = {
+            {GGML_TYPE_F32, 96, 40, 9, 1e-5}, /* float weights run in fp16 */
+            {GGML_TYPE_F16, 64, 33, 8, 1e-5},
+            {GGML_TYPE_Q8_0, 128, 48, 10, 5e-4}, /* quantized weights run in int8 */
+            {GGML_TYPE_Q4_K, 256, 64, 12, 5e-4},
     };
     for (int round = 0; round < rounds; round++) {
         ggml_backend_reg_t reg = ggml_backend_load(plugin);
@@ -98,7 +106,8 @@ int main(int argc, char **argv)
                    ggml_type_name(cases[c].type), cases[c].K, N, M, e, cases[c].bound);
             free(y_npu), free(y_cpu);
         }
-        inject_fault_fn inject = (inject_fault_fn)ggml_backend_reg_get_proc_address(reg, "ggml_backend_rknpu_sim_inject_fault");
+        inject_fault_fn inject =
+                (inject_fault_fn)ggml_backend_reg_get_proc_address(reg, "ggml_backend_rknpu_sim_inject_fault");
         tap_ok(inject && inject("dma@1") == 0, "round %d: fault injected", round);
         float y[40 * 9];
         tap_ok(run_matmul(npu, ggml_backend_dev_buffer_type(dev), GGML_TYPE_F32, 96, 40, 9, y) < 0,

@@ -17,25 +17,25 @@
 
 /* The IOVA space a task runs in (one fd's), supplied by the sim device layer. */
 struct npusim_mem {
-	void *ctx;
-	/* Host pointer for [iova, iova+len) when the whole range lies inside one mapped BO, else NULL
+    void *ctx;
+    /* Host pointer for [iova, iova+len) when the whole range lies inside one mapped BO, else NULL
 	   (the engine then reports an IOMMU-style fault naming the address). */
-	void *(*map)(void *ctx, uint32_t iova, size_t len);
+    void *(*map)(void *ctx, uint32_t iova, size_t len);
 };
 
 struct npusim_task_stats {
-	uint32_t regcmd_entries;   /* 64-bit entries fetched */
-	uint64_t macs;             /* multiply-accumulates executed by the MAC array (padded dims) */
-	uint64_t bytes_in;         /* feature + weight bytes read by DMA */
-	uint64_t bytes_out;        /* bytes written by the DPU */
-	uint32_t m, k, n;          /* task geometry as decoded from registers: rows (W·H), Kpad, Npad */
-	int in_precision, out_precision;   /* 3-bit precision codes (npu-registers §15.2) */
-	/* additions */
-	uint32_t tasks;            /* tasks executed (1 for npusim_core_run_task) */
-	uint32_t stale_reads;      /* non-strict mode: registers read that this task did not write */
+    uint32_t regcmd_entries;         /* 64-bit entries fetched */
+    uint64_t macs;                   /* multiply-accumulates executed by the MAC array (padded dims) */
+    uint64_t bytes_in;               /* feature + weight bytes read by DMA */
+    uint64_t bytes_out;              /* bytes written by the DPU */
+    uint32_t m, k, n;                /* task geometry as decoded from registers: rows (W·H), Kpad, Npad */
+    int in_precision, out_precision; /* 3-bit precision codes (npu-registers §15.2) */
+    /* additions */
+    uint32_t tasks;       /* tasks executed (1 for npusim_core_run_task) */
+    uint32_t stale_reads; /* non-strict mode: registers read that this task did not write */
 };
 
-struct npusim_core;                                    /* one NPU core with its persistent register file */
+struct npusim_core; /* one NPU core with its persistent register file */
 struct npusim_core *npusim_core_create(int index);
 void npusim_core_destroy(struct npusim_core *core);
 /* Strict (default): a task that reads a register it did not write itself fails (-EINVAL), since
@@ -43,7 +43,7 @@ void npusim_core_destroy(struct npusim_core *core);
  * Non-strict: such a read returns the last value written on this core (one register group; the
  * hardware's two ping-pong groups are not modelled) and counts in stats.stale_reads; a register
  * never written since create is still an error (its reset value is unknown). */
-void npusim_core_set_strict(struct npusim_core *core, bool strict);   /* default: strict */
+void npusim_core_set_strict(struct npusim_core *core, bool strict); /* default: strict */
 
 /*
  * Execute one rocket task the way the kernel starts it (PC base = regcmd_iova, fetch amount
@@ -59,18 +59,17 @@ void npusim_core_set_strict(struct npusim_core *core, bool strict);   /* default
  *               500 ms job timeout
  * stats (may be NULL) is filled on success.
  */
-int npusim_core_run_task(struct npusim_core *core, const struct npusim_mem *mem,
-			 uint32_t regcmd_iova, uint32_t regcmd_count,
-			 struct npusim_task_stats *stats, char *err, size_t errlen);
+int npusim_core_run_task(struct npusim_core *core, const struct npusim_mem *mem, uint32_t regcmd_iova,
+                         uint32_t regcmd_count, struct npusim_task_stats *stats, char *err, size_t errlen);
 
 /*
  * Vendor-driver style kick: PC_REGISTER_AMOUNTS = pc_data_amount, TASK_NUMBER = task_number
  * (1..4095); the PC follows each tail's PC_BASE_ADDRESS / PC_REGISTER_AMOUNTS to the next task
  * (npu-registers §3.4, §3.6, §11).  stats accumulate over the chain (geometry of the last task).
  */
-int npusim_core_run_chain(struct npusim_core *core, const struct npusim_mem *mem,
-			  uint32_t regcmd_iova, uint32_t pc_data_amount, uint32_t task_number,
-			  struct npusim_task_stats *stats, char *err, size_t errlen);
+int npusim_core_run_chain(struct npusim_core *core, const struct npusim_mem *mem, uint32_t regcmd_iova,
+                          uint32_t pc_data_amount, uint32_t task_number, struct npusim_task_stats *stats, char *err,
+                          size_t errlen);
 
 /* Register file inspection (tests, tools): the last value written to a register offset, false if
  * it was never written since the core was created. */

@@ -13,49 +13,49 @@
 #include "npu_regs.h"
 #include "npusim.h"
 
-#define NPUSIM_NREGS (0x10000 / 4)   /* one 32-bit slot per offset inside a core (§1.1) */
+#define NPUSIM_NREGS (0x10000 / 4) /* one 32-bit slot per offset inside a core (§1.1) */
 
 struct npusim_core {
-	int index;
-	bool strict;
-	uint32_t epoch;                          /* task counter; 0 = never written */
-	uint32_t regs[NPUSIM_NREGS];             /* values persist across tasks (§2.7, §3.8) */
-	uint32_t written[NPUSIM_NREGS];          /* epoch of the last write */
+    int index;
+    bool strict;
+    uint32_t epoch;                 /* task counter; 0 = never written */
+    uint32_t regs[NPUSIM_NREGS];    /* values persist across tasks (§2.7, §3.8) */
+    uint32_t written[NPUSIM_NREGS]; /* epoch of the last write */
 };
 
 /* What the tail of a fetched task said about the next one (§3.2). */
 struct pc_tail {
-	bool has_next;
-	uint32_t next_addr, next_amount;
+    bool has_next;
+    uint32_t next_addr, next_amount;
 };
 
 struct sim_task {
-	struct npusim_core *core;
-	const struct npusim_mem *mem;
-	char *err;
-	size_t errlen;
-	int rc;                                  /* first error wins */
-	uint32_t regcmd_addr;
-	struct npusim_task_stats st;
+    struct npusim_core *core;
+    const struct npusim_mem *mem;
+    char *err;
+    size_t errlen;
+    int rc; /* first error wins */
+    uint32_t regcmd_addr;
+    struct npusim_task_stats st;
 
-	/* CNA (decoded) */
-	int prec;                                /* input = processing precision */
-	unsigned bpe, kgroup;
-	uint32_t w, h, kpad, kreal, nk;
-	bool group_line_on;
-	uint32_t feat_addr, line_stride, weight_addr, weight_bytes;
-	int32_t surf_stride;                     /* 28-bit two's complement */
-	uint32_t data_banks, weight_banks, grains;
+    /* CNA (decoded) */
+    int prec; /* input = processing precision */
+    unsigned bpe, kgroup;
+    uint32_t w, h, kpad, kreal, nk;
+    bool group_line_on;
+    uint32_t feat_addr, line_stride, weight_addr, weight_bytes;
+    int32_t surf_stride; /* 28-bit two's complement */
+    uint32_t data_banks, weight_banks, grains;
 
-	/* DPU (decoded) */
-	int out_prec;
-	unsigned obpe;
-	uint32_t dst_addr, dst_stride, cube_w, cube_h, cube_c, notch;
+    /* DPU (decoded) */
+    int out_prec;
+    unsigned obpe;
+    uint32_t dst_addr, dst_stride, cube_w, cube_h, cube_c, notch;
 
-	/* data in flight: A [pixels][kpad], B [nk][kpad], acc [pixels][nk] */
-	void *a, *b;
-	int32_t *acc_i;
-	double *acc_f;
+    /* data in flight: A [pixels][kpad], B [nk][kpad], acc [pixels][nk] */
+    void *a, *b;
+    int32_t *acc_i;
+    double *acc_f;
 };
 
 /* Register file access for the blocks.  reg_rd() enforces strict mode; after the first error
