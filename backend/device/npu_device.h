@@ -43,6 +43,9 @@ enum npu_sim_sched {
     NPU_SIM_SCHED_SPREAD,     /* every ready job goes to any idle core (only BO dependencies order jobs) */
 };
 
+/* Largest npu_open_options.model_clock_mhz accepted: a plausibility bound, twice the vendor maximum. */
+#define NPU_MODEL_CLOCK_MHZ_MAX 2000
+
 struct npu_open_options {
     uint32_t model_clock_mhz; /* clock the timing MODEL assumes: 200 (mainline default) or 1000; 0 = 200 */
     bool sim_lenient;         /* sim: turn off the core's strict checks (reads of registers the task did not write) */

@@ -19,13 +19,6 @@ int rk_gemm_mode_parse(const char *name, enum rk_gemm_mode *mode)
     return -EINVAL;
 }
 
-int rk_gemm_mode_from_env(enum rk_gemm_mode *mode)
-{
-    const char *v = getenv("RKNPU_GEMM_MODE");
-    if (!v || !*v) return *mode = RK_GEMM_INT8, 0;
-    return rk_gemm_mode_parse(v, mode);
-}
-
 int rk_gemm_fail(struct rk_gemm_engine *e, int rc, const char *fmt, ...)
 {
     va_list ap;
@@ -36,6 +29,12 @@ int rk_gemm_fail(struct rk_gemm_engine *e, int rc, const char *fmt, ...)
 }
 
 const char *rk_gemm_last_error(const struct rk_gemm_engine *e) { return e ? e->err : "no engine"; }
+
+int rk_gemm_device_info(const struct rk_gemm_engine *e, struct npu_device_info *info)
+{
+    if (!e || !info) return -EINVAL;
+    return npu_device_get_info(e->dev[0], info);
+}
 
 int rk_gemm_open(const struct rk_gemm_options *opt, struct rk_gemm_engine **out, char *why, size_t whylen)
 {

@@ -38,8 +38,6 @@ enum rk_gemm_mode {
 #define RK_GEMM_MODES 3
 const char *rk_gemm_mode_name(enum rk_gemm_mode mode);
 int rk_gemm_mode_parse(const char *name, enum rk_gemm_mode *mode); /* "int8" | "fp16" | "int8-had"; 0 or -EINVAL */
-/* Mode named by env RKNPU_GEMM_MODE (default int8): 0, or -EINVAL for an unknown name. */
-int rk_gemm_mode_from_env(enum rk_gemm_mode *mode);
 
 /* ggml's to_float signature: decode k values of one row. */
 typedef void (*rk_row_to_float)(const void *src, float *dst, int64_t k);
@@ -60,6 +58,8 @@ int rk_gemm_open(const struct rk_gemm_options *opt, struct rk_gemm_engine **out,
 void rk_gemm_close(struct rk_gemm_engine *e);
 /* Reason for the last failure on this engine ("" if none). */
 const char *rk_gemm_last_error(const struct rk_gemm_engine *e);
+/* The NPU the engine runs on (its devices are one NPU: the first answers for all). 0 or -EINVAL. */
+int rk_gemm_device_info(const struct rk_gemm_engine *e, struct npu_device_info *info);
 
 /* Can a [N,K] weight run in this mode? 0, or -ENOTSUP/-EINVAL with a reason in why. Pure function of the
  * shape (padding covers any K and N >= 1); call it from supports_op. */

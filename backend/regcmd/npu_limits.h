@@ -12,6 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The NPU of the RK3588 as a whole. */
+#define NPU_CORES              3    /* three identical cores, one job queue each (rocket-uapi §1.2) */
+#define NPU_CLOCK_MAINLINE_MHZ 200  /* mainline DT assigned-clock-rates, no devfreq (mainline-status §4.2) */
+#define NPU_CLOCK_VENDOR_MHZ   1000 /* the vendor stack's maximum (npu-registers §9) */
+
 #define NPU_CBUF_BANKS       12 /* 12 × 32 KiB = 384 KiB per core (§1.3, §6.1) */
 #define NPU_CBUF_BANK_BYTES  32768
 #define NPU_ATOM_BYTES       16 /* one feature/output atom; DMA granule (§4) */
