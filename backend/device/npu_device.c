@@ -3,7 +3,8 @@
  * malformed jobs (SUBMIT still returns 0, rocket-uapi §2.3/§4.3), so everything it would reject is
  * rejected here, with a message. */
 #include "npu_device_impl.h"
-#include "rocket_uapi.h"
+#include "npu_limits.h"
+#include "npu_regs.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -11,10 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define REGCMD_MARKER    0x0041000000000000ull /* tail[2] (npu-registers §3.2) */
-#define REGCMD_OP_EN_TGT 0x0081u               /* tail[3] target: set op_en (npu-registers §3.1) */
-#define REGCMD_ALIGN     16u                   /* PC_BASE_ADDRESS takes bits [31:4] (npu-registers §3.5) */
 
 static _Thread_local char npu_error_text[512];
 
@@ -198,10 +195,10 @@ static int validate_bo_list(struct npu_device *dev, uint32_t j, const char *what
 
 static int validate_task(struct npu_device *dev, uint32_t j, uint32_t t, const struct npu_task *task)
 {
-    if (task->regcmd_count <= ROCKET_UAPI_REGCMD_TAIL_ENTRIES)
-        return npu_fail(-EINVAL, "job %u task %u: regcmd_count %u must include a body and the 4-entry tail", j, t,
-                        task->regcmd_count);
-    if (task->regcmd_iova % REGCMD_ALIGN)
+    if (task->regcmd_count <= NPU_REGCMD_TAIL_ENTRIES)
+        return npu_fail(-EINVAL, "job %u task %u: regcmd_count %u must include a body and the %u-entry tail", j, t,
+                        task->regcmd_count, NPU_REGCMD_TAIL_ENTRIES);
+    if (task->regcmd_iova % NPU_ADDR_ALIGN)
         return npu_fail(-EINVAL, "job %u task %u: regcmd IOVA 0x%08x is not 16-byte aligned", j, t, task->regcmd_iova);
     uint64_t len = (uint64_t)task->regcmd_count * 8;
     pthread_mutex_lock(&dev->lock);
@@ -213,11 +210,11 @@ static int validate_task(struct npu_device *dev, uint32_t j, uint32_t t, const s
         return npu_fail(-EFAULT, "job %u task %u: regcmd [0x%08x, +%llu B) is not inside one BO of this device", j, t,
                         task->regcmd_iova, (unsigned long long)len);
     /* Without the tail the PC never reaches op_en and the job hangs until the 500 ms reset (rocket-uapi §4.2). */
-    if (marker != REGCMD_MARKER || (op_en >> 48) != REGCMD_OP_EN_TGT)
+    if (marker != npu_entry(NPU_TGT_MARKER, 0, 0) || npu_entry_target(op_en) != NPU_TGT_OP_EN)
         return npu_fail(-EINVAL,
-                        "job %u task %u: stream does not end with the 4-entry tail (entry[count-2]=0x%016llx, "
+                        "job %u task %u: stream does not end with the %u-entry tail (entry[count-2]=0x%016llx, "
                         "entry[count-1]=0x%016llx); regcmd_count must include the tail",
-                        j, t, (unsigned long long)marker, (unsigned long long)op_en);
+                        j, t, NPU_REGCMD_TAIL_ENTRIES, (unsigned long long)marker, (unsigned long long)op_en);
     return 0;
 }
 

@@ -313,7 +313,7 @@ size_t rk_regcmd_tail(uint64_t out[4], uint32_t next_iova, uint32_t next_body_co
     out[1] = npu_entry(NPU_TGT_PC, PC_REGISTER_AMOUNTS, next_iova ? rk_next_amount(next_body_count) : 0);
     out[2] = npu_entry(NPU_TGT_MARKER, 0, 0);
     out[3] = npu_entry(NPU_TGT_OP_EN, PC_OPERATION_ENABLE, NPU_EN_MATMUL);
-    return RK_REGCMD_TAIL_ENTRIES;
+    return NPU_REGCMD_TAIL_ENTRIES;
 }
 
 int rk_regcmd_matmul_task(const struct rk_matmul *mm, uint32_t next_iova, uint64_t *seg, size_t cap,
@@ -348,8 +348,8 @@ int rk_regcmd_describe(uint64_t e, char *buf, size_t len)
     return snprintf(buf, len, "%s (0x%04x) = 0x%08x", name ? name : "unknown", reg, val);
 }
 
-uint32_t rk_regcmd_count(size_t body_count) { return (uint32_t)body_count + RK_REGCMD_TAIL_ENTRIES; }
+uint32_t rk_regcmd_count(size_t body_count) { return (uint32_t)body_count + NPU_REGCMD_TAIL_ENTRIES; }
 uint32_t rk_pc_data_amount(uint32_t regcmd_count) { return (regcmd_count + 1) / 2 - 1; }
 uint32_t rk_next_amount(uint32_t next_body_count) { return (next_body_count + 1) / 2 + 1; }
 uint32_t rk_pc_fetch_entries(uint32_t pc_data_amount) { return 2 * (pc_data_amount + 1); }
-size_t rk_regcmd_segment_entries(size_t body_count) { return (body_count + RK_REGCMD_TAIL_ENTRIES + 7) & ~(size_t)7; }
+size_t rk_regcmd_segment_entries(size_t body_count) { return (body_count + NPU_REGCMD_TAIL_ENTRIES + 7) & ~(size_t)7; }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Per-task limits of one RK3588 NPU core: CBUF geometry, field widths and the envelope outside of
- * which silicon is known (or reported by board-tested peers) to produce garbage or hang.
+ * The RK3588 NPU as a whole (cores, clocks) and the per-task limits of one core: CBUF geometry,
+ * alignment, field widths and the envelope outside of which silicon is known (or reported by
+ * board-tested peers) to produce garbage or hang.
  * The regcmd builder rejects a matmul at build time and the software NPU rejects a task at run time
  * with the same function, so the two cannot disagree.
  */
@@ -68,8 +69,8 @@ int npu_precision_check(int in_prec, int out_prec, char *err, size_t errlen);
  */
 int npu_envelope_check(const struct npu_task_geom *g, char *err, size_t errlen);
 
-/* Write a reason into err (when err/errlen allow) and return rc: the one error formatter of the
- * regcmd layer. */
+/* Write a reason into err (when err/errlen allow) and return rc: the one error formatter of hw/ and
+ * the regcmd builder. */
 int npu_fail_msg(int rc, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

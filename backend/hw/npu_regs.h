@@ -280,6 +280,11 @@ enum npu_precision {
     NPU_PREC_TF32 = 7,
 };
 
+/* Every task's stream ends with a 4-entry tail (§3.2): next PC_BASE_ADDRESS (or a zero word), next
+ * PC_REGISTER_AMOUNTS, the NPU_TGT_MARKER entry, the NPU_TGT_OP_EN entry. rocket's regcmd_count
+ * includes it (rocket-uapi §4.2). */
+#define NPU_REGCMD_TAIL_ENTRIES 4
+
 /* Entry encoding (§3.1): target<<48 | value<<16 | offset. */
 static inline uint64_t npu_entry(uint16_t target, uint16_t off, uint32_t value)
 {
