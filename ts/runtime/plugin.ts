@@ -114,7 +114,6 @@ export function loadPlugin(native: Native, file: string, settings: NpuSettings):
       throw new LlamaError(
         `could not load ${file} as a ggml backend: ${logSink.takeErrors() || 'ggml_backend_load returned NULL'}`,
       );
-    loadedWith = key;
     const getStatus = g.ggml_backend_reg_get_proc_address(reg, 'ggml_backend_rknpu_get_status');
     if (!getStatus) {
       const name = g.ggml_backend_reg_name(reg);
@@ -123,15 +122,14 @@ export function loadPlugin(native: Native, file: string, settings: NpuSettings):
         `${file} is not the Rosenblatt NPU plugin: it is the ggml backend '${name}', without ggml_backend_rknpu_get_status`,
       );
     }
+    loadedWith = key;
     const status = readStatus(getStatus);
     // An explicitly requested device that is missing is a config error in the plugin; checked here
     // too, so that a run never continues on the CPU after asking for the NPU.
     const asked = settings.device === 'sim' || settings.device === 'rocket';
     if (status.configError || (asked && !status.present)) {
       logSink.takeErrors();
-      throw new LlamaError(
-        `cannot use the NPU as asked: ${status.reason || `no device (RKNPU_DEVICE=${settings.device})`}`,
-      );
+      throw new LlamaError(`NPU plugin: ${status.reason || `RKNPU_DEVICE=${settings.device} registered no device`}`);
     }
     return new RknpuPlugin(native, file, reg, status);
   });
