@@ -24,7 +24,6 @@ int npu_fail(int err, const char *fmt, ...)
     return err;
 }
 
-void npu_clear_error(void) { npu_error_text[0] = 0; }
 const char *npu_last_error(void) { return npu_error_text; }
 
 int64_t npu_monotonic_ns(void)
@@ -69,8 +68,10 @@ int npu_device_open(enum npu_device_kind kind, const struct npu_open_options *op
     if (!out) return npu_fail(-EINVAL, "npu_device_open: out is NULL");
     *out = NULL;
     struct npu_open_options o = opt ? *opt : (struct npu_open_options){0};
-    if (!o.model_clock_mhz) o.model_clock_mhz = 200; /* mainline DT rate (mainline-status §4.2) */
-    if (o.model_clock_mhz > 2000) return npu_fail(-EINVAL, "model clock %u MHz is not plausible", o.model_clock_mhz);
+    if (!o.model_clock_mhz) o.model_clock_mhz = NPU_CLOCK_MAINLINE_MHZ;
+    if (o.model_clock_mhz > NPU_MODEL_CLOCK_MHZ_MAX)
+        return npu_fail(-EINVAL, "model clock %u MHz is not plausible (at most %u)", o.model_clock_mhz,
+                        NPU_MODEL_CLOCK_MHZ_MAX);
     if (kind > NPU_DEVICE_SIM) return npu_fail(-EINVAL, "unknown device kind %d", (int)kind);
 
     struct npu_device *dev = calloc(1, sizeof *dev);

@@ -162,7 +162,8 @@ int dpu_write(struct sim_task *t)
         for (uint32_t w = 0; w < t->cube_w; w++) {
             size_t p = (size_t)h * t->cube_w + w;
             for (uint32_t n = 0; n < t->cube_c; n++) {
-                uint8_t *dst = out + (uint64_t)(n / oepa) * t->dst_stride + h * line + w * 16 + (n % oepa) * t->obpe;
+                uint8_t *dst = out + (uint64_t)(n / oepa) * t->dst_stride + h * line + w * NPU_ATOM_BYTES +
+                               (n % oepa) * t->obpe;
                 size_t i = p * t->nk + n;
                 if (t->out_prec == NPU_PREC_INT32) {
                     memcpy(dst, &t->acc_i[i], 4);
