@@ -174,7 +174,8 @@ void npu_bo_close(struct npu_bo *bo)
     free(node);
 }
 
-struct npu_bo_node *npu_device_find_bo_locked(struct npu_device *dev, uint32_t iova, uint64_t len)
+/* The device's BO containing [iova, iova + len); caller holds dev->lock. */
+static struct npu_bo_node *find_bo_locked(struct npu_device *dev, uint32_t iova, uint64_t len)
 {
     for (struct npu_bo_node *n = dev->bos; n; n = n->next)
         if (iova >= n->bo.iova && (uint64_t)iova + len <= (uint64_t)n->bo.iova + n->bo.size) return n;
@@ -203,7 +204,7 @@ static int validate_task(struct npu_device *dev, uint32_t j, uint32_t t, const s
         return npu_fail(-EINVAL, "job %u task %u: regcmd IOVA 0x%08x is not 16-byte aligned", j, t, task->regcmd_iova);
     uint64_t len = (uint64_t)task->regcmd_count * 8;
     pthread_mutex_lock(&dev->lock);
-    struct npu_bo_node *n = npu_device_find_bo_locked(dev, task->regcmd_iova, len);
+    struct npu_bo_node *n = find_bo_locked(dev, task->regcmd_iova, len);
     const uint64_t *e = n ? (const uint64_t *)((const char *)n->bo.map + (task->regcmd_iova - n->bo.iova)) : NULL;
     uint64_t marker = e ? e[task->regcmd_count - 2] : 0, op_en = e ? e[task->regcmd_count - 1] : 0;
     pthread_mutex_unlock(&dev->lock);

@@ -300,13 +300,7 @@ static inline enum npu_block npu_block_of(uint16_t off) { return (enum npu_block
 uint16_t npu_block_target(enum npu_block blk);
 const char *npu_block_name(enum npu_block blk);
 
-/* Table lookups.  npu_reg_name() returns NULL for registers not in the table. */
-struct npu_reg_desc {
-    uint16_t off;
-    const char *name;
-};
-extern const struct npu_reg_desc npu_reg_table[];
-extern const unsigned npu_reg_table_len;
+/* The name of a register in the table above, NULL for registers not in it. */
 const char *npu_reg_name(uint16_t off);
 
 #endif
