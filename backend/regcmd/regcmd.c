@@ -186,9 +186,7 @@ int rk_regcmd_matmul(const struct rk_matmul *mm, uint64_t *body, size_t cap, siz
     emit(&e, CNA_DCOMP_REGNUM, 0);
     emit(&e, CNA_DCOMP_CTRL, 0);
     emit(&e, CNA_CONV_CON1, p.conv_con1);
-    emit(&e, DPU_S_POINTER,
-         npu_set(DPU_S_POINTER_PP_MODE, 1) | npu_set(DPU_S_POINTER_EXECUTER_PP_EN, 1) |
-                 npu_set(DPU_S_POINTER_PP_EN, 1));
+    emit(&e, DPU_S_POINTER, DPU_S_POINTER_REARM);
 
     /* CNA 0x100c..0x1184 ascending (§10 #5–#52). */
     emit(&e, CNA_CONV_CON1, p.conv_con1);
@@ -239,7 +237,8 @@ int rk_regcmd_matmul(const struct rk_matmul *mm, uint64_t *body, size_t cap, siz
 
     /* DPU 0x400c..0x412c ascending (§10 #58–#107): conv -> memory, all stages bypassed. */
     emit(&e, DPU_FEATURE_MODE_CFG,
-         npu_set(DPU_FEATURE_MODE_CFG_BURST_LEN, 15) | npu_set(DPU_FEATURE_MODE_CFG_OUTPUT_MODE, 2));
+         npu_set(DPU_FEATURE_MODE_CFG_BURST_LEN, 15) |
+                 npu_set(DPU_FEATURE_MODE_CFG_OUTPUT_MODE, DPU_OUTPUT_MODE_MEMORY));
     emit(&e, DPU_DATA_FORMAT,
          npu_set(DPU_DATA_FORMAT_OUT_PRECISION, p.out_prec) | npu_set(DPU_DATA_FORMAT_IN_PRECISION, p.in_prec) |
                  npu_set(DPU_DATA_FORMAT_PROC_PRECISION, p.in_prec));
