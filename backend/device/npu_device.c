@@ -24,7 +24,6 @@ int npu_fail(int err, const char *fmt, ...)
     return err;
 }
 
-void npu_clear_error(void) { npu_error_text[0] = 0; }
 const char *npu_last_error(void) { return npu_error_text; }
 
 int64_t npu_monotonic_ns(void)
@@ -69,8 +68,10 @@ int npu_device_open(enum npu_device_kind kind, const struct npu_open_options *op
     if (!out) return npu_fail(-EINVAL, "npu_device_open: out is NULL");
     *out = NULL;
     struct npu_open_options o = opt ? *opt : (struct npu_open_options){0};
-    if (!o.model_clock_mhz) o.model_clock_mhz = 200; /* mainline DT rate (mainline-status §4.2) */
-    if (o.model_clock_mhz > 2000) return npu_fail(-EINVAL, "model clock %u MHz is not plausible", o.model_clock_mhz);
+    if (!o.model_clock_mhz) o.model_clock_mhz = NPU_CLOCK_MAINLINE_MHZ;
+    if (o.model_clock_mhz > NPU_MODEL_CLOCK_MHZ_MAX)
+        return npu_fail(-EINVAL, "model clock %u MHz is not plausible (at most %u)", o.model_clock_mhz,
+                        NPU_MODEL_CLOCK_MHZ_MAX);
     if (kind > NPU_DEVICE_SIM) return npu_fail(-EINVAL, "unknown device kind %d", (int)kind);
 
     struct npu_device *dev = calloc(1, sizeof *dev);
@@ -173,7 +174,8 @@ void npu_bo_close(struct npu_bo *bo)
     free(node);
 }
 
-struct npu_bo_node *npu_device_find_bo_locked(struct npu_device *dev, uint32_t iova, uint64_t len)
+/* The device's BO containing [iova, iova + len); caller holds dev->lock. */
+static struct npu_bo_node *find_bo_locked(struct npu_device *dev, uint32_t iova, uint64_t len)
 {
     for (struct npu_bo_node *n = dev->bos; n; n = n->next)
         if (iova >= n->bo.iova && (uint64_t)iova + len <= (uint64_t)n->bo.iova + n->bo.size) return n;
@@ -202,7 +204,7 @@ static int validate_task(struct npu_device *dev, uint32_t j, uint32_t t, const s
         return npu_fail(-EINVAL, "job %u task %u: regcmd IOVA 0x%08x is not 16-byte aligned", j, t, task->regcmd_iova);
     uint64_t len = (uint64_t)task->regcmd_count * 8;
     pthread_mutex_lock(&dev->lock);
-    struct npu_bo_node *n = npu_device_find_bo_locked(dev, task->regcmd_iova, len);
+    struct npu_bo_node *n = find_bo_locked(dev, task->regcmd_iova, len);
     const uint64_t *e = n ? (const uint64_t *)((const char *)n->bo.map + (task->regcmd_iova - n->bo.iova)) : NULL;
     uint64_t marker = e ? e[task->regcmd_count - 2] : 0, op_en = e ? e[task->regcmd_count - 1] : 0;
     pthread_mutex_unlock(&dev->lock);

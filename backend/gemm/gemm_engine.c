@@ -40,9 +40,9 @@ int rk_gemm_open(const struct rk_gemm_options *opt, struct rk_gemm_engine **out,
 {
     struct rk_gemm_options o = opt ? *opt : (struct rk_gemm_options){.kind = NPU_DEVICE_AUTO};
     *out = NULL;
-    if (!o.cores) o.cores = RK_GEMM_MAX_CORES;
-    if (o.cores > RK_GEMM_MAX_CORES) {
-        snprintf(why, whylen, "cores must be 1..%d (got %u)", RK_GEMM_MAX_CORES, o.cores);
+    if (!o.cores) o.cores = NPU_CORES;
+    if (o.cores > NPU_CORES) {
+        snprintf(why, whylen, "cores must be 1..%u (got %u)", NPU_CORES, o.cores);
         return -EINVAL;
     }
     struct rk_gemm_engine *e = calloc(1, sizeof *e);
@@ -68,7 +68,7 @@ int rk_gemm_open(const struct rk_gemm_options *opt, struct rk_gemm_engine **out,
 void rk_gemm_close(struct rk_gemm_engine *e)
 {
     if (!e) return;
-    for (uint32_t c = 0; c < RK_GEMM_MAX_CORES; c++) {
+    for (uint32_t c = 0; c < NPU_CORES; c++) {
         npu_bo_close(e->scratch[c].a), npu_bo_close(e->scratch[c].c), npu_bo_close(e->scratch[c].regcmd);
         if (e->dev[c]) npu_device_close(e->dev[c]);
     }

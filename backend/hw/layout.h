@@ -37,6 +37,7 @@ struct rk_matmul {
     uint32_t a_row_stride, c_row_stride;
 };
 
+int rk_dtype_precision(enum rk_dtype t); /* the NPU's precision code (enum npu_precision), -1 if none */
 size_t rk_dtype_size(enum rk_dtype t);
 uint32_t rk_kpad(uint32_t k);                     /* align32(K) */
 uint32_t rk_npad(enum rk_dtype in, uint32_t n);   /* N to the kernel group: 32 int8, 16 fp16 */

@@ -20,24 +20,30 @@
 
 #define NPU_CBUF_BANKS       12 /* 12 × 32 KiB = 384 KiB per core (§1.3, §6.1) */
 #define NPU_CBUF_BANK_BYTES  32768
-#define NPU_ATOM_BYTES       16 /* one feature/output atom; DMA granule (§4) */
-#define NPU_ADDR_ALIGN       16 /* address fields are [31:4] (§3.5, §16.4) */
-#define NPU_K_ALIGN          32 /* Kpad = align32(K) for int8/fp16 (§4) */
-#define NPU_KGROUP_INT8      32 /* kernels per group (§1.3, TRM CONV_CON2.KERNEL_GROUP) */
+#define NPU_ATOM_BYTES       16           /* one feature/output atom; DMA granule (§4) */
+#define NPU_ADDR_ALIGN       16           /* address fields are [31:4] (§3.5, §16.4) */
+#define NPU_IOVA_SPACE       (1ull << 32) /* 32-bit NPU addresses: 4 GiB per address space (§1.2) */
+#define NPU_K_ALIGN          32           /* Kpad = align32(K) for int8/fp16 (§4) */
+#define NPU_KGROUP_INT8      32           /* kernels per group (§1.3, TRM CONV_CON2.KERNEL_GROUP) */
 #define NPU_KGROUP_FP16      16
 #define NPU_DATA_ENTRY_BYTES 64 /* DATA_ENTRIES divisor that works (§6.2) */
 
-#define NPU_INT8_K_MAX         8192 /* int8 K per task: 11008 = garbage (§6.3, §17.3 MF-rocket) */
-#define NPU_K_HAZARD_LO        3072 /* Kpad in (3072, 4096) with M > 4 failed (K=3840, §6.3, §17.3 HM) */
-#define NPU_K_HAZARD_HI        4096
-#define NPU_K_HAZARD_M_MAX     4
-#define NPU_N_MAX              8192   /* 13-bit DPU channel fields; N=16384 silently wrong (§6.3, §17.3 ORK) */
-#define NPU_NOTCH_MAX          8191   /* 13-bit DATA_CUBE_NOTCH_ADDR (§4.3) */
-#define NPU_HW_MAX             2047   /* 11-bit DATAIN_HEIGHT/WIDTH (§6.3) */
-#define NPU_KPAD_MAX           65535  /* 16-bit DATAIN_CHANNEL (§6.3) */
-#define NPU_FEATURE_GRAINS_MAX 1023   /* 10-bit CONV_CON2.FEATURE_GRAINS (§2.2) */
-#define NPU_TASKS_PER_KICK_MAX 4095   /* 12-bit PC_TASK_CON.TASK_NUMBER (§3.6) */
-#define NPU_PC_AMOUNT_MAX      0xffff /* 16-bit PC_DATA_AMOUNT (§2.1) */
+#define NPU_INT8_K_MAX           8192 /* int8 K per task: 11008 = garbage (§6.3, §17.3 MF-rocket) */
+#define NPU_K_HAZARD_LO          3072 /* Kpad in (3072, 4096) with M > 4 failed (K=3840, §6.3, §17.3 HM) */
+#define NPU_K_HAZARD_HI          4096
+#define NPU_K_HAZARD_M_MAX       4
+/* int8 beyond Kpad 4096 works with few rows only: FEATURE_GRAINS = 30 from 16 rows on, at most 32 rows
+ * per task up to Kpad 6144 and 16 up to 8192 (HM, §6.3, §6.4, §17.3). */
+#define NPU_I8_LARGE_KPAD        4096
+#define NPU_I8_LARGE_KPAD_GRAINS 30
+#define NPU_I8_LARGE_KPAD_ROWS   16     /* rows from which NPU_I8_LARGE_KPAD_GRAINS applies */
+#define NPU_N_MAX                8192   /* 13-bit DPU channel fields; N=16384 silently wrong (§6.3, §17.3 ORK) */
+#define NPU_NOTCH_MAX            8191   /* 13-bit DATA_CUBE_NOTCH_ADDR (§4.3) */
+#define NPU_HW_MAX               2047   /* 11-bit DATAIN_HEIGHT/WIDTH (§6.3) */
+#define NPU_KPAD_MAX             65535  /* 16-bit DATAIN_CHANNEL (§6.3) */
+#define NPU_FEATURE_GRAINS_MAX   1023   /* 10-bit CONV_CON2.FEATURE_GRAINS (§2.2) */
+#define NPU_TASKS_PER_KICK_MAX   4095   /* 12-bit PC_TASK_CON.TASK_NUMBER (§3.6) */
+#define NPU_PC_AMOUNT_MAX        0xffff /* 16-bit PC_DATA_AMOUNT (§2.1) */
 
 /* What one task asks of the core, as the builder plans it or the sim decodes it from registers. */
 struct npu_task_geom {
