@@ -1,96 +1,20 @@
 // rosenblatt-dl accept end to end on the software NPU (--sim, quick sizes) into a temp folder: the
 // report's fields and values, the Markdown sections, the PNGs, the raw stage outputs, the progress
-// lines, and the fleet file update (on a fake RK3588 tree, a temp copy of fleet/boltzmann.yaml).
+// lines, and the fleet file update (on a fake RK3588 tree, a temp copy of fleet/boltzmann.yaml). The
+// fleet writer and the tool-output parsers have their unit tests in test/unit/.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { applyFleet, parseBackendOps, parsePerplexityKld, type AcceptReport } from '../ts/lib/accept.js';
-import { runDoctor } from '../ts/lib/doctor.js';
-import { parseLlamaBenchJson } from '../ts/lib/bench.js';
-import { readFleet, updateFleet } from '../ts/lib/fleet.js';
-import { readPng } from '../ts/lib/png.js';
+import { readFleet } from '../ts/board/fleet.js';
+import { readPng } from '../ts/util/png.js';
 import { makeBoard } from './fixtures/board/fake-board.js';
-import { cli, defaultModel, repo, sharedModel } from './helpers.js';
+import { cli, defaultModel, e2eModel, repo, sharedModel } from './helpers.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rb-accept-'));
 t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-t.test('fleet writer: kit-owned values replaced line by line, everything else untouched', (t) => {
-  const src = fs.readFileSync(path.join(repo, 'fleet', 'boltzmann.yaml'), 'utf8');
-  const before = readFleet(src);
-  t.equal(before.get('schema_version'), 1);
-  t.equal(before.get('soc.cpu.big_cpus'), '4-7');
-  const u = updateFleet(src, {
-    'kernel.release': '7.3.0',
-    'measured.npu_cores_bound': 3,
-    'measured.overlay_applied': true,
-    'kernel.cmdline': 'a "quoted" b',
-    'measured.nope': 1,
-  });
-  t.same(u.missing, ['measured.nope']);
-  const a = src.split('\n'),
-    b = u.text.split('\n');
-  t.equal(b.length, a.length, 'same number of lines');
-  const changed = a.map((l, i) => (l === b[i] ? null : b[i])).filter((l) => l !== null);
-  t.same(changed, [
-    '  release: "7.3.0"',
-    '  cmdline: "a  quoted  b"',
-    '  overlay_applied: true',
-    '  npu_cores_bound: 3',
-  ]);
-  const after = readFleet(u.text);
-  t.equal(after.get('measured.npu_cores_bound'), 3);
-  t.equal(after.get('kernel.release'), '7.3.0');
-  t.throws(() => readFleet('a:\n\tb: 1\n'), /outside the schema/);
-  t.end();
-});
-
-t.test('fleet update: skipped off the board; mismatches with human keys reported, not written', (t) => {
-  const file = path.join(tmp, 'fleet-unit.yaml');
-  const src = fs.readFileSync(path.join(repo, 'fleet', 'boltzmann.yaml'), 'utf8');
-  fs.writeFileSync(file, src);
-  const rep = { finished_at: '2026-11-22T08:00:00.123Z', kit_version: '0.1.0+abc' } as AcceptReport;
-  const here = runDoctor('/nonexistent-sysroot');
-  let f = applyFleet(file, rep, here, [], 'vm');
-  t.match(f.skipped_reason, /not an RK3588/);
-  t.equal(fs.readFileSync(file, 'utf8'), src, 'file untouched');
-  const root = makeBoard({ cores: 2, clockHz: 400000000, memKb: 16_000_000 });
-  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
-  f = applyFleet(file, rep, runDoctor(root), [{ simulator: false, driver: 'rocket' }], 'somewhere');
-  t.equal(f.skipped_reason, null);
-  t.same(f.missing, []);
-  t.ok(f.written.includes('measured.npu_cores_bound') && f.written.includes('measured.drm_name'));
-  t.match(f.mismatches.join('\n'), /host\.hostname is "boltzmann" but this host is "somewhere"/);
-  t.match(f.mismatches.join('\n'), /soc\.memory\.total_gb is 32 but MemTotal is 15\.3 GiB/);
-  t.match(f.mismatches.join('\n'), /npu\.cores is 3 but 2 cores are bound/);
-  t.match(f.mismatches.join('\n'), /npu\.clock_hz_expected is 200000000 but the NPU clock runs at 400000000/);
-  const y = readFleet(fs.readFileSync(file, 'utf8'));
-  t.equal(y.get('npu.cores'), 3, 'human key left unchanged');
-  t.equal(y.get('measured.npu_cores_bound'), 2);
-  t.equal(y.get('measured.drm_name'), 'rocket');
-  t.equal(y.get('measured.updated_at'), '2026-11-22T08:00:00Z');
-  t.end();
-});
-
-t.test('tool output parsers fail with a clear message', (t) => {
-  t.throws(() => parseLlamaBenchJson('| model | size |\n|---|---|'), /llama-bench output not recognised/);
-  t.throws(() => parseLlamaBenchJson('[{"x":1}]'), /without avg_ts/);
-  const ok = parseLlamaBenchJson('noise [{"n_prompt":64,"n_gen":0,"avg_ts":10},{"n_prompt":0,"n_gen":16,"avg_ts":5}]');
-  t.equal(ok.pp.avg_ts, 10);
-  t.equal(ok.tg.avg_ts, 5);
-  t.throws(() => parseBackendOps('something else'), /test-backend-ops output not recognised/);
-  t.same(parseBackendOps('  19/19 tests passed\n  Backend RKNPU: \x1b[1;32mOK\x1b[0m\n'), {
-    passed: 19,
-    total: 19,
-    ok: true,
-  });
-  t.equal(parseBackendOps('  18/19 tests passed\n  Backend RKNPU: FAIL\n').ok, false);
-  t.throws(() => parsePerplexityKld('Final estimate: PPL = 3.0'), /--kl-divergence output not recognised/);
-  t.end();
-});
-
-const model = sharedModel('tiny-qwen2-q4_k_m.gguf') ?? defaultModel;
+const model = () => e2eModel('tiny-qwen2-q4_k_m.gguf');
 const text = sharedModel('valid.txt');
 
 t.test('accept --sim --quick end to end', (t) => {
@@ -99,7 +23,7 @@ t.test('accept --sim --quick end to end', (t) => {
   fs.copyFileSync(path.join(repo, 'fleet', 'boltzmann.yaml'), fleet);
   const root = makeBoard();
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
-  const args = ['accept', '--sim', '--quick', '-m', model, '--out', out, '--fleet', fleet, '--root', root];
+  const args = ['accept', '--sim', '--quick', '-m', model(), '--out', out, '--fleet', fleet, '--root', root];
   if (text) args.push('-f', text);
   const r = cli(args, { ROSENBLATT_PROGRESS_MS: '2000' });
   t.equal(r.status, 0, `exit 0\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
@@ -252,7 +176,10 @@ t.test(
   { skip: fs.existsSync('/dev/accel') && 'this machine has /dev/accel' },
   (t) => {
     const out = path.join(tmp, 'rocket');
-    const r = cli(['accept', '--quick', '-m', defaultModel, '--out', out], { RKNPU_DEVICE: 'rocket' });
+    const r = cli(['accept', '--quick', '-m', defaultModel(), '--out', out], {
+      RKNPU_DEVICE: 'rocket',
+      RKNPU_ACCEL_DIR: '/nonexistent-accel',
+    });
     t.equal(r.status, 1, 'exit 1');
     t.match(r.stdout, /accept: FAIL/);
     const rep = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));

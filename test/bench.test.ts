@@ -1,40 +1,18 @@
-// rosenblatt-dl bench on the software NPU: table, JSON, PNG; and a clear error for a bad model.
+// rosenblatt-dl bench on the software NPU: table, JSON, PNG; and a clear error for a bad model or an
+// NPU-less setting.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { readPng } from '../ts/lib/png.js';
-import { barChart } from '../ts/lib/plot.js';
+import { readPng } from '../ts/util/png.js';
 import { cli, defaultModel } from './helpers.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rb-bench-'));
 t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-t.test('PNG writer and plotter', (t) => {
-  const img = barChart({
-    title: 'Test 123',
-    yLabel: 'x',
-    groups: ['a', 'b'],
-    series: [
-      { name: 'one', values: [1, 2] },
-      { name: 'two', values: [3, null] },
-    ],
-    width: 320,
-    height: 200,
-  });
-  const info = readPng(img.toPng());
-  t.same([info.width, info.height, info.bitDepth, info.colorType], [320, 200, 8, 2]);
-  t.ok(info.colors >= 4, `${info.colors} colours`);
-  const png = img.toPng();
-  png[png.length - 20] ^= 0xff; // corrupt a byte inside the last chunks
-  t.throws(() => readPng(png), /bad CRC|incorrect|invalid/i);
-  t.throws(() => readPng(Buffer.from('GIF89a')), /not a PNG/);
-  t.end();
-});
-
 t.test('bench --sim: table, bench.json, bench.png', (t) => {
   const out = path.join(tmp, 'b1');
-  const r = cli(['bench', '--sim', '-m', defaultModel, '-p', '32', '-n', '8', '-r', '1', '--out', out]);
+  const r = cli(['bench', '--sim', '-m', defaultModel(), '-p', '32', '-n', '8', '-r', '1', '--out', out]);
   t.equal(r.status, 0, r.stderr.slice(-2000));
   t.match(r.stdout, /^run\s+pp32 t\/s\s+tg8 t\/s$/m, 'table header');
   t.match(r.stdout, /^CPU\s+[0-9.]+\s+[0-9.]+$/m);
@@ -69,15 +47,13 @@ t.test('bench --sim: table, bench.json, bench.png', (t) => {
   t.end();
 });
 
-t.test('bench --json --skip-estimate; a missing model is a clear error', (t) => {
-  // Without --sim on a machine with no /dev/accel the simulator is chosen, and said so.
-  const noNpu = !fs.existsSync('/dev/accel');
+t.test('bench --json --skip-estimate; a missing model or RKNPU_DEVICE=off is a clear error', (t) => {
+  // Without --sim on a machine with no accel node the simulator is chosen, and said so first.
   const r = cli(
     [
       'bench',
-      ...(noNpu ? [] : ['--sim']),
       '-m',
-      defaultModel,
+      defaultModel(),
       '-p',
       '16',
       '-n',
@@ -89,10 +65,10 @@ t.test('bench --json --skip-estimate; a missing model is a clear error', (t) => 
       '--out',
       path.join(tmp, 'b2'),
     ],
-    { RKNPU_DEVICE: '' },
+    { RKNPU_DEVICE: '', RKNPU_ACCEL_DIR: '/nonexistent-accel' },
   );
   t.equal(r.status, 0, r.stderr.slice(-1500));
-  if (noNpu) t.match(r.stderr, /no NPU on this machine .*SOFTWARE SIMULATOR/);
+  t.match(r.stderr.split('\n')[0], /^rosenblatt-dl: no NPU on this machine .*SOFTWARE SIMULATOR/);
   const j = JSON.parse(r.stdout);
   t.equal(j.simulator, true);
   t.equal(j.model_estimate, null);
@@ -100,5 +76,9 @@ t.test('bench --json --skip-estimate; a missing model is a clear error', (t) => 
   const bad = cli(['bench', '--sim', '-m', path.join(tmp, 'nope.gguf'), '--out', path.join(tmp, 'b3')]);
   t.equal(bad.status, 1);
   t.match(bad.stderr, /model not found at .*nope\.gguf/);
+  const off = cli(['bench', '-m', defaultModel(), '--out', path.join(tmp, 'b4')], { RKNPU_DEVICE: 'off' });
+  t.equal(off.status, 1);
+  t.match(off.stderr, /^rosenblatt-dl: error: bench runs the NPU, but RKNPU_DEVICE=off asks for none/m);
+  t.notOk(fs.existsSync(path.join(tmp, 'b4')), 'nothing ran');
   t.end();
 });

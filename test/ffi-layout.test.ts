@@ -1,5 +1,6 @@
-// The koffi struct declarations must match the pinned llama.h byte for byte: a C probe built
-// against the pinned headers prints sizes and offsets, and every declared field is compared.
+// The koffi struct declarations must match the pinned llama.h and the plugin's ggml-rknpu.h byte for
+// byte: a C probe built against those headers prints sizes and offsets, and every declared field is
+// compared.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,6 +21,8 @@ const cc = spawnSync(
     path.join(src, 'include'),
     '-I',
     path.join(src, 'ggml', 'include'),
+    '-I',
+    path.join(repo, 'backend', 'plugin'),
     path.join(repo, 'test', 'fixtures', 'llama-layout.c'),
     '-o',
     exe,
@@ -38,6 +41,8 @@ const declared: Record<string, unknown> = {
   llama_batch: ffi.llama_batch,
   llama_sampler_chain_params: ffi.llama_sampler_chain_params,
   llama_chat_message: ffi.llama_chat_message,
+  ggml_backend_rknpu_stats: ffi.rknpu_stats,
+  ggml_backend_rknpu_status: ffi.rknpu_status,
 };
 
 for (const [name, type] of Object.entries(declared)) {

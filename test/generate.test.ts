@@ -1,14 +1,14 @@
-// Generation over FFI on the embedded default model: greedy is deterministic and matches stock
+// Generation over FFI on the embedded default model (the plugin loaded, RKNPU_DEVICE=auto): greedy is deterministic and matches stock
 // llama-completion token for token; sampling with a seed is reproducible; bad input is an error.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { Runtime } from '../ts/lib/llama.js';
-import { binDir, defaultModel, pluginPath, sharedModel, tool } from './helpers.js';
+import { Runtime } from '../ts/runtime/llama.js';
+import { binDir, defaultModel, e2eModel, pluginPath, sharedModel, tool } from './helpers.js';
 
-const rt = new Runtime({ binDir });
-rt.loadBackend(pluginPath);
+const rt = new Runtime({ binDir: binDir() });
+rt.loadPlugin(pluginPath(), { device: 'auto' });
 rt.init();
 
 function generate(model: string, prompt: string, n: number, opts: { temperature?: number; seed?: number } = {}) {
@@ -30,7 +30,7 @@ function stockGreedy(model: string, prompt: string, n: number): string {
     const r = tool(
       'llama-completion',
       ['-m', model, '-no-cnv', '-p', prompt, '-n', String(n), '--temp', '0', '-t', '2', '-c', '256', '--no-warmup'],
-      { GGML_BACKEND_PATH: pluginPath },
+      { GGML_BACKEND_PATH: pluginPath(), RKNPU_DEVICE: 'auto' },
     );
     if (r.status !== 0) throw new Error(`llama-completion failed: ${r.stderr.slice(-500)}`);
     if (/total time =/.test(r.stderr)) return r.stdout;
@@ -39,12 +39,12 @@ function stockGreedy(model: string, prompt: string, n: number): string {
 }
 
 t.test('greedy on the default model', (t) => {
-  const a = generate(defaultModel, 'The perceptron', 24);
-  const b = generate(defaultModel, 'The perceptron', 24);
+  const a = generate(defaultModel(), 'The perceptron', 24);
+  const b = generate(defaultModel(), 'The perceptron', 24);
   t.equal(a.tokens.length, 24, 'generated the requested tokens');
   t.same(a.tokens, b.tokens, 'deterministic across runs');
   t.equal(
-    stockGreedy(defaultModel, 'The perceptron', 24).trimEnd(),
+    stockGreedy(defaultModel(), 'The perceptron', 24).trimEnd(),
     'The perceptron' + a.text,
     'identical to llama-completion',
   );
@@ -52,24 +52,19 @@ t.test('greedy on the default model', (t) => {
 });
 
 t.test('seeded sampling is reproducible', (t) => {
-  const a = generate(defaultModel, 'An array', 16, { temperature: 0.9, seed: 7 });
-  const b = generate(defaultModel, 'An array', 16, { temperature: 0.9, seed: 7 });
-  const g = generate(defaultModel, 'An array', 16);
+  const a = generate(defaultModel(), 'An array', 16, { temperature: 0.9, seed: 7 });
+  const b = generate(defaultModel(), 'An array', 16, { temperature: 0.9, seed: 7 });
+  const g = generate(defaultModel(), 'An array', 16);
   t.same(a.tokens, b.tokens, 'same seed, same tokens');
   t.notSame(a.tokens, g.tokens, 'sampling differs from greedy');
   t.end();
 });
 
-t.test('real small model from shared/models', (t) => {
-  const q8 = sharedModel('tiny-qwen2-q8_0.gguf');
-  if (!q8) {
-    t.pass('../shared/models/tiny-qwen2 not present', { skip: true });
-    t.end();
-    return;
-  }
+t.test('a second model: the trained tiny Qwen2 (Q8_0) when present, else the default model', (t) => {
+  const q8 = e2eModel('tiny-qwen2-q8_0.gguf');
   const g = generate(q8, 'The kernel', 32);
   t.equal(stockGreedy(q8, 'The kernel', 32).trimEnd(), 'The kernel' + g.text, 'identical to llama-completion');
-  t.match(g.text, /[a-z]{3,} [a-z]{2,}/, 'a trained model writes words');
+  if (sharedModel('tiny-qwen2-q8_0.gguf')) t.match(g.text, /[a-z]{3,} [a-z]{2,}/, 'a trained model writes words');
   t.end();
 });
 
@@ -79,7 +74,7 @@ t.test('bad input is a readable error', (t) => {
   fs.writeFileSync(bad, Buffer.from('this is not a gguf file at all'));
   t.throws(() => rt.loadModel(bad), /failed to load model .*invalid magic/, 'bad GGUF');
   t.throws(() => rt.loadModel(path.join(dir, 'missing.gguf')), /model file not found/, 'missing file');
-  const m = rt.loadModel(defaultModel);
+  const m = rt.loadModel(defaultModel());
   const ctx = m.newContext({ nCtx: 64 });
   const n = ctx.nCtx();
   t.throws(

@@ -1,4 +1,6 @@
-// Shared test plumbing: where the built things are, and how to run the CLI and stock tools.
+// Shared test plumbing: where the built things are, and how to run the CLI and stock tools. Nothing
+// is located or built when this module loads: the pinned llama.cpp build, the plugin and the default
+// model are found (and the model made) on first use, so the pure unit tests (test/unit/) never need them.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -7,17 +9,45 @@ import { fileURLToPath } from 'node:url';
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const sharedModels = path.resolve(repo, '..', 'shared', 'models');
 
+/** Runs a child process for a fixture; the whole suite gives each one this long. */
+const CHILD_TIMEOUT_MS = 300_000;
+
 function sh(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout.trim();
 }
 
-const [bin, plugin] = sh('bash', [path.join(repo, 'scripts', 'paths.sh')]).split('\n');
-export const binDir = bin;
-export const pluginPath = plugin;
-export const defaultModel = sh('bash', [path.join(repo, 'scripts', 'make-default-model.sh')]);
-export const nativeOut = path.dirname(pluginPath);
+function once<T>(make: () => T): () => T {
+  let value: { v: T } | null = null;
+  return () => (value ??= { v: make() }).v;
+}
+
+/** scripts/paths.sh: line 1 the pinned build's bin dir, line 2 the plugin. */
+const built = once(() => {
+  const [bin, plugin] = sh('bash', [path.join(repo, 'scripts', 'paths.sh')]).split('\n');
+  return { bin, plugin };
+});
+
+/** Bin dir of the pinned llama.cpp build. */
+export const binDir = (): string => built().bin;
+/** The built plugin, libggml-rknpu.so. */
+export const pluginPath = (): string => built().plugin;
+/** build/native/out: the plugin, the native tools and the C test binaries. */
+export const nativeOut = (): string => path.dirname(pluginPath());
+/** The embedded default model (made by scripts/make-default-model.sh on first use). */
+export const defaultModel = once(() => sh('bash', [path.join(repo, 'scripts', 'make-default-model.sh')]));
+
+/** A file of the trained tiny Qwen2 in ../shared/models, or null outside this setup. */
+export function sharedModel(name: string): string | null {
+  const p = path.join(sharedModels, 'tiny-qwen2', name);
+  return fs.existsSync(p) ? p : null;
+}
+
+/** A model for end-to-end runs: the trained tiny Qwen2 when present, else the embedded default model. */
+export function e2eModel(name = 'tiny-qwen2-q8_0.gguf'): string {
+  return sharedModel(name) ?? defaultModel();
+}
 
 export interface RunResult {
   status: number | null;
@@ -25,31 +55,29 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Run the CLI (compiled) with an environment where the NPU selection is explicit. */
+/** The compiled CLI. */
+export const cliPath = path.join(repo, 'dist', 'cli.js');
+
+/** Run the CLI (compiled: dist/cli.js) with these variables added to the environment. */
 export function cli(args: string[], env: Record<string, string> = {}): RunResult {
-  const r = spawnSync(process.execPath, [path.join(repo, 'dist', 'cli.js'), ...args], {
+  const r = spawnSync(process.execPath, [cliPath, ...args], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
-    timeout: 300_000,
+    timeout: CHILD_TIMEOUT_MS,
   });
   return pick(r);
 }
 
 /** Run a tool of the pinned build. */
 export function tool(name: string, args: string[], env: Record<string, string> = {}): RunResult {
-  const r = spawnSync(path.join(binDir, name), args, {
+  const r = spawnSync(path.join(binDir(), name), args, {
     encoding: 'utf8',
     env: { ...process.env, ...env },
-    timeout: 300_000,
+    timeout: CHILD_TIMEOUT_MS,
   });
   return pick(r);
 }
 
 function pick(r: SpawnSyncReturns<string>): RunResult {
   return { status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
-}
-
-export function sharedModel(name: string): string | null {
-  const p = path.join(sharedModels, 'tiny-qwen2', name);
-  return fs.existsSync(p) ? p : null;
 }

@@ -7,15 +7,16 @@ import path from 'node:path';
 import t from 'tap';
 import { nativeOut } from './helpers.js';
 
+const out = nativeOut();
 const binaries = fs
-  .readdirSync(nativeOut)
+  .readdirSync(out)
   .filter((f) => /^test_[a-z0-9_]+$/.test(f))
   .sort();
-t.ok(binaries.length > 0, `C test binaries found in ${nativeOut}`);
+t.ok(binaries.length > 0, `C test binaries found in ${out}`);
 
 for (const bin of binaries) {
   t.test(bin, (tt) => {
-    const r = spawnSync(path.join(nativeOut, bin), [], { encoding: 'utf8', timeout: 600_000, cwd: nativeOut });
+    const r = spawnSync(path.join(out, bin), [], { encoding: 'utf8', timeout: 600_000, cwd: out });
     const lines = (r.stdout ?? '').split('\n');
     let n = 0;
     for (let i = 0; i < lines.length; i++) {

@@ -4,31 +4,29 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import t from 'tap';
-import { Runtime } from '../ts/lib/llama.js';
-import { logSink } from '../ts/lib/log.js';
+import { Runtime } from '../ts/runtime/llama.js';
+import { logSink } from '../ts/runtime/log.js';
 import { binDir, defaultModel, nativeOut, pluginPath } from './helpers.js';
 
 t.test('an injected NPU fault fails decode; the next decode works', (t) => {
-  process.env.RKNPU_DEVICE = 'sim';
-  const rt = new Runtime({ binDir });
+  const rt = new Runtime({ binDir: binDir(), verbose: true });
   const echoed: string[] = [];
   logSink.echo = (l) => echoed.push(l);
-  rt.loadBackend(pluginPath);
+  const npu = rt.loadPlugin(pluginPath(), { device: 'sim' });
   rt.init();
-  const npu = rt.rknpu();
-  t.ok(npu && npu.devices === 1, 'RKNPU0 on the simulator');
-  const m = rt.loadModel(defaultModel);
+  t.ok(npu.devices() === 1 && npu.status.isSimulator, 'RKNPU0 on the simulator');
+  const m = rt.loadModel(defaultModel());
   const ctx = m.newContext({ nCtx: 256, threads: 2 });
   const prompt = m.tokenize(
     'The weights are converted once when the model is loaded, and the activations are quantized.',
   );
   t.ok(prompt.length >= 8, `a prompt of ${prompt.length} tokens goes to the NPU`);
   const before = ctx.generate(prompt, { maxTokens: 6 });
-  const ran = npu!.stats()!;
+  const ran = npu.stats()!;
   t.ok(ran.matmuls > 0 && ran.failures === 0, `${ran.matmuls} matmuls on the NPU, no failure`);
 
   for (const fault of ['timeout', 'dma', 'reject']) {
-    t.equal(npu!.injectFault(`${fault}@1`), 0, `inject ${fault}`);
+    t.equal(npu.injectFault(`${fault}@1`), 0, `inject ${fault}`);
     ctx.clear();
     t.throws(
       () => ctx.decode(prompt),
@@ -38,7 +36,7 @@ t.test('an injected NPU fault fails decode; the next decode works', (t) => {
     const again = ctx.generate(prompt, { maxTokens: 6 });
     t.same(again.tokens, before.tokens, `${fault}: the next inference works and agrees`);
   }
-  t.equal(npu!.stats()!.failures, 3, 'three failures counted');
+  t.equal(npu.stats()!.failures, 3, 'three failures counted');
   t.match(echoed.join(''), /injected fault 'timeout'/, 'the log names the fault');
   ctx.free();
   m.free();
@@ -53,7 +51,7 @@ t.test('unload and reload leak nothing (valgrind)', { skip: !valgrind && 'valgri
       '--leak-check=full',
       '--errors-for-leak-kinds=definite',
       '--error-exitcode=99',
-      path.join(nativeOut, 'test_plugin'),
+      path.join(nativeOut(), 'test_plugin'),
       '3',
     ],
     { encoding: 'utf8', timeout: 300_000 },

@@ -1,18 +1,18 @@
 // The plugin end to end on the software NPU: test-backend-ops MUL_MAT, generation and placement in
-// the stock tools, a served RKNPU0 over rpc-server, and the CLI against CPU-only generation.
+// the stock tools, a served RKNPU0 over rpc-server, and the CLI against CPU-only generation. The model
+// is the trained tiny Qwen2 (Q8_0) when ../shared/models has it, else the embedded default model.
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import net from 'node:net';
 import t from 'tap';
-import { binDir, cli, pluginPath, sharedModel, tool } from './helpers.js';
+import { binDir, cli, e2eModel, pluginPath, sharedModel, tool } from './helpers.js';
 
-const sim = { GGML_BACKEND_PATH: pluginPath, RKNPU_DEVICE: 'sim' };
-const model = sharedModel('tiny-qwen2-q8_0.gguf');
+const sim = () => ({ GGML_BACKEND_PATH: pluginPath(), RKNPU_DEVICE: 'sim' });
 const prompt = 'The kernel is responsible for managing the memory of the system and the processes that run on it.';
 
 t.test('test-backend-ops -o MUL_MAT on RKNPU0 (simulator)', (t) => {
   // min batch 1: every case goes to the NPU, not only batches of 8+ tokens
-  const r = tool('test-backend-ops', ['-o', 'MUL_MAT', '-b', 'RKNPU0'], { ...sim, RKNPU_MIN_BATCH: '1' });
+  const r = tool('test-backend-ops', ['-o', 'MUL_MAT', '-b', 'RKNPU0'], { ...sim(), RKNPU_MIN_BATCH: '1' });
   t.equal(r.status, 0, r.stderr.slice(-600));
   const m = /(\d+)\/(\d+) tests passed/.exec(r.stdout);
   t.ok(m && m[1] === m[2] && Number(m[1]) > 400, `all cases pass (${m?.[0]})`);
@@ -42,11 +42,11 @@ t.test('test-backend-ops -o MUL_MAT on RKNPU0 (simulator)', (t) => {
   t.end();
 });
 
-t.test('placement: prefill matmuls on RKNPU, decode on the CPU', { skip: !model && 'no shared model' }, (t) => {
+t.test('placement: prefill matmuls on RKNPU, decode on the CPU', (t) => {
   const r = tool(
     'llama-completion',
-    ['-m', model!, '-no-cnv', '-p', prompt, '-n', '2', '-t', '2', '--no-warmup', '-v'],
-    { ...sim, GGML_SCHED_DEBUG: '2' },
+    ['-m', e2eModel(), '-no-cnv', '-p', prompt, '-n', '2', '-t', '2', '--no-warmup', '-v'],
+    { ...sim(), GGML_SCHED_DEBUG: '2' },
   );
   t.equal(r.status, 0, r.stderr.slice(-400));
   const where = [...r.stderr.matchAll(/node # *\d+ \( *MUL_MAT\): +(\S+) \( *\d+K\) \[ *([A-Z]+)/g)];
@@ -67,23 +67,28 @@ t.test('placement: prefill matmuls on RKNPU, decode on the CPU', { skip: !model 
   t.end();
 });
 
-t.test('llama-bench prints pp and tg rows with RKNPU', { skip: !model && 'no shared model' }, (t) => {
-  const r = tool('llama-bench', ['-m', model!, '-p', '64', '-n', '8', '-t', '2', '-r', '1'], sim);
+t.test('llama-bench prints pp and tg rows with RKNPU', (t) => {
+  const r = tool('llama-bench', ['-m', e2eModel(), '-p', '64', '-n', '8', '-t', '2', '-r', '1'], sim());
   t.equal(r.status, 0, r.stderr.slice(-400));
   t.match(r.stdout, /\|\s*RKNPU\s*\|.*\|\s*pp64\s*\|\s*[\d.]+ ±/);
   t.match(r.stdout, /\|\s*RKNPU\s*\|.*\|\s*tg8\s*\|\s*[\d.]+ ±/);
   t.end();
 });
 
-t.test('greedy text through the NPU path equals the CPU path', { skip: !model && 'no shared model' }, (t) => {
-  const args = ['run', '-m', model!, '--no-chat', '-p', prompt, '-n', '16'];
+t.test('greedy text through the NPU path equals the CPU path', (t) => {
+  // The trained model's top tokens win by a margin, so its first words agree. The random-weight
+  // default model's logits are nearly tied: the int8 prefill can flip a later greedy pick, so there
+  // only the first tokens are compared (the prefill's own pick and the decode right after it).
+  const trained = sharedModel('tiny-qwen2-q8_0.gguf') !== null;
+  const args = ['run', '-m', e2eModel(), '--no-chat', '-p', prompt, '-n', trained ? '16' : '3'];
   const cpu = cli(args, { RKNPU_DEVICE: 'off' });
   const npu = cli(args, { RKNPU_DEVICE: 'sim' });
   t.equal(cpu.status, 0, cpu.stderr.slice(-300));
   t.equal(npu.status, 0, npu.stderr.slice(-300));
   const first = (s: string) => s.slice(prompt.length).split(/\s+/).slice(0, 6).join(' ');
+  t.ok(first(cpu.stdout).length > 0, 'text was generated');
   t.equal(first(npu.stdout), first(cpu.stdout), 'the first generated words agree');
-  t.match(npu.stderr, /NPU: \d+ matmuls/, 'the NPU ran the prompt');
+  t.match(npu.stderr, /NPU \(SOFTWARE SIMULATOR\): [1-9]\d* matmuls/, 'the NPU ran the prompt');
   t.end();
 });
 
@@ -109,10 +114,10 @@ async function waitFor(port: number, ms: number): Promise<void> {
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
 }
 
-t.test('rpc-server serves RKNPU0 to a client on loopback', { skip: !model && 'no shared model' }, async (t) => {
+t.test('rpc-server serves RKNPU0 to a client on loopback', async (t) => {
   const port = await freePort();
-  const server = spawn(`${binDir}/rpc-server`, ['-d', 'RKNPU0', '-H', '127.0.0.1', '-p', String(port)], {
-    env: { ...process.env, ...sim },
+  const server = spawn(`${binDir()}/rpc-server`, ['-d', 'RKNPU0', '-H', '127.0.0.1', '-p', String(port)], {
+    env: { ...process.env, ...sim() },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -122,12 +127,12 @@ t.test('rpc-server serves RKNPU0 to a client on loopback', { skip: !model && 'no
   await waitFor(port, 20_000);
   // async: the server's output pipes must keep draining while the client runs
   const r = await promisify(execFile)(
-    `${binDir}/llama-completion`,
+    `${binDir()}/llama-completion`,
     [
       '--rpc',
       `127.0.0.1:${port}`,
       '-m',
-      model!,
+      e2eModel(),
       '-no-cnv',
       '-p',
       prompt,
@@ -149,41 +154,34 @@ t.test('rpc-server serves RKNPU0 to a client on loopback', { skip: !model && 'no
   t.match(log, /Accepted client connection/);
 });
 
-t.test(
-  'llama-server answers the OpenAI completions API with RKNPU',
-  { skip: !model && 'no shared model' },
-  async (t) => {
-    const port = await freePort();
-    const server = spawn(
-      `${binDir}/llama-server`,
-      ['-m', model!, '--host', '127.0.0.1', '--port', String(port), '-t', '2', '-c', '512'],
-      {
-        env: { ...process.env, ...sim },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let log = '';
-    server.stderr.on('data', (d) => (log += d));
-    t.teardown(() => server.kill('SIGKILL'));
-    await waitFor(port, 30_000);
-    let body: { choices?: { text: string }[] } = {};
-    for (let i = 0; i < 50; i++) {
-      // the port opens before the model is ready (503 while loading)
-      const res = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ prompt, max_tokens: 8, temperature: 0 }),
-      });
-      if (res.status === 200) {
-        body = await res.json();
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 300));
+t.test('llama-server answers the OpenAI completions API with RKNPU', async (t) => {
+  const port = await freePort();
+  const server = spawn(
+    `${binDir()}/llama-server`,
+    ['-m', e2eModel(), '--host', '127.0.0.1', '--port', String(port), '-t', '2', '-c', '512'],
+    {
+      env: { ...process.env, ...sim() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let log = '';
+  server.stderr.on('data', (d) => (log += d));
+  t.teardown(() => server.kill('SIGKILL'));
+  await waitFor(port, 30_000);
+  let body: { choices?: { text: string }[] } = {};
+  for (let i = 0; i < 50; i++) {
+    // the port opens before the model is ready (503 while loading)
+    const res = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt, max_tokens: 8, temperature: 0 }),
+    });
+    if (res.status === 200) {
+      body = await res.json();
+      break;
     }
-    t.ok(
-      body.choices && body.choices[0].text.length > 0,
-      `completion text: ${JSON.stringify(body.choices?.[0]?.text)}`,
-    );
-    t.match(log, /RKNPU0 = RK3588 NPU SOFTWARE SIMULATOR/);
-  },
-);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  t.ok(body.choices && body.choices[0].text.length > 0, `completion text: ${JSON.stringify(body.choices?.[0]?.text)}`);
+  t.match(log, /RKNPU0 = RK3588 NPU SOFTWARE SIMULATOR/);
+});

@@ -1,5 +1,5 @@
-// rosenblatt-dl probe (Phase-1 milestone) on the software NPU: int8 and fp16, 1 and 3 cores, and the
-// refusal to run anywhere without being told when there is no NPU.
+// rosenblatt-dl probe (Phase-1 milestone) on the software NPU: int8 and fp16, 1 and 3 cores; the
+// simulator only when asked for or announced for want of an accel node; never with auto.
 import t from 'tap';
 import { cli } from './helpers.js';
 
@@ -16,9 +16,21 @@ for (const dtype of ['int8', 'fp16']) {
   }
 }
 
-t.test('no NPU and no --sim: a clear error, not the simulator', (tt) => {
+t.test('RKNPU_DEVICE=auto without an NPU: a clear error, not the simulator', (tt) => {
   const r = cli(['probe'], { RKNPU_DEVICE: 'auto', RKNPU_ACCEL_DIR: '/nonexistent-accel' });
   tt.not(r.status, 0);
   tt.match(r.stderr, /no rocket NPU/i);
+  tt.notMatch(r.stderr, /SIMULATOR/);
+  tt.end();
+});
+
+t.test('no accel node and no RKNPU_DEVICE: the simulator, said first', (tt) => {
+  const r = cli(['probe', '--json'], { RKNPU_DEVICE: '', RKNPU_ACCEL_DIR: '/nonexistent-accel' });
+  tt.equal(r.status, 0, r.stderr.slice(-800));
+  tt.match(r.stderr.split('\n')[0], /^rosenblatt-dl: no NPU on this machine \(\/nonexistent-accel absent\)/);
+  tt.equal(JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}').driver, 'npusim');
+  const off = cli(['probe'], { RKNPU_DEVICE: 'off' });
+  tt.equal(off.status, 1);
+  tt.match(off.stderr, /probe runs the NPU, but RKNPU_DEVICE=off asks for none/);
   tt.end();
 });

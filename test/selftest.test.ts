@@ -22,8 +22,12 @@ t.test('selftest --json and --case', (t) => {
 });
 
 t.test('selftest without a device is an error, not a CPU run', (t) => {
-  const r = cli(['selftest'], { RKNPU_DEVICE: 'off' });
-  t.equal(r.status, 1);
-  t.match(r.stderr, /no RKNPU0 device/);
+  const off = cli(['selftest'], { RKNPU_DEVICE: 'off' });
+  t.equal(off.status, 1);
+  t.match(off.stderr, /selftest runs the NPU, but RKNPU_DEVICE=off asks for none/);
+  const auto = cli(['selftest'], { RKNPU_DEVICE: 'auto', RKNPU_ACCEL_DIR: '/nonexistent-accel' });
+  t.equal(auto.status, 1);
+  t.match(auto.stderr, /no RKNPU0 device: .*no rocket NPU found/);
+  t.equal(auto.stdout, '', 'no table');
   t.end();
 });

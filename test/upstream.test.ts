@@ -34,7 +34,7 @@ t.test('a second build reuses the cache', (t) => {
   const r = spawnSync('bash', [script, 'build'], { encoding: 'utf8' });
   t.equal(r.status, 0, r.stderr);
   t.match(r.stderr, /reusing /);
-  t.equal(r.stdout.trim(), binDir);
+  t.equal(r.stdout.trim(), binDir());
   for (const f of [
     'llama-completion',
     'llama-cli',
@@ -47,7 +47,7 @@ t.test('a second build reuses the cache', (t) => {
     'libllama.so',
     'libggml-base.so',
   ]) {
-    t.ok(fs.existsSync(path.join(binDir, f)), `${f} built`);
+    t.ok(fs.existsSync(path.join(binDir(), f)), `${f} built`);
   }
   t.end();
 });

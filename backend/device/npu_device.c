@@ -3,7 +3,8 @@
  * malformed jobs (SUBMIT still returns 0, rocket-uapi §2.3/§4.3), so everything it would reject is
  * rejected here, with a message. */
 #include "npu_device_impl.h"
-#include "rocket_uapi.h"
+#include "npu_limits.h"
+#include "npu_regs.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -11,10 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define REGCMD_MARKER    0x0041000000000000ull /* tail[2] (npu-registers §3.2) */
-#define REGCMD_OP_EN_TGT 0x0081u               /* tail[3] target: set op_en (npu-registers §3.1) */
-#define REGCMD_ALIGN     16u                   /* PC_BASE_ADDRESS takes bits [31:4] (npu-registers §3.5) */
 
 static _Thread_local char npu_error_text[512];
 
@@ -27,7 +24,6 @@ int npu_fail(int err, const char *fmt, ...)
     return err;
 }
 
-void npu_clear_error(void) { npu_error_text[0] = 0; }
 const char *npu_last_error(void) { return npu_error_text; }
 
 int64_t npu_monotonic_ns(void)
@@ -72,8 +68,10 @@ int npu_device_open(enum npu_device_kind kind, const struct npu_open_options *op
     if (!out) return npu_fail(-EINVAL, "npu_device_open: out is NULL");
     *out = NULL;
     struct npu_open_options o = opt ? *opt : (struct npu_open_options){0};
-    if (!o.model_clock_mhz) o.model_clock_mhz = 200; /* mainline DT rate (mainline-status §4.2) */
-    if (o.model_clock_mhz > 2000) return npu_fail(-EINVAL, "model clock %u MHz is not plausible", o.model_clock_mhz);
+    if (!o.model_clock_mhz) o.model_clock_mhz = NPU_CLOCK_MAINLINE_MHZ;
+    if (o.model_clock_mhz > NPU_MODEL_CLOCK_MHZ_MAX)
+        return npu_fail(-EINVAL, "model clock %u MHz is not plausible (at most %u)", o.model_clock_mhz,
+                        NPU_MODEL_CLOCK_MHZ_MAX);
     if (kind > NPU_DEVICE_SIM) return npu_fail(-EINVAL, "unknown device kind %d", (int)kind);
 
     struct npu_device *dev = calloc(1, sizeof *dev);
@@ -176,7 +174,8 @@ void npu_bo_close(struct npu_bo *bo)
     free(node);
 }
 
-struct npu_bo_node *npu_device_find_bo_locked(struct npu_device *dev, uint32_t iova, uint64_t len)
+/* The device's BO containing [iova, iova + len); caller holds dev->lock. */
+static struct npu_bo_node *find_bo_locked(struct npu_device *dev, uint32_t iova, uint64_t len)
 {
     for (struct npu_bo_node *n = dev->bos; n; n = n->next)
         if (iova >= n->bo.iova && (uint64_t)iova + len <= (uint64_t)n->bo.iova + n->bo.size) return n;
@@ -198,14 +197,14 @@ static int validate_bo_list(struct npu_device *dev, uint32_t j, const char *what
 
 static int validate_task(struct npu_device *dev, uint32_t j, uint32_t t, const struct npu_task *task)
 {
-    if (task->regcmd_count <= ROCKET_UAPI_REGCMD_TAIL_ENTRIES)
-        return npu_fail(-EINVAL, "job %u task %u: regcmd_count %u must include a body and the 4-entry tail", j, t,
-                        task->regcmd_count);
-    if (task->regcmd_iova % REGCMD_ALIGN)
+    if (task->regcmd_count <= NPU_REGCMD_TAIL_ENTRIES)
+        return npu_fail(-EINVAL, "job %u task %u: regcmd_count %u must include a body and the %u-entry tail", j, t,
+                        task->regcmd_count, NPU_REGCMD_TAIL_ENTRIES);
+    if (task->regcmd_iova % NPU_ADDR_ALIGN)
         return npu_fail(-EINVAL, "job %u task %u: regcmd IOVA 0x%08x is not 16-byte aligned", j, t, task->regcmd_iova);
     uint64_t len = (uint64_t)task->regcmd_count * 8;
     pthread_mutex_lock(&dev->lock);
-    struct npu_bo_node *n = npu_device_find_bo_locked(dev, task->regcmd_iova, len);
+    struct npu_bo_node *n = find_bo_locked(dev, task->regcmd_iova, len);
     const uint64_t *e = n ? (const uint64_t *)((const char *)n->bo.map + (task->regcmd_iova - n->bo.iova)) : NULL;
     uint64_t marker = e ? e[task->regcmd_count - 2] : 0, op_en = e ? e[task->regcmd_count - 1] : 0;
     pthread_mutex_unlock(&dev->lock);
@@ -213,11 +212,11 @@ static int validate_task(struct npu_device *dev, uint32_t j, uint32_t t, const s
         return npu_fail(-EFAULT, "job %u task %u: regcmd [0x%08x, +%llu B) is not inside one BO of this device", j, t,
                         task->regcmd_iova, (unsigned long long)len);
     /* Without the tail the PC never reaches op_en and the job hangs until the 500 ms reset (rocket-uapi §4.2). */
-    if (marker != REGCMD_MARKER || (op_en >> 48) != REGCMD_OP_EN_TGT)
+    if (marker != npu_entry(NPU_TGT_MARKER, 0, 0) || npu_entry_target(op_en) != NPU_TGT_OP_EN)
         return npu_fail(-EINVAL,
-                        "job %u task %u: stream does not end with the 4-entry tail (entry[count-2]=0x%016llx, "
+                        "job %u task %u: stream does not end with the %u-entry tail (entry[count-2]=0x%016llx, "
                         "entry[count-1]=0x%016llx); regcmd_count must include the tail",
-                        j, t, (unsigned long long)marker, (unsigned long long)op_en);
+                        j, t, NPU_REGCMD_TAIL_ENTRIES, (unsigned long long)marker, (unsigned long long)op_en);
     return 0;
 }
 

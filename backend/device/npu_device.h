@@ -43,11 +43,14 @@ enum npu_sim_sched {
     NPU_SIM_SCHED_SPREAD,     /* every ready job goes to any idle core (only BO dependencies order jobs) */
 };
 
+/* Largest npu_open_options.model_clock_mhz accepted: a plausibility bound, twice the vendor maximum. */
+#define NPU_MODEL_CLOCK_MHZ_MAX 2000
+
 struct npu_open_options {
-    uint32_t model_clock_mhz; /* clock the timing MODEL assumes: 200 (mainline default) or 1000; 0 = 200 */
+    uint32_t model_clock_mhz; /* clock the timing MODEL assumes; 0 = NPU_CLOCK_MAINLINE_MHZ (hw/npu_limits.h) */
     bool sim_lenient;         /* sim: turn off the core's strict checks (reads of registers the task did not write) */
     enum npu_sim_sched sim_sched; /* sim: scheduling policy */
-    uint32_t sim_job_timeout_us;  /* sim: job timeout against MODEL time; 0 = 500 ms (tests use less) */
+    uint32_t sim_job_timeout_us;  /* sim: job timeout against MODEL time; 0 = rocket's (tests use less) */
     bool rocket_unchecked_submit; /* rocket: skip the per-job "did the kernel take it" check after SUBMIT
                                     * (saves up to one jiffy per job; see rocket/rocket_job.c) */
 };
@@ -62,7 +65,7 @@ struct npu_device_info {
     uint32_t cores;        /* NPU cores behind this device */
     char cores_source[48]; /* how `cores` was learned */
     uint32_t model_clock_mhz;
-    uint32_t job_timeout_ms; /* 500 */
+    uint32_t job_timeout_ms; /* rocket: ROCKET_UAPI_JOB_TIMEOUT_MS; sim: as opened */
 };
 
 struct npu_device;

@@ -47,14 +47,9 @@ struct npu_device {
 
 /* Record a failure reason for npu_last_error() and return err (a negative errno). */
 int npu_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void npu_clear_error(void);
 
 /* Implementation entry points. */
 int rocket_device_open(const struct npu_open_options *opt, struct npu_device *dev);
 int sim_device_open(const struct npu_open_options *opt, struct npu_device *dev);
-bool npu_device_is_sim(const struct npu_device *dev);
-
-/* Find the device's BO containing [iova, iova + len); caller holds dev->lock. */
-struct npu_bo_node *npu_device_find_bo_locked(struct npu_device *dev, uint32_t iova, uint64_t len);
 
 #endif

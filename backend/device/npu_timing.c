@@ -1,5 +1,9 @@
-/* NPU timing MODEL (see npu_timing.h). The one table of parameters, with sources. */
+/* NPU timing MODEL (see npu_timing.h). The one table of parameters, with sources. Facts of the hardware
+ * (clocks) and of the kernel driver (job timeout) are defined where they belong and only referenced here. */
 #include "npu_timing.h"
+#include "npu_limits.h"
+#include "npu_regs.h"
+#include "rocket_uapi.h"
 
 const struct npu_model_param npu_model_params[NPU_MODEL_PARAM_COUNT] = {
         [NPU_MODEL_INT8_MACS_PER_CYCLE] = {"int8_macs_per_cycle_per_core", 1024, "MAC/cycle",
@@ -7,9 +11,10 @@ const struct npu_model_param npu_model_params[NPU_MODEL_PARAM_COUNT] = {
         [NPU_MODEL_FP16_MACS_PER_CYCLE] = {"fp16_macs_per_cycle_per_core", 512, "MAC/cycle",
                                            "npu-registers §8, §9 (fp16/bf16/int16 at half the int8 rate)"},
         [NPU_MODEL_TF32_MACS_PER_CYCLE] = {"tf32_macs_per_cycle_per_core", 256, "MAC/cycle", "npu-registers §9"},
-        [NPU_MODEL_CLOCK_MAINLINE_MHZ] = {"clock_mainline_default", 200, "MHz",
+        [NPU_MODEL_CLOCK_MAINLINE_MHZ] = {"clock_mainline_default", NPU_CLOCK_MAINLINE_MHZ, "MHz",
                                           "mainline-status §4.2 (DT assigned-clock-rates, no devfreq)"},
-        [NPU_MODEL_CLOCK_VENDOR_MHZ] = {"clock_vendor_max", 1000, "MHz", "npu-registers §9; peers-and-numbers §5"},
+        [NPU_MODEL_CLOCK_VENDOR_MHZ] = {"clock_vendor_max", NPU_CLOCK_VENDOR_MHZ, "MHz",
+                                        "npu-registers §9; peers-and-numbers §5"},
         /* Measured at 1 GHz with the vendor stack; kept at 200 MHz too (UNVERIFIED: the bus clock ACLK_NPU is
      * separate from SCMI_CLK_NPU, mainline-status §4.2). */
         [NPU_MODEL_DMA_CORE_GBPS] = {"dma_per_core", 11.1, "GB/s",
@@ -22,8 +27,9 @@ const struct npu_model_param npu_model_params[NPU_MODEL_PARAM_COUNT] = {
                                         "rocket-uapi §4.2 (one kick + IRQ per task), §4.5 (IRQ thread ~22 us)"},
         [NPU_MODEL_JOB_OVERHEAD_US] = {"per_job_overhead", 90, "us",
                                        "rocket-uapi §4.5 (drm_sched worker ~90 us per submitted job)"},
-        [NPU_MODEL_JOB_TIMEOUT_MS] = {"job_timeout", 500, "ms", "rocket-uapi §1.2 (JOB_TIMEOUT_MS, then core reset)"},
-        [NPU_MODEL_CORES] = {"cores", 3, "", "rocket-uapi §1.2"},
+        [NPU_MODEL_JOB_TIMEOUT_MS] = {"job_timeout", ROCKET_UAPI_JOB_TIMEOUT_MS, "ms",
+                                      "rocket-uapi §1.2 (JOB_TIMEOUT_MS, then core reset)"},
+        [NPU_MODEL_CORES] = {"cores", NPU_CORES, "", "rocket-uapi §1.2"},
 };
 
 double npu_model_param(enum npu_model_param_id id) { return npu_model_params[id].value; }
@@ -31,29 +37,33 @@ double npu_model_param(enum npu_model_param_id id) { return npu_model_params[id]
 static double macs_per_cycle(int precision)
 {
     switch (precision) {
-    case 0:
+    case NPU_PREC_INT8:
         return npu_model_param(NPU_MODEL_INT8_MACS_PER_CYCLE);
-    case 7:
+    case NPU_PREC_TF32:
         return npu_model_param(NPU_MODEL_TF32_MACS_PER_CYCLE);
     default:
         return npu_model_param(NPU_MODEL_FP16_MACS_PER_CYCLE); /* int16, fp16, bf16 */
     }
 }
 
-static uint32_t dtype_bytes(enum npu_dtype t)
+/* The NPU's precision code for a task-shape type, -1 for NPU_DTYPE_NONE. */
+static int dtype_precision(enum npu_dtype t)
 {
     switch (t) {
     case NPU_DTYPE_INT8:
-        return 1;
+        return NPU_PREC_INT8;
     case NPU_DTYPE_FP16:
-        return 2;
+        return NPU_PREC_FP16;
     case NPU_DTYPE_INT32:
+        return NPU_PREC_INT32;
     case NPU_DTYPE_FP32:
-        return 4;
+        return NPU_PREC_FP32;
     default:
-        return 0;
+        return -1;
     }
 }
+
+static uint32_t dtype_bytes(enum npu_dtype t) { return npu_prec_bytes(dtype_precision(t)); }
 
 struct npu_model_work npu_model_work_from_shape(const struct npu_task_shape *s)
 {
@@ -62,7 +72,7 @@ struct npu_model_work npu_model_work_from_shape(const struct npu_task_shape *s)
             .macs = m * k * n,
             .bytes_in = (m * k + k * n) * dtype_bytes(s->in),
             .bytes_out = m * n * dtype_bytes(s->out),
-            .precision = s->in == NPU_DTYPE_FP16 ? 2 : 0,
+            .precision = s->in == NPU_DTYPE_FP16 ? NPU_PREC_FP16 : NPU_PREC_INT8,
     };
 }
 

@@ -40,8 +40,8 @@ struct npu_model_param {
 extern const struct npu_model_param npu_model_params[NPU_MODEL_PARAM_COUNT];
 double npu_model_param(enum npu_model_param_id id);
 
-/* Work of one task. precision = the NPU's 3-bit input precision code (npu-registers §15.2: 0 int8,
- * 1 int16, 2 fp16, 3 bf16, 7 tf32). */
+/* Work of one task. precision = the NPU's 3-bit input precision code (enum npu_precision in
+ * hw/npu_regs.h, npu-registers §15.2). */
 struct npu_model_work {
     uint64_t macs, bytes_in, bytes_out;
     int precision;

@@ -88,9 +88,8 @@ struct rocket_uapi_gem_close {
 #define ROCKET_UAPI_IOCTL_VERSION   _IOWR(ROCKET_UAPI_DRM_IOCTL_TYPE, 0x00, struct rocket_uapi_drm_version)
 #define ROCKET_UAPI_IOCTL_GEM_CLOSE _IOW(ROCKET_UAPI_DRM_IOCTL_TYPE, 0x09, struct rocket_uapi_gem_close)
 
-#define ROCKET_UAPI_DRIVER_NAME         "rocket" /* DRM_IOCTL_VERSION name (rocket-uapi §3) */
-#define ROCKET_UAPI_JOB_TIMEOUT_MS      500      /* per job, then core reset (rocket-uapi §1.2) */
-#define ROCKET_UAPI_REGCMD_TAIL_ENTRIES 4        /* regcmd_count includes the tail (npu-registers §3.2) */
+#define ROCKET_UAPI_DRIVER_NAME    "rocket" /* DRM_IOCTL_VERSION name (rocket-uapi §3) */
+#define ROCKET_UAPI_JOB_TIMEOUT_MS 500      /* per job, then core reset (rocket-uapi §1.2) */
 
 /* ---- compile-time proof against the reference table (rocket-uapi §2.1/§2.2) ---- */
 #define ROCKET_UAPI_CHECK_FIELD(S, f, off, sz)                                                                         \

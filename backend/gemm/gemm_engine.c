@@ -19,13 +19,6 @@ int rk_gemm_mode_parse(const char *name, enum rk_gemm_mode *mode)
     return -EINVAL;
 }
 
-int rk_gemm_mode_from_env(enum rk_gemm_mode *mode)
-{
-    const char *v = getenv("RKNPU_GEMM_MODE");
-    if (!v || !*v) return *mode = RK_GEMM_INT8, 0;
-    return rk_gemm_mode_parse(v, mode);
-}
-
 int rk_gemm_fail(struct rk_gemm_engine *e, int rc, const char *fmt, ...)
 {
     va_list ap;
@@ -37,13 +30,19 @@ int rk_gemm_fail(struct rk_gemm_engine *e, int rc, const char *fmt, ...)
 
 const char *rk_gemm_last_error(const struct rk_gemm_engine *e) { return e ? e->err : "no engine"; }
 
+int rk_gemm_device_info(const struct rk_gemm_engine *e, struct npu_device_info *info)
+{
+    if (!e || !info) return -EINVAL;
+    return npu_device_get_info(e->dev[0], info);
+}
+
 int rk_gemm_open(const struct rk_gemm_options *opt, struct rk_gemm_engine **out, char *why, size_t whylen)
 {
     struct rk_gemm_options o = opt ? *opt : (struct rk_gemm_options){.kind = NPU_DEVICE_AUTO};
     *out = NULL;
-    if (!o.cores) o.cores = RK_GEMM_MAX_CORES;
-    if (o.cores > RK_GEMM_MAX_CORES) {
-        snprintf(why, whylen, "cores must be 1..%d (got %u)", RK_GEMM_MAX_CORES, o.cores);
+    if (!o.cores) o.cores = NPU_CORES;
+    if (o.cores > NPU_CORES) {
+        snprintf(why, whylen, "cores must be 1..%u (got %u)", NPU_CORES, o.cores);
         return -EINVAL;
     }
     struct rk_gemm_engine *e = calloc(1, sizeof *e);
@@ -69,7 +68,7 @@ int rk_gemm_open(const struct rk_gemm_options *opt, struct rk_gemm_engine **out,
 void rk_gemm_close(struct rk_gemm_engine *e)
 {
     if (!e) return;
-    for (uint32_t c = 0; c < RK_GEMM_MAX_CORES; c++) {
+    for (uint32_t c = 0; c < NPU_CORES; c++) {
         npu_bo_close(e->scratch[c].a), npu_bo_close(e->scratch[c].c), npu_bo_close(e->scratch[c].regcmd);
         if (e->dev[c]) npu_device_close(e->dev[c]);
     }

@@ -14,11 +14,12 @@
 #include "gemm_internal.h"
 #include "layout.h"
 
-#define SIM_WAIT_MS         600000 /* the software NPU runs the MACs on the host: minutes for huge shapes */
-#define NPU_WAIT_MS_PER_JOB 1000   /* rocket: 2 × the 500 ms job timeout (rocket-uapi §1.2), plus a floor */
-#define NPU_WAIT_MS_FLOOR   5000
-#define BO_WAIT_MS          10000
-#define ACT_PARALLEL_MIN    (256 * 1024) /* X elements from which the activation rows are split over threads */
+#define SIM_WAIT_MS               600000 /* the software NPU runs the MACs on the host: minutes for huge shapes */
+#define NPU_WAIT_TIMEOUTS_PER_JOB 2      /* rocket: twice the device's job timeout per job, plus a floor */
+#define NPU_WAIT_MS_FLOOR         5000
+#define BO_WAIT_MS                10000
+#define SCRATCH_BO_MIN_BYTES      4096         /* one page */
+#define ACT_PARALLEL_MIN          (256 * 1024) /* X elements from which the activation rows are split over threads */
 
 /* Host glue is measured as thread CPU time: on the simulator the software NPU's threads share the host cores
  * with ours, so wall-clock phases would mostly measure the simulator. Wall times are kept as well. */
@@ -38,6 +39,7 @@ struct core_run {
     int64_t ldy;
     int32_t *acc; /* test hook: M×N int32 sums, or NULL */
     bool simulator;
+    uint32_t job_timeout_ms; /* the device's */
     int rc;
     char err[300];
     int64_t glue_ns, glue_wall_ns, readout_ns, wait_ns; /* glue/readout: thread CPU time */
@@ -57,8 +59,8 @@ static int ensure_bo(struct npu_device *dev, struct npu_bo **bo, uint64_t bytes)
     npu_bo_close(*bo);
     *bo = NULL;
     uint64_t want = bytes + bytes / 4;
-    if (want > UINT32_MAX - 4096) want = bytes;
-    int rc = npu_bo_create(dev, (uint32_t)(want < 4096 ? 4096 : want), bo);
+    if (want > UINT32_MAX - SCRATCH_BO_MIN_BYTES) want = bytes;
+    int rc = npu_bo_create(dev, (uint32_t)(want < SCRATCH_BO_MIN_BYTES ? SCRATCH_BO_MIN_BYTES : want), bo);
     /* Touch every page now (one-time cost) so page faults do not land in the measured glue of the first run. */
     if (!rc && !(rc = npu_bo_prep(*bo, npu_deadline_after_ms(BO_WAIT_MS)))) {
         memset((*bo)->map, 0, (*bo)->size);
@@ -130,7 +132,9 @@ static void *run_core(void *arg)
         core_fail(r, rc, "NPU submit");
         goto out;
     }
-    int64_t wait_ms = r->simulator ? SIM_WAIT_MS : NPU_WAIT_MS_FLOOR + (int64_t)pc->jobs * NPU_WAIT_MS_PER_JOB;
+    int64_t wait_ms = r->simulator
+                              ? SIM_WAIT_MS
+                              : NPU_WAIT_MS_FLOOR + (int64_t)pc->jobs * NPU_WAIT_TIMEOUTS_PER_JOB * r->job_timeout_ms;
     if ((rc = npu_fence_wait(fence, npu_deadline_after_ms(wait_ms), &r->st))) {
         core_fail(r, rc, "NPU job");
         goto out;
@@ -208,7 +212,8 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
     int64_t t_entry = npu_monotonic_ns(), t0;
     if (!w || w->e != e) return rk_gemm_fail(e, -EINVAL, "weight does not belong to this engine");
     const struct rk_wlayout *L = &w->L;
-    if (M < 1 || M > 65535) return rk_gemm_fail(e, -EINVAL, "M=%lld outside 1..65535", (long long)M);
+    if (M < 1 || M > RK_GEMM_M_MAX)
+        return rk_gemm_fail(e, -EINVAL, "M=%lld outside 1..%d", (long long)M, RK_GEMM_M_MAX);
     if (!X || !Y || ldx < L->K || ldy < L->N || (X == Y))
         return rk_gemm_fail(e, -EINVAL, "bad operands: X %p ldx %lld (K=%u), Y %p ldy %lld (N=%u)", (const void *)X,
                             (long long)ldx, L->K, (void *)Y, (long long)ldy, L->N);
@@ -258,9 +263,9 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
     if (!rc) {
         /* Rows in parallel (one thread per core's share) once there is enough work to pay for threads. */
         uint32_t nparts = (uint64_t)M * L->K >= ACT_PARALLEL_MIN ? (uint32_t)(M < L->cores ? M : L->cores) : 1;
-        struct act_part parts[RK_GEMM_MAX_CORES];
-        pthread_t th[RK_GEMM_MAX_CORES];
-        bool started[RK_GEMM_MAX_CORES] = {0};
+        struct act_part parts[NPU_CORES];
+        pthread_t th[NPU_CORES];
+        bool started[NPU_CORES] = {0};
         for (uint32_t i = 0; i < nparts; i++) {
             parts[i] = (struct act_part){
                     .e = e, .L = L, .X = X, .ldx = ldx, .m0 = M * i / nparts, .m1 = M * (i + 1) / nparts};
@@ -288,12 +293,19 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
     }
     int64_t tq1 = npu_monotonic_ns(), cq1 = thread_cpu_ns();
 
-    struct core_run runs[RK_GEMM_MAX_CORES];
-    pthread_t th[RK_GEMM_MAX_CORES];
-    bool started[RK_GEMM_MAX_CORES] = {0};
+    struct core_run runs[NPU_CORES];
+    pthread_t th[NPU_CORES];
+    bool started[NPU_CORES] = {0};
     for (uint32_t c = 0; c < L->cores; c++) {
-        runs[c] = (struct core_run){
-                .e = e, .w = w, .p = &p, .core = c, .Y = Y, .ldy = ldy, .acc = acc, .simulator = info.is_simulator};
+        runs[c] = (struct core_run){.e = e,
+                                    .w = w,
+                                    .p = &p,
+                                    .core = c,
+                                    .Y = Y,
+                                    .ldy = ldy,
+                                    .acc = acc,
+                                    .simulator = info.is_simulator,
+                                    .job_timeout_ms = info.job_timeout_ms};
         if (c > 0 && !(started[c] = !pthread_create(&th[c], NULL, run_core, &runs[c]))) run_core(&runs[c]);
     }
     run_core(&runs[0]);

@@ -6,18 +6,17 @@
 #include <math.h>
 #include <stdarg.h>
 
-#include "rk_gemm.h"
+#include "npu_limits.h"
 #include "regcmd.h"
+#include "rk_gemm.h"
 
-#define RK_GEMM_MAX_CORES         3  /* RK3588 NPU cores (npu-registers §1, §7) */
-#define RK_GEMM_MAX_SLICES        8  /* K-slices; K ≤ 65535 (16-bit DATAIN_CHANNEL) needs at most 8 of ≤ 8192 */
-#define RK_GEMM_MAX_NTILES        64 /* per core: 151936/3 columns in tiles of ≤ 3072 need 17 */
-#define RK_GEMM_N_UNIT            32 /* cores and N-tiles start at multiples of the int8 kernel group (§4.2, §4.3) */
-#define RK_GEMM_N_TILE_MAX        3072 /* practical N per task (HM tuner, npu-registers §6.3, §17.3); hard limit 8192 */
-#define RK_GEMM_M_TILE_MAX        128  /* rows per task (HM cap, npu-registers §6.3, §17.3; top-20 fact 7) */
-#define RK_GEMM_I8_DATA_BANKS     8    /* int8 feature tile ≤ 8 CBUF banks; 16 banks = WRONG (§17.3 HM) */
-#define RK_GEMM_FP16_K_SLICE_MAX  4096 /* fp16 slices: keep ≥ 2 weight banks + useful rows (§6.1, §17.3 HM fp16) */
-#define RK_GEMM_MAX_TASKS_PER_JOB 4095 /* 12-bit PC_TASK_CON.TASK_NUMBER (§3.6): a safe bound on rocket too */
+#define RK_GEMM_MAX_SLICES       8  /* K-slices; K ≤ 65535 (16-bit DATAIN_CHANNEL) needs at most 8 of ≤ 8192 */
+#define RK_GEMM_MAX_NTILES       64 /* per core: 151936/3 columns in tiles of ≤ 3072 need 17 */
+#define RK_GEMM_N_UNIT           NPU_KGROUP_INT8 /* cores and N-tiles start at multiples of it (§4.2, §4.3) */
+#define RK_GEMM_N_TILE_MAX       3072 /* practical N per task (HM tuner, npu-registers §6.3, §17.3); hard limit 8192 */
+#define RK_GEMM_M_TILE_MAX       128  /* rows per task (HM cap, npu-registers §6.3, §17.3; top-20 fact 7) */
+#define RK_GEMM_I8_DATA_BANKS    8    /* int8 feature tile ≤ 8 CBUF banks; 16 banks = WRONG (§17.3 HM) */
+#define RK_GEMM_FP16_K_SLICE_MAX 4096 /* fp16 slices: keep ≥ 2 weight banks + useful rows (§6.1, §17.3 HM fp16) */
 
 static inline bool rk_mode_int8(enum rk_gemm_mode m) { return m != RK_GEMM_FP16; } /* NPU runs int8 */
 
@@ -36,7 +35,7 @@ struct rk_wlayout {
         uint32_t t_n0[RK_GEMM_MAX_NTILES], t_n[RK_GEMM_MAX_NTILES], t_npad[RK_GEMM_MAX_NTILES]; /* local */
         uint64_t b_off[RK_GEMM_MAX_SLICES]; /* slice offset in the core's weight BO (bytes) */
         uint64_t b_bytes;
-    } core[RK_GEMM_MAX_CORES];
+    } core[NPU_CORES];
 };
 
 struct rk_plan_task {
@@ -54,7 +53,7 @@ struct rk_plan {
         uint32_t task0, tasks, jobs;
         uint64_t a_bytes, c_bytes, regcmd_bytes; /* per-core scratch BO sizes */
         uint64_t busy_ns_200, busy_ns_1000, max_job_ns_200, dma_bytes;
-    } core[RK_GEMM_MAX_CORES];
+    } core[NPU_CORES];
     struct rk_plan_task *tasks; /* core-major; within a core: slice, N-tile, M-tile */
     uint32_t ntasks, njobs;
     uint64_t macs, dma_bytes, model_ns_200, model_ns_1000, max_job_ns_200;
@@ -125,8 +124,8 @@ struct rk_core_scratch {
 struct rk_gemm_engine {
     struct rk_gemm_options opt;
     uint32_t cores;
-    struct npu_device *dev[RK_GEMM_MAX_CORES];
-    struct rk_core_scratch scratch[RK_GEMM_MAX_CORES];
+    struct npu_device *dev[NPU_CORES];
+    struct rk_core_scratch scratch[NPU_CORES];
     float *sx; /* per-row activation scales, grown as needed */
     size_t sx_cap;
     float *xrot; /* int8-had: rotated copy of X */
@@ -138,7 +137,7 @@ struct rk_weight {
     struct rk_gemm_engine *e;
     struct rk_wlayout L;
     float *scale; /* N per-output-channel scales */
-    struct npu_bo *b[RK_GEMM_MAX_CORES];
+    struct npu_bo *b[NPU_CORES];
     struct rk_weight_info info;
 };
 

@@ -16,6 +16,16 @@
 #include "npu_limits.h"
 #include "npu_timing.h"
 
+/* int8 rows per task beyond NPU_I8_LARGE_KPAD, HM's board-verified envelope (npu-registers §6.3, §17.3). */
+static const struct {
+    uint32_t kpad_max, rows;
+} i8_large_k_rows[] = {{6144, 32}, {NPU_INT8_K_MAX, 16}};
+/* fp16: weight banks for 32 kernels of K, clamped to [2, all but one bank] (HM fp16, §17.3). */
+#define FP16_WBANK_KERNELS 32
+#define FP16_WBANKS_MIN    2
+/* The M a weight's K-slicing is chosen for: prefill, what the NPU is for (peers-and-numbers §0). */
+#define SLICING_COST_M     512
+
 static uint32_t div_up(uint64_t a, uint64_t b) { return (uint32_t)((a + b - 1) / b); }
 static uint32_t min_u(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
@@ -38,15 +48,19 @@ static enum rk_dtype out_dtype(enum rk_gemm_mode m) { return rk_mode_int8(m) ? R
 uint32_t rk_plan_m_tile(enum rk_gemm_mode mode, uint32_t kpad)
 {
     if (rk_mode_int8(mode)) {
-        /* HM's board-verified int8 envelope (npu-registers §6.3, §17.3): ≤ 8 data banks up to K=4096,
-         * 32 rows to K=6144 and 16 rows to K=8192 (with FEATURE_GRAINS=30, which the builder sets). */
-        if (kpad <= 4096) return min_u(RK_GEMM_M_TILE_MAX, RK_GEMM_I8_DATA_BANKS * NPU_CBUF_BANK_BYTES / kpad);
-        return kpad <= 6144 ? 32 : 16;
+        /* HM's board-verified int8 envelope (npu-registers §6.3, §17.3): ≤ 8 data banks up to K=4096, then
+         * the rows of i8_large_k_rows (with FEATURE_GRAINS=30, which the builder sets). */
+        if (kpad <= NPU_I8_LARGE_KPAD)
+            return min_u(RK_GEMM_M_TILE_MAX, RK_GEMM_I8_DATA_BANKS * NPU_CBUF_BANK_BYTES / kpad);
+        uint32_t i = 0;
+        while (i + 1 < sizeof i8_large_k_rows / sizeof i8_large_k_rows[0] && kpad > i8_large_k_rows[i].kpad_max) i++;
+        return i8_large_k_rows[i].rows;
     }
-    /* fp16: weight banks = clamp(ceil(K·2·32/32 KiB), 2, 11), the rest hold A (HM fp16, §17.3). */
-    uint32_t wb = div_up((uint64_t)kpad * 2 * 32, NPU_CBUF_BANK_BYTES);
-    wb = wb < 2 ? 2 : wb > 11 ? 11 : wb;
-    uint32_t rows = (NPU_CBUF_BANKS - wb) * NPU_CBUF_BANK_BYTES / (kpad * 2);
+    /* fp16: the weight banks of FP16_WBANK_KERNELS kernels, the rest hold A (HM fp16, §17.3). */
+    uint32_t bpe = (uint32_t)rk_dtype_size(RK_FP16);
+    uint32_t wb = div_up((uint64_t)kpad * bpe * FP16_WBANK_KERNELS, NPU_CBUF_BANK_BYTES);
+    wb = wb < FP16_WBANKS_MIN ? FP16_WBANKS_MIN : wb > NPU_CBUF_BANKS - 1 ? NPU_CBUF_BANKS - 1 : wb;
+    uint32_t rows = (NPU_CBUF_BANKS - wb) * NPU_CBUF_BANK_BYTES / (kpad * bpe);
     return rows < 1 ? 1 : min_u(RK_GEMM_M_TILE_MAX, rows);
 }
 
@@ -86,15 +100,15 @@ static void split_k(uint32_t K, uint32_t Kpad, uint32_t s, struct rk_wlayout *L)
 /* MODEL cost of one slicing for a prefill-sized M (the case the NPU is for, peers-and-numbers §0). */
 static uint64_t slicing_cost(const struct rk_wlayout *L, uint32_t n)
 {
-    const uint32_t M = 512;
+    const uint32_t M = SLICING_COST_M;
     uint64_t ns = 0;
     uint32_t ntile = min_u(n, RK_GEMM_N_TILE_MAX), ntiles = div_up(n, ntile);
     for (uint32_t s = 0; s < L->slices; s++) {
         uint32_t mt = rk_plan_m_tile(L->mode, L->kpad[s]), tiles = div_up(M, mt);
         /* both clocks: at 200 MHz compute dominates, at 1 GHz the weight re-reads per M-tile (§9) */
         ns += (uint64_t)tiles * ntiles *
-              (task_ns(L->mode, div_up(M, tiles), L->kpad[s], ntile, 200) +
-               task_ns(L->mode, div_up(M, tiles), L->kpad[s], ntile, 1000));
+              (task_ns(L->mode, div_up(M, tiles), L->kpad[s], ntile, NPU_CLOCK_MAINLINE_MHZ) +
+               task_ns(L->mode, div_up(M, tiles), L->kpad[s], ntile, NPU_CLOCK_VENDOR_MHZ));
         ns += (uint64_t)M * n * 4 * 2 / 4; /* host: read one more int32 partial per output (~4 GB/s) */
     }
     return ns;
@@ -110,13 +124,13 @@ int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, char *why, si
         return why_fail(why, whylen, -ENOTSUP,
                         "K=%" PRId64 " > %" PRIu64 " (%d K-slices of at most %u, npu-registers §6.3)", K, kmax,
                         RK_GEMM_MAX_SLICES, rk_mode_int8(mode) ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX);
-    uint64_t nmax = (uint64_t)RK_GEMM_MAX_CORES * RK_GEMM_MAX_NTILES * RK_GEMM_N_TILE_MAX;
+    uint64_t nmax = (uint64_t)NPU_CORES * RK_GEMM_MAX_NTILES * RK_GEMM_N_TILE_MAX;
     if ((uint64_t)N > nmax)
-        return why_fail(why, whylen, -ENOTSUP, "N=%" PRId64 " > %" PRIu64 " (3 cores x %d N-tiles of %d)", N, nmax,
-                        RK_GEMM_MAX_NTILES, RK_GEMM_N_TILE_MAX);
+        return why_fail(why, whylen, -ENOTSUP, "N=%" PRId64 " > %" PRIu64 " (%u cores x %d N-tiles of %d)", N, nmax,
+                        NPU_CORES, RK_GEMM_MAX_NTILES, RK_GEMM_N_TILE_MAX);
     /* Each core's share of the packed weight must fit one BO (< 4 GiB, 32-bit IOVA space: rocket-uapi §2.3). */
     uint64_t bytes = (uint64_t)(K + 31) / 32 * 32 * ((N + 31) / 32 * 32) * (mode == RK_GEMM_FP16 ? 2 : 1);
-    if (bytes > (uint64_t)RK_GEMM_MAX_CORES << 31)
+    if (bytes > NPU_CORES * (NPU_IOVA_SPACE / 2))
         return why_fail(why, whylen, -ENOTSUP,
                         "packed weight of %" PRIu64 " bytes: more than 2 GiB per core's 32-bit "
                         "IOVA space",
@@ -129,8 +143,8 @@ int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t co
 {
     int rc = rk_gemm_supports(K64, N64, mode, why, whylen);
     if (rc) return rc;
-    if (cores < 1 || cores > RK_GEMM_MAX_CORES)
-        return why_fail(why, whylen, -EINVAL, "cores must be 1..3 (got %u)", cores);
+    if (cores < 1 || cores > NPU_CORES)
+        return why_fail(why, whylen, -EINVAL, "cores must be 1..%u (got %u)", NPU_CORES, cores);
     uint32_t K = (uint32_t)K64, N = (uint32_t)N64;
     memset(L, 0, sizeof *L);
     L->mode = mode, L->K = K, L->N = N, L->Kpad = rk_kpad(K), L->bpe = rk_mode_int8(mode) ? 1 : 2;
@@ -173,7 +187,8 @@ int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t co
         if (cost < best_cost) best_cost = cost, best = s;
     }
     if (!best)
-        return why_fail(why, whylen, -ENOTSUP, "no K slicing of K=%u avoids the int8 hazard window (3072, 4096)", K);
+        return why_fail(why, whylen, -ENOTSUP, "no K slicing of K=%u avoids the int8 hazard window (%u, %u)", K,
+                        NPU_K_HAZARD_LO, NPU_K_HAZARD_HI);
     split_k(K, L->Kpad, best, L);
     for (uint32_t c = 0; c < L->cores; c++) {
         struct rk_core_share *cs = &L->core[c];
@@ -229,11 +244,11 @@ int rk_plan_make(const struct rk_wlayout *L, uint32_t M, uint32_t job_budget_ms,
 {
     memset(p, 0, sizeof *p);
     if (M < 1) return why_fail(why, whylen, -EINVAL, "M=%u: nothing to compute", M);
-    if (M > 65535) return why_fail(why, whylen, -ENOTSUP, "M=%u > 65535 rows per call", M);
+    if (M > RK_GEMM_M_MAX) return why_fail(why, whylen, -ENOTSUP, "M=%u > %d rows per call", M, RK_GEMM_M_MAX);
     p->L = *L, p->M = M;
-    /* Budget per job: half the 500 ms timeout by default (rocket-uapi §1.2), because the MODEL is an
-     * estimate; measured at the slow mainline clock of 200 MHz (mainline-status §4.2). */
-    p->job_budget_ns = (uint64_t)(job_budget_ms ? job_budget_ms : 250) * 1000000;
+    /* Budget per job: half the job timeout by default (rocket-uapi §1.2), because the MODEL is an
+     * estimate; measured at the slow mainline clock (mainline-status §4.2). */
+    p->job_budget_ns = job_budget_ms ? (uint64_t)job_budget_ms * 1000000 : npu_model_job_timeout_ns() / 2;
     if (p->job_budget_ns > npu_model_job_timeout_ns()) p->job_budget_ns = npu_model_job_timeout_ns();
 
     uint32_t mtiles[RK_GEMM_MAX_SLICES];
@@ -246,7 +261,7 @@ int rk_plan_make(const struct rk_wlayout *L, uint32_t M, uint32_t job_budget_ms,
     p->tasks = calloc(count, sizeof *p->tasks);
     if (!p->tasks) return why_fail(why, whylen, -ENOMEM, "out of memory for %" PRIu64 " tasks", count);
     size_t seg = rk_regcmd_segment_entries(RK_REGCMD_BODY_ENTRIES) * 8;
-    uint64_t busy200[RK_GEMM_MAX_CORES] = {0}, busy1000[RK_GEMM_MAX_CORES] = {0};
+    uint64_t busy200[NPU_CORES] = {0}, busy1000[NPU_CORES] = {0};
     for (uint32_t c = 0; c < L->cores; c++) {
         const struct rk_core_share *cs = &L->core[c];
         struct rk_plan_core *pc = &p->core[c];
@@ -262,10 +277,10 @@ int rk_plan_make(const struct rk_wlayout *L, uint32_t M, uint32_t job_budget_ms,
                     *tk = (struct rk_plan_task){
                             .core = (uint8_t)c, .slice = (uint8_t)s, .ntile = (uint16_t)t, .m0 = m0, .m = m};
                     m0 += m;
-                    tk->model_ns_200 = task_ns(L->mode, m, L->kpad[s], cs->t_npad[t], 200);
-                    uint64_t ns1000 = task_ns(L->mode, m, L->kpad[s], cs->t_npad[t], 1000);
+                    tk->model_ns_200 = task_ns(L->mode, m, L->kpad[s], cs->t_npad[t], NPU_CLOCK_MAINLINE_MHZ);
+                    uint64_t ns1000 = task_ns(L->mode, m, L->kpad[s], cs->t_npad[t], NPU_CLOCK_VENDOR_MHZ);
                     if (!job_tasks || job_ns + tk->model_ns_200 > p->job_budget_ns ||
-                        job_tasks >= RK_GEMM_MAX_TASKS_PER_JOB) {
+                        job_tasks >= NPU_TASKS_PER_KICK_MAX) {
                         if (job_tasks && job_ns > pc->max_job_ns_200) pc->max_job_ns_200 = job_ns;
                         tk->job_start = 1, pc->jobs++, job_tasks = 0;
                         job_ns = npu_model_job_overhead_ns();
@@ -322,16 +337,18 @@ void rk_plan_print(const struct rk_plan *p, FILE *out)
         const struct rk_plan_core *pc = &p->core[c];
         fprintf(out,
                 "  core %u: N [%u,%u) npad %u, %u N-tile(s) of <= %u, %u task(s) in %u job(s); DMA %.3f MB; "
-                "MODEL busy %.3f ms @200 MHz, %.3f ms @1 GHz, longest job %.3f ms @200 MHz\n",
+                "MODEL busy %.3f ms @%u MHz, %.3f ms @%u MHz, longest job %.3f ms @%u MHz\n",
                 c, cs->n0, cs->n0 + cs->n, cs->npad, cs->ntiles, cs->t_npad[0], pc->tasks, pc->jobs,
-                pc->dma_bytes / 1e6, pc->busy_ns_200 / 1e6, pc->busy_ns_1000 / 1e6, pc->max_job_ns_200 / 1e6);
+                pc->dma_bytes / 1e6, pc->busy_ns_200 / 1e6, NPU_CLOCK_MAINLINE_MHZ, pc->busy_ns_1000 / 1e6,
+                NPU_CLOCK_VENDOR_MHZ, pc->max_job_ns_200 / 1e6, NPU_CLOCK_MAINLINE_MHZ);
     }
     fprintf(out,
-            "  total: %u task(s), %u job(s) (budget %.0f ms/job @200 MHz of the 500 ms timeout), %.3f GMAC, "
+            "  total: %u task(s), %u job(s) (budget %.0f ms/job @%u MHz of the %.0f ms timeout), %.3f GMAC, "
             "DMA %.3f MB\n",
-            p->ntasks, p->njobs, p->job_budget_ns / 1e6, p->macs / 1e9, p->dma_bytes / 1e6);
-    fprintf(out, "  MODEL NPU time: %.3f ms @200 MHz, %.3f ms @1 GHz (cores in parallel)\n", p->model_ns_200 / 1e6,
-            p->model_ns_1000 / 1e6);
+            p->ntasks, p->njobs, p->job_budget_ns / 1e6, NPU_CLOCK_MAINLINE_MHZ, npu_model_job_timeout_ns() / 1e6,
+            p->macs / 1e9, p->dma_bytes / 1e6);
+    fprintf(out, "  MODEL NPU time: %.3f ms @%u MHz, %.3f ms @%u MHz (cores in parallel)\n", p->model_ns_200 / 1e6,
+            NPU_CLOCK_MAINLINE_MHZ, p->model_ns_1000 / 1e6, NPU_CLOCK_VENDOR_MHZ);
     fprintf(out,
             "  weight reuse: one packed B per core shared by all M-tiles (loop order slice > N-tile > M-tile); "
             "CBUF WEIGHT_REUSE is not used (not covered by the regcmd builder / software NPU, npu-registers §6.5)\n");
@@ -342,8 +359,8 @@ int rk_gemm_explain_shape(int64_t K, int64_t N, int64_t M, enum rk_gemm_mode mod
     struct rk_wlayout L;
     struct rk_plan p;
     char why[256];
-    int rc = rk_layout_make(K, N, mode, cores ? cores : 3, &L, why, sizeof why);
-    if (!rc) rc = rk_plan_make(&L, (uint32_t)(M > 0 && M <= 65535 ? M : 0), 0, &p, why, sizeof why);
+    int rc = rk_layout_make(K, N, mode, cores ? cores : NPU_CORES, &L, why, sizeof why);
+    if (!rc) rc = rk_plan_make(&L, (uint32_t)(M > 0 && M <= RK_GEMM_M_MAX ? M : 0), 0, &p, why, sizeof why);
     if (rc) {
         fprintf(out, "plan: declined: %s\n", why);
         return rc;

@@ -38,8 +38,6 @@ enum rk_gemm_mode {
 #define RK_GEMM_MODES 3
 const char *rk_gemm_mode_name(enum rk_gemm_mode mode);
 int rk_gemm_mode_parse(const char *name, enum rk_gemm_mode *mode); /* "int8" | "fp16" | "int8-had"; 0 or -EINVAL */
-/* Mode named by env RKNPU_GEMM_MODE (default int8): 0, or -EINVAL for an unknown name. */
-int rk_gemm_mode_from_env(enum rk_gemm_mode *mode);
 
 /* ggml's to_float signature: decode k values of one row. */
 typedef void (*rk_row_to_float)(const void *src, float *dst, int64_t k);
@@ -49,9 +47,9 @@ struct rk_weight;
 
 struct rk_gemm_options {
     enum npu_device_kind kind; /* ROCKET or SIM (AUTO: rocket if present, never the sim) */
-    uint32_t cores;            /* 1..3 devices (fds), one per NPU core; 0 = 3 */
-    uint32_t model_clock_mhz;  /* clock the device's timing MODEL assumes (0 = 200) */
-    uint32_t job_budget_ms;    /* MODEL time budget per job at 200 MHz; 0 = 250 (half the 500 ms limit) */
+    uint32_t cores;            /* 1..NPU_CORES devices (fds), one per NPU core; 0 = all */
+    uint32_t model_clock_mhz;  /* clock the device's timing MODEL assumes (0 = the mainline clock) */
+    uint32_t job_budget_ms;    /* MODEL time budget per job at the mainline clock; 0 = half the job timeout */
 };
 
 /* Open one npu_device per core. Returns 0, or -errno with the reason in why. */
@@ -60,6 +58,8 @@ int rk_gemm_open(const struct rk_gemm_options *opt, struct rk_gemm_engine **out,
 void rk_gemm_close(struct rk_gemm_engine *e);
 /* Reason for the last failure on this engine ("" if none). */
 const char *rk_gemm_last_error(const struct rk_gemm_engine *e);
+/* The NPU the engine runs on (its devices are one NPU: the first answers for all). 0 or -EINVAL. */
+int rk_gemm_device_info(const struct rk_gemm_engine *e, struct npu_device_info *info);
 
 /* Can a [N,K] weight run in this mode? 0, or -ENOTSUP/-EINVAL with a reason in why. Pure function of the
  * shape (padding covers any K and N >= 1); call it from supports_op. */
@@ -94,12 +94,14 @@ struct rk_gemm_stats {
     double quant_ns, readout_ns; /* parts of glue_ns (thread CPU time) */
     double wall_ns;              /* measured: whole rk_gemm_run */
     double npu_wait_ns;          /* measured: submit to fences done (simulation time on the sim) */
-    uint64_t model_ns_200, model_ns_1000; /* MODEL: NPU time at 200 MHz and 1 GHz (cores in parallel) */
-    uint64_t model_max_job_ns_200;        /* MODEL: the longest job at 200 MHz (vs the 500 ms timeout) */
+    uint64_t model_ns_200, model_ns_1000; /* MODEL: NPU time at the mainline (200 MHz) and vendor (1 GHz) clocks */
+    uint64_t model_max_job_ns_200;        /* MODEL: the longest job at 200 MHz (vs the job timeout) */
 };
 
-/* Y[m·ldy + n] = Σ_k X[m·ldx + k] · W[n][k] for m < M, n < N. Returns 0 or -errno (reason:
- * rk_gemm_last_error). stats may be NULL. */
+#define RK_GEMM_M_MAX 65535 /* rows of X per rk_gemm_run */
+
+/* Y[m·ldy + n] = Σ_k X[m·ldx + k] · W[n][k] for m < M (1..RK_GEMM_M_MAX), n < N. Returns 0 or -errno
+ * (reason: rk_gemm_last_error). stats may be NULL. */
 int rk_gemm_run(struct rk_gemm_engine *e, const struct rk_weight *w, const float *X, int64_t M, int64_t ldx, float *Y,
                 int64_t ldy, struct rk_gemm_stats *stats);
 

@@ -121,9 +121,9 @@ int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int
             rk_weight_free(w);
             return rc;
         }
-    struct prep_job jobs[RK_GEMM_MAX_CORES];
-    pthread_t th[RK_GEMM_MAX_CORES];
-    bool started[RK_GEMM_MAX_CORES] = {0};
+    struct prep_job jobs[NPU_CORES];
+    pthread_t th[NPU_CORES];
+    bool started[NPU_CORES] = {0};
     for (uint32_t c = 0; c < w->L.cores; c++) {
         jobs[c] = (struct prep_job){.w = w, .core = c, .data = data, .row_bytes = row_bytes, .to_float = to_float};
         started[c] = c > 0 && !pthread_create(&th[c], NULL, prep_core, &jobs[c]);
@@ -151,7 +151,7 @@ int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int
 void rk_weight_free(struct rk_weight *w)
 {
     if (!w) return;
-    for (uint32_t c = 0; c < RK_GEMM_MAX_CORES; c++) npu_bo_close(w->b[c]);
+    for (uint32_t c = 0; c < NPU_CORES; c++) npu_bo_close(w->b[c]);
     free(w->scale);
     free(w);
 }
@@ -162,7 +162,8 @@ int rk_gemm_explain(struct rk_gemm_engine *e, const struct rk_weight *w, int64_t
 {
     struct rk_plan p;
     char why[256];
-    int rc = rk_plan_make(&w->L, (uint32_t)(M > 0 && M <= 65535 ? M : 0), e->opt.job_budget_ms, &p, why, sizeof why);
+    int rc = rk_plan_make(&w->L, (uint32_t)(M > 0 && M <= RK_GEMM_M_MAX ? M : 0), e->opt.job_budget_ms, &p, why,
+                          sizeof why);
     if (rc) {
         fprintf(out, "plan: declined: %s\n", why);
         return rk_gemm_fail(e, rc, "%s", why);

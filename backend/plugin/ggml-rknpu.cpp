@@ -2,122 +2,103 @@
 //
 // Reads top-down like ggml's small backends (style.md): device selection, the MUL_MAT kernel, the
 // backend (stream), the device with its placement policy, the registry, the dynamic-loading entry
-// points. The buffer type lives in rknpu-buffer.cpp. Registry, device and buffer type are static
+// points. The settings (RKNPU_DEVICE, RKNPU_MODE, RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ) are parsed in
+// rknpu-config.cpp, the buffer type lives in rknpu-buffer.cpp, the extra entry points reached through
+// get_proc_address are declared in ggml-rknpu.h. Registry, device and buffer type are static
 // singletons: every ggml_backend_load_all() dlopens the plugin again and must get the same objects
 // back (ggml-backend-guide.md §1.7).
-//
-// Device selection (RKNPU_DEVICE):
-//   auto (default)  the rocket NPU when one is present, otherwise no device: a stock tool on a
-//                   machine without an NPU never lands on the simulator by accident
-//   rocket          the rocket NPU, or no device (with the reason) when there is none
-//   sim             the register-level software NPU, announced as such
-//   off             no device (A/B runs against the CPU with the same binaries)
-// RKNPU_MODE=int8|fp16 forces one accuracy mode for every weight (default: per weight type, see
-// rknpu_weight_mode), RKNPU_MIN_BATCH the smallest batch sent to the NPU,
-// RKNPU_CLOCK_MHZ=200|1000 the clock the timing model assumes.
 
 #include "rknpu-common.h"
 
 #include "ggml-impl.h"
 
 #include <cerrno>
-#include <cstdlib>
+#include <cstdio>
 #include <cstring>
-
-// Decode (one token) is memory-bound: the NPU would stream int8 weights, 1.8x the bytes of Q4_K,
-// and CPU Q4 decode already beats the vendor NPU stack on Qwen2.5-1.5B (peers-and-numbers.md §0;
-// ggml-backend-guide.md §2.3). The timing model (npu_timing.c: 3 cores x 1024 int8 MAC/cycle at
-// 200 MHz, 26.6 GB/s DMA) puts the NPU's ffn_up (K=1536, N=8960) at ~0.52 ms for M=1, dominated by
-// the 13.8 MB weight stream, and compute-bound only from M ~ 24; the A76 cores run the same Q4_K
-// matmul in ~0.4 ms at M=1 and fall behind from a few tokens. 8 tokens is where the model says the
-// NPU starts to pay off with margin; it is a setting, to be measured on the board.
-#define RKNPU_DEFAULT_MIN_BATCH 8
 
 // Quantized weights (Q4_K, Q8_0, ...) carry at most 8 bits of precision, so int8 loses little and
 // runs at the full MAC rate; float weights (F32, F16, BF16) would lose precision they have, so they
 // run in fp16 (half the MAC rate, npu-registers §8). RKNPU_MODE overrides this for all weights.
 rk_gemm_mode rknpu_weight_mode(const rknpu_device_context &dev, ggml_type type)
 {
-    if (dev.mode_forced) {
-        return dev.mode;
+    if (dev.config.mode_forced) {
+        return dev.config.mode;
     }
     return type == GGML_TYPE_F32 || type == GGML_TYPE_F16 || type == GGML_TYPE_BF16 ? RK_GEMM_FP16 : RK_GEMM_INT8;
 }
 
-static const char *env_or(const char *name, const char *fallback)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : fallback;
-}
+// What came of the settings: a device, no device (RKNPU_DEVICE=off, or auto without an NPU), or a
+// config error (an invalid setting, or a device asked for by name that cannot be had).
+enum class rknpu_outcome {
+    present,
+    absent,
+    config_error
+};
 
-// Open the engine on the selected device and fill the description; false (with the reason in `why`)
-// registers no device.
-static bool rknpu_device_init(rknpu_device_context &dev, std::string &why)
+// Open the engine on the selected device and fill the description; otherwise the reason in `why`.
+static rknpu_outcome rknpu_device_init(rknpu_device_context &dev, std::string &why)
 {
-    std::string want = env_or("RKNPU_DEVICE", "auto");
-    if (want == "off") {
+    const rknpu_config &cfg = dev.config;
+    if (!cfg.error.empty()) {
+        why = cfg.error;
+        return rknpu_outcome::config_error;
+    }
+    if (cfg.device_off) {
         why = "RKNPU_DEVICE=off";
-        return false;
-    }
-    npu_device_kind kind;
-    if (npu_device_kind_parse(want.c_str(), &kind) != 0) {
-        why = "unknown RKNPU_DEVICE='" + want + "' (use auto, rocket, sim or off)";
-        return false;
-    }
-    std::string mode = env_or("RKNPU_MODE", "auto");
-    dev.mode_forced = mode != "auto";
-    if (dev.mode_forced && rk_gemm_mode_parse(mode.c_str(), &dev.mode) != 0) {
-        why = "unknown RKNPU_MODE='" + mode + "' (use auto, int8, int8-had or fp16)";
-        return false;
-    }
-    dev.min_batch = atoll(env_or("RKNPU_MIN_BATCH", "0"));
-    if (dev.min_batch <= 0) {
-        dev.min_batch = RKNPU_DEFAULT_MIN_BATCH;
+        return rknpu_outcome::absent;
     }
     rk_gemm_options opt = {};
-    opt.kind = kind;
-    opt.cores = 0; // all three
-    opt.model_clock_mhz = (uint32_t)atoi(env_or("RKNPU_CLOCK_MHZ", "200"));
+    opt.kind = cfg.kind;
+    opt.cores = 0; // every core
+    opt.model_clock_mhz = cfg.clock_mhz;
     char reason[512] = "";
     if (rk_gemm_open(&opt, &dev.engine, reason, sizeof reason) != 0) {
-        why = kind == NPU_DEVICE_AUTO ? std::string(reason) + "; RKNPU_DEVICE=sim selects the software NPU" : reason;
-        return false;
+        if (cfg.kind == NPU_DEVICE_AUTO) {
+            why = std::string(reason) + "; RKNPU_DEVICE=sim selects the software NPU";
+            return rknpu_outcome::absent;
+        }
+        why = std::string("RKNPU_DEVICE=") + npu_device_kind_name(cfg.kind) +
+              " was asked for but cannot be used: " + reason;
+        return rknpu_outcome::config_error;
     }
-    // The engine's first device answers for all: they are one NPU (rocket-uapi §3).
-    npu_device *probe = nullptr;
-    if (npu_device_open(kind, nullptr, &probe) == 0) {
-        npu_device_get_info(probe, &dev.info);
-        npu_device_close(probe);
-    }
+    rk_gemm_device_info(dev.engine, &dev.info);
     char desc[256];
     if (dev.info.is_simulator) {
         snprintf(desc, sizeof desc, "RK3588 NPU SOFTWARE SIMULATOR (%u cores, timing model %u MHz; not real hardware)",
-                 dev.info.cores, opt.model_clock_mhz ? opt.model_clock_mhz : 200);
+                 dev.info.cores, dev.info.model_clock_mhz);
     } else {
         snprintf(desc, sizeof desc, "RK3588 NPU at %s (%s %d.%d.%d, %u cores, timing model %u MHz)", dev.info.node,
                  dev.info.driver, dev.info.version_major, dev.info.version_minor, dev.info.version_patch,
-                 dev.info.cores, opt.model_clock_mhz ? opt.model_clock_mhz : 200);
+                 dev.info.cores, dev.info.model_clock_mhz);
     }
     dev.description = desc;
-    return true;
+    return rknpu_outcome::present;
 }
 
-// One context for the process: the device, if any, and why not otherwise.
+// One context for the process: the settings, the device if any, and why not otherwise.
 struct rknpu_plugin {
     rknpu_device_context dev;
     bool present = false;
+    bool config_error = false;
     std::string why;
 
     rknpu_plugin()
     {
-        present = rknpu_device_init(dev, why);
+        dev.config = rknpu_config_get();
+        rknpu_outcome outcome = rknpu_device_init(dev, why);
+        present = outcome == rknpu_outcome::present;
+        config_error = outcome == rknpu_outcome::config_error;
         // WARN, not INFO: the stock tools load backends while parsing their arguments, when their
         // logger still drops INFO lines, and which device runs the matmuls must always be visible.
+        // A config error is an ERROR: the user asked for something that cannot be had. The stock
+        // tools go on on the CPU; the CLI reads the status and refuses.
         if (present) {
             GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s for batches >= %lld tokens\n", RKNPU_NAME,
                           dev.description.c_str(),
-                          dev.mode_forced ? rk_gemm_mode_name(dev.mode) : "int8 (fp16 for float weights)",
-                          (long long)dev.min_batch);
+                          dev.config.mode_forced ? rk_gemm_mode_name(dev.config.mode) : "int8 (fp16 for float weights)",
+                          (long long)dev.config.min_batch);
+        } else if (config_error) {
+            GGML_LOG_ERROR("%s: %s; no device registered\n", RKNPU_NAME, why.c_str());
         } else {
             GGML_LOG_WARN("%s: %s; no device registered\n", RKNPU_NAME, why.c_str());
         }
@@ -134,8 +115,6 @@ static rknpu_plugin &rknpu_get_plugin(void)
     static rknpu_plugin plugin;
     return plugin;
 }
-
-rknpu_device_context *rknpu_device_ctx(void) { return &rknpu_get_plugin().dev; }
 
 // ---------------------------------------------------------------------------------------------
 // MUL_MAT: dst[N, M] = src1[K, M] · src0[K, N]ᵀ with src0 a prepared weight (ggml-backend-guide §3.2)
@@ -383,7 +362,7 @@ static bool rknpu_mul_mat_supported(const rknpu_device_context &dev, const ggml_
     if (rk_gemm_supports(src0->ne[0], src0->ne[1], mode, nullptr, 0) != 0) {
         return false;
     }
-    return ggml_nrows(src1) >= dev.min_batch;
+    return ggml_nrows(src1) >= dev.config.min_batch;
 }
 
 static bool ggml_backend_rknpu_device_supports_op(ggml_backend_dev_t dev, const ggml_tensor *op)
@@ -434,7 +413,7 @@ ggml_backend_dev_t ggml_backend_rknpu_device(void)
     static ggml_backend_device dev = {
             .iface = ggml_backend_rknpu_device_i,
             .reg = ggml_backend_rknpu_reg(),
-            .context = rknpu_device_ctx(),
+            .context = &rknpu_get_plugin().dev,
     };
     return &dev;
 }
@@ -443,12 +422,7 @@ ggml_backend_dev_t ggml_backend_rknpu_device(void)
 // extra entry points, reached through get_proc_address (for rosenblatt-dl and the tests)
 // ---------------------------------------------------------------------------------------------
 
-struct ggml_backend_rknpu_stats {
-    uint64_t matmuls, failures, tasks, jobs;
-    double glue_ms, npu_wait_ms, model_ms_200, model_ms_1000;
-};
-
-// Counters since load. Returns false when no device is registered.
+// Counters since load (ggml-rknpu.h).
 static bool ggml_backend_rknpu_get_stats(ggml_backend_rknpu_stats *out)
 {
     auto &p = rknpu_get_plugin();
@@ -467,6 +441,18 @@ static bool ggml_backend_rknpu_get_stats(ggml_backend_rknpu_stats *out)
     return true;
 }
 
+// Whether RKNPU0 is there and why (ggml-rknpu.h): lets the CLI refuse to go on after a config error.
+void ggml_backend_rknpu_get_status(ggml_backend_rknpu_status *out)
+{
+    const rknpu_plugin &p = rknpu_get_plugin();
+    *out = {};
+    out->present = p.present;
+    out->config_error = p.config_error;
+    out->is_simulator = p.present && p.dev.info.is_simulator;
+    snprintf(out->reason, sizeof out->reason, "%s", p.present ? "" : p.why.c_str());
+    snprintf(out->description, sizeof out->description, "%s", p.present ? p.dev.description.c_str() : "");
+}
+
 // llama.cpp passes its thread count here; it is used for the nodes this backend hands to the CPU.
 static void ggml_backend_rknpu_set_n_threads(ggml_backend_t backend, int n_threads)
 {
@@ -481,8 +467,7 @@ static void ggml_backend_rknpu_set_n_threads(ggml_backend_t backend, int n_threa
     }
 }
 
-// Simulator only: make the next matmul's job fail like the hardware would ("timeout", "reject",
-// "dma", optionally "@N" for the Nth job from now; "none" clears). 0 or a negative errno.
+// Simulator only: make a coming NPU job fail like the hardware would (ggml-rknpu.h).
 static int ggml_backend_rknpu_sim_inject_fault(const char *spec)
 {
     auto &p = rknpu_get_plugin();
@@ -526,11 +511,18 @@ static void *ggml_backend_rknpu_reg_get_proc_address(ggml_backend_reg_t reg, con
     if (!strcmp(name, "ggml_backend_set_n_threads")) {
         return (void *)ggml_backend_rknpu_set_n_threads;
     }
+    // Through the typedefs of ggml-rknpu.h, so a signature that drifts from the header does not compile.
     if (!strcmp(name, "ggml_backend_rknpu_get_stats")) {
-        return (void *)ggml_backend_rknpu_get_stats;
+        ggml_backend_rknpu_get_stats_t fn = ggml_backend_rknpu_get_stats;
+        return (void *)fn;
+    }
+    if (!strcmp(name, "ggml_backend_rknpu_get_status")) {
+        ggml_backend_rknpu_get_status_t fn = ggml_backend_rknpu_get_status;
+        return (void *)fn;
     }
     if (!strcmp(name, "ggml_backend_rknpu_sim_inject_fault")) {
-        return (void *)ggml_backend_rknpu_sim_inject_fault;
+        ggml_backend_rknpu_sim_inject_fault_t fn = ggml_backend_rknpu_sim_inject_fault;
+        return (void *)fn;
     }
     return nullptr;
     GGML_UNUSED(reg);

@@ -149,8 +149,8 @@ static void ggml_backend_rknpu_buffer_set_tensor(ggml_backend_buffer_t buffer, g
     if (ggml_backend_buffer_get_usage(buffer) == GGML_BACKEND_BUFFER_USAGE_WEIGHTS && offset == 0 &&
         size == ggml_nbytes(tensor) && rknpu_wants_sidecar(buffer, tensor)) {
         std::lock_guard<std::mutex> lock(ctx->mutex);
-        rknpu_sidecar_convert(rknpu_device_ctx(), tensor,
-                              ctx->sidecar_for(tensor)); // a failure is logged and retried at first use
+        auto *dev = (rknpu_device_context *)buffer->buft->device->context;
+        rknpu_sidecar_convert(dev, tensor, ctx->sidecar_for(tensor)); // a failure is logged and retried at first use
     }
 }
 

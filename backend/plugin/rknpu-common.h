@@ -4,7 +4,9 @@
 #pragma once
 
 #include "ggml-backend-impl.h"
+#include "ggml-rknpu.h"
 #include "rk_gemm.h"
+#include "rknpu-config.h"
 
 #include <cstdint>
 #include <mutex>
@@ -15,9 +17,7 @@
 struct rknpu_device_context {
     rk_gemm_engine *engine = nullptr;
     npu_device_info info = {};
-    bool mode_forced = false; // RKNPU_MODE given: one mode for every weight
-    rk_gemm_mode mode = RK_GEMM_INT8;
-    int64_t min_batch = 1; // smaller batches (decode) stay on the CPU
+    rknpu_config config;
     std::string description;
     std::mutex mutex; // one engine, one caller at a time (rk_gemm.h)
     // counters since load, for selftest/bench through get_proc_address
@@ -39,7 +39,6 @@ struct rknpu_sidecar {
 };
 
 ggml_backend_buffer_type_t ggml_backend_rknpu_buffer_type(void);
-rknpu_device_context *rknpu_device_ctx(void);
 
 // Convert (or re-convert) a weight into its sidecar. Caller holds the buffer mutex. Returns 0 or a
 // negative errno; the reason is logged.

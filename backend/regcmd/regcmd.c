@@ -21,21 +21,6 @@ struct mm_plan {
     uint32_t dst_stride, notch, atoms_per_group;  /* DPU write (§4.3) */
 };
 
-static int prec_of(enum rk_dtype t)
-{
-    switch (t) {
-    case RK_INT8:
-        return NPU_PREC_INT8;
-    case RK_FP16:
-        return NPU_PREC_FP16;
-    case RK_INT32:
-        return NPU_PREC_INT32;
-    case RK_FP32:
-        return NPU_PREC_FP32;
-    }
-    return -1;
-}
-
 static uint32_t div_up(uint64_t a, uint64_t b) { return (uint32_t)((a + b - 1) / b); }
 
 /* Rows buffered before the convolution starts: m+1 is the conservative, board-validated count;
@@ -47,14 +32,14 @@ static uint32_t feature_grains(const struct mm_plan *p)
     if (p->in_prec == NPU_PREC_INT8) {
         uint32_t two_bank_rows = (div_up(2u * NPU_CBUF_BANK_BYTES, (uint64_t)p->kpad * p->bpe) + 1) & ~1u;
         if (g > two_bank_rows) g = two_bank_rows;
-        if (p->kpad > 4096 && p->m >= 16) g = 30;
+        if (p->kpad > NPU_I8_LARGE_KPAD && p->m >= NPU_I8_LARGE_KPAD_ROWS) g = NPU_I8_LARGE_KPAD_GRAINS;
     }
     return g > NPU_FEATURE_GRAINS_MAX ? NPU_FEATURE_GRAINS_MAX : g;
 }
 
 static int plan_matmul(const struct rk_matmul *mm, struct mm_plan *p, char *err, size_t errlen)
 {
-    *p = (struct mm_plan){.in_prec = prec_of(mm->in), .out_prec = prec_of(mm->out)};
+    *p = (struct mm_plan){.in_prec = rk_dtype_precision(mm->in), .out_prec = rk_dtype_precision(mm->out)};
     if (p->in_prec != NPU_PREC_INT8 && p->in_prec != NPU_PREC_FP16)
         return npu_fail_msg(-ENOTSUP, err, errlen, "input type %d: only RK_INT8 and RK_FP16 (npu-registers §5, §8)",
                             (int)mm->in);
@@ -155,7 +140,7 @@ static int plan_matmul(const struct rk_matmul *mm, struct mm_plan *p, char *err,
         if (ops[i].iova % NPU_ADDR_ALIGN)
             return npu_fail_msg(-EINVAL, err, errlen, "%s address 0x%08x is not 16-byte aligned (npu-registers §3.5)",
                                 ops[i].name, ops[i].iova);
-        if ((uint64_t)ops[i].iova + ops[i].bytes > (1ull << 32))
+        if ((uint64_t)ops[i].iova + ops[i].bytes > NPU_IOVA_SPACE)
             return npu_fail_msg(-EINVAL, err, errlen,
                                 "%s [0x%08x, +%zu) leaves the 32-bit IOVA window (npu-registers §1.2)", ops[i].name,
                                 ops[i].iova, ops[i].bytes);
@@ -201,9 +186,7 @@ int rk_regcmd_matmul(const struct rk_matmul *mm, uint64_t *body, size_t cap, siz
     emit(&e, CNA_DCOMP_REGNUM, 0);
     emit(&e, CNA_DCOMP_CTRL, 0);
     emit(&e, CNA_CONV_CON1, p.conv_con1);
-    emit(&e, DPU_S_POINTER,
-         npu_set(DPU_S_POINTER_PP_MODE, 1) | npu_set(DPU_S_POINTER_EXECUTER_PP_EN, 1) |
-                 npu_set(DPU_S_POINTER_PP_EN, 1));
+    emit(&e, DPU_S_POINTER, DPU_S_POINTER_REARM);
 
     /* CNA 0x100c..0x1184 ascending (§10 #5–#52). */
     emit(&e, CNA_CONV_CON1, p.conv_con1);
@@ -254,7 +237,8 @@ int rk_regcmd_matmul(const struct rk_matmul *mm, uint64_t *body, size_t cap, siz
 
     /* DPU 0x400c..0x412c ascending (§10 #58–#107): conv -> memory, all stages bypassed. */
     emit(&e, DPU_FEATURE_MODE_CFG,
-         npu_set(DPU_FEATURE_MODE_CFG_BURST_LEN, 15) | npu_set(DPU_FEATURE_MODE_CFG_OUTPUT_MODE, 2));
+         npu_set(DPU_FEATURE_MODE_CFG_BURST_LEN, 15) |
+                 npu_set(DPU_FEATURE_MODE_CFG_OUTPUT_MODE, DPU_OUTPUT_MODE_MEMORY));
     emit(&e, DPU_DATA_FORMAT,
          npu_set(DPU_DATA_FORMAT_OUT_PRECISION, p.out_prec) | npu_set(DPU_DATA_FORMAT_IN_PRECISION, p.in_prec) |
                  npu_set(DPU_DATA_FORMAT_PROC_PRECISION, p.in_prec));
@@ -313,7 +297,7 @@ size_t rk_regcmd_tail(uint64_t out[4], uint32_t next_iova, uint32_t next_body_co
     out[1] = npu_entry(NPU_TGT_PC, PC_REGISTER_AMOUNTS, next_iova ? rk_next_amount(next_body_count) : 0);
     out[2] = npu_entry(NPU_TGT_MARKER, 0, 0);
     out[3] = npu_entry(NPU_TGT_OP_EN, PC_OPERATION_ENABLE, NPU_EN_MATMUL);
-    return RK_REGCMD_TAIL_ENTRIES;
+    return NPU_REGCMD_TAIL_ENTRIES;
 }
 
 int rk_regcmd_matmul_task(const struct rk_matmul *mm, uint32_t next_iova, uint64_t *seg, size_t cap,
@@ -341,15 +325,15 @@ int rk_regcmd_describe(uint64_t e, char *buf, size_t len)
     const char *name = npu_reg_name(reg);
 
     if (e == 0 || tgt == NPU_TGT_NOP1) return snprintf(buf, len, "no-op");
-    if (tgt == NPU_TGT_MARKER) return snprintf(buf, len, "marker 0x0041");
+    if (tgt == NPU_TGT_MARKER) return snprintf(buf, len, "marker 0x%04x", NPU_TGT_MARKER);
     if (tgt == NPU_TGT_OP_EN) return snprintf(buf, len, "op-enable 0x%x", val);
     if (tgt != npu_block_target(npu_block_of(reg)))
         return snprintf(buf, len, "target 0x%04x reg 0x%04x = 0x%08x (target/block mismatch)", tgt, reg, val);
     return snprintf(buf, len, "%s (0x%04x) = 0x%08x", name ? name : "unknown", reg, val);
 }
 
-uint32_t rk_regcmd_count(size_t body_count) { return (uint32_t)body_count + RK_REGCMD_TAIL_ENTRIES; }
+uint32_t rk_regcmd_count(size_t body_count) { return (uint32_t)body_count + NPU_REGCMD_TAIL_ENTRIES; }
 uint32_t rk_pc_data_amount(uint32_t regcmd_count) { return (regcmd_count + 1) / 2 - 1; }
 uint32_t rk_next_amount(uint32_t next_body_count) { return (next_body_count + 1) / 2 + 1; }
 uint32_t rk_pc_fetch_entries(uint32_t pc_data_amount) { return 2 * (pc_data_amount + 1); }
-size_t rk_regcmd_segment_entries(size_t body_count) { return (body_count + RK_REGCMD_TAIL_ENTRIES + 7) & ~(size_t)7; }
+size_t rk_regcmd_segment_entries(size_t body_count) { return (body_count + NPU_REGCMD_TAIL_ENTRIES + 7) & ~(size_t)7; }

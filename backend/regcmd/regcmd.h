@@ -17,35 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "layout.h"
 #include "npu_regs.h"
 
-enum rk_dtype {
-    RK_INT8,
-    RK_FP16,
-    RK_INT32,
-    RK_FP32
-};
-enum rk_layout {
-    RK_LAYOUT_ROW_MAJOR = 0, /* A[M][Kpad] / C[M][Npad] (padded rows; §4.1 "normal", §4.3) */
-    RK_LAYOUT_NC1HWC2 = 1,   /* A[Kpad/epa][M][epa], C[Npad/oepa][M][oepa], epa = 16 B / elem */
-};
-
-struct rk_matmul {
-    enum rk_dtype in;                /* RK_INT8 | RK_FP16 (A and B) */
-    enum rk_dtype out;               /* int8 in: RK_INT32 | RK_FP32; fp16 in: RK_FP32 | RK_FP16 */
-    uint32_t m, k, n;                /* real dimensions of this task */
-    uint32_t a_iova, b_iova, c_iova; /* 16-byte aligned; B packed per layout.h */
-    enum rk_layout a_layout, c_layout;
-    /* Row-major only, in elements, 0 = Kpad / Npad.  a_row_stride > Kpad reads a K-slice of a wider
-	 * A in place; c_row_stride > Npad writes an N-tile into a wider C (int32/fp32 out only: fp16
-	 * N-tile scatter found no working register combination, §4.3).  The DPU writes all Npad
-	 * columns of a tile, so N-tiles sharing a row must start at multiples of 32 and only the last
-	 * may be ragged. */
-    uint32_t a_row_stride, c_row_stride;
-};
-
 #define RK_REGCMD_BODY_ENTRIES 108 /* every body this builder emits (§2.7) */
-#define RK_REGCMD_TAIL_ENTRIES 4
 
 /* Validate a matmul against field widths, alignment and the shared envelope (npu_limits.h). */
 int rk_matmul_check(const struct rk_matmul *mm, char *err, size_t errlen);

@@ -8,6 +8,7 @@
  * compares with a CPU reference (int8 -> int32 bit-exact; fp16 -> fp32 within a stated tolerance),
  * prints measured wall time and MODEL NPU time. --json prints one machine-readable line on stdout
  * (human output then goes to stderr). Exit: 0 all matched, 1 mismatch, 2 device error, 64 usage. */
+#include "npu_limits.h"
 #include "npu_probe.h"
 #include "npu_timing.h"
 
@@ -18,15 +19,15 @@
 static int usage(const char *why)
 {
     fprintf(stderr,
-            "npu-probe: %s\nusage: npu-probe [--device sim|rocket|auto] [--dtype int8|fp16] [--cores 1|2|3] "
-            "[--clock-mhz 200|1000] [--seed N] [--json]\n",
-            why);
+            "npu-probe: %s\nusage: npu-probe [--device sim|rocket|auto] [--dtype int8|fp16] [--cores 1..%u] "
+            "[--clock-mhz %u|%u] [--seed N] [--json]\n",
+            why, NPU_CORES, NPU_CLOCK_MAINLINE_MHZ, NPU_CLOCK_VENDOR_MHZ);
     return 64;
 }
 
 int main(int argc, char **argv)
 {
-    struct npu_probe_options o = {.dtype = NPU_DTYPE_INT8, .cores = 1, .clock_mhz = 200};
+    struct npu_probe_options o = {.dtype = NPU_DTYPE_INT8, .cores = 1, .clock_mhz = NPU_CLOCK_MAINLINE_MHZ};
     bool json = false;
     if (npu_device_kind_from_env(&o.kind)) return usage(npu_last_error());
     for (int i = 1; i < argc; i++) {
@@ -52,10 +53,11 @@ int main(int argc, char **argv)
                 return usage("--dtype must be int8 or fp16");
         } else if (!strcmp(a, "--cores")) {
             o.cores = (uint32_t)strtoul(v, NULL, 10);
-            if (o.cores < 1 || o.cores > 3) return usage("--cores must be 1, 2 or 3");
+            if (o.cores < 1 || o.cores > NPU_CORES) return usage("--cores is out of range");
         } else if (!strcmp(a, "--clock-mhz")) {
             o.clock_mhz = (uint32_t)strtoul(v, NULL, 10);
-            if (o.clock_mhz != 200 && o.clock_mhz != 1000) return usage("--clock-mhz must be 200 or 1000");
+            if (o.clock_mhz != NPU_CLOCK_MAINLINE_MHZ && o.clock_mhz != NPU_CLOCK_VENDOR_MHZ)
+                return usage("--clock-mhz is neither of the two clocks");
         } else if (!strcmp(a, "--seed"))
             o.seed = (uint32_t)strtoul(v, NULL, 0);
         else

@@ -18,6 +18,7 @@
  * -o writes every segment after the run as a memory image. Per-task statistics include the timing
  * MODEL estimate (npu_timing.h) - an estimate, not a measurement. */
 #include "npu_image.h"
+#include "npu_limits.h"
 #include "npu_timing.h"
 #include "sim/core/npusim.h"
 
@@ -34,9 +35,9 @@ struct replay_task {
 static int usage(const char *why)
 {
     fprintf(stderr,
-            "npu-replay: %s\nusage: npu-replay SCRIPT [-o OUT.img] [--core 0|1|2] [--lenient] "
-            "[--clock-mhz 200|1000]\n",
-            why);
+            "npu-replay: %s\nusage: npu-replay SCRIPT [-o OUT.img] [--core 0..%u] [--lenient] "
+            "[--clock-mhz %u|%u]\n",
+            why, NPU_CORES - 1, NPU_CLOCK_MAINLINE_MHZ, NPU_CLOCK_VENDOR_MHZ);
     return 64;
 }
 
@@ -118,7 +119,7 @@ int main(int argc, char **argv)
     const char *script = NULL, *out = NULL;
     int core_index = 0;
     bool strict = true;
-    uint32_t clock_mhz = 200;
+    uint32_t clock_mhz = NPU_CLOCK_MAINLINE_MHZ;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-o") && i + 1 < argc)
@@ -135,8 +136,9 @@ int main(int argc, char **argv)
             return usage("bad argument");
     }
     if (!script) return usage("missing SCRIPT");
-    if (core_index < 0 || core_index > 2) return usage("--core must be 0, 1 or 2");
-    if (clock_mhz != 200 && clock_mhz != 1000) return usage("--clock-mhz must be 200 or 1000");
+    if (core_index < 0 || core_index >= NPU_CORES) return usage("--core is out of range");
+    if (clock_mhz != NPU_CLOCK_MAINLINE_MHZ && clock_mhz != NPU_CLOCK_VENDOR_MHZ)
+        return usage("--clock-mhz is neither of the two clocks");
 
     struct npu_image img = {0};
     struct replay_task *tasks = NULL;

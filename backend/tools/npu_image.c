@@ -1,5 +1,6 @@
 /* NPU memory image files (format in npu_image.h). */
 #include "npu_image.h"
+#include "npu_limits.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -21,8 +22,9 @@ static int img_fail(int rc, char *err, size_t errlen, const char *fmt, ...)
 int npu_image_add(struct npu_image *img, uint32_t iova, uint32_t length, const void *data, char *err, size_t errlen)
 {
     if (!length) return img_fail(-EINVAL, err, errlen, "segment at 0x%08x is empty", iova);
-    if (iova % 16) return img_fail(-EINVAL, err, errlen, "segment at 0x%08x is not 16-byte aligned", iova);
-    if ((uint64_t)iova + length > (1ull << 32))
+    if (iova % NPU_ADDR_ALIGN)
+        return img_fail(-EINVAL, err, errlen, "segment at 0x%08x is not %u-byte aligned", iova, NPU_ADDR_ALIGN);
+    if ((uint64_t)iova + length > NPU_IOVA_SPACE)
         return img_fail(-EINVAL, err, errlen, "segment [0x%08x, +%u) leaves the 32-bit IOVA space", iova, length);
     for (uint32_t i = 0; i < img->count; i++) {
         const struct npu_image_segment *s = &img->seg[i];

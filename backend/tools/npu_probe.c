@@ -5,6 +5,7 @@
 #include "npu_probe.h"
 #include "npu_timing.h"
 #include "layout.h"
+#include "npu_limits.h"
 #include "regcmd.h"
 
 #include <errno.h>
@@ -13,7 +14,7 @@
 #include <string.h>
 
 #define PROBE_M_TILE    64
-#define PROBE_N_UNIT    32 /* int8 kernel group; also a multiple of fp16's 16 (npu-registers §4.2) */
+#define PROBE_N_UNIT    NPU_KGROUP_INT8 /* also a multiple of the fp16 kernel group (npu-registers §4.2) */
 #define PROBE_MAX_TASKS 16
 #define PROBE_WAIT_MS   10000
 #define PROBE_POISON    0xA5
@@ -224,8 +225,8 @@ out:
 int npu_probe_run(const struct npu_probe_options *o, struct npu_probe_result *r, FILE *log)
 {
     memset(r, 0, sizeof *r);
-    if (o->cores < 1 || o->cores > 3) {
-        snprintf(r->error, sizeof r->error, "--cores must be 1, 2 or 3 (got %u)", o->cores);
+    if (o->cores < 1 || o->cores > NPU_CORES) {
+        snprintf(r->error, sizeof r->error, "--cores must be 1..%u (got %u)", NPU_CORES, o->cores);
         return -EINVAL;
     }
     if (o->dtype != NPU_DTYPE_INT8 && o->dtype != NPU_DTYPE_FP16) {
@@ -301,7 +302,8 @@ void npu_probe_print_json(FILE *out, const struct npu_probe_options *o, const st
     fprintf(out, ",\"node\":");
     json_string(out, r->have_info ? i->node : "");
     fprintf(out, ",\"device_cores\":%u,\"cores\":%u,\"dtype\":\"%s\",\"clock_mhz\":%u,\"tolerance\":", i->cores,
-            o->cores, o->dtype == NPU_DTYPE_INT8 ? "int8" : "fp16", o->clock_mhz ? o->clock_mhz : 200);
+            o->cores, o->dtype == NPU_DTYPE_INT8 ? "int8" : "fp16",
+            o->clock_mhz ? o->clock_mhz : NPU_CLOCK_MAINLINE_MHZ);
     json_string(out, npu_probe_tolerance(o->dtype));
     fprintf(out, ",\"cases\":[");
     for (uint32_t k = 0; k < r->case_count; k++) {

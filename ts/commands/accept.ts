@@ -1,13 +1,15 @@
-// rosenblatt-dl accept: the hardware acceptance kit (ts/lib/accept.ts). One command on the board, one
+// rosenblatt-dl accept: the hardware acceptance kit (ts/board/accept/). One command on the board, one
 // results folder to send back: report.json, report.md, PNG plots and every stage's raw output.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv } from 'yargs';
-import { runAccept } from '../lib/accept.js';
-import { defaultModelPath, nativeOutDir, pluginPath, repoRoot, requireFile, upstreamBinDir } from '../lib/paths.js';
-import { chooseDevice, stamp } from './bench.js';
+import { runAccept } from '../board/accept/index.js';
+import { chooseDevice, requireNpuDevice } from '../runtime/npu-settings.js';
+import { defaultModelPath, nativeOutDir, repoRoot, requireFile } from '../util/paths.js';
+import { stamp } from '../util/time.js';
+import { llamaOptions, llamaPaths, progressIntervalMs, sayErr, simOption, type LlamaArgs } from './common.js';
 
-interface AcceptArgs {
+interface AcceptArgs extends LlamaArgs {
   sim?: boolean;
   model?: string;
   file?: string;
@@ -16,8 +18,6 @@ interface AcceptArgs {
   fleet?: string;
   root?: string;
   threads?: number;
-  backend?: string;
-  'llama-bin'?: string;
 }
 
 export const command = 'accept';
@@ -25,11 +25,10 @@ export const describe =
   'hardware acceptance kit: doctor, probe, GEMM sweep, test-backend-ops, llama-bench, perplexity; report.json/.md + plots';
 
 export function builder(y: Argv) {
-  return y
-    .option('sim', {
-      type: 'boolean',
-      describe: 'NPU stages on the software NPU (default when the machine has no /dev/accel); implies --quick',
-    })
+  return simOption(
+    llamaOptions(y),
+    'NPU stages on the software NPU (default when the machine has no /dev/accel); implies --quick',
+  )
     .option('model', {
       alias: 'm',
       type: 'string',
@@ -52,17 +51,15 @@ export function builder(y: Argv) {
       describe: 'fleet/<host>.yaml whose kit-owned keys to update (only on an RK3588)',
     })
     .option('root', { type: 'string', describe: 'sysroot for the doctor stage (tests)' })
-    .option('threads', { alias: 't', type: 'number', describe: 'CPU threads for llama-bench and perplexity' })
-    .option('backend', { type: 'string', describe: 'plugin to load (default: the built libggml-rknpu.so)' })
-    .option('llama-bin', { type: 'string', describe: 'bin dir of the pinned llama.cpp build' });
+    .option('threads', { alias: 't', type: 'number', describe: 'CPU threads for llama-bench and perplexity' });
 }
 
 export async function handler(args: ArgumentsCamelCase<AcceptArgs>) {
   const say = (s: string) => process.stdout.write(`${s}\n`);
+  const chosen = requireNpuDevice(chooseDevice({ requested: args.sim ? 'sim' : undefined, say: sayErr }), 'accept');
   // On a board the native tools and the plugin are told to use the rocket driver (no silent fallback).
-  const chosen = chooseDevice(args.sim, (s) => process.stderr.write(`${s}\n`));
-  const device = chosen === 'auto' ? 'rocket' : chosen;
-  const sim = device === 'sim';
+  const npu = { ...chosen, device: chosen.device === 'auto' ? 'rocket' : chosen.device };
+  const sim = npu.device === 'sim';
   // Defaults: the shared tiny Qwen2 (trained weights, with its validation text) when present, else the
   // embedded random-weight model (then perplexity only runs with -f).
   const shared = path.resolve(repoRoot, '..', 'shared', 'models', 'tiny-qwen2');
@@ -76,22 +73,23 @@ export async function handler(args: ArgumentsCamelCase<AcceptArgs>) {
   );
   const text = args.file ? requireFile(path.resolve(args.file), 'text', 'give -f TEXT') : useShared ? sharedText : null;
   const outDir = path.resolve(args.out ?? path.join('rosenblatt-results', `accept-${sim ? 'sim' : 'npu'}-${stamp()}`));
+  const { binDir, plugin } = llamaPaths(args);
   const r = await runAccept({
-    sim,
-    device,
+    npu,
     quick: !!args.quick || sim,
     model,
     text,
     outDir,
-    binDir: args['llama-bin'] ?? upstreamBinDir(),
-    plugin: requireFile(args.backend ?? pluginPath(), 'plugin', 'run `npm run setup`'),
+    binDir,
+    plugin,
     nativeOut: nativeOutDir(),
     root: args.root,
     fleet: args.fleet ? path.resolve(args.fleet) : undefined,
     threads: args.threads,
     repoRoot,
     say,
-    heartbeatMs: process.env.ROSENBLATT_PROGRESS_MS ? Number(process.env.ROSENBLATT_PROGRESS_MS) : undefined,
+    heartbeatMs: progressIntervalMs(),
+    verbose: args.verbose,
   });
   say(
     `accept: ${r.verdict}${sim ? ' (SIMULATOR run: figures are simulator + timing MODEL, not hardware)' : ''}; results in ${outDir}`,

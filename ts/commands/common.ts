@@ -1,53 +1,76 @@
-// Options shared by the commands that talk to llama.cpp, and how they become a Runtime.
-import fs from 'node:fs';
+// What the commands share: the options of every command that loads llama.cpp (--backend, --llama-bin,
+// --verbose), --sim, and how they become a runtime with the plugin loaded with its settings.
+import path from 'node:path';
 import type { Argv } from 'yargs';
-import { Runtime } from '../lib/llama.js';
-import { pluginPath, upstreamBinDir } from '../lib/paths.js';
+import { Runtime } from '../runtime/llama.js';
+import { SettingsError, type NpuSettings } from '../runtime/npu-settings.js';
+import type { RknpuPlugin } from '../runtime/plugin.js';
+import { pluginPath, requireFile, upstreamBinDir } from '../util/paths.js';
 
-export interface RuntimeArgs {
-  backend?: string;
-  'no-backend'?: boolean;
-  verbose?: boolean;
+export interface LlamaArgs {
+  /** false: --no-backend (yargs reads --no-X as X = false). */
+  backend?: string | false;
   'llama-bin'?: string;
+  verbose?: boolean;
 }
 
-export function runtimeOptions<T>(y: Argv<T>) {
+export function llamaOptions<T>(y: Argv<T>) {
   return y
-    .option('backend', { type: 'string', describe: 'backend plugin to load (default: the built libggml-rknpu.so)' })
-    .option('no-backend', { type: 'boolean', describe: 'load no plugin: CPU only' })
+    .option('backend', {
+      type: 'string',
+      describe: 'the NPU plugin to load (default: the built libggml-rknpu.so)',
+    })
     .option('llama-bin', {
       type: 'string',
       describe: 'bin dir of the pinned llama.cpp build (default: scripts/upstream.sh prefix)',
     })
-    .option('verbose', { alias: 'v', type: 'boolean', describe: 'show llama.cpp log output' });
+    .option('verbose', { alias: 'v', type: 'boolean', describe: "show llama.cpp's and the plugin's log" });
+}
+
+export function simOption<T>(y: Argv<T>, describe: string) {
+  return y.option('sim', { type: 'boolean', describe });
+}
+
+/** --no-backend, offered by the commands that can run on the CPU alone. */
+export function noBackendOption<T>(y: Argv<T>) {
+  return y.option('no-backend', { type: 'boolean', describe: 'load no plugin: CPU only' });
+}
+
+/** The pinned build's bin dir and the plugin, as given or where setup puts them. */
+export function llamaPaths(args: LlamaArgs): { binDir: string; plugin: string } {
+  if (args.backend === false) throw new SettingsError('--no-backend: this command needs the plugin');
+  return {
+    binDir: args['llama-bin'] ?? upstreamBinDir(),
+    plugin: args.backend
+      ? requireFile(path.resolve(args.backend), 'backend plugin', 'check --backend')
+      : requireFile(pluginPath(), 'backend plugin', 'run `npm run setup` to build it'),
+  };
 }
 
 /**
- * On a machine with no accel node at all and no RKNPU_DEVICE given, the CLI's own jobs run on the
- * software NPU, and say so. A machine with an accel node keeps the plugin's auto selection, so a
- * board never gets the simulator by accident; RKNPU_DEVICE=off forces the CPU.
+ * A runtime with the plugin loaded with the settings `npu` returns. With --no-backend (only where
+ * `cpuOnlyAllowed`) no plugin at all, and `npu` is not called, so nothing is announced.
  */
-function chooseSimulatorWhenNoNpu(): void {
-  if (process.env.RKNPU_DEVICE) return;
-  const accel = process.env.RKNPU_ACCEL_DIR ?? '/dev/accel';
-  if (fs.existsSync(accel)) return;
-  process.env.RKNPU_DEVICE = 'sim';
-  process.stderr.write(
-    `rosenblatt-dl: no NPU on this machine (${accel} absent): the NPU work runs on the SOFTWARE SIMULATOR (RKNPU_DEVICE=off for CPU only)\n`,
-  );
+export function openRuntime(
+  args: LlamaArgs,
+  npu: () => NpuSettings,
+  opts: { cpuOnlyAllowed?: boolean } = {},
+): { rt: Runtime; plugin: RknpuPlugin | null } {
+  const cpuOnly = args.backend === false && !!opts.cpuOnlyAllowed;
+  const { binDir, plugin: file } = llamaPaths(cpuOnly ? { ...args, backend: undefined } : args);
+  const rt = new Runtime({ binDir, verbose: args.verbose });
+  const plugin = cpuOnly ? null : rt.loadPlugin(file, npu());
+  rt.init();
+  return { rt, plugin };
 }
 
-/** A runtime with the requested plugin loaded; returns the registry name the plugin reported. */
-export function openRuntime(
-  args: RuntimeArgs,
-  opts: { simWhenNoNpu?: boolean } = {},
-): { rt: Runtime; registry: string | null } {
-  const rt = new Runtime({ binDir: args['llama-bin'] ?? upstreamBinDir(), verbose: args.verbose });
-  let registry: string | null = null;
-  if (!args['no-backend']) {
-    if (opts.simWhenNoNpu) chooseSimulatorWhenNoNpu();
-    registry = rt.loadBackend(args.backend ?? pluginPath());
-  }
-  rt.init();
-  return { rt, registry };
+/** The interval of still-running lines in long tool runs ($ROSENBLATT_PROGRESS_MS, for tests). */
+export function progressIntervalMs(): number | undefined {
+  const v = process.env.ROSENBLATT_PROGRESS_MS;
+  return v ? Number(v) : undefined;
+}
+
+/** Diagnostics and announcements go to stderr, one line each. */
+export function sayErr(line: string): void {
+  process.stderr.write(`${line}\n`);
 }

@@ -1,6 +1,6 @@
-// rosenblatt-dl doctor: is this board ready for the NPU? Plain verdicts and fixes (ts/lib/doctor.ts).
+// rosenblatt-dl doctor: is this board ready for the NPU? Plain verdicts and fixes (ts/board/doctor/).
 import type { ArgumentsCamelCase, Argv } from 'yargs';
-import { formatDoctor, runDoctor } from '../lib/doctor.js';
+import { formatDoctor, runDoctor } from '../board/doctor/index.js';
 
 interface DoctorArgs {
   root?: string;

@@ -3,11 +3,13 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { ArgumentsCamelCase, Argv } from 'yargs';
-import { nativeOutDir, requireFile } from '../lib/paths.js';
+import { chooseDevice, requireNpuDevice, toolEnv, type NpuDevice } from '../runtime/npu-settings.js';
+import { nativeOutDir, requireFile } from '../util/paths.js';
+import { sayErr, simOption } from './common.js';
 
-interface ProbeArgs {
+export interface ProbeArgs {
   sim?: boolean;
-  device?: string;
+  device?: 'auto' | 'rocket' | 'sim';
   dtype: string;
   cores: number;
   'clock-mhz': number;
@@ -16,15 +18,15 @@ interface ProbeArgs {
 }
 
 export const command = 'probe';
-export const describe = 'check the NPU: matmuls compared with a CPU reference (--sim: on the software NPU)';
+export const describe =
+  'check the NPU: matmuls compared with a CPU reference (on the software NPU with --sim, or when the machine has no NPU)';
 
 export function builder(y: Argv) {
-  return y
-    .option('sim', { type: 'boolean', describe: 'use the software NPU (simulator) instead of the rocket driver' })
+  return simOption(y, 'use the software NPU (simulator) instead of the rocket driver')
     .option('device', {
       type: 'string',
-      choices: ['auto', 'rocket', 'sim'],
-      describe: 'device (default: $RKNPU_DEVICE, else auto)',
+      choices: ['auto', 'rocket', 'sim'] as const,
+      describe: 'device (default: $RKNPU_DEVICE, else the simulator when there is no /dev/accel, else auto)',
     })
     .option('dtype', { type: 'string', choices: ['int8', 'fp16'], default: 'int8' })
     .option('cores', { type: 'number', choices: [1, 2, 3], default: 1 })
@@ -39,19 +41,19 @@ export function builder(y: Argv) {
     .conflicts('sim', 'device');
 }
 
-/** Arguments for the native npu-probe (exported for the tests). */
-export function probeArgv(a: ProbeArgs): string[] {
-  const argv = ['--dtype', a.dtype, '--cores', String(a.cores), '--clock-mhz', String(a['clock-mhz'])];
-  const device = a.sim ? 'sim' : a.device;
-  if (device) argv.push('--device', device);
+/** Arguments for the native npu-probe on `device` (exported for the tests). */
+export function probeArgv(a: ProbeArgs, device: NpuDevice): string[] {
+  const argv = ['--device', device, '--dtype', a.dtype, '--cores', String(a.cores)];
+  argv.push('--clock-mhz', String(a['clock-mhz']));
   if (a.seed !== undefined) argv.push('--seed', String(a.seed));
   if (a.json) argv.push('--json');
   return argv;
 }
 
 export function handler(args: ArgumentsCamelCase<ProbeArgs>) {
+  const npu = requireNpuDevice(chooseDevice({ requested: args.sim ? 'sim' : args.device, say: sayErr }), 'probe');
   const exe = requireFile(path.join(nativeOutDir(), 'npu-probe'), 'npu-probe', 'run `npm run setup` to build it');
-  const r = spawnSync(exe, probeArgv(args), { stdio: 'inherit' });
+  const r = spawnSync(exe, probeArgv(args, npu.device), { stdio: 'inherit', env: toolEnv(npu) });
   if (r.error) throw r.error;
   process.exitCode = r.status ?? 2;
 }

@@ -1,9 +1,14 @@
-// rosenblatt-dl run: generate text, streaming tokens to stdout.
+// rosenblatt-dl run: generate text. The text streams to stdout as it is generated; stderr gets one
+// summary line (before it, only the line saying the simulator is used, when it is); llama.cpp's log
+// and the model-loading progress only with --verbose (progress also on a terminal).
 import type { ArgumentsCamelCase, Argv } from 'yargs';
-import { defaultModelPath, requireFile } from '../lib/paths.js';
-import { openRuntime, runtimeOptions, type RuntimeArgs } from './common.js';
+import type { Generation } from '../runtime/llama.js';
+import { chooseDevice } from '../runtime/npu-settings.js';
+import type { RknpuPlugin } from '../runtime/plugin.js';
+import { defaultModelPath, requireFile } from '../util/paths.js';
+import { llamaOptions, noBackendOption, openRuntime, sayErr, type LlamaArgs } from './common.js';
 
-interface RunArgs extends RuntimeArgs {
+interface RunArgs extends LlamaArgs {
   model?: string;
   prompt: string;
   'n-predict': number;
@@ -20,7 +25,7 @@ export const command = ['run', '$0'];
 export const describe = 'generate text from a prompt (default command)';
 
 export function builder(y: Argv) {
-  return runtimeOptions(y)
+  return noBackendOption(llamaOptions(y))
     .option('model', {
       alias: 'm',
       type: 'string',
@@ -37,35 +42,58 @@ export function builder(y: Argv) {
     .option('chat', { type: 'boolean', default: true, describe: "use the model's chat template when it has one" });
 }
 
-/** "loading model: NN%" on stderr; on a terminal one line updated in place, elsewhere every 25%. */
-function progressLine() {
-  const tty = process.stderr.isTTY;
+/** Non-terminal progress lines with --verbose: one per quarter. */
+const PROGRESS_STEP_PCT = 25;
+
+/**
+ * "<label>: NN%" on stderr: on a terminal one line updated in place and erased when done; elsewhere
+ * only with --verbose, every 25%.
+ */
+function progressLine(label: string, verbose: boolean): ((fraction: number) => void) | undefined {
+  const tty = !!process.stderr.isTTY;
+  if (!tty && !verbose) return undefined;
   let last = -1;
   return (p: number) => {
     const pct = Math.floor(p * 100);
-    if (pct === last || (!tty && pct % 25 !== 0)) return;
+    if (pct === last || (!tty && pct % PROGRESS_STEP_PCT !== 0)) return;
     last = pct;
-    process.stderr.write(
-      tty
-        ? `\rloading model (converting weights for the NPU): ${pct}%${pct === 100 ? '\n' : ''}`
-        : `loading model (converting weights for the NPU): ${pct}%\n`,
-    );
+    if (!tty) process.stderr.write(`${label}: ${pct}%\n`);
+    else process.stderr.write(pct === 100 && !verbose ? '\r\x1b[K' : `\r${label}: ${pct}%${pct === 100 ? '\n' : ''}`);
   };
+}
+
+function perSecond(n: number, ms: number): string {
+  return (n / Math.max(ms / 1000, 1e-9)).toFixed(1);
+}
+
+/** The one line on stderr: prompt and generation speeds, and which device ran the NPU work. */
+export function summaryLine(gen: Generation, plugin: RknpuPlugin | null): string {
+  const speeds = `prompt: ${gen.promptTokens.length} tokens in ${gen.promptMs.toFixed(0)} ms (${perSecond(gen.promptTokens.length, gen.promptMs)} tokens/s); generated ${gen.tokens.length} tokens at ${perSecond(gen.tokens.length, gen.genMs)} tokens/s`;
+  if (!plugin) return `${speeds}; CPU only (--no-backend)`;
+  const label = plugin.deviceLabel();
+  const npu = plugin.stats();
+  if (!label || !npu) return `${speeds}; no NPU (${plugin.status.reason}): all on the CPU`;
+  return `${speeds}; NPU (${label}): ${npu.matmuls} matmuls (${npu.tasks} tasks, ${npu.jobs} jobs), modelled NPU time ${npu.model_ms_200.toFixed(1)} ms at 200 MHz, ${npu.model_ms_1000.toFixed(1)} ms at 1 GHz, host glue ${npu.glue_ms.toFixed(1)} ms`;
 }
 
 export function handler(args: ArgumentsCamelCase<RunArgs>) {
   const modelPath =
     args.model ?? requireFile(defaultModelPath(), 'the default model', 'run `npm run setup` to make it');
-  const { rt } = openRuntime(args, { simWhenNoNpu: true });
-  const model = rt.loadModel(modelPath, { onProgress: progressLine() });
-  const info = model.describe();
-  process.stderr.write(`model: ${modelPath} (${info.desc}, ${(info.params / 1e6).toFixed(1)}M params)\n`);
+  const { rt, plugin } = openRuntime(args, () => chooseDevice({ say: sayErr }), { cpuOnlyAllowed: true });
+  const converting = !!plugin?.status.present;
+  const label = converting ? 'loading model (converting weights for the NPU)' : 'loading model';
+  const model = rt.loadModel(modelPath, { onProgress: progressLine(label, !!args.verbose) });
+  if (args.verbose) {
+    const info = model.describe();
+    sayErr(`model: ${modelPath} (${info.desc}, ${(info.params / 1e6).toFixed(1)}M params)`);
+  }
   const ctx = model.newContext({ nCtx: args.ctx, threads: args.threads });
+  let gen: Generation;
   try {
     const templated = args.chat ? model.applyChatTemplate(args.prompt) : null;
     const prompt = model.tokenize(templated ?? args.prompt);
     if (!templated) process.stdout.write(args.prompt);
-    const gen = ctx.generate(prompt, {
+    gen = ctx.generate(prompt, {
       maxTokens: args['n-predict'],
       temperature: args.temp,
       seed: args.seed,
@@ -74,18 +102,10 @@ export function handler(args: ArgumentsCamelCase<RunArgs>) {
       onPiece: (bytes) => process.stdout.write(bytes),
     });
     process.stdout.write('\n');
-    const tps = gen.tokens.length / Math.max(gen.genMs / 1000, 1e-9);
-    process.stderr.write(
-      `prompt: ${gen.promptTokens.length} tokens in ${gen.promptMs.toFixed(0)} ms; generated ${gen.tokens.length} tokens at ${tps.toFixed(1)} tokens/s\n`,
-    );
-    const npu = rt.rknpu()?.stats();
-    if (npu) {
-      process.stderr.write(
-        `NPU: ${npu.matmuls} matmuls (${npu.tasks} tasks, ${npu.jobs} jobs); modelled NPU time ${npu.model_ms_200.toFixed(1)} ms at 200 MHz, ${npu.model_ms_1000.toFixed(1)} ms at 1 GHz; host glue ${npu.glue_ms.toFixed(1)} ms\n`,
-      );
-    }
   } finally {
     ctx.free();
     model.free();
   }
+  // Last, after llama.cpp's teardown lines of -v.
+  sayErr(summaryLine(gen, plugin));
 }

@@ -1,9 +1,11 @@
 // rosenblatt-dl selftest: MUL_MAT through the plugin against the CPU backend, as a table.
 import type { ArgumentsCamelCase, Argv } from 'yargs';
-import { defaultCases, NMSE_BOUND, runSelftest, type SelftestCase } from '../lib/selftest.js';
-import { openRuntime, runtimeOptions, type RuntimeArgs } from './common.js';
+import { LlamaError } from '../runtime/errors.js';
+import { chooseDevice, requireNpuDevice } from '../runtime/npu-settings.js';
+import { defaultCases, NMSE_BOUND, runSelftest, type SelftestCase, type SelftestResult } from '../runtime/selftest.js';
+import { llamaOptions, openRuntime, sayErr, type LlamaArgs } from './common.js';
 
-interface SelftestArgs extends RuntimeArgs {
+interface SelftestArgs extends LlamaArgs {
   case?: string[];
   json?: boolean;
 }
@@ -13,7 +15,7 @@ export const describe =
   'MUL_MAT on RKNPU0 vs the CPU backend for every weight type (on the simulator when there is no NPU)';
 
 export function builder(y: Argv) {
-  return runtimeOptions(y)
+  return llamaOptions(y)
     .option('case', {
       type: 'string',
       array: true,
@@ -28,10 +30,20 @@ function parseCase(s: string): SelftestCase {
   return { type: m[1], K: Number(m[2]), N: Number(m[3]), M: Number(m[4]) };
 }
 
+function row(r: SelftestResult): string {
+  const f = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : '-');
+  const nmse = Number.isFinite(r.nmse) ? r.nmse.toExponential(2) : '-';
+  const result = r.ok ? 'ok' : `FAIL${r.error ? `: ${r.error}` : ''}`;
+  return `${r.type.padEnd(6)} ${String(r.K).padStart(6)} ${String(r.N).padStart(6)} ${String(r.M).padStart(5)} ${nmse.padStart(10)} ${f(r.npuMs, 1).padStart(9)} ${f(r.cpuMs, 1).padStart(8)}  ${result}`;
+}
+
 export function handler(args: ArgumentsCamelCase<SelftestArgs>) {
-  // Every batch goes to the NPU here: the point is to exercise it, not to pick the faster side.
-  process.env.RKNPU_MIN_BATCH ??= '1';
-  const { rt } = openRuntime(args, { simWhenNoNpu: true });
+  const { rt, plugin } = openRuntime(args, () => {
+    const chosen = requireNpuDevice(chooseDevice({ say: sayErr }), 'selftest');
+    // Every batch goes to the NPU here: the point is to exercise it, not to pick the faster side.
+    return { ...chosen, minBatch: chosen.minBatch ?? '1' };
+  });
+  if (!plugin?.status.present) throw new LlamaError(`no RKNPU0 device: ${plugin?.status.reason}`);
   const cases = args.case?.length ? args.case.map(parseCase) : defaultCases();
   if (!args.json) {
     process.stdout.write(`MUL_MAT on RKNPU0 vs CPU, NMSE bound ${NMSE_BOUND}\n`);
@@ -40,14 +52,10 @@ export function handler(args: ArgumentsCamelCase<SelftestArgs>) {
     );
   }
   const results = runSelftest(rt.native, cases, (r) => {
-    if (args.json) return;
-    const f = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : '-');
-    process.stdout.write(
-      `${r.type.padEnd(6)} ${String(r.K).padStart(6)} ${String(r.N).padStart(6)} ${String(r.M).padStart(5)} ${(Number.isFinite(r.nmse) ? r.nmse.toExponential(2) : '-').padStart(10)} ${f(r.npuMs, 1).padStart(9)} ${f(r.cpuMs, 1).padStart(8)}  ${r.ok ? 'ok' : `FAIL${r.error ? `: ${r.error}` : ''}`}\n`,
-    );
+    if (!args.json) process.stdout.write(`${row(r)}\n`);
   });
   const failed = results.filter((r) => !r.ok).length;
   if (args.json) process.stdout.write(JSON.stringify({ bound: NMSE_BOUND, results }, null, 2) + '\n');
-  else process.stdout.write(`${results.length - failed} passed, ${failed} failed${rt.rknpu()?.stats() ? '' : ''}\n`);
+  else process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);
   process.exitCode = failed ? 1 : 0;
 }

@@ -103,6 +103,21 @@ export const rknpu_get_stats_fn = koffi.proto(
   'bool ggml_backend_rknpu_get_stats_fn(_Out_ ggml_backend_rknpu_stats *out)',
 );
 export const rknpu_sim_inject_fault_fn = koffi.proto('int ggml_backend_rknpu_sim_inject_fault_fn(const char *spec)');
+// Whether the plugin registered its device, and why not: a library without this entry point is not
+// the Rosenblatt plugin.
+export const RKNPU_STATUS_REASON_LEN = 512;
+export const RKNPU_STATUS_DESCRIPTION_LEN = 256;
+export const rknpu_status = koffi.struct('ggml_backend_rknpu_status', {
+  present: 'int32_t',
+  config_error: 'int32_t',
+  is_simulator: 'int32_t',
+  reserved: 'int32_t',
+  reason: koffi.array('char', RKNPU_STATUS_REASON_LEN, 'String'),
+  description: koffi.array('char', RKNPU_STATUS_DESCRIPTION_LEN, 'String'),
+});
+export const rknpu_get_status_fn = koffi.proto(
+  'void ggml_backend_rknpu_get_status_fn(_Out_ ggml_backend_rknpu_status *out)',
+);
 
 export type LlamaLib = ReturnType<typeof bindLlama>;
 
@@ -111,7 +126,6 @@ function bindLlama(lib: LibraryHandle) {
   return {
     llama_backend_init: f('void llama_backend_init(void)'),
     llama_log_set: f('void llama_log_set(ggml_log_callback *cb, void *user_data)'),
-    llama_print_system_info: f('const char *llama_print_system_info(void)'),
     llama_model_default_params: f('llama_model_params llama_model_default_params(void)'),
     llama_context_default_params: f('llama_context_params llama_context_default_params(void)'),
     llama_sampler_chain_default_params: f('llama_sampler_chain_params llama_sampler_chain_default_params(void)'),
@@ -127,7 +141,6 @@ function bindLlama(lib: LibraryHandle) {
     llama_model_chat_template: f('const char *llama_model_chat_template(void *model, const char *name)'),
     llama_vocab_n_tokens: f('int32_t llama_vocab_n_tokens(void *vocab)'),
     llama_vocab_is_eog: f('bool llama_vocab_is_eog(void *vocab, int32_t token)'),
-    llama_vocab_get_add_bos: f('bool llama_vocab_get_add_bos(void *vocab)'),
     llama_tokenize: f(
       'int32_t llama_tokenize(void *vocab, const char *text, int32_t text_len, _Out_ int32_t *tokens, int32_t n_tokens_max, bool add_special, bool parse_special)',
     ),
@@ -164,12 +177,10 @@ function bindGgml(base: LibraryHandle, ggml: LibraryHandle) {
     ggml_backend_load_all_from_path: ggml.func('void ggml_backend_load_all_from_path(const char *dir)'),
     ggml_backend_reg_count: ggml.func('size_t ggml_backend_reg_count(void)'),
     ggml_backend_reg_get: ggml.func('void *ggml_backend_reg_get(size_t index)'),
-    ggml_backend_reg_by_name: ggml.func('void *ggml_backend_reg_by_name(const char *name)'),
     ggml_backend_dev_count: ggml.func('size_t ggml_backend_dev_count(void)'),
     ggml_backend_dev_get: ggml.func('void *ggml_backend_dev_get(size_t index)'),
     ggml_backend_reg_name: b('const char *ggml_backend_reg_name(void *reg)'),
     ggml_backend_reg_dev_count: b('size_t ggml_backend_reg_dev_count(void *reg)'),
-    ggml_backend_reg_dev_get: b('void *ggml_backend_reg_dev_get(void *reg, size_t index)'),
     ggml_backend_reg_get_proc_address: b('void *ggml_backend_reg_get_proc_address(void *reg, const char *name)'),
     ggml_backend_dev_name: b('const char *ggml_backend_dev_name(void *dev)'),
     ggml_backend_dev_description: b('const char *ggml_backend_dev_description(void *dev)'),
@@ -185,7 +196,6 @@ function bindGgml(base: LibraryHandle, ggml: LibraryHandle) {
     ggml_mul_mat: b('void *ggml_mul_mat(void *ctx, void *a, void *b)'),
     ggml_new_graph: b('void *ggml_new_graph(void *ctx)'),
     ggml_build_forward_expand: b('void ggml_build_forward_expand(void *graph, void *tensor)'),
-    ggml_type_name: b('const char *ggml_type_name(int type)'),
     ggml_row_size: b('size_t ggml_row_size(int type, int64_t ne)'),
     ggml_quantize_chunk: b(
       'size_t ggml_quantize_chunk(int type, const float *src, _Out_ uint8_t *dst, int64_t start, int64_t nrows, int64_t n_per_row, const float *imatrix)',

@@ -5,6 +5,7 @@
 
 #include "../npu_device_impl.h"
 #include "../rocket_uapi.h"
+#include "npu_limits.h"
 
 int rocket_bo_create(struct npu_device *dev, struct npu_bo_node *node);
 int rocket_bo_prep(struct npu_bo_node *node, int64_t deadline_ns);

@@ -12,7 +12,6 @@
 
 #define ACCEL_DIR_DEFAULT   "/dev/accel" /* DRIVER_COMPUTE_ACCEL node (rocket-uapi §3) */
 #define ROCKET_SYSFS_DRIVER "/sys/bus/platform/drivers/rocket"
-#define RK3588_NPU_CORES    3 /* rocket-uapi §1.2 */
 
 int rocket_ioctl(int fd, unsigned long request, void *arg)
 {
@@ -59,9 +58,11 @@ static void count_cores(struct npu_device_info *info)
         if (len > 4 && !strcmp(e->d_name + len - 4, ".npu")) n++; /* e.g. fdab0000.npu */
     }
     if (d) closedir(d);
-    info->cores = n ? n : RK3588_NPU_CORES;
-    snprintf(info->cores_source, sizeof info->cores_source, "%s",
-             n ? "sysfs rocket driver bindings" : "assumed (RK3588 has 3)");
+    info->cores = n ? n : NPU_CORES;
+    if (n)
+        snprintf(info->cores_source, sizeof info->cores_source, "sysfs rocket driver bindings");
+    else
+        snprintf(info->cores_source, sizeof info->cores_source, "assumed (RK3588 has %u)", NPU_CORES);
 }
 
 static int accel_name_cmp(const void *a, const void *b)
@@ -145,5 +146,3 @@ int rocket_device_open(const struct npu_open_options *opt, struct npu_device *de
     count_cores(&dev->info);
     return 0;
 }
-
-bool npu_device_is_sim(const struct npu_device *dev) { return dev && dev->info.kind == NPU_DEVICE_SIM; }

@@ -23,7 +23,7 @@ int rocket_bo_create(struct npu_device *dev, struct npu_bo_node *node)
     struct rocket_uapi_create_bo c = {.size = node->bo.size};
     int ret = rocket_ioctl(dev->fd, ROCKET_UAPI_IOCTL_CREATE_BO, &c);
     if (ret < 0) return npu_fail(ret, "CREATE_BO(%u bytes) failed: %s", node->bo.size, strerror(-ret));
-    if (c.dma_address + node->bo.size > (1ull << 32)) { /* the NPU VA is 32-bit (rocket-uapi §1.2) */
+    if (c.dma_address + node->bo.size > NPU_IOVA_SPACE) { /* the NPU VA is 32-bit (rocket-uapi §1.2) */
         gem_close(dev->fd, c.handle);
         return npu_fail(-EOVERFLOW, "CREATE_BO returned IOVA 0x%llx beyond 32 bits", (unsigned long long)c.dma_address);
     }

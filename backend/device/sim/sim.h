@@ -10,12 +10,11 @@
 
 #include "../npu_device_impl.h"
 #include "core/npusim.h"
+#include "npu_limits.h"
 
 #include <pthread.h>
 
-#define SIM_CORES      3            /* RK3588 (rocket-uapi §1.2) */
-#define SIM_PAGE       4096u        /* BO IOVA alignment: drm_mm PAGE_SIZE (rocket-uapi §2.3) */
-#define SIM_IOVA_SPACE (1ull << 32) /* 4 GiB per fd (rocket-uapi §1.2) */
+#define SIM_PAGE 4096u /* BO IOVA alignment: drm_mm PAGE_SIZE (rocket-uapi §2.3) */
 
 enum sim_job_state {
     SIM_JOB_QUEUED,
@@ -73,7 +72,7 @@ struct sim_machine {
     pthread_cond_t cond; /* CLOCK_MONOTONIC; any state change broadcasts */
     int refs;            /* open files */
     bool quit;
-    struct sim_core cores[SIM_CORES];
+    struct sim_core cores[NPU_CORES];
     struct sim_job *queue_head, *queue_tail;
     uint64_t next_seq, run_counter;
 };

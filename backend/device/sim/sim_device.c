@@ -131,7 +131,7 @@ struct sim_machine *sim_machine_get(void)
     m->refs = 1;
     m->next_seq = 1;
     int started = 0;
-    for (; started < SIM_CORES; started++) {
+    for (; started < NPU_CORES; started++) {
         struct sim_core *c = &m->cores[started];
         c->m = m;
         c->index = started;
@@ -141,7 +141,7 @@ struct sim_machine *sim_machine_get(void)
             break;
         }
     }
-    if (started < SIM_CORES) {
+    if (started < NPU_CORES) {
         pthread_mutex_lock(&m->lock);
         m->quit = true;
         pthread_cond_broadcast(&m->cond);
@@ -174,7 +174,7 @@ void sim_machine_put(struct sim_machine *m)
     m->quit = true;
     pthread_cond_broadcast(&m->cond);
     pthread_mutex_unlock(&m->lock);
-    for (int i = 0; i < SIM_CORES; i++) {
+    for (int i = 0; i < NPU_CORES; i++) {
         pthread_join(m->cores[i].thread, NULL);
         npusim_core_destroy(m->cores[i].hw);
     }
@@ -242,7 +242,7 @@ int sim_device_open(const struct npu_open_options *opt, struct npu_device *dev)
     snprintf(i->desc, sizeof i->desc, "register-level software RK3588 NPU");
     i->version_major = 1;
     snprintf(i->node, sizeof i->node, "(simulator, no device node)");
-    i->cores = SIM_CORES;
+    i->cores = NPU_CORES;
     snprintf(i->cores_source, sizeof i->cores_source, "simulated RK3588");
     i->job_timeout_ms = (uint32_t)((f->job_timeout_ns + 999999) / 1000000);
     return 0;

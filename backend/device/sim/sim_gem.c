@@ -17,7 +17,7 @@ static int iova_find_hole(const struct sim_file *f, uint64_t span, uint64_t *iov
         if (f->bos[i]->iova - cursor >= span) break;
         cursor = (uint64_t)f->bos[i]->iova + f->bos[i]->span;
     }
-    if (SIM_IOVA_SPACE - cursor < span && i == f->bo_count) return -ENOSPC;
+    if (NPU_IOVA_SPACE - cursor < span && i == f->bo_count) return -ENOSPC;
     *iova = cursor;
     *slot = i;
     return 0;

@@ -56,12 +56,12 @@ static struct sim_job *job_alloc(struct sim_file *f, const struct npu_job *src)
 
 static int least_loaded_core(struct sim_machine *m)
 {
-    uint32_t load[SIM_CORES] = {0};
-    for (int c = 0; c < SIM_CORES; c++) load[c] = m->cores[c].running != NULL;
+    uint32_t load[NPU_CORES] = {0};
+    for (int c = 0; c < NPU_CORES; c++) load[c] = m->cores[c].running != NULL;
     for (struct sim_job *j = m->queue_head; j; j = j->next)
         if (j->core >= 0) load[j->core]++;
     int best = 0;
-    for (int c = 1; c < SIM_CORES; c++)
+    for (int c = 1; c < NPU_CORES; c++)
         if (load[c] < load[best]) best = c;
     return best;
 }
@@ -185,9 +185,9 @@ static void run_job(struct sim_core *core, struct sim_job *job, const struct sim
         job->result = -EFAULT;
         snprintf(job->msg, sizeof job->msg,
                  "job %llu task 0 on core %d: IOMMU/DMA fault reading regcmd at IOVA "
-                 "0x%08x (injected fault 'dma'); on silicon the job hangs until the 500 ms timeout and the core "
-                 "is reset",
-                 seq, core->index, job->tasks[0].regcmd_iova);
+                 "0x%08x (injected fault 'dma'); on silicon the job hangs until the %.0f ms job timeout and the "
+                 "core is reset",
+                 seq, core->index, job->tasks[0].regcmd_iova, npu_model_job_timeout_ns() / 1e6);
         core_reset(core);
         return;
     }
@@ -290,7 +290,7 @@ int sim_fence_wait(struct npu_fence *fence, int64_t deadline_ns, struct npu_subm
         pthread_mutex_unlock(&m->lock);
         return npu_fail(-ETIMEDOUT, "submit not complete at the deadline (%u of %u jobs done)", done, sf->job_count);
     }
-    uint64_t core_busy[SIM_CORES] = {0};
+    uint64_t core_busy[NPU_CORES] = {0};
     const struct sim_job *failed = NULL;
     for (uint32_t j = 0; j < sf->job_count; j++) {
         const struct sim_job *job = sf->jobs[j];
@@ -307,7 +307,7 @@ int sim_fence_wait(struct npu_fence *fence, int64_t deadline_ns, struct npu_subm
         }
         if (job->result && !failed) failed = job;
     }
-    s->model_ns = npu_model_parallel_ns(core_busy, SIM_CORES, s->bytes_in + s->bytes_out);
+    s->model_ns = npu_model_parallel_ns(core_busy, NPU_CORES, s->bytes_in + s->bytes_out);
     int err = 0;
     if (failed) { /* the first failure, then the others (e.g. dependants cancelled) */
         char text[1024];

@@ -1,7 +1,9 @@
-/* The plugin through ggml alone (no llama.cpp): load libggml-rknpu.so by path, run MUL_MATs of
- * several weight types on RKNPU0 (the simulator) against the CPU backend, inject an NPU fault and see
- * it reported, then unload and load again. Run under valgrind by test/plugin-reload.test.ts to check
- * that unload/reload leaks nothing. TAP output. */
+/* The plugin through ggml alone (no llama.cpp): the settings and the status they leave (each case in a
+ * forked child that loads the plugin afresh, because the plugin reads the environment once per process;
+ * fork without exec, so it also works under qemu-user), then MUL_MATs of several
+ * weight types on RKNPU0 (the simulator) against the CPU backend, an injected NPU fault reported, and
+ * unload and load again. Run under valgrind by test/plugin-faults.test.ts to check that unload/reload
+ * leaks nothing. TAP output. */
 #include "ggml.h"
 #include "ggml-alloc.h"
 #include "ggml-backend.h"
@@ -12,11 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "ggml-rknpu.h"
 #include "tap.h"
 
-typedef int (*inject_fault_fn)(const char *spec);
+static char plugin[PATH_MAX + 32];
 
 static uint32_t rng = 12345;
 static float frand(void)
@@ -64,12 +68,123 @@ static double nmse(const float *a, const float *ref, int n)
     return r > 0 ? e / r : e;
 }
 
+/* Child: what the plugin reports under the environment it was given. */
+static int print_status(void)
+{
+    ggml_backend_reg_t reg = ggml_backend_load(plugin);
+    if (!reg) return 2;
+    ggml_backend_rknpu_get_status_t get =
+            (ggml_backend_rknpu_get_status_t)ggml_backend_reg_get_proc_address(reg, "ggml_backend_rknpu_get_status");
+    if (!get) return 3;
+    struct ggml_backend_rknpu_status st;
+    memset(&st, 0x5a, sizeof st); /* every byte must be written */
+    get(&st);
+    printf("present=%d config_error=%d is_simulator=%d reserved=%d devices=%zu\nreason=%s\ndescription=%s\n",
+           st.present, st.config_error, st.is_simulator, st.reserved, ggml_backend_reg_dev_count(reg), st.reason,
+           st.description);
+    ggml_backend_unload(reg);
+    return 0;
+}
+
+struct status_case {
+    const char *name;
+    const char *device, *mode, *min_batch, *clock_mhz; /* NULL = unset */
+    int present, config_error, is_simulator;
+    const char *reason_has, *description_has; /* NULL = must be empty */
+};
+
+/* A child with the case's environment loads the plugin and prints its status into out. Called before
+ * the parent loads the plugin, so every child starts without it. */
+static int run_child(const struct status_case *c, char *out, size_t outlen)
+{
+    int fd[2];
+    if (pipe(fd)) return -1;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]), close(fd[1]);
+        freopen("/dev/null", "w", stderr); /* the plugin's log line; the status is what is checked */
+        const char *vars[][2] = {{"RKNPU_DEVICE", c->device},
+                                 {"RKNPU_MODE", c->mode},
+                                 {"RKNPU_MIN_BATCH", c->min_batch},
+                                 {"RKNPU_CLOCK_MHZ", c->clock_mhz}};
+        for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+            vars[i][1] ? setenv(vars[i][0], vars[i][1], 1) : unsetenv(vars[i][0]);
+        setenv("RKNPU_ACCEL_DIR", "/nonexistent-accel", 1); /* no NPU, even on a board */
+        int rc = print_status();
+        fflush(stdout);
+        _exit(rc);
+    }
+    close(fd[1]);
+    size_t len = 0;
+    for (ssize_t r; len + 1 < outlen && (r = read(fd[0], out + len, outlen - 1 - len)) > 0;) len += (size_t)r;
+    out[len] = 0;
+    close(fd[0]);
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* The text after "key=" up to the end of its line, copied into buf. */
+static const char *line_value(const char *text, const char *key, char *buf, size_t len)
+{
+    const char *p = strstr(text, key);
+    buf[0] = 0;
+    if (!p) return buf;
+    p += strlen(key);
+    size_t n = strcspn(p, "\n");
+    snprintf(buf, len, "%.*s", (int)(n < len ? n : len - 1), p);
+    return buf;
+}
+
+static void check_status(const struct status_case *c)
+{
+    char out[2048], reason[600], desc[300];
+    int rc = run_child(c, out, sizeof out);
+    int present = -1, config_error = -1, is_sim = -1, reserved = -1;
+    size_t devices = 99;
+    int got = sscanf(out, "present=%d config_error=%d is_simulator=%d reserved=%d devices=%zu", &present, &config_error,
+                     &is_sim, &reserved, &devices);
+    line_value(out, "\nreason=", reason, sizeof reason);
+    line_value(out, "\ndescription=", desc, sizeof desc);
+    tap_ok(rc == 0 && got == 5, "%s: the child reports a status (exit %d)", c->name, rc);
+    tap_ok(present == c->present && devices == (size_t)c->present, "%s: present=%d, %zu device(s)", c->name, present,
+           devices);
+    tap_ok(config_error == c->config_error && is_sim == c->is_simulator && reserved == 0,
+           "%s: config_error=%d is_simulator=%d reserved=%d", c->name, config_error, is_sim, reserved);
+    tap_ok(c->reason_has ? strstr(reason, c->reason_has) != NULL : reason[0] == 0, "%s: reason '%s'", c->name, reason);
+    tap_ok(c->description_has ? strstr(desc, c->description_has) != NULL : desc[0] == 0, "%s: description '%s'",
+           c->name, desc);
+}
+
+static void status_cases(void)
+{
+    const struct status_case cases[] = {
+            {"RKNPU_DEVICE=gpu", "gpu", NULL, NULL, NULL, 0, 1, 0, "RKNPU_DEVICE='gpu'", NULL},
+            {"RKNPU_MODE=int4", "sim", "int4", NULL, NULL, 0, 1, 0, "RKNPU_MODE='int4'", NULL},
+            {"RKNPU_MIN_BATCH=0", "sim", NULL, "0", NULL, 0, 1, 0, "RKNPU_MIN_BATCH='0'", NULL},
+            {"RKNPU_MIN_BATCH=8x", "sim", NULL, "8x", NULL, 0, 1, 0, "RKNPU_MIN_BATCH='8x'", NULL},
+            {"RKNPU_CLOCK_MHZ=2001", "sim", NULL, NULL, "2001", 0, 1, 0, "RKNPU_CLOCK_MHZ='2001'", NULL},
+            {"RKNPU_CLOCK_MHZ=-200", "sim", NULL, NULL, "-200", 0, 1, 0, "RKNPU_CLOCK_MHZ='-200'", NULL},
+            {"RKNPU_DEVICE=rocket without an NPU", "rocket", NULL, NULL, NULL, 0, 1, 0, "RKNPU_DEVICE=rocket", NULL},
+            {"RKNPU_DEVICE=auto without an NPU", "auto", NULL, NULL, NULL, 0, 0, 0, "no rocket NPU found", NULL},
+            {"RKNPU_DEVICE unset without an NPU", NULL, NULL, NULL, NULL, 0, 0, 0, "no rocket NPU found", NULL},
+            {"RKNPU_DEVICE=off", "off", "fp16", "4", NULL, 0, 0, 0, "RKNPU_DEVICE=off", NULL},
+            {"RKNPU_DEVICE=sim", "sim", "int8-had", "3", "1000", 1, 0, 1, NULL,
+             "SOFTWARE SIMULATOR (3 cores, timing model 1000 MHz"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_status(&cases[i]);
+}
+
 int main(int argc, char **argv)
 {
-    char exe[PATH_MAX], plugin[PATH_MAX + 32];
+    char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = 0;
     snprintf(plugin, sizeof plugin, "%s/libggml-rknpu.so", dirname(exe));
+    status_cases();
+
     setenv("RKNPU_DEVICE", "sim", 1);
     setenv("RKNPU_MIN_BATCH", "1", 1);
     ggml_backend_load_all_from_path(LLAMA_CPP_LIBDIR);
@@ -106,8 +221,9 @@ int main(int argc, char **argv)
                    ggml_type_name(cases[c].type), cases[c].K, N, M, e, cases[c].bound);
             free(y_npu), free(y_cpu);
         }
-        inject_fault_fn inject =
-                (inject_fault_fn)ggml_backend_reg_get_proc_address(reg, "ggml_backend_rknpu_sim_inject_fault");
+        ggml_backend_rknpu_sim_inject_fault_t inject =
+                (ggml_backend_rknpu_sim_inject_fault_t)ggml_backend_reg_get_proc_address(
+                        reg, "ggml_backend_rknpu_sim_inject_fault");
         tap_ok(inject && inject("dma@1") == 0, "round %d: fault injected", round);
         float y[40 * 9];
         tap_ok(run_matmul(npu, ggml_backend_dev_buffer_type(dev), GGML_TYPE_F32, 96, 40, 9, y) < 0,

@@ -170,11 +170,12 @@ int cna_gather(struct sim_task *t)
 {
     uint32_t epa = NPU_ATOM_BYTES / t->bpe, surfaces = t->kpad / epa, px = t->w * t->h;
     int64_t g = t->group_line_on ? 4 : 1;
-    int64_t surf_pitch = 16 * ((int64_t)t->surf_stride + g * t->w);
-    int64_t line_pitch = t->group_line_on ? 4 * (int64_t)t->line_stride : 16 * (int64_t)t->line_stride;
+    int64_t surf_pitch = NPU_ATOM_BYTES * ((int64_t)t->surf_stride + g * t->w);
+    int64_t line_pitch = t->group_line_on ? 4 * (int64_t)t->line_stride : NPU_ATOM_BYTES * (int64_t)t->line_stride;
     int64_t last_surf = (int64_t)(surfaces - 1) * surf_pitch;
     int64_t lo = last_surf < 0 ? last_surf : 0;
-    int64_t hi = (last_surf > 0 ? last_surf : 0) + (int64_t)(t->h - 1) * line_pitch + (int64_t)(t->w - 1) * 16 + 16;
+    int64_t hi = (last_surf > 0 ? last_surf : 0) + (int64_t)(t->h - 1) * line_pitch +
+                 (int64_t)(t->w - 1) * NPU_ATOM_BYTES + NPU_ATOM_BYTES;
 
     if ((int64_t)t->feat_addr + lo < 0)
         return sim_fail(t, -EFAULT,
@@ -196,7 +197,7 @@ int cna_gather(struct sim_task *t)
             for (uint32_t h = 0; h < t->h; h++)
                 for (uint32_t w = 0; w < t->w; w++)
                     a[((size_t)h * t->w + w) * t->kpad + c] =
-                            (int8_t)fm[(c / epa) * surf_pitch + h * line_pitch + w * 16 + (c % epa)];
+                            (int8_t)fm[(c / epa) * surf_pitch + h * line_pitch + w * NPU_ATOM_BYTES + (c % epa)];
         /* §4.2: [N/G][C/32][G][32] blocks, G = 32 kernels for int8 */
         for (uint32_t n = 0; n < t->nk; n++)
             for (uint32_t k = 0; k < t->kpad; k++)
@@ -209,7 +210,7 @@ int cna_gather(struct sim_task *t)
         for (uint32_t c = 0; c < t->kpad; c++)
             for (uint32_t h = 0; h < t->h; h++)
                 for (uint32_t w = 0; w < t->w; w++) {
-                    memcpy(&v, fm + (c / epa) * surf_pitch + h * line_pitch + w * 16 + (c % epa) * 2, 2);
+                    memcpy(&v, fm + (c / epa) * surf_pitch + h * line_pitch + w * NPU_ATOM_BYTES + (c % epa) * 2, 2);
                     a[((size_t)h * t->w + w) * t->kpad + c] = rk_fp16_to_float(v);
                 }
         for (uint32_t n = 0; n < t->nk; n++)

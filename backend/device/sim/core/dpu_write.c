@@ -16,14 +16,13 @@ int dpu_decode(struct sim_task *t)
 
     /* Ping-pong pointer must be re-armed in every segment, else later outputs repeat task 0's
 	 * result (AB, §18.4). */
-    reg_expect(t, DPU_S_POINTER,
-               npu_set(DPU_S_POINTER_PP_MODE, 1) | npu_set(DPU_S_POINTER_EXECUTER_PP_EN, 1) |
-                       npu_set(DPU_S_POINTER_PP_EN, 1),
-               -EINVAL, "DPU_S_POINTER must be 0xe in every task (npu-registers §2.4, §18.4)");
+    reg_expect(t, DPU_S_POINTER, DPU_S_POINTER_REARM, -EINVAL,
+               "DPU_S_POINTER must be re-armed (PP_MODE | EXECUTER_PP_EN | PP_EN) in every task (npu-registers §2.4, "
+               "§18.4)");
     uint32_t mode = reg_rd(t, DPU_FEATURE_MODE_CFG);
     reg_expect(t, DPU_FEATURE_MODE_CFG,
                npu_set(DPU_FEATURE_MODE_CFG_BURST_LEN, npu_get(mode, DPU_FEATURE_MODE_CFG_BURST_LEN)) |
-                       npu_set(DPU_FEATURE_MODE_CFG_OUTPUT_MODE, 2),
+                       npu_set(DPU_FEATURE_MODE_CFG_OUTPUT_MODE, DPU_OUTPUT_MODE_MEMORY),
                -ENOTSUP, "only conv input -> memory output is covered (npu-registers §2.4)");
 
     uint32_t fmt = reg_rd(t, DPU_DATA_FORMAT);
@@ -162,7 +161,8 @@ int dpu_write(struct sim_task *t)
         for (uint32_t w = 0; w < t->cube_w; w++) {
             size_t p = (size_t)h * t->cube_w + w;
             for (uint32_t n = 0; n < t->cube_c; n++) {
-                uint8_t *dst = out + (uint64_t)(n / oepa) * t->dst_stride + h * line + w * 16 + (n % oepa) * t->obpe;
+                uint8_t *dst = out + (uint64_t)(n / oepa) * t->dst_stride + h * line + w * NPU_ATOM_BYTES +
+                               (n % oepa) * t->obpe;
                 size_t i = p * t->nk + n;
                 if (t->out_prec == NPU_PREC_INT32) {
                     memcpy(dst, &t->acc_i[i], 4);

@@ -30,9 +30,8 @@ struct npusim_task_stats {
     uint64_t bytes_out;              /* bytes written by the DPU */
     uint32_t m, k, n;                /* task geometry as decoded from registers: rows (W·H), Kpad, Npad */
     int in_precision, out_precision; /* 3-bit precision codes (npu-registers §15.2) */
-    /* additions */
-    uint32_t tasks;       /* tasks executed (1 for npusim_core_run_task) */
-    uint32_t stale_reads; /* non-strict mode: registers read that this task did not write */
+    uint32_t tasks;                  /* tasks executed (1 for npusim_core_run_task) */
+    uint32_t stale_reads;            /* non-strict mode: registers read that this task did not write */
 };
 
 struct npusim_core; /* one NPU core with its persistent register file */

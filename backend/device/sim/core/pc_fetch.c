@@ -76,19 +76,20 @@ int pc_fetch(struct sim_task *t, uint32_t addr, uint32_t n_entries, struct pc_ta
         if (tgt == NPU_TGT_OP_EN) {
             if (reg != PC_OPERATION_ENABLE)
                 return sim_fail(t, -EINVAL,
-                                "regcmd 0x%08x entry %u: op-enable entry names register 0x%04x, not 0x0008 "
+                                "regcmd 0x%08x entry %u: op-enable entry names register 0x%04x, not 0x%04x "
                                 "(npu-registers §3.2)",
-                                addr, i, reg);
+                                addr, i, reg, PC_OPERATION_ENABLE);
             if (!marker)
                 return sim_fail(t, -EINVAL,
-                                "regcmd 0x%08x entry %u: op-enable without the 0x0041 marker before it; the TRM "
+                                "regcmd 0x%08x entry %u: op-enable without the 0x%04x marker before it; the TRM "
                                 "requires it, behaviour without it is UNVERIFIED (npu-registers §3.1)",
-                                addr, i);
+                                addr, i, NPU_TGT_MARKER);
             if (val != NPU_EN_MATMUL)
-                return sim_fail(t, -ENOTSUP,
-                                "regcmd 0x%08x entry %u: op-enable mask 0x%x; the model covers CNA|CORE|DPU = 0xd only "
-                                "(npu-registers §3.2)",
-                                addr, i, val);
+                return sim_fail(
+                        t, -ENOTSUP,
+                        "regcmd 0x%08x entry %u: op-enable mask 0x%x; the model covers CNA|CORE|DPU = 0x%x only "
+                        "(npu-registers §3.2)",
+                        addr, i, val, NPU_EN_MATMUL);
             started = true;
             continue;
         }

@@ -4,11 +4,16 @@
 
 #include "npu_regs.h"
 
+struct npu_reg_desc {
+    uint16_t off;
+    const char *name;
+};
+
 #define R(x)                                                                                                           \
     {                                                                                                                  \
         x, #x                                                                                                          \
     }
-const struct npu_reg_desc npu_reg_table[] = {
+static const struct npu_reg_desc npu_reg_table[] = {
         R(PC_OPERATION_ENABLE),
         R(PC_BASE_ADDRESS),
         R(PC_REGISTER_AMOUNTS),
@@ -121,7 +126,7 @@ const struct npu_reg_desc npu_reg_table[] = {
         R(DPU_LUT_LO_SLOPE_SHIFT),
 };
 #undef R
-const unsigned npu_reg_table_len = sizeof(npu_reg_table) / sizeof(npu_reg_table[0]);
+static const unsigned npu_reg_table_len = sizeof(npu_reg_table) / sizeof(npu_reg_table[0]);
 
 const char *npu_reg_name(uint16_t off)
 {

@@ -133,11 +133,11 @@ int npu_envelope_check(const struct npu_task_geom *g, char *err, size_t errlen)
                 "NC1HWC2 feature fetch with H=%u (not 1 or a multiple of 4) is UNVERIFIED (npu-registers §4.1, §13.1)",
                 g->h);
 
-    /* CBUF: 12 banks shared, the feature cube must be resident, one kernel group must fit (§6.1). */
+    /* CBUF: all banks shared, the feature cube must be resident, one kernel group must fit (§6.1). */
     if (g->data_banks + g->weight_banks != NPU_CBUF_BANKS || g->data_banks < 1 || g->weight_banks < 1)
         return npu_fail_msg(-EINVAL, err, errlen,
-                            "%s: CBUF DATA_BANK=%u + WEIGHT_BANK=%u must be 12 with both >= 1 (npu-registers §6.1)",
-                            garbage, g->data_banks, g->weight_banks);
+                            "%s: CBUF DATA_BANK=%u + WEIGHT_BANK=%u must be %u with both >= 1 (npu-registers §6.1)",
+                            garbage, g->data_banks, g->weight_banks, NPU_CBUF_BANKS);
     uint32_t need = npu_data_banks_needed(g->w, g->h, g->kpad, bpe);
     if (need > g->data_banks)
         return npu_fail_msg(-EINVAL, err, errlen,

@@ -1,7 +1,7 @@
 // MUL_MAT checks through the plugin over FFI: the same weight, activations and graph computed on
 // RKNPU0 and on the CPU backend, compared by NMSE (test-backend-ops' bound for MUL_MAT is 5e-4).
 import type { Native } from '../ffi/llama.js';
-import { LlamaError } from './llama.js';
+import { LlamaError } from './errors.js';
 
 export const GGML_TYPES: Record<string, number> = {
   f32: 0,

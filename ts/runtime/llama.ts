@@ -2,17 +2,13 @@
 // Every failing C call becomes an Error with the reason llama.cpp logged; nothing is left to crash.
 import fs from 'node:fs';
 import koffi from 'koffi';
-import {
-  llama_progress_callback,
-  loadNative,
-  rknpu_get_stats_fn,
-  rknpu_sim_inject_fault_fn,
-  type Native,
-} from '../ffi/llama.js';
+import { llama_progress_callback, loadNative, type Native } from '../ffi/llama.js';
+import { LlamaError } from './errors.js';
 import { logSink } from './log.js';
+import type { NpuSettings } from './npu-settings.js';
+import { loadPlugin, type RknpuPlugin } from './plugin.js';
 
-export class LlamaError extends Error {}
-
+// enum ggml_backend_dev_type (ggml-backend.h)
 const DEVICE_TYPES = ['CPU', 'GPU', 'IGPU', 'ACCEL', 'META'];
 
 export interface DeviceInfo {
@@ -22,26 +18,6 @@ export interface DeviceInfo {
   type: string;
   memoryFree: number;
   memoryTotal: number;
-}
-
-export interface RknpuStats {
-  matmuls: number;
-  failures: number;
-  tasks: number;
-  jobs: number;
-  glue_ms: number;
-  npu_wait_ms: number;
-  model_ms_200: number;
-  model_ms_1000: number;
-}
-
-export interface RknpuExtras {
-  /** Devices the plugin registered (0 without an NPU). */
-  devices: number;
-  /** Counters since load, or null without a device. */
-  stats(): RknpuStats | null;
-  /** Simulator only: "timeout" | "reject" | "dma" [ "@N" ] | "none"; 0 or a negative errno. */
-  injectFault(spec: string): number;
 }
 
 export interface RuntimeOptions {
@@ -60,15 +36,9 @@ export class Runtime {
     logSink.install(this.native);
   }
 
-  /** Load a backend plugin by path (what GGML_BACKEND_PATH does for the stock tools). */
-  loadBackend(pluginPath: string): string {
-    if (!fs.existsSync(pluginPath)) throw new LlamaError(`backend plugin not found: ${pluginPath}`);
-    const reg = this.native.ggml.ggml_backend_load(pluginPath);
-    if (!reg)
-      throw new LlamaError(
-        `could not load backend ${pluginPath}: ${logSink.takeErrors() || 'ggml_backend_load returned NULL'}`,
-      );
-    return this.native.ggml.ggml_backend_reg_name(reg);
+  /** Load the Rosenblatt plugin with these settings (see plugin.ts: errors when it cannot meet them). */
+  loadPlugin(file: string, settings: NpuSettings): RknpuPlugin {
+    return loadPlugin(this.native, file, settings);
   }
 
   /** Load the CPU backend (and any backend ggml finds by name) from the pinned build's bin dir. */
@@ -117,12 +87,11 @@ export class Runtime {
   }
 
   /** Load a model; onProgress sees 0..1 while tensors are read (and converted for the NPU). */
-  loadModel(file: string, opts: { vocabOnly?: boolean; onProgress?: (fraction: number) => void } = {}): Model {
+  loadModel(file: string, opts: { onProgress?: (fraction: number) => void } = {}): Model {
     if (!fs.existsSync(file)) throw new LlamaError(`model file not found: ${file}`);
     this.init();
     const l = this.native.llama;
     const params = l.llama_model_default_params();
-    params.vocab_only = !!opts.vocabOnly;
     let cb: unknown = null;
     if (opts.onProgress) {
       const report = opts.onProgress;
@@ -130,31 +99,16 @@ export class Runtime {
       params.progress_callback = cb;
     }
     try {
-      const ptr = l.llama_model_load_from_file(file, params);
-      if (!ptr)
-        throw new LlamaError(`failed to load model ${file}: ${logSink.takeErrors() || 'not a valid GGUF model'}`);
+      const ptr = logSink.holdErrors(() => {
+        const p = l.llama_model_load_from_file(file, params);
+        if (!p)
+          throw new LlamaError(`failed to load model ${file}: ${logSink.takeErrors() || 'not a valid GGUF model'}`);
+        return p;
+      });
       return new Model(this.native, ptr);
     } finally {
       if (cb) koffi.unregister(cb as bigint);
     }
-  }
-
-  /** The RKNPU plugin's extra entry points, when it is loaded. */
-  rknpu(): RknpuExtras | null {
-    const g = this.native.ggml;
-    const reg = g.ggml_backend_reg_by_name('RKNPU');
-    if (!reg) return null;
-    const stats = g.ggml_backend_reg_get_proc_address(reg, 'ggml_backend_rknpu_get_stats');
-    const fault = g.ggml_backend_reg_get_proc_address(reg, 'ggml_backend_rknpu_sim_inject_fault');
-    return {
-      devices: Number(g.ggml_backend_reg_dev_count(reg)),
-      stats: () => {
-        const out: Record<string, number | bigint> = {};
-        if (!stats || !koffi.call(stats, rknpu_get_stats_fn, out)) return null;
-        return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Number(v)])) as unknown as RknpuStats;
-      },
-      injectFault: (spec: string) => (fault ? (koffi.call(fault, rknpu_sim_inject_fault_fn, spec) as number) : -19),
-    };
   }
 }
 
@@ -239,11 +193,14 @@ export class Model {
     if (opts.nBatch !== undefined) p.n_batch = p.n_ubatch = opts.nBatch;
     if (opts.threads !== undefined) p.n_threads = p.n_threads_batch = opts.threads;
     p.no_perf = true;
-    const ptr = l.llama_init_from_model(this.ptr, p);
-    if (!ptr)
-      throw new LlamaError(
-        `failed to create a context: ${logSink.takeErrors() || 'llama_init_from_model returned NULL'}`,
-      );
+    const ptr = logSink.holdErrors(() => {
+      const c = l.llama_init_from_model(this.ptr, p);
+      if (!c)
+        throw new LlamaError(
+          `failed to create a context: ${logSink.takeErrors() || 'llama_init_from_model returned NULL'}`,
+        );
+      return c;
+    });
     return new Context(this.native, this, ptr);
   }
 
@@ -310,8 +267,10 @@ export class Context {
   decode(tokens: number[]): void {
     const arr = Int32Array.from(tokens);
     const batch = this.native.llama.llama_batch_get_one(arr, arr.length);
-    const rc = this.native.llama.llama_decode(this.ptr, batch);
-    if (rc !== 0) throw new LlamaError(`llama_decode failed: ${decodeError(rc)}${this.reason()}`);
+    logSink.holdErrors(() => {
+      const rc = this.native.llama.llama_decode(this.ptr, batch);
+      if (rc !== 0) throw new LlamaError(`llama_decode failed: ${decodeError(rc)}${this.reason()}`);
+    });
   }
 
   private reason(): string {

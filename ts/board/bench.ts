@@ -1,18 +1,21 @@
 // rosenblatt-dl bench: llama-bench (stock tool of the pinned build) with the plugin's NPU device vs with
 // RKNPU_DEVICE=off (CPU), plus the plugin's timing MODEL of the NPU at 200 MHz and 1 GHz from one
 // in-process prefill (ggml_backend_rknpu_get_stats). Used by `bench` and by the `accept` kit.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Runtime, type RknpuStats } from './llama.js';
-import { barChart } from './plot.js';
+import { Runtime } from '../runtime/llama.js';
+import { pluginVarsSet, toolEnv, type NpuSettings } from '../runtime/npu-settings.js';
+import type { RknpuStats } from '../runtime/plugin.js';
+import { barChart } from '../util/plot.js';
+import { runTool, shellLine, ToolOutputError } from '../util/tool.js';
+import { noDeviceReason, pluginLoadLine } from './plugin-log.js';
 
 export interface BenchOptions {
   model: string;
   binDir: string;
   plugin: string;
-  /** sim | rocket | auto: the NPU device for the NPU runs. */
-  device: string;
+  /** The NPU runs' settings (device sim, rocket or auto). */
+  npu: NpuSettings;
   p: number;
   n: number;
   reps: number;
@@ -20,52 +23,11 @@ export interface BenchOptions {
   outDir: string;
   /** Skip the in-process timing-model run. */
   noModel?: boolean;
+  /** llama.cpp's log of the in-process run on stderr. */
+  verbose?: boolean;
   log?: (line: string) => void;
   /** Interval of the still-running lines passed to `log` (default 30 s). */
   heartbeatMs?: number;
-}
-
-/** Spawn a tool, collect its output, and report every heartbeatMs that it is still running. */
-export function runTool(
-  exe: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  beat: ((secs: number, last: string) => void) | null,
-  heartbeatMs = 30_000,
-): Promise<{ status: number | null; stdout: string; stderr: string; error?: Error }> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const out: Buffer[] = [],
-      err: Buffer[] = [];
-    let last = '';
-    const child = spawn(exe, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (arr: Buffer[]) => (d: Buffer) => {
-      arr.push(d);
-      const l = d
-        .toString('utf8')
-        .split(/[\r\n]/)
-        .filter((x) => x.trim())
-        .pop();
-      if (l) last = l.trim();
-    };
-    child.stdout.on('data', keep(out));
-    child.stderr.on('data', keep(err));
-    const timer = beat ? setInterval(() => beat((performance.now() - t0) / 1000, last), heartbeatMs) : null;
-    let done = false;
-    const finish = (status: number | null, error?: Error) => {
-      if (done) return;
-      done = true;
-      if (timer) clearInterval(timer);
-      resolve({
-        status,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-        error,
-      });
-    };
-    child.on('error', (e) => finish(null, e));
-    child.on('close', (code) => finish(code));
-  });
 }
 
 export interface BenchRun {
@@ -108,8 +70,6 @@ export interface BenchResult {
   files: { json: string; png: string; logs: string[] };
 }
 
-export class ToolOutputError extends Error {}
-
 /** Parse `llama-bench -o json` stdout: pp (n_prompt > 0, n_gen = 0) and tg (n_gen > 0) rows. */
 export function parseLlamaBenchJson(stdout: string): { pp: any | null; tg: any | null } {
   const start = stdout.indexOf('[');
@@ -137,31 +97,16 @@ export function parseLlamaBenchJson(stdout: string): { pp: any | null; tg: any |
   };
 }
 
-export const LOAD_LINE = /RKNPU: RKNPU0 = [^\n]*/;
-
-function q(s: string): string {
-  return /^(\$(BIN|NATIVE|PLUGIN)\b)?[\w@%+=:,./-]*$/.test(s) && s !== '' ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-export function shellLine(env: Record<string, string>, exe: string, args: string[]): string {
-  return [...Object.entries(env).map(([k, v]) => `${k}=${q(v)}`), q(exe), ...args.map(q)].join(' ');
-}
-
-async function llamaBench(
-  o: BenchOptions,
-  label: string,
-  env: Record<string, string>,
-  file: string,
-): Promise<BenchRun> {
+async function llamaBench(o: BenchOptions, label: string, npu: NpuSettings, file: string): Promise<BenchRun> {
   const exe = path.join(o.binDir, 'llama-bench');
   const args = ['-m', o.model, '-p', String(o.p), '-n', String(o.n), '-r', String(o.reps), '-o', 'json'];
   if (o.threads) args.push('-t', String(o.threads));
-  const fullEnv = { GGML_BACKEND_PATH: o.plugin, ...env };
+  const env = pluginVarsSet(npu);
   const command = shellLine({ GGML_BACKEND_PATH: '$PLUGIN', ...env }, '$BIN/llama-bench', args);
   const r = await runTool(
     exe,
     args,
-    { ...process.env, ...fullEnv },
+    toolEnv(npu, { GGML_BACKEND_PATH: o.plugin }),
     o.log ? (secs, last) => o.log!(`llama-bench (${label}) running ${secs.toFixed(0)} s: ${last.slice(0, 100)}`) : null,
     o.heartbeatMs,
   );
@@ -191,12 +136,11 @@ async function llamaBench(
 
 /** One prefill of p tokens in this process, reading the plugin's counters around it. */
 export function modelEstimate(o: BenchOptions): ModelEstimate {
-  process.env.RKNPU_DEVICE = o.device;
-  const rt = new Runtime({ binDir: o.binDir });
-  rt.loadBackend(o.plugin);
+  const rt = new Runtime({ binDir: o.binDir, verbose: o.verbose });
+  const ext = rt.loadPlugin(o.plugin, o.npu);
   rt.init();
-  const ext = rt.rknpu();
-  if (!ext || ext.devices === 0) throw new Error(`the plugin registered no NPU device (RKNPU_DEVICE=${o.device})`);
+  if (ext.devices() === 0)
+    throw new Error(`the plugin registered no NPU device (RKNPU_DEVICE=${o.npu.device}: ${ext.status.reason})`);
   const model = rt.loadModel(o.model);
   try {
     const ctx = model.newContext({ nCtx: Math.max(256, o.p + 16), nBatch: o.p, threads: o.threads });
@@ -237,15 +181,15 @@ export function modelEstimate(o: BenchOptions): ModelEstimate {
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const log = o.log ?? (() => {});
   fs.mkdirSync(o.outDir, { recursive: true });
-  const simulator = o.device === 'sim';
+  const simulator = o.npu.device === 'sim';
   log(`llama-bench on the CPU (RKNPU_DEVICE=off): pp${o.p} tg${o.n}, ${o.reps} rep(s)`);
-  const cpu = await llamaBench(o, 'CPU', { RKNPU_DEVICE: 'off' }, 'llama-bench-cpu');
-  log(`llama-bench with RKNPU0 (RKNPU_DEVICE=${o.device})`);
-  const npu = await llamaBench(o, simulator ? 'NPU (simulator)' : 'NPU', { RKNPU_DEVICE: o.device }, 'llama-bench-npu');
+  const cpu = await llamaBench(o, 'CPU', { device: 'off' }, 'llama-bench-cpu');
+  log(`llama-bench with RKNPU0 (RKNPU_DEVICE=${o.npu.device})`);
+  const npu = await llamaBench(o, simulator ? 'NPU (simulator)' : 'NPU', o.npu, 'llama-bench-npu');
   const npuLog = fs.readFileSync(path.join(o.outDir, 'llama-bench-npu.log'), 'utf8');
-  const loadLine = LOAD_LINE.exec(npuLog)?.[0];
+  const loadLine = pluginLoadLine(npuLog);
   if (!loadLine) {
-    const why = /RKNPU: ([^\n]*); no device registered/.exec(npuLog)?.[1];
+    const why = noDeviceReason(npuLog);
     throw new Error(
       `llama-bench with the plugin: the NPU device was not registered (${why ?? 'no "RKNPU: RKNPU0 = ..." line'}; see llama-bench-npu.log)`,
     );
@@ -261,7 +205,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const res: BenchResult = {
     tool: 'rosenblatt-dl bench',
     model: o.model,
-    device: o.device,
+    device: o.npu.device,
     simulator,
     p: o.p,
     n: o.n,

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository (package) root: this file is ts/lib/paths.ts, compiled to dist/lib/paths.js. */
+/** The repository (package) root: this file is ts/util/paths.ts, compiled to dist/util/paths.js. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export function cacheRoot(): string {

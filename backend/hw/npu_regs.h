@@ -223,11 +223,13 @@ enum npu_reg {
 #define DPU_S_POINTER_PP_EN          NPU_FIELD(1, 1)
 #define DPU_S_POINTER_EXECUTER_PP_EN NPU_FIELD(2, 1)
 #define DPU_S_POINTER_PP_MODE        NPU_FIELD(3, 1)
+#define DPU_S_POINTER_REARM          0xeu /* the three bits above: every segment writes it (§18.4) */
 
 #define DPU_FEATURE_MODE_CFG_FLYING_MODE NPU_FIELD(0, 1)
 #define DPU_FEATURE_MODE_CFG_OUTPUT_MODE NPU_FIELD(1, 2)
 #define DPU_FEATURE_MODE_CFG_CONV_MODE   NPU_FIELD(3, 2)
 #define DPU_FEATURE_MODE_CFG_BURST_LEN   NPU_FIELD(5, 4)
+#define DPU_OUTPUT_MODE_MEMORY           2 /* OUTPUT_MODE value: results go to memory (§2.4) */
 
 #define DPU_DATA_FORMAT_PROC_PRECISION NPU_FIELD(0, 3)
 #define DPU_DATA_FORMAT_IN_PRECISION   NPU_FIELD(26, 3)
@@ -280,6 +282,11 @@ enum npu_precision {
     NPU_PREC_TF32 = 7,
 };
 
+/* Every task's stream ends with a 4-entry tail (§3.2): next PC_BASE_ADDRESS (or a zero word), next
+ * PC_REGISTER_AMOUNTS, the NPU_TGT_MARKER entry, the NPU_TGT_OP_EN entry. rocket's regcmd_count
+ * includes it (rocket-uapi §4.2). */
+#define NPU_REGCMD_TAIL_ENTRIES 4
+
 /* Entry encoding (§3.1): target<<48 | value<<16 | offset. */
 static inline uint64_t npu_entry(uint16_t target, uint16_t off, uint32_t value)
 {
@@ -295,13 +302,7 @@ static inline enum npu_block npu_block_of(uint16_t off) { return (enum npu_block
 uint16_t npu_block_target(enum npu_block blk);
 const char *npu_block_name(enum npu_block blk);
 
-/* Table lookups.  npu_reg_name() returns NULL for registers not in the table. */
-struct npu_reg_desc {
-    uint16_t off;
-    const char *name;
-};
-extern const struct npu_reg_desc npu_reg_table[];
-extern const unsigned npu_reg_table_len;
+/* The name of a register in the table above, NULL for registers not in it. */
 const char *npu_reg_name(uint16_t off);
 
 #endif

@@ -10,8 +10,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "regcmd.h"
+/* A matmul task as the NPU sees its operands: types, shapes, layouts and where they are (the regcmd
+ * builder turns it into registers, regcmd.h). */
+enum rk_dtype {
+    RK_INT8,
+    RK_FP16,
+    RK_INT32,
+    RK_FP32
+};
+enum rk_layout {
+    RK_LAYOUT_ROW_MAJOR = 0, /* A[M][Kpad] / C[M][Npad] (padded rows; §4.1 "normal", §4.3) */
+    RK_LAYOUT_NC1HWC2 = 1,   /* A[Kpad/epa][M][epa], C[Npad/oepa][M][oepa], epa = 16 B / elem */
+};
 
+struct rk_matmul {
+    enum rk_dtype in;                /* RK_INT8 | RK_FP16 (A and B) */
+    enum rk_dtype out;               /* int8 in: RK_INT32 | RK_FP32; fp16 in: RK_FP32 | RK_FP16 */
+    uint32_t m, k, n;                /* real dimensions of this task */
+    uint32_t a_iova, b_iova, c_iova; /* 16-byte aligned; B packed by rk_pack_b_* */
+    enum rk_layout a_layout, c_layout;
+    /* Row-major only, in elements, 0 = Kpad / Npad.  a_row_stride > Kpad reads a K-slice of a wider
+	 * A in place; c_row_stride > Npad writes an N-tile into a wider C (int32/fp32 out only: fp16
+	 * N-tile scatter found no working register combination, §4.3).  The DPU writes all Npad
+	 * columns of a tile, so N-tiles sharing a row must start at multiples of 32 and only the last
+	 * may be ragged. */
+    uint32_t a_row_stride, c_row_stride;
+};
+
+int rk_dtype_precision(enum rk_dtype t); /* the NPU's precision code (enum npu_precision), -1 if none */
 size_t rk_dtype_size(enum rk_dtype t);
 uint32_t rk_kpad(uint32_t k);                     /* align32(K) */
 uint32_t rk_npad(enum rk_dtype in, uint32_t n);   /* N to the kernel group: 32 int8, 16 fp16 */

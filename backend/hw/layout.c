@@ -4,8 +4,24 @@
 
 #include "layout.h"
 #include "npu_limits.h"
+#include "npu_regs.h"
 
-size_t rk_dtype_size(enum rk_dtype t) { return t == RK_INT8 ? 1 : t == RK_FP16 ? 2 : 4; }
+int rk_dtype_precision(enum rk_dtype t)
+{
+    switch (t) {
+    case RK_INT8:
+        return NPU_PREC_INT8;
+    case RK_FP16:
+        return NPU_PREC_FP16;
+    case RK_INT32:
+        return NPU_PREC_INT32;
+    case RK_FP32:
+        return NPU_PREC_FP32;
+    }
+    return -1;
+}
+
+size_t rk_dtype_size(enum rk_dtype t) { return npu_prec_bytes(rk_dtype_precision(t)); }
 
 uint32_t rk_kpad(uint32_t k) { return (k + NPU_K_ALIGN - 1) & ~(uint32_t)(NPU_K_ALIGN - 1); }
 

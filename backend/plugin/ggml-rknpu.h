@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Public C ABI of libggml-rknpu.so beyond the ggml backend interface. The plugin exports nothing by
+ * name except ggml's two dynamic-loading entry points; these functions are reached through
+ * ggml_backend_reg_get_proc_address(reg, "<name>") on the RKNPU registry. The CLI (koffi) and the C
+ * tests code against the layouts below, so they change only together with their callers.
+ */
+#ifndef GGML_RKNPU_H
+#define GGML_RKNPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Counters since the plugin was loaded ("ggml_backend_rknpu_get_stats"). model_* are timing MODEL
+ * estimates, not measurements. */
+struct ggml_backend_rknpu_stats {
+    uint64_t matmuls, failures, tasks, jobs;
+    double glue_ms, npu_wait_ms, model_ms_200, model_ms_1000;
+};
+/* Fills *out and returns true, or returns false when no device is registered. */
+typedef bool (*ggml_backend_rknpu_get_stats_t)(struct ggml_backend_rknpu_stats *out);
+
+/* Why RKNPU0 is or is not there ("ggml_backend_rknpu_get_status"). The settings are read once per
+ * process, when the registry is first used. */
+struct ggml_backend_rknpu_status {
+    int32_t present;       /* 1 when RKNPU0 is registered */
+    int32_t config_error;  /* 1 when a setting was invalid or an explicitly requested device is missing */
+    int32_t is_simulator;  /* 1 when RKNPU0 is the software NPU */
+    int32_t reserved;      /* 0 */
+    char reason[512];      /* why there is no device; "" when present */
+    char description[256]; /* the device description; "" when absent */
+};
+typedef void (*ggml_backend_rknpu_get_status_t)(struct ggml_backend_rknpu_status *out);
+void ggml_backend_rknpu_get_status(struct ggml_backend_rknpu_status *out);
+
+/* Simulator only ("ggml_backend_rknpu_sim_inject_fault"): make a coming NPU job fail like the hardware
+ * would: "timeout", "reject" or "dma", optionally "@N" for the Nth job from now; "none" clears.
+ * Returns 0, or a negative errno (-ENODEV without a simulated RKNPU0). */
+typedef int (*ggml_backend_rknpu_sim_inject_fault_t)(const char *spec);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

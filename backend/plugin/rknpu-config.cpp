@@ -1,0 +1,89 @@
+// Settings of the RKNPU plugin (rknpu-config.h).
+#include "rknpu-config.h"
+
+#include "npu_limits.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+// Decode (one token) is memory-bound: the NPU would stream int8 weights, 1.8x the bytes of Q4_K,
+// and CPU Q4 decode already beats the vendor NPU stack on Qwen2.5-1.5B (peers-and-numbers.md §0;
+// ggml-backend-guide.md §2.3). The timing model (npu_timing.c: 3 cores x 1024 int8 MAC/cycle at
+// 200 MHz, 26.6 GB/s DMA) puts the NPU's ffn_up (K=1536, N=8960) at ~0.52 ms for M=1, dominated by
+// the 13.8 MB weight stream, and compute-bound only from M ~ 24; the A76 cores run the same Q4_K
+// matmul in ~0.4 ms at M=1 and fall behind from a few tokens. 8 tokens is where the model says the
+// NPU starts to pay off with margin; it is a setting, to be measured on the board.
+#define RKNPU_DEFAULT_MIN_BATCH 8
+#define RKNPU_MIN_BATCH_MAX     INT32_MAX // any batch at all; larger values only mean "never"
+
+static void add_error(rknpu_config &c, const std::string &text) { c.error += (c.error.empty() ? "" : "; ") + text; }
+
+// A decimal integer in 1..max with nothing around it; false otherwise.
+static bool parse_positive(const char *v, int64_t max, int64_t *out)
+{
+    if (*v < '0' || *v > '9') {
+        return false; // no sign, no blanks
+    }
+    errno = 0;
+    char *end = nullptr;
+    long long x = strtoll(v, &end, 10);
+    if (errno || *end || x < 1 || x > max) {
+        return false;
+    }
+    *out = x;
+    return true;
+}
+
+rknpu_config rknpu_config_parse(const char *(*lookup)(const char *name))
+{
+    auto get = [lookup](const char *name) -> const char * {
+        const char *v = lookup(name);
+        return v && *v ? v : nullptr;
+    };
+    rknpu_config c;
+    c.min_batch = RKNPU_DEFAULT_MIN_BATCH;
+    c.clock_mhz = NPU_CLOCK_MAINLINE_MHZ;
+
+    if (const char *v = get("RKNPU_DEVICE")) {
+        if (!strcmp(v, "off")) {
+            c.device_off = true;
+        } else if (npu_device_kind_parse(v, &c.kind) != 0) {
+            add_error(c, std::string("unknown RKNPU_DEVICE='") + v + "' (accepted: auto, rocket, sim, off)");
+        }
+    }
+    if (const char *v = get("RKNPU_MODE")) {
+        if (strcmp(v, "auto") != 0) {
+            c.mode_forced = true;
+            if (rk_gemm_mode_parse(v, &c.mode) != 0) {
+                add_error(c, std::string("unknown RKNPU_MODE='") + v + "' (accepted: auto, int8, int8-had, fp16)");
+            }
+        }
+    }
+    if (const char *v = get("RKNPU_MIN_BATCH")) {
+        if (!parse_positive(v, RKNPU_MIN_BATCH_MAX, &c.min_batch)) {
+            add_error(c, std::string("invalid RKNPU_MIN_BATCH='") + v + "' (accepted: a positive integer; default " +
+                                 std::to_string(RKNPU_DEFAULT_MIN_BATCH) + ")");
+        }
+    }
+    if (const char *v = get("RKNPU_CLOCK_MHZ")) {
+        int64_t mhz = 0;
+        if (parse_positive(v, NPU_MODEL_CLOCK_MHZ_MAX, &mhz)) {
+            c.clock_mhz = (uint32_t)mhz;
+        } else {
+            add_error(c, std::string("invalid RKNPU_CLOCK_MHZ='") + v + "' (accepted: a positive integer up to " +
+                                 std::to_string(NPU_MODEL_CLOCK_MHZ_MAX) + "; " +
+                                 std::to_string(NPU_CLOCK_MAINLINE_MHZ) + " = mainline default, " +
+                                 std::to_string(NPU_CLOCK_VENDOR_MHZ) + " = vendor maximum)");
+        }
+    }
+    return c;
+}
+
+static const char *lookup_env(const char *name) { return getenv(name); }
+
+const rknpu_config &rknpu_config_get(void)
+{
+    static const rknpu_config config = rknpu_config_parse(lookup_env);
+    return config;
+}

@@ -1,0 +1,37 @@
+// The plugin's settings, read from the environment once per process into one value. Every other part
+// of the plugin takes its settings from here.
+//
+//   RKNPU_DEVICE     auto (default)  the rocket NPU when one is present, otherwise no device: a stock
+//                                    tool on a machine without an NPU never lands on the simulator
+//                    rocket          the rocket NPU; no device and a config error when there is none
+//                    sim             the register-level software NPU, announced as such
+//                    off             no device (A/B runs against the CPU with the same binaries)
+//   RKNPU_MODE       auto (default: per weight type, see rknpu_weight_mode) | int8 | int8-had | fp16
+//                    forces one accuracy mode for every weight
+//   RKNPU_MIN_BATCH  positive integer: the smallest batch (tokens) sent to the NPU; default 8
+//   RKNPU_CLOCK_MHZ  positive integer up to 2000: the clock the timing model assumes; 200 (default,
+//                    mainline) or 1000 (the vendor maximum)
+//
+// Unset or empty means the default. Anything else is a config error: the plugin registers no device.
+#pragma once
+
+#include "rk_gemm.h"
+
+#include <cstdint>
+#include <string>
+
+struct rknpu_config {
+    bool device_off = false;                // RKNPU_DEVICE=off
+    npu_device_kind kind = NPU_DEVICE_AUTO; // RKNPU_DEVICE otherwise
+    bool mode_forced = false;               // RKNPU_MODE given: one mode for every weight
+    rk_gemm_mode mode = RK_GEMM_INT8;
+    int64_t min_batch = 0;  // smaller batches (decode) stay on the CPU
+    uint32_t clock_mhz = 0; // timing model clock
+    // Empty, or why the settings are invalid: each bad variable with its value and what it accepts.
+    std::string error;
+};
+
+// Parse the settings through `lookup` (a getenv), so tests can feed any environment.
+rknpu_config rknpu_config_parse(const char *(*lookup)(const char *name));
+// The settings of this process, parsed on first use.
+const rknpu_config &rknpu_config_get(void);
