@@ -74,7 +74,7 @@ int npu_precision_check(int in_prec, int out_prec, char *err, size_t errlen)
     return 0;
 }
 
-int npu_envelope_check(const struct npu_task_geom *g, char *err, size_t errlen)
+int npu_limits_check(const struct npu_task_geom *g, char *err, size_t errlen)
 {
     const char *garbage = "silicon would produce garbage here";
     unsigned bpe = npu_prec_bytes(g->in_prec);

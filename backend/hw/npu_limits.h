@@ -73,7 +73,7 @@ int npu_precision_check(int in_prec, int out_prec, char *err, size_t errlen);
  * reference section, e.g. "silicon would produce garbage here: int8 K=11008 > 8192 per task
  * (npu-registers §6.3)".  Also rejects precision pairs the model does not cover (−ENOTSUP).
  */
-int npu_envelope_check(const struct npu_task_geom *g, char *err, size_t errlen);
+int npu_limits_check(const struct npu_task_geom *g, char *err, size_t errlen);
 
 /* Write a reason into err (when err/errlen allow) and return rc: the one error formatter of hw/ and
  * the regcmd builder. */

@@ -119,7 +119,7 @@ static int plan_matmul(const struct rk_matmul *mm, struct mm_plan *p, char *err,
             .notch = p->notch,
             .group_line_on = mm->a_layout == RK_LAYOUT_NC1HWC2,
     };
-    int rc = npu_envelope_check(&g, err, errlen);
+    int rc = npu_limits_check(&g, err, errlen);
     if (rc) return rc;
     if (mm->k - 1 > npu_fmask(CNA_DATA_SIZE1_DATAIN_CHANNEL_REAL))
         return npu_fail_msg(-EINVAL, err, errlen, "K=%u does not fit DATAIN_CHANNEL_REAL (14 bits)", mm->k);

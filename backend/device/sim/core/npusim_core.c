@@ -111,7 +111,7 @@ static int run_one(struct sim_task *t, uint32_t addr, uint32_t n_entries, struct
             .notch = t->notch,
             .group_line_on = t->group_line_on,
     };
-    int rc = npu_envelope_check(&g, t->err, t->errlen);
+    int rc = npu_limits_check(&g, t->err, t->errlen);
     if (rc) return t->rc = rc;
 
     t->st.m = t->w * t->h;
