@@ -4,6 +4,9 @@
  * (plan: tasks per core, jobs). Tiling follows npu-registers §6.6 (HM's recommended model): K-slices
  * with int32 partials summed on the host, M-tiles sized to the CBUF data banks, N-tiles within the DPU
  * limits, disjoint N ranges per core (§7), tasks chained into jobs bounded by the 500 ms job timeout.
+ * Every choice stays inside the execution envelope the layout is made for (docs/hardware/limits.md §6.1,
+ * hw/npu_envelope.h): tile sizes, K per task, packed or in-place K-slices, chained tails, tasks and
+ * MODEL time per job.
  * The plan is plain data so it can be printed (--explain) and tested without a device.
  */
 #include <errno.h>
@@ -44,24 +47,37 @@ static int why_fail(char *why, size_t len, int rc, const char *fmt, ...)
 static enum rk_dtype in_dtype(enum rk_gemm_mode m) { return rk_mode_int8(m) ? RK_INT8 : RK_FP16; }
 static enum rk_dtype out_dtype(enum rk_gemm_mode m) { return rk_mode_int8(m) ? RK_INT32 : RK_FP32; }
 
+static const struct npu_envelope *env_or_safe(const struct npu_envelope *env) { return env ? env : &npu_envelope_safe; }
+
 /* Rows per task for one K-slice. */
-uint32_t rk_plan_m_tile(enum rk_gemm_mode mode, uint32_t kpad)
+uint32_t rk_plan_m_tile(enum rk_gemm_mode mode, uint32_t kpad, const struct npu_envelope *env)
 {
+    uint32_t cap = env_or_safe(env)->m_tile_max;
     if (rk_mode_int8(mode)) {
         /* HM's board-verified int8 envelope (npu-registers §6.3, §17.3): ≤ 8 data banks up to K=4096, then
          * the rows of i8_large_k_rows (with FEATURE_GRAINS=30, which the builder sets). */
-        if (kpad <= NPU_I8_LARGE_KPAD)
-            return min_u(RK_GEMM_M_TILE_MAX, RK_GEMM_I8_DATA_BANKS * NPU_CBUF_BANK_BYTES / kpad);
+        if (kpad <= NPU_I8_LARGE_KPAD) return min_u(cap, RK_GEMM_I8_DATA_BANKS * NPU_CBUF_BANK_BYTES / kpad);
         uint32_t i = 0;
         while (i + 1 < sizeof i8_large_k_rows / sizeof i8_large_k_rows[0] && kpad > i8_large_k_rows[i].kpad_max) i++;
-        return i8_large_k_rows[i].rows;
+        return min_u(cap, i8_large_k_rows[i].rows);
     }
     /* fp16: the weight banks of FP16_WBANK_KERNELS kernels, the rest hold A (HM fp16, §17.3). */
     uint32_t bpe = (uint32_t)rk_dtype_size(RK_FP16);
     uint32_t wb = div_up((uint64_t)kpad * bpe * FP16_WBANK_KERNELS, NPU_CBUF_BANK_BYTES);
     wb = wb < FP16_WBANKS_MIN ? FP16_WBANKS_MIN : wb > NPU_CBUF_BANKS - 1 ? NPU_CBUF_BANKS - 1 : wb;
     uint32_t rows = (NPU_CBUF_BANKS - wb) * NPU_CBUF_BANK_BYTES / (kpad * bpe);
-    return rows < 1 ? 1 : min_u(RK_GEMM_M_TILE_MAX, rows);
+    return rows < 1 ? 1 : min_u(cap, rows);
+}
+
+uint32_t rk_tile_npad(const struct rk_wlayout *L, const struct rk_core_share *cs, uint32_t t)
+{
+    return rk_npad(in_dtype(L->mode), rk_tile_n(cs, t));
+}
+
+/* K per task in this mode: the envelope's, which stays within the hard limits (npu_envelope_validate). */
+static uint32_t k_task_max(enum rk_gemm_mode mode, const struct npu_envelope *env)
+{
+    return rk_mode_int8(mode) ? env->k_task_max_int8 : env->k_task_max_fp16;
 }
 
 static struct npu_task_shape task_shape(enum rk_gemm_mode mode, uint32_t m, uint32_t kpad, uint32_t npad)
@@ -102,9 +118,9 @@ static uint64_t slicing_cost(const struct rk_wlayout *L, uint32_t n)
 {
     const uint32_t M = SLICING_COST_M;
     uint64_t ns = 0;
-    uint32_t ntile = min_u(n, RK_GEMM_N_TILE_MAX), ntiles = div_up(n, ntile);
+    uint32_t ntile = min_u(n, L->env.n_tile_max), ntiles = div_up(n, ntile);
     for (uint32_t s = 0; s < L->slices; s++) {
-        uint32_t mt = rk_plan_m_tile(L->mode, L->kpad[s]), tiles = div_up(M, mt);
+        uint32_t mt = rk_plan_m_tile(L->mode, L->kpad[s], &L->env), tiles = div_up(M, mt);
         /* both clocks: at 200 MHz compute dominates, at 1 GHz the weight re-reads per M-tile (§9) */
         ns += (uint64_t)tiles * ntiles *
               (task_ns(L->mode, div_up(M, tiles), L->kpad[s], ntile, NPU_CLOCK_MAINLINE_MHZ) +
@@ -114,20 +130,24 @@ static uint64_t slicing_cost(const struct rk_wlayout *L, uint32_t n)
     return ns;
 }
 
-int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, char *why, size_t whylen)
+int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, const struct npu_envelope *env, char *why,
+                     size_t whylen)
 {
+    env = env_or_safe(env);
     if (mode != RK_GEMM_INT8 && mode != RK_GEMM_FP16 && mode != RK_GEMM_INT8_HAD)
         return why_fail(why, whylen, -EINVAL, "unknown mode %d", (int)mode);
     if (K < 1 || N < 1) return why_fail(why, whylen, -EINVAL, "empty weight K=%" PRId64 " N=%" PRId64, K, N);
-    uint64_t kmax = (uint64_t)RK_GEMM_MAX_SLICES * (rk_mode_int8(mode) ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX);
+    /* The engine's outputs: exact int32 for the int8 modes, fp32 for fp16 (docs/hardware/arithmetic.md §7). */
+    uint32_t pair = rk_mode_int8(mode) ? NPU_PAIR_I8_I32 : NPU_PAIR_F16_F32;
+    if (!(env->out_pairs & pair))
+        return why_fail(why, whylen, -ENOTSUP, "envelope '%s' does not include %s output, which mode %s needs",
+                        npu_envelope_name(env->kind), rk_mode_int8(mode) ? "int8->int32" : "fp16->fp32",
+                        rk_gemm_mode_name(mode));
+    uint64_t kmax = (uint64_t)RK_GEMM_MAX_SLICES * k_task_max(mode, env);
     if ((uint64_t)K > kmax)
         return why_fail(why, whylen, -ENOTSUP,
-                        "K=%" PRId64 " > %" PRIu64 " (%d K-slices of at most %u, npu-registers §6.3)", K, kmax,
-                        RK_GEMM_MAX_SLICES, rk_mode_int8(mode) ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX);
-    uint64_t nmax = (uint64_t)NPU_CORES * RK_GEMM_MAX_NTILES * RK_GEMM_N_TILE_MAX;
-    if ((uint64_t)N > nmax)
-        return why_fail(why, whylen, -ENOTSUP, "N=%" PRId64 " > %" PRIu64 " (%u cores x %d N-tiles of %d)", N, nmax,
-                        NPU_CORES, RK_GEMM_MAX_NTILES, RK_GEMM_N_TILE_MAX);
+                        "K=%" PRId64 " > %" PRIu64 " (%d K-slices of at most %u in envelope '%s')", K, kmax,
+                        RK_GEMM_MAX_SLICES, k_task_max(mode, env), npu_envelope_name(env->kind));
     /* Each core's share of the packed weight must fit one BO (< 4 GiB, 32-bit IOVA space: rocket-uapi §2.3). */
     uint64_t bytes = (uint64_t)(K + 31) / 32 * 32 * ((N + 31) / 32 * 32) * (mode == RK_GEMM_FP16 ? 2 : 1);
     if (bytes > NPU_CORES * (NPU_IOVA_SPACE / 2))
@@ -138,15 +158,17 @@ int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, char *why, si
     return 0;
 }
 
-int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t cores, struct rk_wlayout *L, char *why,
-                   size_t whylen)
+int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t cores, const struct npu_envelope *env,
+                   struct rk_wlayout *L, char *why, size_t whylen)
 {
-    int rc = rk_gemm_supports(K64, N64, mode, why, whylen);
+    env = env_or_safe(env);
+    int rc = rk_gemm_supports(K64, N64, mode, env, why, whylen);
     if (rc) return rc;
     if (cores < 1 || cores > NPU_CORES)
         return why_fail(why, whylen, -EINVAL, "cores must be 1..%u (got %u)", NPU_CORES, cores);
     uint32_t K = (uint32_t)K64, N = (uint32_t)N64;
     memset(L, 0, sizeof *L);
+    L->env = *env;
     L->mode = mode, L->K = K, L->N = N, L->Kpad = rk_kpad(K), L->bpe = rk_mode_int8(mode) ? 1 : 2;
     L->had_block = mode == RK_GEMM_INT8_HAD ? rk_hadamard_block(K) : 1;
 
@@ -158,23 +180,15 @@ int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t co
         uint32_t u = units / L->cores + (c < units % L->cores);
         cs->n0 = n0, cs->n = min_u(u * RK_GEMM_N_UNIT, N - n0), cs->npad = rk_npad(in_dtype(mode), cs->n);
         n0 += cs->n;
-        uint32_t tmax = RK_GEMM_N_TILE_MAX / RK_GEMM_N_UNIT;
-        cs->ntiles = div_up(u, tmax);
-        if (cs->ntiles > RK_GEMM_MAX_NTILES)
-            return why_fail(why, whylen, -ENOTSUP, "internal: %u N-tiles per core", cs->ntiles);
-        for (uint32_t t = 0, t0 = 0; t < cs->ntiles; t++) {
-            uint32_t tu = u / cs->ntiles + (t < u % cs->ntiles);
-            cs->t_n0[t] = t0;
-            cs->t_n[t] = min_u(tu * RK_GEMM_N_UNIT, cs->n - t0);
-            cs->t_npad[t] = rk_npad(in_dtype(mode), cs->t_n[t]);
-            t0 += tu * RK_GEMM_N_UNIT;
-        }
+        cs->units = u;
+        cs->ntiles = div_up(u, env->n_tile_max / RK_GEMM_N_UNIT);
     }
 
-    /* K-slices: the fewest of at most 8192 (int8 per task, §6.3, §17.3 MF-rocket) / 4096 (fp16) outside the
-     * int8 hazard window; among the next few slicings take the cheapest by the timing MODEL at M=512
-     * (larger slices mean fewer rows per task and more weight re-reads, §17.4 ORK). */
-    uint32_t limit = rk_mode_int8(mode) ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX;
+    /* K-slices: the fewest of at most the envelope's K per task (int8 ≤ 8192, docs/hardware/limits.md §5 E1;
+     * fp16 ≤ 4096 in the vendor envelope, E7) outside the int8 hazard window; among the next few slicings take
+     * the cheapest by the timing MODEL at M=512 (larger slices mean fewer rows per task and more weight
+     * re-reads, §17.4 ORK). */
+    uint32_t limit = k_task_max(mode, env);
     uint32_t smin = div_up(L->Kpad, limit), best = 0;
     uint64_t best_cost = UINT64_MAX;
     for (uint32_t s = smin; s <= RK_GEMM_MAX_SLICES && s < smin + 4; s++) {
@@ -210,7 +224,8 @@ int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t co
 uint64_t rk_plan_c_index(const struct rk_plan *p, uint32_t core, uint32_t s, uint32_t t, uint32_t m)
 {
     const struct rk_core_share *cs = &p->L.core[core];
-    return (uint64_t)s * p->M * cs->npad + (uint64_t)cs->t_n0[t] * p->M + (uint64_t)m * cs->t_npad[t];
+    return (uint64_t)s * p->M * cs->npad + (uint64_t)rk_tile_n0(cs, t) * p->M +
+           (uint64_t)m * rk_tile_npad(&p->L, cs, t);
 }
 
 struct rk_matmul rk_plan_task_matmul(const struct rk_plan *p, const struct rk_plan_task *t)
@@ -221,11 +236,12 @@ struct rk_matmul rk_plan_task_matmul(const struct rk_plan *p, const struct rk_pl
             .out = out_dtype(L->mode),
             .m = t->m,
             .k = L->k[t->slice],
-            .n = L->core[t->core].t_n[t->ntile],
+            .n = rk_tile_n(&L->core[t->core], t->ntile),
             .a_layout = RK_LAYOUT_ROW_MAJOR,
             .c_layout = RK_LAYOUT_ROW_MAJOR,
-            /* a K-slice reads its columns of the full-width A in place (regcmd.h a_row_stride) */
-            .a_row_stride = L->kpad[t->slice] < L->Kpad ? L->Kpad : 0,
+            /* in place, a K-slice reads its columns of the full-width A (regcmd.h a_row_stride); packed, its
+             * own region holds rows of exactly its K */
+            .a_row_stride = rk_slices_in_place(L) ? L->Kpad : 0,
     };
 }
 
@@ -233,9 +249,12 @@ void rk_plan_task_offsets(const struct rk_plan *p, const struct rk_plan_task *t,
 {
     const struct rk_wlayout *L = &p->L;
     const struct rk_core_share *cs = &L->core[t->core];
-    *a = ((uint64_t)t->m0 * L->Kpad + L->k0[t->slice]) * L->bpe;
+    if (rk_slices_in_place(L) || L->slices == 1)
+        *a = ((uint64_t)t->m0 * L->Kpad + L->k0[t->slice]) * L->bpe;
+    else /* packed: slice s's region follows the regions of the slices before it, M rows of kpad[s] */
+        *a = ((uint64_t)p->M * L->k0[t->slice] + (uint64_t)t->m0 * L->kpad[t->slice]) * L->bpe;
     /* one kernel group is contiguous over the slice's K, so an N-tile at n0 starts at n0·Kpad·bpe (§4.2) */
-    *b = cs->b_off[t->slice] + (uint64_t)cs->t_n0[t->ntile] * L->kpad[t->slice] * L->bpe;
+    *b = cs->b_off[t->slice] + (uint64_t)rk_tile_n0(cs, t->ntile) * L->kpad[t->slice] * L->bpe;
     *c = rk_plan_c_index(p, t->core, t->slice, t->ntile, t->m0) * 4;
 }
 
@@ -246,15 +265,16 @@ int rk_plan_make(const struct rk_wlayout *L, uint32_t M, uint32_t job_budget_ms,
     if (M < 1) return why_fail(why, whylen, -EINVAL, "M=%u: nothing to compute", M);
     if (M > RK_GEMM_M_MAX) return why_fail(why, whylen, -ENOTSUP, "M=%u > %d rows per call", M, RK_GEMM_M_MAX);
     p->L = *L, p->M = M;
-    /* Budget per job: half the job timeout by default (rocket-uapi §1.2), because the MODEL is an
-     * estimate; measured at the slow mainline clock (mainline-status §4.2). */
-    p->job_budget_ns = job_budget_ms ? (uint64_t)job_budget_ms * 1000000 : npu_model_job_timeout_ns() / 2;
+    /* Budget per job: the envelope's (vendor: half the job timeout, safe: a tenth), because the MODEL is an
+     * estimate (docs/hardware/rocket-uapi.md §1.3); measured at the slow mainline clock
+     * (docs/npu-mainline-status.md §4.2). */
+    p->job_budget_ns = (uint64_t)(job_budget_ms ? job_budget_ms : L->env.job_budget_ms) * 1000000;
     if (p->job_budget_ns > npu_model_job_timeout_ns()) p->job_budget_ns = npu_model_job_timeout_ns();
 
     uint32_t mtiles[RK_GEMM_MAX_SLICES];
     uint64_t count = 0;
     for (uint32_t s = 0; s < L->slices; s++) {
-        p->m_tile[s] = rk_plan_m_tile(L->mode, L->kpad[s]);
+        p->m_tile[s] = rk_plan_m_tile(L->mode, L->kpad[s], &L->env);
         mtiles[s] = div_up(M, p->m_tile[s]);
         for (uint32_t c = 0; c < L->cores; c++) count += (uint64_t)mtiles[s] * L->core[c].ntiles;
     }
@@ -274,13 +294,13 @@ int rk_plan_make(const struct rk_wlayout *L, uint32_t M, uint32_t job_budget_ms,
                     /* balanced M-tiles: sizes differ by at most one row */
                     uint32_t m = M / mtiles[s] + (i < M % mtiles[s]);
                     struct rk_plan_task *tk = &p->tasks[p->ntasks++];
-                    *tk = (struct rk_plan_task){
-                            .core = (uint8_t)c, .slice = (uint8_t)s, .ntile = (uint16_t)t, .m0 = m0, .m = m};
+                    *tk = (struct rk_plan_task){.core = (uint8_t)c, .slice = (uint8_t)s, .ntile = t, .m0 = m0, .m = m};
                     m0 += m;
-                    tk->model_ns_200 = task_ns(L->mode, m, L->kpad[s], cs->t_npad[t], NPU_CLOCK_MAINLINE_MHZ);
-                    uint64_t ns1000 = task_ns(L->mode, m, L->kpad[s], cs->t_npad[t], NPU_CLOCK_VENDOR_MHZ);
+                    uint32_t npad = rk_tile_npad(L, cs, t);
+                    tk->model_ns_200 = task_ns(L->mode, m, L->kpad[s], npad, NPU_CLOCK_MAINLINE_MHZ);
+                    uint64_t ns1000 = task_ns(L->mode, m, L->kpad[s], npad, NPU_CLOCK_VENDOR_MHZ);
                     if (!job_tasks || job_ns + tk->model_ns_200 > p->job_budget_ns ||
-                        job_tasks >= NPU_TASKS_PER_KICK_MAX) {
+                        job_tasks >= L->env.tasks_per_job_max) {
                         if (job_tasks && job_ns > pc->max_job_ns_200) pc->max_job_ns_200 = job_ns;
                         tk->job_start = 1, pc->jobs++, job_tasks = 0;
                         job_ns = npu_model_job_overhead_ns();
@@ -288,10 +308,10 @@ int rk_plan_make(const struct rk_wlayout *L, uint32_t M, uint32_t job_budget_ms,
                     }
                     job_ns += tk->model_ns_200, job_tasks++;
                     busy200[c] += tk->model_ns_200, busy1000[c] += ns1000;
-                    uint64_t dma = ((uint64_t)m * L->kpad[s] + (uint64_t)L->kpad[s] * cs->t_npad[t]) * L->bpe +
-                                   (uint64_t)m * cs->t_npad[t] * 4;
+                    uint64_t dma =
+                            ((uint64_t)m * L->kpad[s] + (uint64_t)L->kpad[s] * npad) * L->bpe + (uint64_t)m * npad * 4;
                     pc->dma_bytes += dma;
-                    p->macs += (uint64_t)m * L->k[s] * cs->t_n[t];
+                    p->macs += (uint64_t)m * L->k[s] * rk_tile_n(cs, t);
                 }
         if (job_ns > pc->max_job_ns_200) pc->max_job_ns_200 = job_ns;
         if (pc->max_job_ns_200 > npu_model_job_timeout_ns())
@@ -327,26 +347,34 @@ void rk_plan_print(const struct rk_plan *p, FILE *out)
     fprintf(out, "plan: Y[%u,%u] = X[%u,%u] * W[%u,%u]^T, mode %s (%s x %s -> %s)\n", p->M, L->N, p->M, L->K, L->N,
             L->K, rk_gemm_mode_name(L->mode), rk_mode_int8(L->mode) ? "int8" : "fp16",
             rk_mode_int8(L->mode) ? "int8" : "fp16", rk_mode_int8(L->mode) ? "int32" : "fp32");
+    char env[256];
+    npu_envelope_describe(&L->env, env, sizeof env);
+    fprintf(out, "  %s\n", env);
     if (L->had_block > 1) fprintf(out, "  X and W rotated by block Hadamard H_%u (host side)\n", L->had_block);
     fprintf(out, "  K: Kpad %u in %u slice(s):", L->Kpad, L->slices);
     for (uint32_t s = 0; s < L->slices; s++)
         fprintf(out, " [%u,+%u pad %u, m_tile %u]", L->k0[s], L->k[s], L->kpad[s], p->m_tile[s]);
-    fprintf(out, "%s\n", L->slices > 1 ? " partials summed exactly on the host" : "");
+    fprintf(out, "%s\n",
+            L->slices == 1          ? ""
+            : rk_slices_in_place(L) ? "; read in place from one full-width A, partials summed exactly on the host"
+                                    : "; each packed in its own A region, partials summed exactly on the host");
     for (uint32_t c = 0; c < L->cores; c++) {
         const struct rk_core_share *cs = &L->core[c];
         const struct rk_plan_core *pc = &p->core[c];
         fprintf(out,
                 "  core %u: N [%u,%u) npad %u, %u N-tile(s) of <= %u, %u task(s) in %u job(s); DMA %.3f MB; "
                 "MODEL busy %.3f ms @%u MHz, %.3f ms @%u MHz, longest job %.3f ms @%u MHz\n",
-                c, cs->n0, cs->n0 + cs->n, cs->npad, cs->ntiles, cs->t_npad[0], pc->tasks, pc->jobs,
+                c, cs->n0, cs->n0 + cs->n, cs->npad, cs->ntiles, rk_tile_npad(L, cs, 0), pc->tasks, pc->jobs,
                 pc->dma_bytes / 1e6, pc->busy_ns_200 / 1e6, NPU_CLOCK_MAINLINE_MHZ, pc->busy_ns_1000 / 1e6,
                 NPU_CLOCK_VENDOR_MHZ, pc->max_job_ns_200 / 1e6, NPU_CLOCK_MAINLINE_MHZ);
     }
     fprintf(out,
-            "  total: %u task(s), %u job(s) (budget %.0f ms/job @%u MHz of the %.0f ms timeout), %.3f GMAC, "
-            "DMA %.3f MB\n",
-            p->ntasks, p->njobs, p->job_budget_ns / 1e6, NPU_CLOCK_MAINLINE_MHZ, npu_model_job_timeout_ns() / 1e6,
-            p->macs / 1e9, p->dma_bytes / 1e6);
+            "  total: %u task(s), %u job(s) (<= %u tasks and %.0f ms/job @%u MHz of the %.0f ms timeout; tails %s), "
+            "%.3f GMAC, DMA %.3f MB\n",
+            p->ntasks, p->njobs, L->env.tasks_per_job_max, p->job_budget_ns / 1e6, NPU_CLOCK_MAINLINE_MHZ,
+            npu_model_job_timeout_ns() / 1e6,
+            L->env.chained_tails ? "chained" : "unchained (the kernel kicks each task)", p->macs / 1e9,
+            p->dma_bytes / 1e6);
     fprintf(out, "  MODEL NPU time: %.3f ms @%u MHz, %.3f ms @%u MHz (cores in parallel)\n", p->model_ns_200 / 1e6,
             NPU_CLOCK_MAINLINE_MHZ, p->model_ns_1000 / 1e6, NPU_CLOCK_VENDOR_MHZ);
     fprintf(out,
@@ -354,12 +382,13 @@ void rk_plan_print(const struct rk_plan *p, FILE *out)
             "CBUF WEIGHT_REUSE is not used (not covered by the regcmd builder / software NPU, npu-registers §6.5)\n");
 }
 
-int rk_gemm_explain_shape(int64_t K, int64_t N, int64_t M, enum rk_gemm_mode mode, uint32_t cores, FILE *out)
+int rk_gemm_explain_shape(int64_t K, int64_t N, int64_t M, enum rk_gemm_mode mode, uint32_t cores,
+                          const struct npu_envelope *env, FILE *out)
 {
     struct rk_wlayout L;
     struct rk_plan p;
     char why[256];
-    int rc = rk_layout_make(K, N, mode, cores ? cores : NPU_CORES, &L, why, sizeof why);
+    int rc = rk_layout_make(K, N, mode, cores ? cores : NPU_CORES, env, &L, why, sizeof why);
     if (!rc) rc = rk_plan_make(&L, (uint32_t)(M > 0 && M <= RK_GEMM_M_MAX ? M : 0), 0, &p, why, sizeof why);
     if (rc) {
         fprintf(out, "plan: declined: %s\n", why);

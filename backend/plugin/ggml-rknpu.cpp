@@ -359,7 +359,7 @@ static bool rknpu_mul_mat_supported(const rknpu_device_context &dev, const ggml_
     if (src0->buffer && src0->buffer->buft != ggml_backend_rknpu_buffer_type()) {
         return false;
     }
-    if (rk_gemm_supports(src0->ne[0], src0->ne[1], mode, nullptr, 0) != 0) {
+    if (rk_gemm_supports(src0->ne[0], src0->ne[1], mode, rk_gemm_envelope(dev.engine), nullptr, 0) != 0) {
         return false;
     }
     return ggml_nrows(src1) >= dev.config.min_batch;
