@@ -7,7 +7,11 @@
  * Prints a table, writes JSON, and the MODEL's prefill prediction for a 512-token batch.
  *
  *   bench-gemm [--device sim|rocket] [--mode int8|fp16|int8-had|both|all] [--m 1,8,32,128,512] [--shapes all|small]
- *              [--verify] [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N]
+ *              [--envelope safe|vendor] [--verify] [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N]
+ *              [--no-cpu]
+ *
+ * --envelope: the execution envelope the engine plans in (default safe, as the plugin without a board
+ * profile); --no-cpu skips the CPU backend's timing (cpu_ms 0).
  *
  * Not a test: the full --verify sweep runs ~180 GMAC through the software NPU.
  */
@@ -117,13 +121,15 @@ static void usage(void)
 {
     fprintf(stderr, "usage: bench-gemm [--device sim|rocket] [--mode int8|fp16|int8-had|both|all] [--m 1,8,...] "
                     "[--shapes all|small|NAME,...]\n"
-                    "                  [--verify] [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N]\n");
+                    "                  [--envelope safe|vendor] [--verify] [--json FILE] [--explain] [--cpu-threads N] "
+                    "[--cpu-reps N] [--no-cpu]\n");
 }
 
 int main(int argc, char **argv)
 {
     enum npu_device_kind kind = NPU_DEVICE_SIM;
-    int modes[3] = {RK_GEMM_INT8, -1, -1}, nm = 0, Ms[MAX_M], verify = 0, explain = 0, small = 0, reps = 3;
+    int modes[3] = {RK_GEMM_INT8, -1, -1}, nm = 0, Ms[MAX_M], verify = 0, explain = 0, small = 0, reps = 3, no_cpu = 0;
+    enum npu_envelope_kind env_kind = NPU_ENVELOPE_SAFE;
     int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     const char *json = NULL, *mlist = "1,8,32,128,512", *only = NULL;
     for (int i = 1; i < argc; i++) {
@@ -149,6 +155,11 @@ int main(int argc, char **argv)
             threads = atoi(v), i++;
         else if (!strcmp(a, "--cpu-reps") && v)
             reps = atoi(v), i++;
+        else if (!strcmp(a, "--envelope") && v) {
+            if (npu_envelope_parse(v, &env_kind) || env_kind == NPU_ENVELOPE_BOARD) return usage(), 2;
+            i++;
+        } else if (!strcmp(a, "--no-cpu"))
+            no_cpu = 1;
         else if (!strcmp(a, "--verify"))
             verify = 1;
         else if (!strcmp(a, "--explain"))
@@ -161,7 +172,8 @@ int main(int argc, char **argv)
 
     struct rk_gemm_engine *e = NULL;
     char why[256];
-    struct rk_gemm_options o = {.kind = kind, .cores = 3};
+    struct rk_gemm_options o = {
+            .kind = kind, .cores = 3, .envelope = env_kind == NPU_ENVELOPE_VENDOR ? &npu_envelope_vendor : NULL};
     if (rk_gemm_open(&o, &e, why, sizeof why)) {
         fprintf(stderr, "bench-gemm: %s\n", why);
         return 1;
@@ -170,9 +182,11 @@ int main(int argc, char **argv)
     if (cpu_open(&cpu, threads)) return 1;
     struct npu_device_info info;
     npu_device_get_info(e->dev[0], &info);
-    printf("# bench-gemm: device %s (%s), 3 cores, SIMD %s; CPU backend: ggml %s, %d thread(s), best of %d\n",
+    char envline[256];
+    npu_envelope_describe(rk_gemm_envelope(e), envline, sizeof envline);
+    printf("# bench-gemm: device %s (%s), 3 cores, SIMD %s; CPU backend: ggml %s, %d thread(s), best of %d%s\n# %s\n",
            npu_device_kind_name(info.kind), info.is_simulator ? "SIMULATOR: NPU times are the timing MODEL" : info.node,
-           rk_simd_name(), ggml_backend_name(cpu.be), cpu.threads, reps);
+           rk_simd_name(), ggml_backend_name(cpu.be), cpu.threads, reps, no_cpu ? " (not run: --no-cpu)" : "", envline);
     npu_model_print_params(stdout);
 
     struct row *rows = calloc((size_t)NSHAPES * RK_GEMM_MODES * MAX_M, sizeof *rows);
@@ -225,7 +239,7 @@ int main(int argc, char **argv)
                     failures++;
                 }
                 r->glue_gbps = (double)(M * K + M * N) * 4 / r->st.glue_ns;
-                r->cpu_ms = cpu_matmul(&cpu, &g, X, M, Yc, reps);
+                r->cpu_ms = no_cpu ? 0 : cpu_matmul(&cpu, &g, X, M, Yc, reps);
                 if (verify && !r->rc) {
                     float *sx = malloc(sizeof(float) * (size_t)M), *sw = malloc(sizeof(float) * (size_t)N);
                     void *qx = malloc((size_t)(M * K) * 2), *qw = malloc((size_t)(N * K) * 2);
@@ -243,7 +257,7 @@ int main(int argc, char **argv)
                     gr_f32_matmul(X, K, g.dec, M, N, K, 1, yref, absd);
                     gr_check(mode, Y, N, yref, absd, X, K, g.dec, M, N, K, 1, sx, sw, &r->err);
                     double se = 0, sr = 0;
-                    for (int64_t i = 0; i < M * N; i++)
+                    for (int64_t i = 0; i < M * N && !no_cpu; i++)
                         se += (Yc[i] - yref[i]) * (Yc[i] - yref[i]), sr += yref[i] * yref[i];
                     r->cpu_nmse = se / (sr > 0 ? sr : 1);
                     r->verified = 1;
@@ -312,8 +326,9 @@ int main(int argc, char **argv)
         }
         fprintf(f,
                 "{\"tool\":\"bench-gemm\",\"device\":\"%s\",\"simulator\":%s,\"simd\":\"%s\",\"cpu_threads\":%d,"
-                "\"cases\":[",
-                npu_device_kind_name(info.kind), info.is_simulator ? "true" : "false", rk_simd_name(), cpu.threads);
+                "\"envelope\":\"%s\",\"cases\":[",
+                npu_device_kind_name(info.kind), info.is_simulator ? "true" : "false", rk_simd_name(), cpu.threads,
+                npu_envelope_name(rk_gemm_envelope(e)->kind));
         for (int i = 0; i < nrows; i++) {
             const struct row *r = &rows[i];
             const struct shape *sh = &shapes[r->shape];

@@ -92,6 +92,14 @@ void npusim_core_set_envelope(struct npusim_core *core, const struct npu_envelop
     if (env) core->envelope = *env;
 }
 
+void npusim_core_set_flaws(struct npusim_core *core, const struct npusim_flaws *flaws)
+{
+    if (flaws)
+        core->flaws = *flaws;
+    else
+        memset(&core->flaws, 0, sizeof core->flaws);
+}
+
 bool npusim_core_peek(const struct npusim_core *core, uint16_t reg, uint32_t *value)
 {
     if (!core->written[reg / 4]) return false;
@@ -132,7 +140,11 @@ static int run_one(struct sim_task *t, uint32_t addr, uint32_t n_entries, struct
     t->st.n = t->nk;
     t->st.in_precision = t->prec;
     t->st.out_precision = t->out_prec;
-    if (!cna_gather(t) && !core_mac(t)) dpu_write(t);
+    if (flaws_chain(t, tail)) return t->rc;
+    if (!cna_gather(t) && !core_mac(t)) {
+        flaws_apply(t);
+        dpu_write(t);
+    }
     free(t->a);
     free(t->b);
     free(t->acc_i);

@@ -20,6 +20,7 @@ struct npusim_core {
     bool strict;
     bool has_envelope;
     struct npu_envelope envelope;   /* tasks outside it fail (npusim_core_set_envelope) */
+    struct npusim_flaws flaws;      /* simulated silicon flaws (flaws.c) */
     uint32_t epoch;                 /* task counter; 0 = never written */
     uint32_t regs[NPUSIM_NREGS];    /* values persist across tasks (§2.7, §3.8) */
     uint32_t written[NPUSIM_NREGS]; /* epoch of the last write */
@@ -77,5 +78,9 @@ int dpu_decode(struct sim_task *t);
 int cna_gather(struct sim_task *t);
 int core_mac(struct sim_task *t);
 int dpu_write(struct sim_task *t);
+
+/* Simulated flaws (flaws.c): a chained tail that hangs (-ETIMEDOUT, or 0), garbage in the accumulators. */
+int flaws_chain(struct sim_task *t, const struct pc_tail *tail);
+void flaws_apply(struct sim_task *t);
 
 #endif
