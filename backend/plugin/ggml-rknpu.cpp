@@ -2,9 +2,9 @@
 //
 // Reads top-down like ggml's small backends (style.md): device selection, the MUL_MAT kernel, the
 // backend (stream), the device with its placement policy, the registry, the dynamic-loading entry
-// points. The settings (RKNPU_DEVICE, RKNPU_MODE, RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ) are parsed in
-// rknpu-config.cpp, the buffer type lives in rknpu-buffer.cpp, the extra entry points reached through
-// get_proc_address are declared in ggml-rknpu.h. Registry, device and buffer type are static
+// points. The settings (RKNPU_DEVICE, RKNPU_MODE, RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ, RKNPU_ENVELOPE,
+// RKNPU_PROFILE) and the board profile are read in rknpu-config.cpp, the buffer type lives in
+// rknpu-buffer.cpp, the extra entry points reached through get_proc_address are declared in ggml-rknpu.h. Registry, device and buffer type are static
 // singletons: every ggml_backend_load_all() dlopens the plugin again and must get the same objects
 // back (ggml-backend-guide.md §1.7).
 
@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <sys/utsname.h>
 
 // Quantized weights (Q4_K, Q8_0, ...) carry at most 8 bits of precision, so int8 loses little and
 // runs at the full MAC rate; float weights (F32, F16, BF16) would lose precision they have, so they
@@ -47,12 +48,41 @@ static rknpu_outcome rknpu_device_init(rknpu_device_context &dev, std::string &w
         why = "RKNPU_DEVICE=off";
         return rknpu_outcome::absent;
     }
-    rk_gemm_options opt = {};
-    opt.kind = cfg.kind;
-    opt.cores = 0; // every core
-    opt.model_clock_mhz = cfg.clock_mhz;
+    // One device first, for what the board profile is checked against (driver, its version, cores); the
+    // engine then opens every core in the envelope chosen.
     char reason[512] = "";
-    if (rk_gemm_open(&opt, &dev.engine, reason, sizeof reason) != 0) {
+    npu_open_options probe_opt = {};
+    probe_opt.model_clock_mhz = cfg.clock_mhz;
+    npu_device *probe = nullptr;
+    npu_device_info info = {};
+    if (npu_device_open(cfg.kind, &probe_opt, &probe) == 0) {
+        npu_device_get_info(probe, &info);
+        npu_device_close(probe);
+    } else {
+        snprintf(reason, sizeof reason, "opening the NPU (%s): %s", npu_device_kind_name(cfg.kind), npu_last_error());
+    }
+    rknpu_envelope_choice choice;
+    if (!reason[0]) {
+        utsname uts = {};
+        uname(&uts);
+        choice = rknpu_envelope_choose(cfg, info, uts.release);
+        if (!choice.error.empty()) {
+            why = choice.error;
+            return rknpu_outcome::config_error;
+        }
+        dev.envelope = choice.envelope;
+        dev.envelope_note = choice.note;
+        // TODO(issue 12 part A): install choice.profile.timing (the measured per-task and per-job overheads,
+        // MAC rates, DMA bandwidth) through the timing model's hook for measured parameters once it lands;
+        // until then the MODEL keeps its table values and the profile's timing is only reported.
+        rk_gemm_options opt = {};
+        opt.kind = cfg.kind;
+        opt.cores = 0; // every core
+        opt.model_clock_mhz = cfg.clock_mhz;
+        opt.envelope = &dev.envelope;
+        rk_gemm_open(&opt, &dev.engine, reason, sizeof reason);
+    }
+    if (!dev.engine) {
         if (cfg.kind == NPU_DEVICE_AUTO) {
             why = std::string(reason) + "; RKNPU_DEVICE=sim selects the software NPU";
             return rknpu_outcome::absent;
@@ -63,13 +93,15 @@ static rknpu_outcome rknpu_device_init(rknpu_device_context &dev, std::string &w
     }
     rk_gemm_device_info(dev.engine, &dev.info);
     char desc[256];
+    const char *env = npu_envelope_name(dev.envelope.kind);
     if (dev.info.is_simulator) {
-        snprintf(desc, sizeof desc, "RK3588 NPU SOFTWARE SIMULATOR (%u cores, timing model %u MHz; not real hardware)",
-                 dev.info.cores, dev.info.model_clock_mhz);
+        snprintf(desc, sizeof desc,
+                 "RK3588 NPU SOFTWARE SIMULATOR (%u cores, timing model %u MHz, envelope %s; not real hardware)",
+                 dev.info.cores, dev.info.model_clock_mhz, env);
     } else {
-        snprintf(desc, sizeof desc, "RK3588 NPU at %s (%s %d.%d.%d, %u cores, timing model %u MHz)", dev.info.node,
-                 dev.info.driver, dev.info.version_major, dev.info.version_minor, dev.info.version_patch,
-                 dev.info.cores, dev.info.model_clock_mhz);
+        snprintf(desc, sizeof desc, "RK3588 NPU at %s (%s %d.%d.%d, %u cores, timing model %u MHz, envelope %s)",
+                 dev.info.node, dev.info.driver, dev.info.version_major, dev.info.version_minor, dev.info.version_patch,
+                 dev.info.cores, dev.info.model_clock_mhz, env);
     }
     dev.description = desc;
     return rknpu_outcome::present;
@@ -93,10 +125,10 @@ struct rknpu_plugin {
         // A config error is an ERROR: the user asked for something that cannot be had. The stock
         // tools go on on the CPU; the CLI reads the status and refuses.
         if (present) {
-            GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s for batches >= %lld tokens\n", RKNPU_NAME,
+            GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s for batches >= %lld tokens; %s\n", RKNPU_NAME,
                           dev.description.c_str(),
                           dev.config.mode_forced ? rk_gemm_mode_name(dev.config.mode) : "int8 (fp16 for float weights)",
-                          (long long)dev.config.min_batch);
+                          (long long)dev.config.min_batch, dev.envelope_note.c_str());
         } else if (config_error) {
             GGML_LOG_ERROR("%s: %s; no device registered\n", RKNPU_NAME, why.c_str());
         } else {

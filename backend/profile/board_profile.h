@@ -35,6 +35,10 @@
 
 #include "npu_envelope.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define RK_PROFILE_FORMAT    "rosenblatt-board-profile"
 #define RK_PROFILE_VERSION   1
 #define RK_PROFILE_MAX_BYTES 65536
@@ -68,4 +72,7 @@ int rk_board_profile_load(const char *path, struct rk_board_profile *p, char *er
 int rk_board_profile_check(const struct rk_board_profile *p, const char *kernel, const char *driver,
                            const char *driver_version, uint32_t clock_mhz, uint32_t cores, char *why, size_t whylen);
 
+#ifdef __cplusplus
+}
+#endif
 #endif
