@@ -34,8 +34,9 @@ static void test_probe_lib(void)
             const char *ty = t ? "fp16" : "int8";
             tap_ok(!err && r.ok, "probe %s on %u core(s): %s", ty, cores[c], err ? r.error : "ok");
             tap_ok(r.info.is_simulator, "  device reports the simulator");
-            tap_ok(r.case_count == 2 && r.cases[0].tasks == (cores[c] == 3 ? 2 : 1) && r.cases[1].tasks == 4 * cores[c],
-                   "  cases: 64^3 in %u task(s), 200x150x192 in %u chained tasks", r.cases[0].tasks, r.cases[1].tasks);
+            tap_ok(r.case_count == 2 && r.cases[0].tasks == (cores[c] == 3 ? 4 : 2) && r.cases[1].tasks == 7 * cores[c],
+                   "  cases (safe: 32-row tiles): 64^3 in %u task(s), 200x150x192 in %u", r.cases[0].tasks,
+                   r.cases[1].tasks);
             tap_ok(r.cases[1].model_ms > 0 && r.cases[1].macs > 0, "  MODEL %.3f ms, measured wall %.3f ms",
                    r.cases[1].model_ms, r.cases[1].wall_ms);
             if (t == 1 && c == 1) {
@@ -59,6 +60,18 @@ static void test_probe_cli(void)
     int rc = run(NPU_PROBE_BIN " --device sim --dtype fp16 --cores 2 --json 2>/dev/null", out, sizeof out);
     tap_is_int(rc, 0, "npu-probe --device sim --dtype fp16 --cores 2 --json exits 0");
     tap_contains(out, "\"tool\":\"npu-probe\",\"ok\":true", "  json line: %.120s", out);
+    rc = run(NPU_PROBE_BIN " --device sim --envelope vendor --cores 3 --json 2>/dev/null", out, sizeof out);
+    tap_is_int(rc, 0, "npu-probe --envelope vendor exits 0");
+    tap_contains(out, "\"envelope\":\"vendor\"", "  json names the envelope");
+    tap_contains(out, "\"tasks\":12", "  vendor: 64-row tiles, 200x150x192 in 4 tasks per core");
+    rc = run(NPU_PROBE_BIN " --device sim --envelope board 2>&1", out, sizeof out);
+    tap_is_int(rc, 64, "npu-probe --envelope board: a usage error (calibrate proves the board envelope)");
+    rc = run("RKNPU_SIM_FLAW='m-tile>16' " NPU_PROBE_BIN " --device sim 2>&1", out, sizeof out);
+    tap_is_int(rc, 1, "RKNPU_SIM_FLAW=m-tile>16: 32-row tiles come back wrong, exit 1");
+    tap_contains(out, "values wrong; first at row 16", "  the first wrong value is row 16");
+    rc = run("RKNPU_SIM_FLAW=bogus " NPU_PROBE_BIN " --device sim 2>&1", out, sizeof out);
+    tap_is_int(rc, 2, "RKNPU_SIM_FLAW=bogus: the simulator is not opened");
+    tap_contains(out, "unknown flaw 'bogus'", "  the reason");
     rc = run("RKNPU_DEVICE=sim " NPU_PROBE_BIN " --clock-mhz 1000 2>&1", out, sizeof out);
     tap_is_int(rc, 0, "RKNPU_DEVICE=sim npu-probe --clock-mhz 1000 exits 0");
     tap_contains(out, "SIMULATOR", "  human output says it is the simulator");
