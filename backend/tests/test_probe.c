@@ -1,12 +1,18 @@
-/* npu-probe and npu-replay on the simulator: the probe library for int8/fp16 on 1 and 3 cores, the CLI
- * (human and --json output, exit codes, no-NPU message, injected faults through RKNPU_SIM_FAULT), and a
+/* npu-probe, npu-calibrate and npu-replay on the simulator: the probe library for int8/fp16 on 1 and 3 cores,
+ * the CLI (human and --json output, exit codes, no-NPU message, injected faults through RKNPU_SIM_FAULT, flaws
+ * through RKNPU_SIM_FLAW), the calibration ladder (every rung on a flawless simulator, the timing MODEL's own
+ * parameters recovered, a flaw inside the safe envelope stopping it with the failing task's registers), and a
  * replay of a memory image built with the regcmd builder. */
 #include "npu_image.h"
+#include "npu_ladder.h"
 #include "npu_probe.h"
+#include "npu_timing.h"
 #include "layout.h"
 #include "regcmd.h"
 #include "tap.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -165,10 +171,67 @@ static void test_replay(void)
     free(cmd), free(pa), free(pb);
 }
 
+static bool near(double got, double want) { return fabs(got - want) <= 1e-3 * want; }
+
+static void test_calibrate(void)
+{
+    static struct npu_ladder L;
+    static char out[1 << 16];
+    struct npu_ladder_options o = {.kind = NPU_DEVICE_SIM, .clock_mhz = NPU_CLOCK_MAINLINE_MHZ};
+    npu_sim_set_flaws("none");
+    int rc = npu_ladder_run(&o, &L, NULL);
+    tap_ok(rc == 0 && L.ok, "calibrate on the simulator: every required step passes (%s)", L.error);
+    uint32_t ran = 0, ok = 0, rungs = 0;
+    for (uint32_t i = 0; i < L.nsteps; i++) {
+        ran += L.steps[i].ran, ok += L.steps[i].ok;
+        rungs |= 1u << (L.steps[i].rung - 'a');
+    }
+    tap_ok(ran == L.nsteps && ok == ran && rungs == 0xf && L.nedges == 0,
+           "  %u steps in rungs a-d, all passed, no edge", ran);
+    const struct npu_envelope *e = &L.env, *v = &npu_envelope_vendor;
+    tap_ok(e->kind == NPU_ENVELOPE_BOARD && e->m_tile_max == v->m_tile_max && e->n_tile_max == v->n_tile_max &&
+                   e->k_task_max_int8 == v->k_task_max_int8 && e->k_task_max_fp16 == v->k_task_max_fp16 &&
+                   e->inplace_k_slices && e->chained_tails && !e->weight_reuse &&
+                   e->out_pairs == (NPU_PAIR_I8_I32 | NPU_PAIR_I8_F32 | NPU_PAIR_F16_F32) &&
+                   e->tasks_per_job_max == v->tasks_per_job_max && e->job_budget_ms == v->job_budget_ms,
+           "  the widest envelope: the vendor one without weight reuse (not in the builder)");
+    const struct npu_ladder_timing *t = &L.timing;
+    tap_ok(t->valid && near(t->task_overhead_us, npu_model_param(NPU_MODEL_TASK_OVERHEAD_US)) &&
+                   near(t->job_overhead_us, npu_model_param(NPU_MODEL_JOB_OVERHEAD_US)) &&
+                   near(t->int8_macs_per_cycle, npu_model_param(NPU_MODEL_INT8_MACS_PER_CYCLE)) &&
+                   near(t->fp16_macs_per_cycle, npu_model_param(NPU_MODEL_FP16_MACS_PER_CYCLE)) &&
+                   near(t->dma_gbps, npu_model_param(NPU_MODEL_DMA_CORE_GBPS)) && near(t->job_time_ratio_max, 1),
+           "  timing recovers the MODEL's parameters: %.2f us/task, %.2f us/job, %.1f int8 and %.1f fp16 MAC/cycle, "
+           "%.3f GB/s",
+           t->task_overhead_us, t->job_overhead_us, t->int8_macs_per_cycle, t->fp16_macs_per_cycle, t->dma_gbps);
+
+    npu_sim_set_flaws("m-tile>8");
+    rc = npu_ladder_run(&o, &L, NULL);
+    npu_sim_set_flaws("none");
+    const struct npu_ladder_step *s = L.nsteps ? &L.steps[L.nsteps - 1] : NULL;
+    tap_ok(rc == -EDOM && !L.ok && !strcmp(L.stopped_at, "b1") && s && !strcmp(s->id, "b1"),
+           "flaw m-tile>8 (inside safe): the ladder stops at b1, nothing after it runs (%s)", L.error);
+    tap_ok(s && s->res.reg_count == 112 && s->res.bad_row == 8 && s->res.bad_task == 0 &&
+                   (s->res.regs[0] >> 48) == NPU_TGT_CNA,
+           "  the failing task and its 112 register entries are kept (first wrong row %u)", s ? s->res.bad_row : 0);
+
+    rc = run("RKNPU_SIM_FLAW='m-tile>8' " NPU_CALIBRATE_BIN " --device sim 2>&1", out, sizeof out);
+    tap_is_int(rc, 1, "npu-calibrate under a flaw inside safe: exit 1");
+    tap_contains(out, "FAILED at step b1", "  says where it stopped");
+    tap_contains(out, "CNA_DATA_SIZE0 (0x1020) = 0x00010020", "  prints the failing task's registers decoded");
+    tap_contains(out, "send back", "  and what to send back");
+    rc = run("RKNPU_ACCEL_DIR=/nonexistent-accel " NPU_CALIBRATE_BIN " --device auto --json 2>/dev/null", out,
+             sizeof out);
+    tap_is_int(rc, 2, "npu-calibrate without an NPU: exit 2");
+    tap_contains(out, "\"ok\":false", "  json ok:false");
+    tap_contains(out, "no rocket NPU found", "  with the reason");
+}
+
 int main(void)
 {
     test_probe_lib();
     test_probe_cli();
+    test_calibrate();
     test_replay();
     return tap_done();
 }
