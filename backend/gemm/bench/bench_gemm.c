@@ -7,11 +7,12 @@
  * Prints a table, writes JSON, and the MODEL's prefill prediction for a 512-token batch.
  *
  *   bench-gemm [--device sim|rocket] [--mode int8|fp16|int8-had|both|all] [--m 1,8,32,128,512] [--shapes all|small]
- *              [--envelope safe|vendor] [--verify] [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N]
- *              [--no-cpu]
+ *              [--envelope safe|vendor|board --profile FILE] [--verify] [--json FILE] [--explain] [--cpu-threads N]
+ *              [--cpu-reps N] [--no-cpu]
  *
  * --envelope: the execution envelope the engine plans in (default safe, as the plugin without a board
- * profile); --no-cpu skips the CPU backend's timing (cpu_ms 0).
+ * profile; board: the one in the board profile FILE, backend/profile/board_profile.h); --no-cpu skips the CPU
+ * backend's timing (cpu_ms 0).
  *
  * Not a test: the full --verify sweep runs ~180 GMAC through the software NPU.
  */
@@ -26,6 +27,7 @@
 #include "ggml-backend.h"
 #include "ggml.h"
 
+#include "board_profile.h"
 #include "gemm_ref.h"
 #include "ggml_weights.h"
 #include "npu_timing.h"
@@ -119,10 +121,11 @@ static double cpu_matmul(struct cpu_be *c, const struct gw_weight *g, const floa
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench-gemm [--device sim|rocket] [--mode int8|fp16|int8-had|both|all] [--m 1,8,...] "
-                    "[--shapes all|small|NAME,...]\n"
-                    "                  [--envelope safe|vendor] [--verify] [--json FILE] [--explain] [--cpu-threads N] "
-                    "[--cpu-reps N] [--no-cpu]\n");
+    fprintf(stderr,
+            "usage: bench-gemm [--device sim|rocket] [--mode int8|fp16|int8-had|both|all] [--m 1,8,...] "
+            "[--shapes all|small|NAME,...]\n"
+            "                  [--envelope safe|vendor|board --profile FILE] [--verify] [--json FILE] [--explain] "
+            "[--cpu-threads N] [--cpu-reps N] [--no-cpu]\n");
 }
 
 int main(int argc, char **argv)
@@ -131,7 +134,7 @@ int main(int argc, char **argv)
     int modes[3] = {RK_GEMM_INT8, -1, -1}, nm = 0, Ms[MAX_M], verify = 0, explain = 0, small = 0, reps = 3, no_cpu = 0;
     enum npu_envelope_kind env_kind = NPU_ENVELOPE_SAFE;
     int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    const char *json = NULL, *mlist = "1,8,32,128,512", *only = NULL;
+    const char *json = NULL, *mlist = "1,8,32,128,512", *only = NULL, *profile = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--device") && v) {
@@ -156,8 +159,10 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--cpu-reps") && v)
             reps = atoi(v), i++;
         else if (!strcmp(a, "--envelope") && v) {
-            if (npu_envelope_parse(v, &env_kind) || env_kind == NPU_ENVELOPE_BOARD) return usage(), 2;
+            if (npu_envelope_parse(v, &env_kind)) return usage(), 2;
             i++;
+        } else if (!strcmp(a, "--profile") && v) {
+            profile = v, i++;
         } else if (!strcmp(a, "--no-cpu"))
             no_cpu = 1;
         else if (!strcmp(a, "--verify"))
@@ -172,8 +177,20 @@ int main(int argc, char **argv)
 
     struct rk_gemm_engine *e = NULL;
     char why[256];
-    struct rk_gemm_options o = {
-            .kind = kind, .cores = 3, .envelope = env_kind == NPU_ENVELOPE_VENDOR ? &npu_envelope_vendor : NULL};
+    struct rk_board_profile board;
+    if (env_kind == NPU_ENVELOPE_BOARD || profile) {
+        char err[400];
+        if (!profile || env_kind != NPU_ENVELOPE_BOARD) return usage(), 2;
+        if (rk_board_profile_load(profile, &board, err, sizeof err)) {
+            fprintf(stderr, "bench-gemm: board profile %s\n", err);
+            return 1;
+        }
+    }
+    struct rk_gemm_options o = {.kind = kind,
+                                .cores = 3,
+                                .envelope = env_kind == NPU_ENVELOPE_VENDOR  ? &npu_envelope_vendor
+                                            : env_kind == NPU_ENVELOPE_BOARD ? &board.envelope
+                                                                             : NULL};
     if (rk_gemm_open(&o, &e, why, sizeof why)) {
         fprintf(stderr, "bench-gemm: %s\n", why);
         return 1;

@@ -54,6 +54,38 @@ export function reportMarkdown(r: AcceptReport): string {
         '',
       );
   }
+  const cal = r.stages.find((s) => s.id === 'calibrate');
+  const cf = cal?.figures as any;
+  if (cal && cf && cf.steps !== undefined) {
+    L.push(
+      '## Calibration (first-light ladder)',
+      '',
+      'See `calibrate.txt` for every step, `calibrate.json` for the data.',
+      '',
+    );
+    L.push(
+      `- ${cf.passed} of ${cf.steps} steps passed${cf.stopped_at ? `; stopped at step ${cf.stopped_at}: ${cf.error}` : ''}`,
+    );
+    if (cf.envelope) {
+      const e = cf.envelope;
+      L.push(
+        `- widest envelope that passed: tasks <= ${e.m_tile_max} rows x ${e.n_tile_max} columns, K <= ${e.k_task_max_int8} int8 / ${e.k_task_max_fp16} fp16; K-slices ${e.inplace_k_slices ? 'in place' : 'packed'}; tails ${e.chained_tails ? 'chained' : 'unchained'}; outputs ${e.out_pairs.join(', ')}; jobs <= ${e.tasks_per_job_max} tasks, <= ${e.job_budget_ms} ms modelled`,
+      );
+    }
+    for (const e of cf.edges ?? []) L.push(`- edge: ${e}`);
+    if (cf.timing) {
+      const t = cf.timing;
+      L.push(
+        `- timing at ${t.clock_mhz} MHz (${t.measured}): ${t.task_overhead_us.toFixed(1)} us per task, ${t.job_overhead_us.toFixed(1)} us per job, ${t.int8_macs_per_cycle.toFixed(0)} int8 / ${t.fp16_macs_per_cycle.toFixed(0)} fp16 MAC per cycle, DMA ${t.dma_gbps.toFixed(2)} GB/s per core, jobs <= ${t.job_time_ratio_max.toFixed(2)}x the timing model`,
+      );
+    }
+    L.push(
+      cf.profile
+        ? `- board profile: \`${cf.profile}\`${cf.installed_to ? `, installed to \`${cf.installed_to}\`` : ''}; the later stages ran in it`
+        : '- no board profile: the later stages ran in the safe envelope',
+      '',
+    );
+  }
   const bench = r.stages.find((s) => s.id === 'bench');
   if (bench?.verdict === 'pass') {
     const f = bench.figures as any;
