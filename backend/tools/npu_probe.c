@@ -1,8 +1,8 @@
 /* npu-probe library: see npu_probe.h. Each case is one npu_trial (npu_trial.h): N split into 32-column units
  * over the cores (one device = one fd per core, docs/hardware/rocket-uapi.md §4.6), on each core one job of
  * M-tiles of at most PROBE_M_TILE rows, cut and chained as the execution envelope allows (safe: 32 rows,
- * a zero next pointer in every tail). Outputs are poisoned before the submit so a job that never ran (or
- * hung and was reset) cannot pass. */
+ * a zero next pointer in every tail; chained tails: docs/hardware/regcmd.md §2). Outputs are poisoned before
+ * the submit so a job that never ran (or hung and was reset) cannot pass. */
 #include "npu_probe.h"
 #include "npu_timing.h"
 #include "npu_trial.h"
