@@ -219,7 +219,7 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
                             (long long)ldx, L->K, (void *)Y, (long long)ldy, L->N);
     struct rk_plan p;
     char why[256];
-    int rc = rk_plan_make(L, (uint32_t)M, e->opt.job_budget_ms, &p, why, sizeof why);
+    int rc = rk_plan_make(L, (uint32_t)M, e->opt.envelope, e->opt.job_budget_ms, &p, why, sizeof why);
     if (rc) return rk_gemm_fail(e, rc, "plan for M=%lld: %s", (long long)M, why);
     struct npu_device_info info;
     npu_device_get_info(e->dev[0], &info);
@@ -333,9 +333,12 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
                 .glue_wall_ns = (double)(tq1 - t0 + glue_wall_max),
                 .npu_wait_ns = (double)wait_max,
                 .wall_ns = (double)(npu_monotonic_ns() - t_entry),
-                .model_ns_200 = p.model_ns_200,
-                .model_ns_1000 = p.model_ns_1000,
-                .model_max_job_ns_200 = p.max_job_ns_200,
+                .model_ns_200 = {p.model_ns[RK_CLOCK_MAINLINE][NPU_MODEL_OPTIMISTIC],
+                                 p.model_ns[RK_CLOCK_MAINLINE][NPU_MODEL_PESSIMISTIC]},
+                .model_ns_1000 = {p.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_OPTIMISTIC],
+                                  p.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_PESSIMISTIC]},
+                .model_max_job_ns = p.max_job_ns,
+                .reuse_tasks = p.reuse_tasks,
         };
     }
     rk_plan_free(&p);

@@ -6,7 +6,9 @@
 #include <math.h>
 #include <stdarg.h>
 
+#include "npu_envelope.h"
 #include "npu_limits.h"
+#include "npu_timing.h"
 #include "regcmd.h"
 #include "rk_gemm.h"
 
@@ -40,30 +42,47 @@ struct rk_wlayout {
 
 struct rk_plan_task {
     uint8_t core, slice, job_start;
+    uint8_t weight_reuse; /* the previous task on this core loaded the same weights with the same CBUF split:
+                           * CBUF_CON0.WEIGHT_REUSE (rk_matmul.weight_reuse), no weight fetch in the MODEL */
     uint16_t ntile;
     uint32_t m0, m;
-    uint64_t model_ns_200;
+    uint64_t model_split_ns; /* pessimistic MODEL time at the split clock: what job splitting adds up */
 };
 
+/* The two clocks every MODEL figure is reported at: the mainline clock and the vendor maximum. */
+enum rk_model_clock {
+    RK_CLOCK_MAINLINE = 0,
+    RK_CLOCK_VENDOR = 1
+};
+#define RK_MODEL_CLOCKS 2
+uint32_t rk_model_clock_mhz(enum rk_model_clock c);
+
 struct rk_plan {
-    struct rk_wlayout L;
+    struct rk_wlayout L; /* the weight's layout; the plan may cut N-tiles narrower for WEIGHT_REUSE */
     uint32_t M;
     uint32_t m_tile[RK_GEMM_MAX_SLICES];
+    struct npu_envelope env; /* what the plan may use (tiles, reuse, job budget) */
     struct rk_plan_core {
-        uint32_t task0, tasks, jobs;
+        uint32_t task0, tasks, jobs, reuse_tasks;
         uint64_t a_bytes, c_bytes, regcmd_bytes; /* per-core scratch BO sizes */
-        uint64_t busy_ns_200, busy_ns_1000, max_job_ns_200, dma_bytes;
+        uint64_t busy_ns[RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS], max_job_ns;
+        uint64_t dma_bytes; /* bytes the tasks move: A + weights actually fetched + C */
     } core[NPU_CORES];
     struct rk_plan_task *tasks; /* core-major; within a core: slice, N-tile, M-tile */
-    uint32_t ntasks, njobs;
-    uint64_t macs, dma_bytes, model_ns_200, model_ns_1000, max_job_ns_200;
+    uint32_t ntasks, njobs, reuse_tasks;
+    uint64_t macs, dma_bytes;
+    uint64_t model_ns[RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS]; /* MODEL: cores in parallel, [clock][bound] */
+    uint64_t max_job_ns;                                  /* pessimistic MODEL, at split_clock_mhz */
+    uint32_t split_clock_mhz;                             /* the clock jobs are split at */
     uint64_t job_budget_ns;
 };
 
 int rk_layout_make(int64_t K, int64_t N, enum rk_gemm_mode mode, uint32_t cores, struct rk_wlayout *L, char *why,
                    size_t whylen);
-int rk_plan_make(const struct rk_wlayout *L, uint32_t M, uint32_t job_budget_ms, struct rk_plan *p, char *why,
-                 size_t whylen);
+/* Plan one matmul of M rows inside an envelope (NULL = npu_envelope_vendor, today's planner). Jobs are split
+ * by the pessimistic MODEL at npu_model_clock_mhz() against job_budget_ms (0 = the envelope's budget). */
+int rk_plan_make(const struct rk_wlayout *L, uint32_t M, const struct npu_envelope *env, uint32_t job_budget_ms,
+                 struct rk_plan *p, char *why, size_t whylen);
 void rk_plan_free(struct rk_plan *p);
 void rk_plan_print(const struct rk_plan *p, FILE *out);
 uint32_t rk_plan_m_tile(enum rk_gemm_mode mode, uint32_t kpad);

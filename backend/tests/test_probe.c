@@ -36,8 +36,12 @@ static void test_probe_lib(void)
             tap_ok(r.info.is_simulator, "  device reports the simulator");
             tap_ok(r.case_count == 2 && r.cases[0].tasks == (cores[c] == 3 ? 2 : 1) && r.cases[1].tasks == 4 * cores[c],
                    "  cases: 64^3 in %u task(s), 200x150x192 in %u chained tasks", r.cases[0].tasks, r.cases[1].tasks);
-            tap_ok(r.cases[1].model_ms > 0 && r.cases[1].macs > 0, "  MODEL %.3f ms, measured wall %.3f ms",
-                   r.cases[1].model_ms, r.cases[1].wall_ms);
+            tap_ok(r.cases[1].model_ms[NPU_MODEL_OPTIMISTIC] > 0 &&
+                           r.cases[1].model_ms[NPU_MODEL_OPTIMISTIC] < r.cases[1].model_ms[NPU_MODEL_PESSIMISTIC] &&
+                           r.cases[1].macs > 0,
+                   "  MODEL %.3f-%.3f ms (optimistic-pessimistic), measured wall %.3f ms",
+                   r.cases[1].model_ms[NPU_MODEL_OPTIMISTIC], r.cases[1].model_ms[NPU_MODEL_PESSIMISTIC],
+                   r.cases[1].wall_ms);
             if (t == 1 && c == 1) {
                 char *buf = NULL;
                 size_t len = 0;
@@ -62,7 +66,8 @@ static void test_probe_cli(void)
     rc = run("RKNPU_DEVICE=sim " NPU_PROBE_BIN " --clock-mhz 1000 2>&1", out, sizeof out);
     tap_is_int(rc, 0, "RKNPU_DEVICE=sim npu-probe --clock-mhz 1000 exits 0");
     tap_contains(out, "SIMULATOR", "  human output says it is the simulator");
-    tap_contains(out, "MODEL @ 1000 MHz", "  timing labelled MODEL at the chosen clock");
+    tap_contains(out, "(optimistic-pessimistic, 1000 MHz)", "  timing: both MODEL bounds at the chosen clock");
+    tap_contains(out, "fitted to published measurements", "  names the model's parameters");
     rc = run("RKNPU_ACCEL_DIR=/nonexistent-accel " NPU_PROBE_BIN " --device auto 2>&1", out, sizeof out);
     tap_is_int(rc, 2, "no NPU and no --device sim: exit 2");
     tap_contains(out, "no rocket NPU found", "  %s", out);

@@ -60,8 +60,12 @@ static const char *plan_problem(const struct rk_plan *p, char *buf, size_t len)
         return snprintf(buf, len, "tasks cover %llu outputs, want %llu", (unsigned long long)rows,
                         (unsigned long long)p->M * L->N * L->slices),
                buf;
-    if (p->max_job_ns_200 > p->job_budget_ns + 200000)
-        return snprintf(buf, len, "job of %.3f ms > budget", p->max_job_ns_200 / 1e6), buf;
+    if (p->max_job_ns > p->job_budget_ns + npu_model_job_overhead_ns(NPU_MODEL_PESSIMISTIC))
+        return snprintf(buf, len, "job of %.3f ms > budget", p->max_job_ns / 1e6), buf;
+    for (int k = 0; k < RK_MODEL_CLOCKS; k++)
+        if (p->model_ns[k][NPU_MODEL_OPTIMISTIC] > p->model_ns[k][NPU_MODEL_PESSIMISTIC] ||
+            !p->model_ns[k][NPU_MODEL_OPTIMISTIC])
+            return snprintf(buf, len, "MODEL bounds out of order at %u MHz", rk_model_clock_mhz(k)), buf;
     return NULL;
 }
 
@@ -76,7 +80,7 @@ static void test_plans(void)
                 struct rk_plan p;
                 char why[256];
                 int rc = rk_layout_make(qwen_kn[s][0], qwen_kn[s][1], mode, 3, &L, why, sizeof why);
-                if (!rc) rc = rk_plan_make(&L, (uint32_t)qwen_m[mi], 0, &p, why, sizeof why);
+                if (!rc) rc = rk_plan_make(&L, (uint32_t)qwen_m[mi], NULL, 0, &p, why, sizeof why);
                 const char *prob = rc ? why : plan_problem(&p, buf, sizeof buf);
                 if (prob && !bad++)
                     tap_diag("K=%lld N=%lld M=%lld: %s", (long long)qwen_kn[s][0], (long long)qwen_kn[s][1],
@@ -95,7 +99,7 @@ static void test_plans(void)
         struct rk_plan p;
         char why[256];
         int rc = rk_layout_make(odd[i][1], odd[i][2], RK_GEMM_INT8, 3, &L, why, sizeof why);
-        if (!rc) rc = rk_plan_make(&L, (uint32_t)odd[i][0], 0, &p, why, sizeof why);
+        if (!rc) rc = rk_plan_make(&L, (uint32_t)odd[i][0], NULL, 0, &p, why, sizeof why);
         const char *prob = rc ? why : plan_problem(&p, buf, sizeof buf);
         tap_ok(!prob, "int8 plan M=%lld K=%lld N=%lld valid (%u slices)", (long long)odd[i][0], (long long)odd[i][1],
                (long long)odd[i][2], rc ? 0 : L.slices);

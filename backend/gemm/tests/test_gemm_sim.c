@@ -30,7 +30,7 @@ static void check_case(struct rk_gemm_engine *e, const char *name, struct gc_par
                  (unsigned long long)r.f32.compared, (long long)r.f32.worst_m, (long long)r.f32.worst_n, r.f32.max_abs);
     tap_diag("%s: %u tasks, %u jobs, slices %u, DMA %.2f MB, glue %.3f ms, MODEL %.3f ms @200 MHz / %.3f ms @1 GHz",
              name, r.st.tasks, r.st.jobs, r.wi.k_slices, r.st.dma_bytes / 1e6, r.st.glue_ns / 1e6,
-             r.st.model_ns_200 / 1e6, r.st.model_ns_1000 / 1e6);
+             r.st.model_ns_200[NPU_MODEL_PESSIMISTIC] / 1e6, r.st.model_ns_1000[NPU_MODEL_PESSIMISTIC] / 1e6);
 }
 
 #define P(...) ((struct gc_params){__VA_ARGS__})
@@ -93,8 +93,8 @@ int main(void)
             int rc = gc_run(e2, &p, &r);
             tap_ok(rc == 0 && r.int_mismatches == 0 && r.st.jobs > 1, "1 core, %u jobs of <= 1 ms MODEL: bit-exact",
                    r.st.jobs);
-            tap_ok(r.st.model_max_job_ns_200 <= 1000000 + 200000, "longest job %.3f ms within budget + overhead",
-                   r.st.model_max_job_ns_200 / 1e6);
+            /* the pessimistic job overhead alone (IOMMU attach) fills the 1 ms: one task per job */
+            tap_ok(r.st.jobs == r.st.tasks, "a budget below the job overhead: one task per job (%u tasks)", r.st.tasks);
             rk_gemm_close(e2);
         }
     }
