@@ -197,6 +197,7 @@ static void run_job(struct sim_core *core, struct sim_job *job, const struct sim
         return;
     }
     npusim_core_set_strict(core->hw, f->strict);
+    npusim_core_set_envelope(core->hw, f->has_envelope ? &f->envelope : NULL);
     struct npusim_mem mem = {.ctx = f, .map = sim_file_map};
     char err[288] = "";
     pthread_rwlock_rdlock(&f->mem_lock);
