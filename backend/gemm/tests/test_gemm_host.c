@@ -56,6 +56,16 @@ static const char *plan_problem(const struct rk_plan *p, char *buf, size_t len)
         if (rk_matmul_check(&mm, why, sizeof why))
             return snprintf(buf, len, "task %u rejected by the builder: %s", i, why), buf;
     }
+    for (uint32_t i = 0; i < p->ntasks; i++) {
+        /* WEIGHT_REUSE: only after a task of the same core, slice and N-tile, in the same job, same bank split */
+        const struct rk_plan_task *t = &p->tasks[i], *q = i ? &p->tasks[i - 1] : NULL;
+        if (!t->weight_reuse) continue;
+        if (!q || t->job_start || q->core != t->core || q->slice != t->slice || q->ntile != t->ntile ||
+            npu_data_banks_needed(1, q->m, L->kpad[t->slice], L->bpe) !=
+                    npu_data_banks_needed(1, t->m, L->kpad[t->slice], L->bpe) ||
+            !p->env.weight_reuse)
+            return snprintf(buf, len, "task %u reuses weights it cannot have in CBUF", i), buf;
+    }
     if (rows != (uint64_t)p->M * L->N * L->slices)
         return snprintf(buf, len, "tasks cover %llu outputs, want %llu", (unsigned long long)rows,
                         (unsigned long long)p->M * L->N * L->slices),
@@ -108,6 +118,31 @@ static void test_plans(void)
     }
     struct rk_wlayout L;
     char why[256];
+    /* WEIGHT_REUSE: attn_k/attn_v at M=512 (96 columns per core) under the vendor envelope, never under safe */
+    {
+        struct rk_plan p;
+        rk_layout_make(1536, 256, RK_GEMM_INT8, 3, &L, why, sizeof why);
+        int rc = rk_plan_make(&L, 512, &npu_envelope_vendor, 0, &p, why, sizeof why);
+        const char *prob = rc ? why : plan_problem(&p, buf, sizeof buf);
+        tap_ok(!prob && p.reuse_tasks == 9, "k/v M=512, vendor: %u of %u tasks reuse CBUF weights%s%s", p.reuse_tasks,
+               p.ntasks, prob ? ": " : "", prob ? prob : "");
+        struct rk_plan q;
+        struct npu_envelope no = npu_envelope_vendor;
+        no.weight_reuse = false;
+        rc = rk_plan_make(&L, 512, &no, 0, &q, why, sizeof why);
+        tap_ok(!rc && !q.reuse_tasks &&
+                       q.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_PESSIMISTIC] >
+                               p.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_PESSIMISTIC],
+               "  without reuse: none, and the MODEL is slower (%.3f vs %.3f ms @1 GHz, pessimistic)",
+               q.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_PESSIMISTIC] / 1e6,
+               p.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_PESSIMISTIC] / 1e6);
+        rk_plan_free(&q);
+        rc = rk_plan_make(&L, 512, &npu_envelope_safe, 0, &q, why, sizeof why);
+        tap_ok(!rc && !q.reuse_tasks && q.job_budget_ns == npu_envelope_safe.job_budget_ms * 1000000ull,
+               "  safe: no reuse, the safe job budget (%.0f ms)", q.job_budget_ns / 1e6);
+        rk_plan_free(&q);
+        rk_plan_free(&p);
+    }
     rk_layout_make(8960, 1536, RK_GEMM_INT8, 3, &L, why, sizeof why);
     tap_ok(L.slices >= 2, "ffn_down K=8960 is split into %u K-slices (int8 <= 8192 per task)", L.slices);
     rk_layout_make(1536, 151936, RK_GEMM_INT8, 3, &L, why, sizeof why);

@@ -52,6 +52,15 @@ int main(void)
     check_case(e, "odd K=33 N=1", P(.mode = I8, .M = 3, .K = 33, .N = 1, .seed = 3));
     check_case(e, "multi-tile M=300 K=1536 N=1024", P(.mode = I8, .M = 300, .K = 1536, .N = 1024, .seed = 4));
     check_case(e, "prefill M=512 K=1536 N=1536", P(.mode = I8, .M = 512, .K = 1536, .N = 1536, .seed = 5));
+    {
+        /* attn_k/attn_v at M=512: the vendor envelope's plan marks WEIGHT_REUSE (the builder and the software NPU
+         * decide what the flag does; the result must stay bit-exact either way) */
+        struct gc_params p = P(.mode = I8, .M = 512, .K = 1536, .N = 256, .seed = 18);
+        struct gc_result r;
+        int rc = gc_run(e, &p, &r);
+        tap_ok(rc == 0 && r.int_mismatches == 0 && r.st.reuse_tasks > 0,
+               "WEIGHT_REUSE plan (k/v M=512, %u of %u tasks reuse): bit-exact", r.st.reuse_tasks, r.st.tasks);
+    }
     check_case(e, "ffn_down K=8960 (K-slices)", P(.mode = I8, .M = 40, .K = 8960, .N = 256, .seed = 6));
     check_case(e, "hazard K=3584 M=16 (sliced)", P(.mode = I8, .M = 16, .K = 3584, .N = 96, .seed = 7));
     check_case(e, "N-tiles N=10000 (2 per core)", P(.mode = I8, .M = 8, .K = 64, .N = 10000, .seed = 8));
