@@ -4,6 +4,7 @@
  * referenced here. The calibration against published measurements is npu_calibration.c. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "npu_limits.h"
@@ -102,19 +103,22 @@ static struct {
     char source[96];
 } active;
 
-static void ensure_active(void)
+static void load_fitted(void)
 {
-    if (active.source[0]) return;
     for (int i = 0; i < NPU_MODEL_PARAM_COUNT; i++)
         for (int b = 0; b < NPU_MODEL_BOUNDS; b++) active.value[i][b] = npu_model_params[i].value[b];
     snprintf(active.source, sizeof active.source, "%s", MODEL_SOURCE_FITTED);
+    active.installed = false;
 }
+
+/* The first use may come from several core threads at once. */
+static pthread_once_t active_once = PTHREAD_ONCE_INIT;
+static void ensure_active(void) { pthread_once(&active_once, load_fitted); }
 
 void npu_model_reset(void)
 {
-    active.source[0] = 0;
-    active.installed = false;
     ensure_active();
+    load_fitted();
 }
 
 double npu_model_param(enum npu_model_param_id id, enum npu_model_bound b)
@@ -138,6 +142,7 @@ static void set_both(enum npu_model_param_id id, double v)
 
 int npu_model_install_measured(const struct npu_model_measured *m, const char *date)
 {
+    ensure_active();
     /* Plausibility only: a profile that measured nonsense must not silently drive job splitting. */
     if (!m || m->mac_efficiency > 1.0 || m->task_overhead_us > MS_NS / US_NS * ROCKET_UAPI_JOB_TIMEOUT_MS ||
         m->job_overhead_us > MS_NS / US_NS * ROCKET_UAPI_JOB_TIMEOUT_MS || m->clock_mhz > NPU_MODEL_CLOCK_MHZ_MAX ||

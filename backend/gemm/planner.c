@@ -184,7 +184,8 @@ int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t co
         cs->n0 = n0, cs->n = min_u(u * RK_GEMM_N_UNIT, N - n0), cs->npad = rk_npad(in_dtype(mode), cs->n);
         n0 += cs->n;
         if (cut_n_tiles(cs, mode, RK_GEMM_N_TILE_MAX / RK_GEMM_N_UNIT))
-            return why_fail(why, whylen, -ENOTSUP, "internal: %u N-tiles per core", div_up(u, RK_GEMM_N_TILE_MAX));
+            return why_fail(why, whylen, -ENOTSUP, "internal: %u N-tiles per core",
+                            div_up(u, RK_GEMM_N_TILE_MAX / RK_GEMM_N_UNIT));
     }
 
     /* K-slices: the fewest of at most 8192 (int8 per task, §6.3, §17.3 MF-rocket) / 4096 (fp16) outside the
