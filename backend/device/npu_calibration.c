@@ -18,7 +18,7 @@
 #define AB_DECODE_KN    8155
 #define UNIMATRIX_PROBE 32 /* smallest task: the fixed cost alone */
 
-/* The vendor runtime cuts a matmul into full-K M-tiles (limits.md §6.2) of npu_model_vendor_rows() rows,
+/* The vendor runtime cuts a matmul into full-K M-tiles (docs/hardware/limits.md §6.2) of npu_model_vendor_rows() rows,
  * the whole N share per task, weights fetched again per M-tile, one PC-chained submit per core. */
 #define VENDOR_TILING(M, K, N, PREC, OUTB, CORES, INDEP)                                                               \
     {                                                                                                                  \
@@ -80,7 +80,8 @@ const struct npu_cal_row npu_cal_rows[] = {
          1, 0, "not fitted: librknnrt's own path, an intercept; ORK's raw submits (above) cost more"},
         {"fp16 64x64x64, core 0", "docs/hardware/measurements.md §2 (AB multicore.md)", 0.160, NPU_CAL_MS,
          VENDOR_TILING(64, 64, 64, NPU_PREC_FP16, FP32_BYTES, 1, true), NPU_CLOCK_VENDOR_MHZ, 1, 0,
-         "not fitted: the normal-layout API converts A/B/C on the CPU (measurements.md §2: ~2 ms per 512^2)"},
+         "not fitted: the normal-layout API converts A/B/C on the CPU (docs/hardware/measurements.md §2: ~2 ms per "
+         "512^2)"},
         {"fp16 256x256x256, core 0", "docs/hardware/measurements.md §2 (AB multicore.md)", 0.807, NPU_CAL_MS,
          VENDOR_TILING(256, 256, 256, NPU_PREC_FP16, FP32_BYTES, 1, true), NPU_CLOCK_VENDOR_MHZ, 1, 0,
          "not fitted: as above"},

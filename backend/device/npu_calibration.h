@@ -20,7 +20,7 @@ enum npu_cal_unit {
 
 struct npu_cal_row {
     const char *what;
-    const char *source; /* docs/hardware/measurements.md §N (who measured it) */
+    const char *source; /* the docs/hardware/measurements.md section and who measured it */
     double measured;
     enum npu_cal_unit unit;
     struct npu_model_tiling tiling; /* as measured: the vendor's tiling and driver */

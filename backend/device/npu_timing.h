@@ -62,7 +62,7 @@ struct npu_model_param {
     const char *name;
     double value[NPU_MODEL_BOUNDS]; /* [optimistic, pessimistic] */
     const char *unit;
-    const char *source; /* docs/hardware/measurements.md §N and how the value follows */
+    const char *source; /* where the value comes from: a docs/hardware/ section, and how it follows */
 };
 /* The fitted table. */
 extern const struct npu_model_param npu_model_params[NPU_MODEL_PARAM_COUNT];

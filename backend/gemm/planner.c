@@ -6,8 +6,9 @@
  * (docs/hardware/limits.md §8), tasks chained into jobs bounded by the 500 ms job timeout. Jobs are sized by the
  * PESSIMISTIC timing MODEL against the envelope's budget; every MODEL figure of a plan comes as two bounds at the
  * mainline and the vendor clock. Where the envelope allows CBUF WEIGHT_REUSE and the MODEL finds it cheaper, a core's
- * N-tiles are cut so one N-tile's weights stay in CBUF while its M-tiles run back to back (docs/hardware/limits.md
- * §6.3). The plan is plain data so it can be printed (--explain) and tested without a device.
+ * N-tiles are cut so one N-tile's weights stay in CBUF while its M-tiles run back to back
+ * (docs/hardware/limits.md §6.3). The plan is plain data so it can be printed (--explain) and tested without a
+ * device.
  */
 #include <errno.h>
 #include <inttypes.h>

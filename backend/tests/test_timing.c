@@ -41,7 +41,7 @@ static void test_calibration(void)
 
 static void test_arithmetic(void)
 {
-    /* Padded-shape cycles: M·⌈K/32⌉·⌈N/32⌉ for int8, ⌈N/16⌉ for fp16 (registers.md §1.3). */
+    /* Padded-shape cycles: M·⌈K/32⌉·⌈N/32⌉ for int8, ⌈N/16⌉ for fp16 (docs/hardware/registers.md §1.3). */
     struct npu_model_work w = npu_model_work_matmul(3, 33, 33, NPU_PREC_INT8, 4);
     tap_is_int((long long)w.cycles, 3 * 2 * 2, "int8 3x33x33: 12 cycles of the 32x32 array");
     tap_is_int((long long)w.weight_bytes, 33 * 33, "  weight bytes K·N");
@@ -81,7 +81,7 @@ static void test_arithmetic(void)
            "the pessimistic job pays the IOMMU attach");
     tap_ok(npu_model_job_timeout_ns() == 500000000ull, "job timeout 500 ms (docs/hardware/rocket-uapi.md §1.3)");
 
-    /* The vendor's rows per full-K tile (limits.md §1.4): fp16 K=4096 24, int8 twice. */
+    /* The vendor's rows per full-K tile (docs/hardware/limits.md §1.4): fp16 K=4096 24, int8 twice. */
     tap_is_int(npu_model_vendor_rows(NPU_PREC_FP16, 4096), 24, "vendor fp16 rows at K=4096");
     tap_is_int(npu_model_vendor_rows(NPU_PREC_INT8, 4096), 48, "vendor int8 rows at K=4096 (same bank split)");
 

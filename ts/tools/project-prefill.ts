@@ -20,14 +20,14 @@ import { cacheRoot, nativeOutDir, repoRoot, upstreamBinDir } from '../util/paths
 /** docs/hardware/measurements.md §5 A4: llama.cpp CPU, Qwen2.5-1.5B plain Q4_0, pp128, 4×A76 (-t 4). */
 const A76_PP128_TPS = 107.85;
 const A76_THREADS = 4;
-/** measurements.md §5 anchors (pp128 unless stated). */
+/** docs/hardware/measurements.md §5 anchors (pp128 unless stated). */
 const ANCHORS = [
   { what: 'RKLLM v1.3.0, NPU w8a8 (A1)', pp128: 338, note: 'measured, 1 GHz NPU, 3 cores, vendor stack' },
   { what: 'rk-llama.cpp, NPU W8A8 via vendor matmul API (A5)', pp128: 280.8, note: 'measured, 1 GHz, vendor driver' },
   { what: 'llama.cpp CPU, Q4_0, 4xA76 (A4)', pp128: A76_PP128_TPS, note: 'measured' },
 ];
 /** The tied lm_head of the real model (vocab 151936, Q6_K in a Q4_0 file) for the last token's logits: a
- * memory-bound GEMV on the CPU (M = 1 < RKNPU_MIN_BATCH), read at the A76's ~20 GB/s (measurements.md §4). */
+ * memory-bound GEMV on the CPU (M = 1 < RKNPU_MIN_BATCH), read at the A76's ~20 GB/s (docs/hardware/measurements.md §4). */
 const LM_HEAD_BYTES = 1536 * 151936 * (210 / 256);
 const A76_READ_GBPS = 20;
 const PROMPTS = [128, 512];
