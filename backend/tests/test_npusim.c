@@ -402,8 +402,26 @@ static void test_envelope(struct npusim_core *core)
     rig_expect(core, &g, -EINVAL, "output lines overlap",
                "sim: notch too small for the row (13-bit notch wrap) reported as garbage");
     rig_init(&g, RK_INT8, RK_INT32);
-    patch_geom(g.seg, 0, 4, 64, 1024, 32, 1, 65);
+    patch_geom(g.seg, 0, 4, 64, 1024, 32, 1, 64);
     rig_expect(core, &g, -EINVAL, "needs 2 CBUF banks, DATA_BANK=1", "sim: feature tile larger than DATA_BANK");
+    /* int8 row-major: more grains than two banks of rows (HM's cap), more data banks than the 8 validated
+     * (docs/hardware/limits.md §4, §5 E5, E18) */
+    rig_init(&g, RK_INT8, RK_INT32);
+    patch_geom(g.seg, 0, 4, 64, 1024, 32, 2, 65);
+    rig_expect(core, &g, -EINVAL, "int8 FEATURE_GRAINS=65 is more than the 64 rows of K=1024 two CBUF banks hold",
+               "sim: int8 FEATURE_GRAINS above two banks of rows reported as garbage");
+    rig_init(&g, RK_INT8, RK_INT32);
+    patch_geom(g.seg, 0, 4, 64, 1024, 32, 2, 64);
+    {
+        char err[512] = "";
+        int rc = npusim_core_run_task(core, &g.s.mem, REG_IOVA, 112, NULL, err, sizeof(err));
+        tap_ok(rc == 0, "sim: 64 grains (two banks of K=1024 rows) run (%s)", err);
+        space_free(&g.s);
+    }
+    rig_init(&g, RK_INT8, RK_INT32);
+    patch_geom(g.seg, 0, 4, 144, 2048, 32, 9, 32);
+    rig_expect(core, &g, -EINVAL, "int8 DATA_BANK=9 is more than the 8 data banks validated",
+               "sim: int8 feature tile in 9 data banks reported as garbage");
     rig_init(&g, RK_INT8, RK_INT32);
     patch(g.seg, 108, CNA_CBUF_CON0, 0x91);
     rig_expect(core, &g, -EINVAL, "must be 12", "sim: DATA_BANK + WEIGHT_BANK != 12");
