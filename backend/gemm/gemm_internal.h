@@ -15,7 +15,7 @@
 #define RK_GEMM_N_UNIT           NPU_KGROUP_INT8 /* cores and N-tiles start at multiples of it (§4.2, §4.3) */
 #define RK_GEMM_N_TILE_MAX       3072 /* practical N per task (HM tuner, npu-registers §6.3, §17.3); hard limit 8192 */
 #define RK_GEMM_M_TILE_MAX       128  /* rows per task (HM cap, npu-registers §6.3, §17.3; top-20 fact 7) */
-#define RK_GEMM_I8_DATA_BANKS    8    /* int8 feature tile ≤ 8 CBUF banks; 16 banks = WRONG (§17.3 HM) */
+#define RK_GEMM_I8_DATA_BANKS    NPU_I8_DATA_BANKS_MAX /* int8 tile ≤ 8 banks (docs/hardware/limits.md §5 E5) */
 #define RK_GEMM_FP16_K_SLICE_MAX 4096 /* fp16 slices: keep ≥ 2 weight banks + useful rows (§6.1, §17.3 HM fp16) */
 
 static inline bool rk_mode_int8(enum rk_gemm_mode m) { return m != RK_GEMM_FP16; } /* NPU runs int8 */

@@ -18,15 +18,19 @@
 #define NPU_CLOCK_MAINLINE_MHZ 200  /* mainline DT assigned-clock-rates, no devfreq (mainline-status §4.2) */
 #define NPU_CLOCK_VENDOR_MHZ   1000 /* the vendor stack's maximum (npu-registers §9) */
 
-#define NPU_CBUF_BANKS       12 /* 12 × 32 KiB = 384 KiB per core (§1.3, §6.1) */
-#define NPU_CBUF_BANK_BYTES  32768
-#define NPU_ATOM_BYTES       16           /* one feature/output atom; DMA granule (§4) */
-#define NPU_ADDR_ALIGN       16           /* address fields are [31:4] (§3.5, §16.4) */
-#define NPU_IOVA_SPACE       (1ull << 32) /* 32-bit NPU addresses: 4 GiB per address space (§1.2) */
-#define NPU_K_ALIGN          32           /* Kpad = align32(K) for int8/fp16 (§4) */
-#define NPU_KGROUP_INT8      32           /* kernels per group (§1.3, TRM CONV_CON2.KERNEL_GROUP) */
-#define NPU_KGROUP_FP16      16
-#define NPU_DATA_ENTRY_BYTES 64 /* DATA_ENTRIES divisor that works (§6.2) */
+#define NPU_CBUF_BANKS            12 /* 12 × 32 KiB = 384 KiB per core (§1.3, §6.1) */
+#define NPU_CBUF_BANK_BYTES       32768
+#define NPU_ATOM_BYTES            16 /* one feature/output atom; DMA granule (§4) */
+/* The group-line (NC1HWC2) feature fetch: lines in groups of 4, LINE_STRIDE in 4-byte units
+ * (docs/hardware/layouts.md §2.1). */
+#define NPU_GROUP_LINES           4
+#define NPU_GROUP_LINE_UNIT_BYTES 4
+#define NPU_ADDR_ALIGN            16           /* address fields are [31:4] (§3.5, §16.4) */
+#define NPU_IOVA_SPACE            (1ull << 32) /* 32-bit NPU addresses: 4 GiB per address space (§1.2) */
+#define NPU_K_ALIGN               32           /* Kpad = align32(K) for int8/fp16 (§4) */
+#define NPU_KGROUP_INT8           32           /* kernels per group (§1.3, TRM CONV_CON2.KERNEL_GROUP) */
+#define NPU_KGROUP_FP16           16
+#define NPU_DATA_ENTRY_BYTES      64 /* DATA_ENTRIES divisor that works (§6.2) */
 
 #define NPU_INT8_K_MAX           8192 /* int8 K per task: 11008 = garbage (§6.3, §17.3 MF-rocket) */
 #define NPU_K_HAZARD_LO          3072 /* Kpad in (3072, 4096) with M > 4 failed (K=3840, §6.3, §17.3 HM) */

@@ -15,10 +15,6 @@
 
 static int32_t sext28(uint32_t v) { return (int32_t)(v << 4) >> 4; }
 
-/* Group-line (NC1HWC2) fetch: groups of 4 lines, line stride in 4-byte units (docs/hardware/layouts.md §2.1). */
-#define GROUP_LINES           4
-#define GROUP_LINE_UNIT_BYTES 4
-
 int cna_decode(struct sim_task *t)
 {
     const char *nc = "not covered by the model: 1x1 direct conv, stride 1, no pad (npu-registers §11)";
@@ -159,13 +155,15 @@ int cna_decode(struct sim_task *t)
                "bits outside the field are set, e.g. a value too wide for it (npu-registers §2.2)");
     /* Mesa's conv strides for a [C/16][H][W][16] feature: LS = 4W, SS = W*H - 4W (docs/hardware/layouts.md §2.2). */
     if (t->peer) {
-        reg_expect(t, CNA_DMA_CON1, npu_set(CNA_DMA_CON1_LINE_STRIDE, t->w * NPU_ATOM_BYTES / GROUP_LINE_UNIT_BYTES),
-                   -ENOTSUP, "the peer recipe's line stride is 4*W (docs/hardware/layouts.md §2.2)");
-        reg_expect(t, CNA_DMA_CON2,
-                   npu_set(CNA_DMA_CON2_SURF_STRIDE, (uint32_t)((int64_t)t->w * t->h - GROUP_LINES * (int64_t)t->w)),
-                   -ENOTSUP,
-                   "the peer recipe's surface stride is W*H - 4*W, 28-bit two's complement (docs/hardware/layouts.md "
-                   "§2.2)");
+        reg_expect(t, CNA_DMA_CON1,
+                   npu_set(CNA_DMA_CON1_LINE_STRIDE, t->w * NPU_ATOM_BYTES / NPU_GROUP_LINE_UNIT_BYTES), -ENOTSUP,
+                   "the peer recipe's line stride is 4*W (docs/hardware/layouts.md §2.2)");
+        reg_expect(
+                t, CNA_DMA_CON2,
+                npu_set(CNA_DMA_CON2_SURF_STRIDE, (uint32_t)((int64_t)t->w * t->h - NPU_GROUP_LINES * (int64_t)t->w)),
+                -ENOTSUP,
+                "the peer recipe's surface stride is W*H - 4*W, 28-bit two's complement (docs/hardware/layouts.md "
+                "§2.2)");
     }
     reg_expect(t, CNA_FC_DATA_SIZE0,
                npu_set(CNA_FC_DATA_SIZE0_DMA_WIDTH, t->w) | npu_set(CNA_FC_DATA_SIZE0_DMA_HEIGHT, t->h), -EINVAL,
@@ -234,9 +232,9 @@ static size_t weight_offset(const struct sim_task *t, uint32_t n, uint32_t k)
 int cna_gather(struct sim_task *t)
 {
     uint32_t epa = NPU_ATOM_BYTES / t->bpe, surfaces = t->kpad / epa, px = t->w * t->h;
-    int64_t g = t->group_line_on ? GROUP_LINES : 1;
+    int64_t g = t->group_line_on ? NPU_GROUP_LINES : 1;
     int64_t surf_pitch = NPU_ATOM_BYTES * ((int64_t)t->surf_stride + g * t->w);
-    int64_t line_pitch = t->group_line_on ? 4 * (int64_t)t->line_stride : NPU_ATOM_BYTES * (int64_t)t->line_stride;
+    int64_t line_pitch = (t->group_line_on ? NPU_GROUP_LINE_UNIT_BYTES : NPU_ATOM_BYTES) * (int64_t)t->line_stride;
     int64_t last_surf = (int64_t)(surfaces - 1) * surf_pitch;
     int64_t lo = last_surf < 0 ? last_surf : 0;
     int64_t hi = (last_surf > 0 ? last_surf : 0) + (int64_t)(t->h - 1) * line_pitch +
