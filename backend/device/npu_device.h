@@ -3,7 +3,7 @@
  *   rocket  the mainline accel driver: ioctls on /dev/accel/accelN whose DRM name is "rocket"
  *   sim     the register-level software NPU (backend/device/sim/core) with the same semantics
  *
- * Model (shared reference rocket-uapi-and-kernel.md §1.2, §2.3, §4.6):
+ * Model (docs/hardware/rocket-uapi.md §1.2–§1.4, §2.3, §4.6):
  *   - one npu_device = one open fd = one private 32-bit IOVA space + one scheduler entity. A stream of
  *     jobs from one device stays on one core, so use one device per core (and one thread each) for
  *     parallelism; BOs belong to the device that created them.
@@ -97,7 +97,7 @@ struct npu_task_shape {
 
 struct npu_task {
     uint32_t regcmd_iova;        /* 16-byte aligned, inside a BO of the same device */
-    uint32_t regcmd_count;       /* 64-bit entries INCLUDING the 4-entry tail (npu-registers §3.2) */
+    uint32_t regcmd_count;       /* 64-bit entries INCLUDING the 4-entry tail (docs/hardware/regcmd.md §2) */
     struct npu_task_shape shape; /* optional, for the rocket timing model */
 };
 
@@ -131,7 +131,7 @@ int npu_device_open(enum npu_device_kind kind, const struct npu_open_options *op
 void npu_device_close(struct npu_device *dev); /* closes remaining BOs; waits for the device's jobs */
 int npu_device_get_info(const struct npu_device *dev, struct npu_device_info *info);
 
-/* Buffer objects (rocket-uapi §2.3): size in bytes (> 0, < 4 GiB); the BO is mapped on return. */
+/* Buffer objects (docs/hardware/rocket-uapi.md §2.3): size in bytes (> 0, < 4 GiB); the BO is mapped on return. */
 int npu_bo_create(struct npu_device *dev, uint32_t size, struct npu_bo **out);
 /* CPU takes ownership: waits until jobs writing the BO are done, then syncs caches. deadline_ns is an
  * ABSOLUTE CLOCK_MONOTONIC time (see npu_deadline_after_ms); -ETIMEDOUT when it passes, -EBUSY if the

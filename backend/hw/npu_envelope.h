@@ -7,9 +7,9 @@
  *   safe    only what public evidence shows working on mainline rocket: MF-rocket's tile sizes,
  *           K-slices in separate A blocks, tails without a next pointer, short jobs, no CBUF reuse
  *           (docs/hardware/limits.md §6.1). The default while no board profile exists.
- *   vendor  what the planner was designed from: HM's vendor-driver envelope (docs/hardware/limits.md
- *           §6.2, §7), on silicon only as good as the assumption that register behaviour does not
- *           depend on the driver.
+ *   vendor  what the planner was designed from: HM's vendor-driver envelope
+ *           (docs/hardware/limits.md §6.2, §7), on silicon only as good as the assumption that register
+ *           behaviour does not depend on the driver.
  *   board   what `rosenblatt-dl calibrate` proved on one board, read from its board profile.
  *
  * Whatever the envelope, a task must also pass npu_limits_check(): an envelope only narrows.
@@ -36,7 +36,7 @@ enum npu_out_pair {
     NPU_PAIR_I8_F32 = 1u << 1,  /* int8 in, fp32 out */
     NPU_PAIR_F16_F32 = 1u << 2, /* fp16 in, fp32 out: the fp16 mode */
     NPU_PAIR_F16_F16 = 1u << 3, /* fp16 in, fp16 out */
-    NPU_PAIR_I8_I8 = 1u << 4,   /* int8 in, int8 out through OUT_CVT: the peer recipe (regcmd.md §9) */
+    NPU_PAIR_I8_I8 = 1u << 4,   /* int8 in, int8 out through OUT_CVT: the peer recipe (docs/hardware/regcmd.md §9) */
 };
 #define NPU_PAIRS_ALL (NPU_PAIR_I8_I32 | NPU_PAIR_I8_F32 | NPU_PAIR_F16_F32 | NPU_PAIR_F16_F16 | NPU_PAIR_I8_I8)
 

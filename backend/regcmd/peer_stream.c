@@ -11,7 +11,8 @@
 #include "npu_regs.h"
 #include "peer_stream.h"
 
-/* uint8 tensors become int8 by subtracting this; zero points shift with them (arithmetic.md §3). */
+/* uint8 tensors become int8 by subtracting this; zero points shift with them
+ * (docs/hardware/arithmetic.md §3). */
 #define PEER_U8_TO_I8              0x80
 /* Mesa's CBUF accounting: 128-byte entries, 256 per bank, one spare weight bank ("the calc above might be
  * wrong on this HW"), and 7 data banks when the weights stream (docs/hardware/limits.md §1.1, §6.1). */
@@ -24,7 +25,7 @@
 /* The DPU_RDMA arbiter weight Mesa gives each of its four readers. */
 #define PEER_RDMA_WEIGHT           1
 /* OUT_CVT: a multiplier with 14 mantissa bits under an implicit one at bit 14, i.e. scale ≈ s·2^(141−e) for
- * s = m·2^(e−127) (arithmetic.md §2). */
+ * s = m·2^(e−127) (docs/hardware/arithmetic.md §2). */
 #define FLOAT_EXP_BIAS             127
 #define FLOAT_MANTISSA             23
 #define CVT_MANTISSA_BITS          14
@@ -127,7 +128,7 @@ int rk_peer_fc_regcmd(const struct rk_peer_fc *fc, uint64_t *out, size_t cap, si
                          npu_set(CNA_CBUF_CON0_DATA_BANK, p.data_banks);
     struct emitter e = {out, 0, cap};
 
-    /* CNA part, with the two S_POINTER re-arms up front (regcmd.md §9). */
+    /* CNA part, with the two S_POINTER re-arms up front (docs/hardware/regcmd.md §9). */
     emit(&e, CNA_CBUF_CON0, cbuf_con0);
     emit(&e, CNA_DCOMP_REGNUM, 0);
     emit(&e, CNA_DCOMP_CTRL, 0);

@@ -200,7 +200,7 @@ static void test_rocket_discovery(void)
 
 /* ---------- a fake rocket kernel behind ioctl(): exercises the rocket code without hardware ----------
  * The accel node is a regular temp file (so mmap at the fake offsets works); ioctls on it are answered
- * here with the kernel's documented behaviour (rocket-uapi §2.3): absolute PREP_BO deadlines, positive
+ * here with the kernel's documented behaviour (docs/hardware/rocket-uapi.md §2.3): absolute PREP_BO deadlines, positive
  * PREP_BO success values, SUBMIT returning 0 for dropped jobs. All other fds go to the real syscall. */
 #define FK_MAX_BO 64
 static struct {
@@ -209,7 +209,7 @@ static struct {
     uint32_t next_iova, bos;
     bool busy[FK_MAX_BO + 1]; /* out-BO written by a not yet finished job */
     bool complete_on_wait;    /* a PREP_BO with a future deadline finishes the job */
-    bool drop_next_job;       /* SUBMIT returns 0 but drops the job (rocket-uapi §4.3) */
+    bool drop_next_job;       /* SUBMIT returns 0 but drops the job (docs/hardware/rocket-uapi.md §4.3) */
     bool signal_within_jiffy; /* a zero-timeout PREP_BO sees the job finish during its one-jiffy wait */
     int gem_closes, submits;
     int64_t last_deadline;
@@ -597,7 +597,7 @@ static void test_sim_order_and_cores(void)
     tap_is_int(mask, 7, "three fds used all three cores");
     tap_ok(same && check_i8(&xs[0], A, B1), "3 cores in parallel: identical, correct results");
 
-    /* One fd, three jobs: they stay on one core (one scheduler entity per fd, rocket-uapi §4.6). */
+    /* One fd, three jobs: they stay on one core (one scheduler entity per fd, docs/hardware/rocket-uapi.md §4.6). */
     struct npu_job jb[3];
     struct npu_bo *jins[3][3], *jouts[3][1];
     for (int i = 0; i < 3; i++) jb[i] = mm_job(&xs[0], jins[i], jouts[i]);
@@ -741,7 +741,8 @@ static void test_sim_timeout_and_faults(void)
     job.task_count = 1;
     tap_ok(!npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s) && check_i8(&x, A, B),
            "a 1-task job on the reset core is correct again");
-    tap_ok(npu_model_job_timeout_ns() == 500000000ull, "default job timeout is 500 ms (rocket-uapi §1.2)");
+    tap_ok(npu_model_job_timeout_ns() == 500000000ull,
+           "default job timeout is 500 ms (docs/hardware/rocket-uapi.md §1.3)");
 
     static const struct {
         enum npu_sim_fault f;

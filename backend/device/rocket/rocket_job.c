@@ -1,7 +1,7 @@
 /* rocket jobs: SUBMIT and waiting through PREP_BO on the out-BOs (the only completion signal: the job
- * fence is attached to out-BOs only, rocket-uapi §2.3).
+ * fence is attached to out-BOs only, docs/hardware/rocket-uapi.md §2.3).
  *
- * Kernel quirk handled here: SUBMIT returns 0 even when it drops a job (rocket-uapi §2.3, §4.3). The
+ * Kernel quirk handled here: SUBMIT returns 0 even when it drops a job (docs/hardware/rocket-uapi.md §2.3, §4.3). The
  * common layer already rejects everything the kernel is known to drop. In addition (unless the device
  * was opened with rocket_unchecked_submit) each job is confirmed right after SUBMIT with a PREP_BO on its
  * first out-BO whose deadline has already passed: the kernel turns that into a zero-jiffy wait, which
@@ -10,7 +10,7 @@
  *   >= 0 after a noticeable wait  the job's fence signalled during the check: taken
  *   >= 0 at syscall speed         no fence at all: the kernel dropped the job -> npu_fence_wait says -EIO
  * An accepted job cannot signal within ROCKET_NO_FENCE_NS of SUBMIT returning: the drm_sched worker alone
- * takes ~90 us (rocket-uapi §4.5). Cost: up to one jiffy per job in npu_submit. */
+ * takes ~90 us (docs/hardware/rocket-uapi.md §4.5). Cost: up to one jiffy per job in npu_submit. */
 #include "rocket.h"
 #include "../npu_timing.h"
 
@@ -86,7 +86,7 @@ int rocket_job_submit(struct npu_device *dev, const struct npu_job *jobs, uint32
         model_job(job, dev->opt.model_clock_mhz, &fence->stats);
     }
     rf->out_first[job_count] = oi;
-    /* One fd's jobs stay on one core (rocket-uapi §4.6): the submit takes the sum of its jobs. */
+    /* One fd's jobs stay on one core (docs/hardware/rocket-uapi.md §4.6): the submit takes the sum of its jobs. */
     fence->stats.model_ns = fence->stats.model_busy_ns;
 
     struct rocket_uapi_submit s = {.jobs = (uintptr_t)uj, .job_count = job_count, .job_struct_size = sizeof *uj};
@@ -131,7 +131,7 @@ int rocket_fence_wait(struct npu_fence *fence, int64_t deadline_ns, struct npu_s
         if (rf->accepted[j] == 0)
             return npu_fail(-EIO,
                             "job %u was not accepted by the kernel: SUBMIT returned 0 but no fence appeared on "
-                            "its out BO (the kernel drops malformed jobs silently, rocket-uapi §4.3)",
+                            "its out BO (the kernel drops malformed jobs silently, docs/hardware/rocket-uapi.md §4.3)",
                             j);
     /* A job that hung was reset after 500 ms and its fence signalled like a good one: this uAPI cannot
      * tell; callers detect it from stale output (npu-probe poisons its outputs). */

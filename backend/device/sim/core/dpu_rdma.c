@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * DPU_RDMA: the DPU's second reader, in the one configuration the peer recipe uses (docs/hardware/regcmd.md
- * §9): BRDMA reads one int32 per output channel from RDMA_BS_BASE_ADDR as the BS ALU operand (a bias); the
+ * DPU_RDMA: the DPU's second reader, in the one configuration the peer recipe uses
+ * (docs/hardware/regcmd.md §9): BRDMA reads one int32 per output channel from RDMA_BS_BASE_ADDR as the BS ALU operand (a bias); the
  * element-wise (ERDMA), feature (MRDMA) and BN (NRDMA) readers are off. Every other value is -ENOTSUP.
  */
 #include <errno.h>
@@ -19,7 +19,7 @@ int rdma_decode(struct sim_task *t)
 {
     const char *off = "the peer recipe leaves this DPU_RDMA reader off (docs/hardware/regcmd.md §9)";
 
-    /* Like the DPU's, the RDMA ping-pong pointer is re-armed in every task (AB-PC; registers.md §3.4). */
+    /* Like the DPU's, the RDMA ping-pong pointer is re-armed in every task (AB-PC; docs/hardware/registers.md §3.4). */
     reg_expect(t, DPU_RDMA_S_POINTER, DPU_S_POINTER_REARM, -EINVAL,
                "DPU_RDMA_S_POINTER must be re-armed (0xe) in every task (docs/hardware/registers.md §3.4)");
     reg_expect(t, DPU_RDMA_DATA_CUBE_WIDTH, npu_set(DPU_RDMA_DATA_CUBE_WIDTH_WIDTH, t->cube_w - 1), -EINVAL,
@@ -56,8 +56,8 @@ int rdma_decode(struct sim_task *t)
     if (t->rc) return t->rc;
     if (t->bias_addr % NPU_ADDR_ALIGN)
         return sim_fail(t, -EINVAL,
-                        "DPU_RDMA_BS_BASE_ADDR (bias) 0x%08x is not 16-byte aligned (docs/hardware/layouts.md "
-                        "§5)",
+                        "DPU_RDMA_BS_BASE_ADDR (bias) 0x%08x is not 16-byte aligned "
+                        "(docs/hardware/layouts.md §5)",
                         t->bias_addr);
     return 0;
 }
