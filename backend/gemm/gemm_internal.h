@@ -19,7 +19,7 @@
 #define RK_GEMM_N_TILE_MAX       3072 /* practical N per task (HM tuner, docs/hardware/limits.md §5); hard limit 8192 */
 #define RK_GEMM_M_TILE_MAX       128  /* rows per task (HM cap, docs/hardware/limits.md §5) */
 /* int8 feature tile ≤ 8 CBUF banks; 16 banks = WRONG (HM, docs/hardware/limits.md §5) */
-#define RK_GEMM_I8_DATA_BANKS    8
+#define RK_GEMM_I8_DATA_BANKS    NPU_I8_DATA_BANKS_MAX
 /* fp16 slices: keep ≥ 2 weight banks + useful rows (HM-F16, docs/hardware/limits.md §1.3, §5) */
 #define RK_GEMM_FP16_K_SLICE_MAX 4096
 

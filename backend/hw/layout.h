@@ -36,9 +36,9 @@ struct rk_matmul {
 	 * columns of a tile, so N-tiles sharing a row must start at multiples of 32 and only the last
 	 * may be ragged. */
     uint32_t a_row_stride, c_row_stride;
-    /* CBUF_CON0.WEIGHT_REUSE: use the weights the previous task on this core left in CBUF instead of fetching
-     * them (same weights, same bank split; the planner sets it only where its envelope allows,
-     * docs/hardware/limits.md §6.3). Emitted by the regcmd builder, modelled by the software NPU's CBUF. */
+    /* CBUF_CON0.WEIGHT_REUSE: compute with the weights the previous task on the same core loaded (same B
+     * address, bank split and weight set) instead of fetching them again. Only when all of B fits the
+     * weight banks, and only behind an envelope that allows it (docs/hardware/limits.md §6.3). */
     bool weight_reuse;
 };
 
