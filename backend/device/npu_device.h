@@ -110,7 +110,8 @@ struct npu_job {
     uint32_t out_count; /* BOs it writes; >= 1 (the only way to wait) */
 };
 
-/* Per-submit statistics. Everything named model_* is a MODEL estimate (npu_timing.h), not a measurement. */
+/* Per-submit statistics. Everything named model_* is a MODEL estimate (npu_timing.h), not a measurement: its
+ * pessimistic bound, the one the job timeout is checked against. */
 struct npu_submit_stats {
     uint32_t jobs, tasks;
     uint64_t macs, bytes_in, bytes_out;

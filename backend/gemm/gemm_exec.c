@@ -102,7 +102,7 @@ static void *run_core(void *arg)
         uint32_t seg_iova = sc->regcmd->iova + (uint32_t)(i * seg * 8), count;
         /* Outside an envelope with chained tails every tail has a zero next pointer: the kernel kicks each
          * task itself (docs/hardware/rocket-uapi.md §4.2). */
-        bool chained = L->env.chained_tails && i + 1 < pc->tasks && !p->tasks[pc->task0 + i + 1].job_start;
+        bool chained = p->env.chained_tails && i + 1 < pc->tasks && !p->tasks[pc->task0 + i + 1].job_start;
         char why[256];
         if ((rc = rk_regcmd_matmul_task(&mm, chained ? seg_iova + (uint32_t)(seg * 8) : 0,
                                         (uint64_t *)sc->regcmd->map + i * seg, seg, &count, why, sizeof why))) {
@@ -183,7 +183,8 @@ struct act_part {
     const struct rk_wlayout *L;
     const float *X;
     int64_t ldx, M, m0, m1;
-    int bad; /* 1 + first non-finite row */
+    bool packed; /* the plan's K-slices are packed (rk_plan_slices_packed) */
+    int bad;     /* 1 + first non-finite row */
     int64_t cpu_ns;
 };
 
@@ -201,7 +202,7 @@ static void *act_part_run(void *arg)
         rk_hadamard_rows(xr, rows, L->K, L->K, L->had_block);
         X = xr, ldx = L->K;
     }
-    bool packed = L->slices > 1 && !rk_slices_in_place(L);
+    bool packed = a->packed;
     uint8_t *dst = (packed ? a->e->xq : (uint8_t *)a->e->scratch[0].a->map) + a->m0 * row_bytes;
     int bad = (rk_mode_int8(L->mode) ? rk_act_quant_i8_simd : rk_act_quant_f16_simd)(X, rows, ldx, L->K, L->Kpad, dst,
                                                                                      a->e->sx + a->m0);
@@ -237,7 +238,7 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
                             (long long)ldx, L->K, (void *)Y, (long long)ldy, L->N);
     struct rk_plan p;
     char why[256];
-    int rc = rk_plan_make(L, (uint32_t)M, e->opt.job_budget_ms, &p, why, sizeof why);
+    int rc = rk_plan_make(L, (uint32_t)M, e->opt.envelope, e->opt.job_budget_ms, &p, why, sizeof why);
     if (rc) return rk_gemm_fail(e, rc, "plan for M=%lld: %s", (long long)M, why);
     struct npu_device_info info;
     npu_device_get_info(e->dev[0], &info);
@@ -264,7 +265,7 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
             e->xrot = n, e->xrot_cap = (size_t)M * L->K;
     }
     size_t xq_bytes = (size_t)M * L->Kpad * L->bpe;
-    if (!rc && L->slices > 1 && !rk_slices_in_place(L) && e->xq_cap < xq_bytes) {
+    if (!rc && rk_plan_slices_packed(&p) && e->xq_cap < xq_bytes) {
         uint8_t *n = realloc(e->xq, xq_bytes);
         if (!n)
             rc = rk_gemm_fail(e, -ENOMEM, "out of memory");
@@ -293,8 +294,14 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
         pthread_t th[NPU_CORES];
         bool started[NPU_CORES] = {0};
         for (uint32_t i = 0; i < nparts; i++) {
-            parts[i] = (struct act_part){
-                    .e = e, .L = L, .X = X, .ldx = ldx, .M = M, .m0 = M * i / nparts, .m1 = M * (i + 1) / nparts};
+            parts[i] = (struct act_part){.e = e,
+                                         .L = L,
+                                         .X = X,
+                                         .ldx = ldx,
+                                         .M = M,
+                                         .m0 = M * i / nparts,
+                                         .m1 = M * (i + 1) / nparts,
+                                         .packed = rk_plan_slices_packed(&p)};
             if (i > 0 && !(started[i] = !pthread_create(&th[i], NULL, act_part_run, &parts[i])))
                 act_part_run(&parts[i]);
         }
@@ -359,9 +366,12 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
                 .glue_wall_ns = (double)(tq1 - t0 + glue_wall_max),
                 .npu_wait_ns = (double)wait_max,
                 .wall_ns = (double)(npu_monotonic_ns() - t_entry),
-                .model_ns_200 = p.model_ns_200,
-                .model_ns_1000 = p.model_ns_1000,
-                .model_max_job_ns_200 = p.max_job_ns_200,
+                .model_ns_200 = {p.model_ns[RK_CLOCK_MAINLINE][NPU_MODEL_OPTIMISTIC],
+                                 p.model_ns[RK_CLOCK_MAINLINE][NPU_MODEL_PESSIMISTIC]},
+                .model_ns_1000 = {p.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_OPTIMISTIC],
+                                  p.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_PESSIMISTIC]},
+                .model_max_job_ns = p.max_job_ns,
+                .reuse_tasks = p.reuse_tasks,
         };
     }
     rk_plan_free(&p);

@@ -8,6 +8,7 @@
 
 #include "npu_envelope.h"
 #include "npu_limits.h"
+#include "npu_timing.h"
 #include "regcmd.h"
 #include "rk_gemm.h"
 
@@ -17,7 +18,7 @@
 /* cores and N-tiles start at multiples of it (docs/hardware/layouts.md §3.2, §4.3) */
 #define RK_GEMM_N_UNIT        NPU_KGROUP_INT8
 /* int8 feature tile ≤ 8 CBUF banks; 16 banks = WRONG (HM, docs/hardware/limits.md §5) */
-#define RK_GEMM_I8_DATA_BANKS 8
+#define RK_GEMM_I8_DATA_BANKS NPU_I8_DATA_BANKS_MAX
 
 static inline bool rk_mode_int8(enum rk_gemm_mode m) { return m != RK_GEMM_FP16; } /* NPU runs int8 */
 
@@ -43,32 +44,48 @@ struct rk_wlayout {
 
 struct rk_plan_task {
     uint8_t core, slice, job_start;
+    uint8_t weight_reuse; /* the previous task on this core loaded the same weights with the same CBUF split:
+                           * CBUF_CON0.WEIGHT_REUSE (rk_matmul.weight_reuse), no weight fetch in the MODEL */
     uint32_t ntile;
     uint32_t m0, m;
-    uint64_t model_ns_200;
+    uint64_t model_split_ns; /* pessimistic MODEL time at the split clock: what job splitting adds up */
 };
 
+/* The two clocks every MODEL figure is reported at: the mainline clock and the vendor maximum. */
+enum rk_model_clock {
+    RK_CLOCK_MAINLINE = 0,
+    RK_CLOCK_VENDOR = 1
+};
+#define RK_MODEL_CLOCKS 2
+uint32_t rk_model_clock_mhz(enum rk_model_clock c);
+
 struct rk_plan {
-    struct rk_wlayout L;
+    struct rk_wlayout L; /* the weight's layout; the plan may cut N-tiles narrower for WEIGHT_REUSE */
     uint32_t M;
     uint32_t m_tile[RK_GEMM_MAX_SLICES];
+    struct npu_envelope env; /* what the plan may use (tiles, reuse, job budget) */
     struct rk_plan_core {
-        uint32_t task0, tasks, jobs;
+        uint32_t task0, tasks, jobs, reuse_tasks;
         uint64_t a_bytes, c_bytes, regcmd_bytes; /* per-core scratch BO sizes */
-        uint64_t busy_ns_200, busy_ns_1000, max_job_ns_200, dma_bytes;
+        uint64_t busy_ns[RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS], max_job_ns;
+        uint64_t dma_bytes; /* bytes the tasks move: A + weights actually fetched + C */
     } core[NPU_CORES];
     struct rk_plan_task *tasks; /* core-major; within a core: slice, N-tile, M-tile */
-    uint32_t ntasks, njobs;
-    uint64_t macs, dma_bytes, model_ns_200, model_ns_1000, max_job_ns_200;
+    uint32_t ntasks, njobs, reuse_tasks;
+    uint64_t macs, dma_bytes;
+    uint64_t model_ns[RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS]; /* MODEL: cores in parallel, [clock][bound] */
+    uint64_t max_job_ns;                                  /* pessimistic MODEL, at split_clock_mhz */
+    uint32_t split_clock_mhz;                             /* the clock jobs are split at */
     uint64_t job_budget_ns;
 };
 
-/* env NULL: npu_envelope_safe. */
+/* env NULL: npu_envelope_safe. The layout (K-slices, N-tiles) stays inside it. */
 int rk_layout_make(int64_t K, int64_t N, enum rk_gemm_mode mode, uint32_t cores, const struct npu_envelope *env,
                    struct rk_wlayout *L, char *why, size_t whylen);
-/* job_budget_ms 0: the layout's envelope's budget. */
-int rk_plan_make(const struct rk_wlayout *L, uint32_t M, uint32_t job_budget_ms, struct rk_plan *p, char *why,
-                 size_t whylen);
+/* Plan one matmul of M rows inside an envelope (NULL = the layout's). Jobs are split by the pessimistic MODEL at
+ * npu_model_clock_mhz() against job_budget_ms (0 = the envelope's budget). */
+int rk_plan_make(const struct rk_wlayout *L, uint32_t M, const struct npu_envelope *env, uint32_t job_budget_ms,
+                 struct rk_plan *p, char *why, size_t whylen);
 void rk_plan_free(struct rk_plan *p);
 void rk_plan_print(const struct rk_plan *p, FILE *out);
 /* Rows per task for one K-slice: the CBUF rule of the mode, capped by the envelope. */
@@ -89,7 +106,14 @@ static inline uint32_t rk_tile_n(const struct rk_core_share *cs, uint32_t t)
 uint32_t rk_tile_npad(const struct rk_wlayout *L, const struct rk_core_share *cs, uint32_t t);
 /* A K-slice's rows in the A buffer: in place (one full-width row, LINE_STRIDE = Kpad, the vendor way) or
  * packed (each slice's columns in a region of their own, rows of kpad[s]: what the safe envelope needs). */
-static inline bool rk_slices_in_place(const struct rk_wlayout *L) { return L->slices > 1 && L->env.inplace_k_slices; }
+static inline bool rk_plan_slices_in_place(const struct rk_plan *p)
+{
+    return p->L.slices > 1 && p->env.inplace_k_slices;
+}
+static inline bool rk_plan_slices_packed(const struct rk_plan *p)
+{
+    return p->L.slices > 1 && !p->env.inplace_k_slices;
+}
 /* The matmul of one task (addresses relative to 0: add the BO IOVAs). */
 struct rk_matmul rk_plan_task_matmul(const struct rk_plan *p, const struct rk_plan_task *t);
 /* Byte offsets of a task's operands in the core's A, weight and C BOs. */

@@ -4,9 +4,13 @@
  * per core, jobs). Tiling follows docs/hardware/limits.md §7 (HM's recommended model): K-slices with int32 partials
  * summed on the host, M-tiles sized to the CBUF data banks, N-tiles within the DPU limits, disjoint N ranges per core
  * (docs/hardware/limits.md §8), tasks chained into jobs bounded by the 500 ms job timeout. Every choice stays inside
- * the execution envelope the layout is made for (docs/hardware/limits.md §6.1, hw/npu_envelope.h): tile sizes, K per
- * task, packed or in-place K-slices, chained tails, tasks and MODEL time per job. The plan is plain data so it can be
- * printed (--explain) and tested without a device.
+ * the execution envelope (docs/hardware/limits.md §6.1, hw/npu_envelope.h): the layout's tile sizes and K per task,
+ * the plan's rows, packed or in-place K-slices, chained tails, tasks per job. Jobs are sized by the
+ * PESSIMISTIC timing MODEL against the envelope's budget; every MODEL figure of a plan comes as two bounds at the
+ * mainline and the vendor clock. Where the envelope allows CBUF WEIGHT_REUSE and the MODEL finds it cheaper, a core's
+ * N-tiles are cut so one N-tile's weights stay in CBUF while its M-tiles run back to back
+ * (docs/hardware/limits.md §6.3). The plan is plain data so it can be printed (--explain) and tested without a
+ * device.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -48,7 +52,7 @@ static enum rk_dtype out_dtype(enum rk_gemm_mode m) { return rk_mode_int8(m) ? R
 
 static const struct npu_envelope *env_or_safe(const struct npu_envelope *env) { return env ? env : &npu_envelope_safe; }
 
-/* Rows per task for one K-slice. */
+/* Rows per task for one K-slice: the CBUF rule, capped by the envelope's rows. */
 uint32_t rk_plan_m_tile(enum rk_gemm_mode mode, uint32_t kpad, const struct npu_envelope *env)
 {
     uint32_t cap = env_or_safe(env)->m_tile_max;
@@ -79,17 +83,18 @@ static uint32_t k_task_max(enum rk_gemm_mode mode, const struct npu_envelope *en
     return rk_mode_int8(mode) ? env->k_task_max_int8 : env->k_task_max_fp16;
 }
 
-static struct npu_task_shape task_shape(enum rk_gemm_mode mode, uint32_t m, uint32_t kpad, uint32_t npad)
+uint32_t rk_model_clock_mhz(enum rk_model_clock c)
 {
-    return (struct npu_task_shape){m, kpad, npad, rk_mode_int8(mode) ? NPU_DTYPE_INT8 : NPU_DTYPE_FP16,
-                                   rk_mode_int8(mode) ? NPU_DTYPE_INT32 : NPU_DTYPE_FP32};
+    return c == RK_CLOCK_MAINLINE ? NPU_CLOCK_MAINLINE_MHZ : NPU_CLOCK_VENDOR_MHZ;
 }
 
-static uint64_t task_ns(enum rk_gemm_mode mode, uint32_t m, uint32_t kpad, uint32_t npad, uint32_t mhz)
+static struct npu_model_work task_work(enum rk_gemm_mode mode, uint32_t m, uint32_t kpad, uint32_t npad,
+                                       bool weight_reuse)
 {
-    struct npu_task_shape s = task_shape(mode, m, kpad, npad);
-    struct npu_model_work w = npu_model_work_from_shape(&s);
-    return npu_model_task_ns(&w, mhz);
+    struct npu_model_work w = npu_model_work_matmul(m, kpad, npad, rk_mode_int8(mode) ? NPU_PREC_INT8 : NPU_PREC_FP16,
+                                                    (uint32_t)rk_dtype_size(out_dtype(mode)));
+    w.weights_reused = weight_reuse;
+    return w;
 }
 
 static bool k_hazard(enum rk_gemm_mode mode, uint32_t kpad)
@@ -112,7 +117,9 @@ static void split_k(uint32_t K, uint32_t Kpad, uint32_t s, struct rk_wlayout *L)
     }
 }
 
-/* MODEL cost of one slicing for a prefill-sized M (the case the NPU is for, docs/hardware/measurements.md §5). */
+/* MODEL cost of one slicing for a prefill-sized M (the case the NPU is for, docs/hardware/measurements.md §5): both
+ * bounds at both clocks, since at 200 MHz compute dominates and at 1 GHz the weight re-reads per M-tile
+ * (docs/hardware/measurements.md §4). */
 static uint64_t slicing_cost(const struct rk_wlayout *L, uint32_t n)
 {
     const uint32_t M = SLICING_COST_M;
@@ -120,11 +127,12 @@ static uint64_t slicing_cost(const struct rk_wlayout *L, uint32_t n)
     uint32_t ntile = min_u(n, L->env.n_tile_max), ntiles = div_up(n, ntile);
     for (uint32_t s = 0; s < L->slices; s++) {
         uint32_t mt = rk_plan_m_tile(L->mode, L->kpad[s], &L->env), tiles = div_up(M, mt);
-        /* both clocks: at 200 MHz compute dominates, at 1 GHz the weight re-reads per M-tile
-         * (docs/hardware/measurements.md §4) */
-        ns += (uint64_t)tiles * ntiles *
-              (task_ns(L->mode, div_up(M, tiles), L->kpad[s], ntile, NPU_CLOCK_MAINLINE_MHZ) +
-               task_ns(L->mode, div_up(M, tiles), L->kpad[s], ntile, NPU_CLOCK_VENDOR_MHZ));
+        struct npu_model_work w = task_work(L->mode, div_up(M, tiles), L->kpad[s], ntile, false);
+        for (int c = 0; c < RK_MODEL_CLOCKS; c++)
+            for (int b = 0; b < NPU_MODEL_BOUNDS; b++)
+                ns += (uint64_t)tiles * ntiles *
+                      npu_model_task_ns(&w, rk_model_clock_mhz((enum rk_model_clock)c), L->cores,
+                                        (enum npu_model_bound)b);
         ns += (uint64_t)M * n * 4 * 2 / 4; /* host: read one more int32 partial per output (~4 GB/s) */
     }
     return ns;
@@ -159,6 +167,13 @@ int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, const struct 
     return 0;
 }
 
+/* A core's columns in balanced N-tiles of at most tile_units 32-column units (rk_tile_* computes them). */
+static void cut_n_tiles(struct rk_core_share *cs, uint32_t tile_units)
+{
+    cs->units = div_up(cs->n, RK_GEMM_N_UNIT);
+    cs->ntiles = div_up(cs->units, tile_units ? tile_units : 1);
+}
+
 int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t cores, const struct npu_envelope *env,
                    struct rk_wlayout *L, char *why, size_t whylen)
 {
@@ -181,8 +196,7 @@ int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t co
         uint32_t u = units / L->cores + (c < units % L->cores);
         cs->n0 = n0, cs->n = min_u(u * RK_GEMM_N_UNIT, N - n0), cs->npad = rk_npad(in_dtype(mode), cs->n);
         n0 += cs->n;
-        cs->units = u;
-        cs->ntiles = div_up(u, env->n_tile_max / RK_GEMM_N_UNIT);
+        cut_n_tiles(cs, env->n_tile_max / RK_GEMM_N_UNIT);
     }
 
     /* K-slices: the fewest of at most the envelope's K per task (int8 ≤ 8192, MF-rocket:
@@ -242,7 +256,8 @@ struct rk_matmul rk_plan_task_matmul(const struct rk_plan *p, const struct rk_pl
             .c_layout = RK_LAYOUT_ROW_MAJOR,
             /* in place, a K-slice reads its columns of the full-width A (regcmd.h a_row_stride); packed, its
              * own region holds rows of exactly its K */
-            .a_row_stride = rk_slices_in_place(L) ? L->Kpad : 0,
+            .a_row_stride = rk_plan_slices_in_place(p) ? L->Kpad : 0,
+            .weight_reuse = t->weight_reuse,
     };
 }
 
@@ -250,90 +265,213 @@ void rk_plan_task_offsets(const struct rk_plan *p, const struct rk_plan_task *t,
 {
     const struct rk_wlayout *L = &p->L;
     const struct rk_core_share *cs = &L->core[t->core];
-    if (rk_slices_in_place(L) || L->slices == 1)
-        *a = ((uint64_t)t->m0 * L->Kpad + L->k0[t->slice]) * L->bpe;
-    else /* packed: slice s's region follows the regions of the slices before it, M rows of kpad[s] */
+    if (rk_plan_slices_packed(p)) /* slice s's region follows the regions before it, M rows of kpad[s] */
         *a = ((uint64_t)p->M * L->k0[t->slice] + (uint64_t)t->m0 * L->kpad[t->slice]) * L->bpe;
+    else
+        *a = ((uint64_t)t->m0 * L->Kpad + L->k0[t->slice]) * L->bpe;
     /* one kernel group is contiguous over the slice's K, so an N-tile at n0 starts at n0·Kpad·bpe
      * (docs/hardware/layouts.md §3.2) */
     *b = cs->b_off[t->slice] + (uint64_t)rk_tile_n0(cs, t->ntile) * L->kpad[t->slice] * L->bpe;
     *c = rk_plan_c_index(p, t->core, t->slice, t->ntile, t->m0) * 4;
 }
 
-int rk_plan_make(const struct rk_wlayout *L, uint32_t M, uint32_t job_budget_ms, struct rk_plan *p, char *why,
-                 size_t whylen)
+/* WEIGHT_REUSE needs the N-tile's weights resident in the weight banks the M-tile leaves, with one spare bank
+ * as Mesa keeps for its resident weights (docs/hardware/limits.md §6.1, §6.3). */
+#define REUSE_SPARE_BANKS 1
+
+static uint32_t banks_for(uint64_t bytes) { return div_up(bytes, NPU_CBUF_BANK_BYTES); }
+
+static bool weights_stay_in_cbuf(const struct rk_wlayout *L, uint32_t m, uint32_t kpad, uint32_t npad)
+{
+    uint32_t data = npu_data_banks_needed(1, m, kpad, L->bpe);
+    return data < NPU_CBUF_BANKS &&
+           banks_for((uint64_t)kpad * npad * L->bpe) + REUSE_SPARE_BANKS <= NPU_CBUF_BANKS - data;
+}
+
+/* The widest N-tile (in 32-column units) whose weights stay in CBUF next to every slice's largest M-tile. */
+static uint32_t reuse_tile_units(const struct rk_plan *p, const uint32_t *mtiles)
+{
+    const struct rk_wlayout *L = &p->L;
+    uint32_t units = min_u(L->env.n_tile_max, p->env.n_tile_max) / RK_GEMM_N_UNIT;
+    for (uint32_t s = 0; s < L->slices; s++) {
+        uint32_t data = npu_data_banks_needed(1, div_up(p->M, mtiles[s]), L->kpad[s], L->bpe);
+        uint32_t free_banks = NPU_CBUF_BANKS > data + REUSE_SPARE_BANKS ? NPU_CBUF_BANKS - data - REUSE_SPARE_BANKS : 0;
+        units = min_u(units, (uint32_t)((uint64_t)free_banks * NPU_CBUF_BANK_BYTES /
+                                        ((uint64_t)L->kpad[s] * L->bpe * RK_GEMM_N_UNIT)));
+    }
+    return units;
+}
+
+/* One core's tasks in order (slice > N-tile > M-tile, so an N-tile's M-tiles run back to back), split into
+ * jobs by the pessimistic MODEL at the split clock, with the MODEL added up at both clocks and bounds. With
+ * emit, the tasks are written into the plan. */
+struct core_walk {
+    uint64_t busy[RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS], max_job_ns, dma_bytes, macs;
+    uint32_t tasks, jobs, reuse_tasks;
+};
+
+static uint64_t walk_cost(const struct core_walk *w)
+{
+    uint64_t ns = 0;
+    for (int c = 0; c < RK_MODEL_CLOCKS; c++)
+        for (int b = 0; b < NPU_MODEL_BOUNDS; b++) ns += w->busy[c][b];
+    return ns;
+}
+
+static void walk_core(struct rk_plan *p, uint32_t c, const uint32_t *mtiles, bool reuse, bool emit, struct core_walk *w)
+{
+    const struct rk_wlayout *L = &p->L;
+    const struct rk_core_share *cs = &L->core[c];
+    uint64_t job_ns = 0;
+    uint32_t job_tasks = 0, tasks_max = min_u(p->env.tasks_per_job_max, NPU_TASKS_PER_KICK_MAX);
+    memset(w, 0, sizeof *w);
+    for (uint32_t s = 0; s < L->slices; s++)
+        for (uint32_t t = 0; t < cs->ntiles; t++) {
+            uint32_t prev_banks = 0;
+            for (uint32_t i = 0, m0 = 0; i < mtiles[s]; i++) {
+                /* balanced M-tiles: sizes differ by at most one row */
+                uint32_t m = p->M / mtiles[s] + (i < p->M % mtiles[s]);
+                uint32_t banks = npu_data_banks_needed(1, m, L->kpad[s], L->bpe);
+                /* the previous task loaded this N-tile's weights with the same bank split */
+                uint32_t npad = rk_tile_npad(L, cs, t);
+                bool reused = reuse && i > 0 && banks == prev_banks && weights_stay_in_cbuf(L, m, L->kpad[s], npad);
+                struct npu_model_work wk = task_work(L->mode, m, L->kpad[s], npad, reused);
+                uint64_t split = npu_model_task_ns(&wk, p->split_clock_mhz, L->cores, NPU_MODEL_PESSIMISTIC);
+                bool start = !job_tasks || job_ns + split > p->job_budget_ns || job_tasks >= tasks_max;
+                if (start && reused) { /* a new job may find another fd's weights in CBUF */
+                    reused = wk.weights_reused = false;
+                    split = npu_model_task_ns(&wk, p->split_clock_mhz, L->cores, NPU_MODEL_PESSIMISTIC);
+                }
+                if (start) {
+                    if (job_tasks && job_ns > w->max_job_ns) w->max_job_ns = job_ns;
+                    w->jobs++, job_tasks = 0;
+                    job_ns = npu_model_job_overhead_ns(NPU_MODEL_PESSIMISTIC);
+                    for (int k = 0; k < RK_MODEL_CLOCKS; k++)
+                        for (int b = 0; b < NPU_MODEL_BOUNDS; b++)
+                            w->busy[k][b] += npu_model_job_overhead_ns((enum npu_model_bound)b);
+                }
+                job_ns += split, job_tasks++;
+                for (int k = 0; k < RK_MODEL_CLOCKS; k++)
+                    for (int b = 0; b < NPU_MODEL_BOUNDS; b++)
+                        w->busy[k][b] += npu_model_task_ns(&wk, rk_model_clock_mhz((enum rk_model_clock)k), L->cores,
+                                                           (enum npu_model_bound)b);
+                w->dma_bytes += wk.bytes_in + wk.bytes_out - (reused ? wk.weight_bytes : 0);
+                w->macs += (uint64_t)m * L->k[s] * rk_tile_n(cs, t);
+                w->reuse_tasks += reused;
+                if (emit)
+                    p->tasks[p->ntasks++] = (struct rk_plan_task){.core = (uint8_t)c,
+                                                                  .slice = (uint8_t)s,
+                                                                  .job_start = start,
+                                                                  .weight_reuse = reused,
+                                                                  .ntile = t,
+                                                                  .m0 = m0,
+                                                                  .m = m,
+                                                                  .model_split_ns = split};
+                w->tasks++;
+                m0 += m, prev_banks = banks;
+            }
+        }
+    if (job_ns > w->max_job_ns) w->max_job_ns = job_ns;
+}
+
+/* Where the envelope allows it, cut the core's N-tiles for WEIGHT_REUSE if the MODEL finds that cheaper. */
+static void choose_reuse(struct rk_plan *p, uint32_t c, const uint32_t *mtiles, bool *reuse)
+{
+    *reuse = false;
+    if (!p->env.weight_reuse) return;
+    struct core_walk plain, r;
+    walk_core(p, c, mtiles, false, false, &plain);
+    struct rk_core_share saved = p->L.core[c];
+    uint32_t units = reuse_tile_units(p, mtiles);
+    if (units) {
+        cut_n_tiles(&p->L.core[c], units);
+        walk_core(p, c, mtiles, true, false, &r);
+        *reuse = r.reuse_tasks && walk_cost(&r) < walk_cost(&plain);
+    }
+    if (!*reuse) p->L.core[c] = saved;
+}
+
+/* The layout was cut for its own envelope when the weight was prepared; a plan in another envelope may only
+ * narrow the rows and the job structure, never widen the K-slices or N-tiles beyond what it allows. */
+static int layout_fits(const struct rk_wlayout *L, const struct npu_envelope *env, char *why, size_t whylen)
+{
+    const char *name = npu_envelope_name(env->kind);
+    if (!(env->out_pairs & (rk_mode_int8(L->mode) ? NPU_PAIR_I8_I32 : NPU_PAIR_F16_F32)))
+        return why_fail(why, whylen, -ENOTSUP, "envelope '%s' does not include the output mode %s needs", name,
+                        rk_gemm_mode_name(L->mode));
+    for (uint32_t s = 0; s < L->slices; s++)
+        if (L->kpad[s] > k_task_max(L->mode, env))
+            return why_fail(why, whylen, -ENOTSUP,
+                            "the weight's K-slice %u of %u is wider than envelope '%s' allows (%u)", s, L->kpad[s],
+                            name, k_task_max(L->mode, env));
+    for (uint32_t c = 0; c < L->cores; c++)
+        if (rk_tile_n(&L->core[c], 0) > env->n_tile_max) /* the first tiles are the widest */
+            return why_fail(why, whylen, -ENOTSUP,
+                            "the weight's N-tiles of %u columns are wider than envelope '%s' allows (%u)",
+                            rk_tile_n(&L->core[c], 0), name, env->n_tile_max);
+    return 0;
+}
+
+int rk_plan_make(const struct rk_wlayout *L, uint32_t M, const struct npu_envelope *env, uint32_t job_budget_ms,
+                 struct rk_plan *p, char *why, size_t whylen)
 {
     memset(p, 0, sizeof *p);
     if (M < 1) return why_fail(why, whylen, -EINVAL, "M=%u: nothing to compute", M);
     if (M > RK_GEMM_M_MAX) return why_fail(why, whylen, -ENOTSUP, "M=%u > %d rows per call", M, RK_GEMM_M_MAX);
-    p->L = *L, p->M = M;
-    /* Budget per job: the envelope's (vendor: half the job timeout, safe: a tenth), because the MODEL is an
-     * estimate (docs/hardware/rocket-uapi.md §1.3); measured at the slow mainline clock
-     * (docs/npu-mainline-status.md §6.1). */
-    p->job_budget_ns = (uint64_t)(job_budget_ms ? job_budget_ms : L->env.job_budget_ms) * 1000000;
+    p->L = *L, p->M = M, p->env = env ? *env : L->env;
+    int rc = layout_fits(L, &p->env, why, whylen);
+    if (rc) return rc;
+    /* Budget per job: the envelope's (far below the 500 ms timeout, docs/hardware/rocket-uapi.md §1.3), against the
+     * pessimistic MODEL at the clock the model assumes (the mainline clock unless a board profile says). */
+    p->split_clock_mhz = npu_model_clock_mhz();
+    uint32_t budget_ms = job_budget_ms ? job_budget_ms : p->env.job_budget_ms;
+    p->job_budget_ns = budget_ms ? (uint64_t)budget_ms * 1000000 : npu_model_job_timeout_ns() / 2;
     if (p->job_budget_ns > npu_model_job_timeout_ns()) p->job_budget_ns = npu_model_job_timeout_ns();
 
     uint32_t mtiles[RK_GEMM_MAX_SLICES];
-    uint64_t count = 0;
     for (uint32_t s = 0; s < L->slices; s++) {
-        p->m_tile[s] = rk_plan_m_tile(L->mode, L->kpad[s], &L->env);
+        p->m_tile[s] = rk_plan_m_tile(L->mode, L->kpad[s], &p->env);
         mtiles[s] = div_up(M, p->m_tile[s]);
-        for (uint32_t c = 0; c < L->cores; c++) count += (uint64_t)mtiles[s] * L->core[c].ntiles;
+    }
+    bool reuse[NPU_CORES] = {false};
+    uint64_t count = 0;
+    for (uint32_t c = 0; c < L->cores; c++) {
+        choose_reuse(p, c, mtiles, &reuse[c]);
+        for (uint32_t s = 0; s < L->slices; s++) count += (uint64_t)mtiles[s] * p->L.core[c].ntiles;
     }
     p->tasks = calloc(count, sizeof *p->tasks);
     if (!p->tasks) return why_fail(why, whylen, -ENOMEM, "out of memory for %" PRIu64 " tasks", count);
     size_t seg = rk_regcmd_segment_entries(RK_REGCMD_BODY_ENTRIES) * 8;
-    uint64_t busy200[NPU_CORES] = {0}, busy1000[NPU_CORES] = {0};
+    uint64_t busy[RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS][NPU_CORES] = {{{0}}};
     for (uint32_t c = 0; c < L->cores; c++) {
-        const struct rk_core_share *cs = &L->core[c];
+        const struct rk_core_share *cs = &p->L.core[c];
         struct rk_plan_core *pc = &p->core[c];
+        struct core_walk w;
         pc->task0 = p->ntasks;
-        uint64_t job_ns = 0;
-        uint32_t job_tasks = 0;
-        for (uint32_t s = 0; s < L->slices; s++)
-            for (uint32_t t = 0; t < cs->ntiles; t++)
-                for (uint32_t i = 0, m0 = 0; i < mtiles[s]; i++) {
-                    /* balanced M-tiles: sizes differ by at most one row */
-                    uint32_t m = M / mtiles[s] + (i < M % mtiles[s]);
-                    struct rk_plan_task *tk = &p->tasks[p->ntasks++];
-                    *tk = (struct rk_plan_task){.core = (uint8_t)c, .slice = (uint8_t)s, .ntile = t, .m0 = m0, .m = m};
-                    m0 += m;
-                    uint32_t npad = rk_tile_npad(L, cs, t);
-                    tk->model_ns_200 = task_ns(L->mode, m, L->kpad[s], npad, NPU_CLOCK_MAINLINE_MHZ);
-                    uint64_t ns1000 = task_ns(L->mode, m, L->kpad[s], npad, NPU_CLOCK_VENDOR_MHZ);
-                    if (!job_tasks || job_ns + tk->model_ns_200 > p->job_budget_ns ||
-                        job_tasks >= L->env.tasks_per_job_max) {
-                        if (job_tasks && job_ns > pc->max_job_ns_200) pc->max_job_ns_200 = job_ns;
-                        tk->job_start = 1, pc->jobs++, job_tasks = 0;
-                        job_ns = npu_model_job_overhead_ns();
-                        busy200[c] += npu_model_job_overhead_ns(), busy1000[c] += npu_model_job_overhead_ns();
-                    }
-                    job_ns += tk->model_ns_200, job_tasks++;
-                    busy200[c] += tk->model_ns_200, busy1000[c] += ns1000;
-                    uint64_t dma =
-                            ((uint64_t)m * L->kpad[s] + (uint64_t)L->kpad[s] * npad) * L->bpe + (uint64_t)m * npad * 4;
-                    pc->dma_bytes += dma;
-                    p->macs += (uint64_t)m * L->k[s] * rk_tile_n(cs, t);
-                }
-        if (job_ns > pc->max_job_ns_200) pc->max_job_ns_200 = job_ns;
-        if (pc->max_job_ns_200 > npu_model_job_timeout_ns())
-            return why_fail(why, whylen, -ENOTSUP, "one task alone exceeds the job timeout in the MODEL");
-        pc->tasks = p->ntasks - pc->task0;
+        walk_core(p, c, mtiles, reuse[c], true, &w);
+        if (w.max_job_ns > npu_model_job_timeout_ns())
+            return why_fail(why, whylen, -ENOTSUP, "one task alone exceeds the job timeout in the pessimistic MODEL");
+        pc->tasks = w.tasks, pc->jobs = w.jobs, pc->reuse_tasks = w.reuse_tasks;
+        pc->max_job_ns = w.max_job_ns, pc->dma_bytes = w.dma_bytes;
+        memcpy(pc->busy_ns, w.busy, sizeof pc->busy_ns);
+        for (int k = 0; k < RK_MODEL_CLOCKS; k++)
+            for (int b = 0; b < NPU_MODEL_BOUNDS; b++) busy[k][b][c] = w.busy[k][b];
         pc->a_bytes = (uint64_t)M * L->Kpad * L->bpe;
         pc->c_bytes = (uint64_t)L->slices * M * cs->npad * 4;
         pc->regcmd_bytes = (uint64_t)pc->tasks * seg;
-        pc->busy_ns_200 = busy200[c], pc->busy_ns_1000 = busy1000[c];
-        p->njobs += pc->jobs;
-        p->dma_bytes += pc->dma_bytes;
-        if (pc->max_job_ns_200 > p->max_job_ns_200) p->max_job_ns_200 = pc->max_job_ns_200;
+        p->njobs += pc->jobs, p->reuse_tasks += pc->reuse_tasks;
+        p->dma_bytes += pc->dma_bytes, p->macs += w.macs;
+        if (pc->max_job_ns > p->max_job_ns) p->max_job_ns = pc->max_job_ns;
         if (pc->a_bytes >= UINT32_MAX || pc->c_bytes >= UINT32_MAX || pc->regcmd_bytes >= UINT32_MAX)
             return why_fail(why, whylen, -E2BIG,
                             "M=%u: scratch buffers of core %u exceed 4 GiB (A %" PRIu64 ", C %" PRIu64
                             " bytes); split M",
                             M, c, pc->a_bytes, pc->c_bytes);
     }
-    p->model_ns_200 = npu_model_parallel_ns(busy200, (int)L->cores, p->dma_bytes);
-    p->model_ns_1000 = npu_model_parallel_ns(busy1000, (int)L->cores, p->dma_bytes);
+    for (int k = 0; k < RK_MODEL_CLOCKS; k++)
+        for (int b = 0; b < NPU_MODEL_BOUNDS; b++)
+            p->model_ns[k][b] =
+                    npu_model_parallel_bound_ns(busy[k][b], (int)L->cores, p->dma_bytes, (enum npu_model_bound)b);
     return 0;
 }
 
@@ -343,45 +481,59 @@ void rk_plan_free(struct rk_plan *p)
     p->tasks = NULL;
 }
 
+/* "a.aaa-b.bbb ms @200 MHz, c.ccc-d.ddd ms @1000 MHz" from [clock][bound] nanoseconds. */
+static void print_bounds(FILE *out, const uint64_t ns[RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS])
+{
+    for (int k = 0; k < RK_MODEL_CLOCKS; k++)
+        fprintf(out, "%s%.3f-%.3f ms @%u MHz", k ? ", " : "", ns[k][NPU_MODEL_OPTIMISTIC] / 1e6,
+                ns[k][NPU_MODEL_PESSIMISTIC] / 1e6, rk_model_clock_mhz((enum rk_model_clock)k));
+}
+
 void rk_plan_print(const struct rk_plan *p, FILE *out)
 {
     const struct rk_wlayout *L = &p->L;
+    char env[256];
+    npu_envelope_describe(&p->env, env, sizeof env);
     fprintf(out, "plan: Y[%u,%u] = X[%u,%u] * W[%u,%u]^T, mode %s (%s x %s -> %s)\n", p->M, L->N, p->M, L->K, L->N,
             L->K, rk_gemm_mode_name(L->mode), rk_mode_int8(L->mode) ? "int8" : "fp16",
             rk_mode_int8(L->mode) ? "int8" : "fp16", rk_mode_int8(L->mode) ? "int32" : "fp32");
-    char env[256];
-    npu_envelope_describe(&L->env, env, sizeof env);
     fprintf(out, "  %s\n", env);
     if (L->had_block > 1) fprintf(out, "  X and W rotated by block Hadamard H_%u (host side)\n", L->had_block);
     fprintf(out, "  K: Kpad %u in %u slice(s):", L->Kpad, L->slices);
     for (uint32_t s = 0; s < L->slices; s++)
         fprintf(out, " [%u,+%u pad %u, m_tile %u]", L->k0[s], L->k[s], L->kpad[s], p->m_tile[s]);
     fprintf(out, "%s\n",
-            L->slices == 1          ? ""
-            : rk_slices_in_place(L) ? "; read in place from one full-width A, partials summed exactly on the host"
-                                    : "; each packed in its own A region, partials summed exactly on the host");
+            L->slices == 1               ? ""
+            : rk_plan_slices_in_place(p) ? "; read in place from one full-width A, partials summed exactly on the host"
+                                         : "; each packed in its own A region, partials summed exactly on the host");
     for (uint32_t c = 0; c < L->cores; c++) {
         const struct rk_core_share *cs = &L->core[c];
         const struct rk_plan_core *pc = &p->core[c];
         fprintf(out,
-                "  core %u: N [%u,%u) npad %u, %u N-tile(s) of <= %u, %u task(s) in %u job(s); DMA %.3f MB; "
-                "MODEL busy %.3f ms @%u MHz, %.3f ms @%u MHz, longest job %.3f ms @%u MHz\n",
-                c, cs->n0, cs->n0 + cs->n, cs->npad, cs->ntiles, rk_tile_npad(L, cs, 0), pc->tasks, pc->jobs,
-                pc->dma_bytes / 1e6, pc->busy_ns_200 / 1e6, NPU_CLOCK_MAINLINE_MHZ, pc->busy_ns_1000 / 1e6,
-                NPU_CLOCK_VENDOR_MHZ, pc->max_job_ns_200 / 1e6, NPU_CLOCK_MAINLINE_MHZ);
+                "  core %u: N [%u,%u) npad %u, %u N-tile(s) of <= %u, %u task(s) (%u reuse weights) in %u job(s); "
+                "DMA %.3f MB; MODEL busy ",
+                c, cs->n0, cs->n0 + cs->n, cs->npad, cs->ntiles, rk_tile_npad(L, cs, 0), pc->tasks, pc->reuse_tasks,
+                pc->jobs, pc->dma_bytes / 1e6);
+        print_bounds(out, pc->busy_ns);
+        fprintf(out, "; longest job %.3f ms (pessimistic @%u MHz)\n", pc->max_job_ns / 1e6, p->split_clock_mhz);
     }
     fprintf(out,
-            "  total: %u task(s), %u job(s) (<= %u tasks and %.0f ms/job @%u MHz of the %.0f ms timeout; tails %s), "
-            "%.3f GMAC, DMA %.3f MB\n",
-            p->ntasks, p->njobs, L->env.tasks_per_job_max, p->job_budget_ns / 1e6, NPU_CLOCK_MAINLINE_MHZ,
-            npu_model_job_timeout_ns() / 1e6,
-            L->env.chained_tails ? "chained" : "unchained (the kernel kicks each task)", p->macs / 1e9,
-            p->dma_bytes / 1e6);
-    fprintf(out, "  MODEL NPU time: %.3f ms @%u MHz, %.3f ms @%u MHz (cores in parallel)\n", p->model_ns_200 / 1e6,
-            NPU_CLOCK_MAINLINE_MHZ, p->model_ns_1000 / 1e6, NPU_CLOCK_VENDOR_MHZ);
-    fprintf(out, "  weight reuse: one packed B per core shared by all M-tiles (loop order slice > N-tile > M-tile); "
-                 "CBUF WEIGHT_REUSE is not used (not covered by the regcmd builder / software NPU, "
-                 "docs/hardware/limits.md §6.3)\n");
+            "  total: %u task(s), %u job(s) (<= %u tasks, budget %.0f ms/job of the %.0f ms timeout, pessimistic MODEL "
+            "@%u MHz; tails %s), %.3f GMAC, DMA %.3f MB\n",
+            p->ntasks, p->njobs, p->env.tasks_per_job_max, p->job_budget_ns / 1e6, npu_model_job_timeout_ns() / 1e6,
+            p->split_clock_mhz, p->env.chained_tails ? "chained" : "unchained (the kernel kicks each task)",
+            p->macs / 1e9, p->dma_bytes / 1e6);
+    fprintf(out, "  MODEL NPU time (optimistic-pessimistic, cores in parallel; %s): ", npu_model_source());
+    print_bounds(out, p->model_ns);
+    fprintf(out, "\n");
+    if (p->reuse_tasks)
+        fprintf(out,
+                "  weight reuse: %u task(s) set CBUF_CON0.WEIGHT_REUSE: an N-tile's M-tiles run back to back and only "
+                "the first fetches its weights (docs/hardware/limits.md §6.3)\n",
+                p->reuse_tasks);
+    else
+        fprintf(out, "  weight reuse: none (%s); every M-tile fetches its N-tile's weights\n",
+                p->env.weight_reuse ? "not cheaper in the MODEL for this shape" : "the envelope does not allow it");
 }
 
 int rk_gemm_explain_shape(int64_t K, int64_t N, int64_t M, enum rk_gemm_mode mode, uint32_t cores,
@@ -391,7 +543,7 @@ int rk_gemm_explain_shape(int64_t K, int64_t N, int64_t M, enum rk_gemm_mode mod
     struct rk_plan p;
     char why[256];
     int rc = rk_layout_make(K, N, mode, cores ? cores : NPU_CORES, env, &L, why, sizeof why);
-    if (!rc) rc = rk_plan_make(&L, (uint32_t)(M > 0 && M <= RK_GEMM_M_MAX ? M : 0), 0, &p, why, sizeof why);
+    if (!rc) rc = rk_plan_make(&L, (uint32_t)(M > 0 && M <= RK_GEMM_M_MAX ? M : 0), NULL, 0, &p, why, sizeof why);
     if (rc) {
         fprintf(out, "plan: declined: %s\n", why);
         return rc;

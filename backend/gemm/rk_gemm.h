@@ -26,6 +26,7 @@
 
 #include "npu_device.h"
 #include "npu_envelope.h"
+#include "npu_timing.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,7 +51,7 @@ struct rk_gemm_options {
     enum npu_device_kind kind; /* ROCKET or SIM (AUTO: rocket if present, never the sim) */
     uint32_t cores;            /* 1..NPU_CORES devices (fds), one per NPU core; 0 = all */
     uint32_t model_clock_mhz;  /* clock the device's timing MODEL assumes (0 = the mainline clock) */
-    uint32_t job_budget_ms;    /* MODEL time budget per job at the mainline clock; 0 = the envelope's */
+    uint32_t job_budget_ms;    /* pessimistic MODEL time per job; 0 = the envelope's job_budget_ms */
     /* What the planner may emit and the software NPU accepts (hw/npu_envelope.h); copied at open.
      * NULL: npu_envelope_safe, the envelope public evidence on mainline rocket supports. */
     const struct npu_envelope *envelope;
@@ -101,8 +102,11 @@ struct rk_gemm_stats {
     double quant_ns, readout_ns; /* parts of glue_ns (thread CPU time) */
     double wall_ns;              /* measured: whole rk_gemm_run */
     double npu_wait_ns;          /* measured: submit to fences done (simulation time on the sim) */
-    uint64_t model_ns_200, model_ns_1000; /* MODEL: NPU time at the mainline (200 MHz) and vendor (1 GHz) clocks */
-    uint64_t model_max_job_ns_200;        /* MODEL: the longest job at 200 MHz (vs the job timeout) */
+    /* MODEL: NPU time at the mainline (200 MHz) and vendor (1 GHz) clocks, [optimistic, pessimistic]
+     * (npu_timing.h: enum npu_model_bound) */
+    uint64_t model_ns_200[NPU_MODEL_BOUNDS], model_ns_1000[NPU_MODEL_BOUNDS];
+    uint64_t model_max_job_ns; /* MODEL: the longest job, pessimistic at the split clock (vs the job timeout) */
+    uint32_t reuse_tasks;      /* tasks that reuse CBUF weights (WEIGHT_REUSE) */
 };
 
 #define RK_GEMM_M_MAX 65535 /* rows of X per rk_gemm_run */

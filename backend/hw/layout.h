@@ -7,6 +7,7 @@
 #ifndef RK_LAYOUT_H
 #define RK_LAYOUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,10 @@ struct rk_matmul {
 	 * columns of a tile, so N-tiles sharing a row must start at multiples of 32 and only the last
 	 * may be ragged. */
     uint32_t a_row_stride, c_row_stride;
+    /* CBUF_CON0.WEIGHT_REUSE: compute with the weights the previous task on the same core loaded (same B
+     * address, bank split and weight set) instead of fetching them again. Only when all of B fits the
+     * weight banks, and only behind an envelope that allows it (docs/hardware/limits.md §6.3). */
+    bool weight_reuse;
 };
 
 int rk_dtype_precision(enum rk_dtype t); /* the NPU's precision code (enum npu_precision), -1 if none */

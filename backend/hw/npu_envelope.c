@@ -32,8 +32,9 @@ const struct npu_envelope npu_envelope_safe = {
         .inplace_k_slices = false,
         .chained_tails = false,
         .weight_reuse = false,
-        /* Only int8-out ran on rocket; our modes need these two, and calibrate's first rungs prove them. */
-        .out_pairs = NPU_PAIR_I8_I32 | NPU_PAIR_F16_F32,
+        /* int8-out (the peer recipe) ran on rocket; our modes need the other two, and calibrate's first rungs
+         * prove them. */
+        .out_pairs = NPU_PAIR_I8_I8 | NPU_PAIR_I8_I32 | NPU_PAIR_F16_F32,
         .tasks_per_job_max = SAFE_TASKS_PER_JOB_MAX,
         .job_budget_ms = SAFE_JOB_BUDGET_MS,
 };
@@ -72,7 +73,10 @@ int npu_envelope_parse(const char *name, enum npu_envelope_kind *kind)
 static uint32_t pair_of(int in_prec, int out_prec)
 {
     if (in_prec == NPU_PREC_INT8)
-        return out_prec == NPU_PREC_INT32 ? NPU_PAIR_I8_I32 : out_prec == NPU_PREC_FP32 ? NPU_PAIR_I8_F32 : 0;
+        return out_prec == NPU_PREC_INT32  ? NPU_PAIR_I8_I32
+               : out_prec == NPU_PREC_FP32 ? NPU_PAIR_I8_F32
+               : out_prec == NPU_PREC_INT8 ? NPU_PAIR_I8_I8
+                                           : 0;
     if (in_prec == NPU_PREC_FP16)
         return out_prec == NPU_PREC_FP32 ? NPU_PAIR_F16_F32 : out_prec == NPU_PREC_FP16 ? NPU_PAIR_F16_F16 : 0;
     return 0;
@@ -89,6 +93,8 @@ static const char *pair_name(uint32_t pair)
         return "fp16->fp32";
     case NPU_PAIR_F16_F16:
         return "fp16->fp16";
+    case NPU_PAIR_I8_I8:
+        return "int8->int8";
     }
     return "?";
 }

@@ -40,8 +40,9 @@ enum npu_out_pair {
     NPU_PAIR_I8_F32 = 1u << 1,  /* int8 in, fp32 out */
     NPU_PAIR_F16_F32 = 1u << 2, /* fp16 in, fp32 out: the fp16 mode */
     NPU_PAIR_F16_F16 = 1u << 3, /* fp16 in, fp16 out */
+    NPU_PAIR_I8_I8 = 1u << 4,   /* int8 in, int8 out through OUT_CVT: the peer recipe (docs/hardware/regcmd.md §9) */
 };
-#define NPU_PAIRS_ALL (NPU_PAIR_I8_I32 | NPU_PAIR_I8_F32 | NPU_PAIR_F16_F32 | NPU_PAIR_F16_F16)
+#define NPU_PAIRS_ALL (NPU_PAIR_I8_I32 | NPU_PAIR_I8_F32 | NPU_PAIR_F16_F32 | NPU_PAIR_F16_F16 | NPU_PAIR_I8_I8)
 
 struct npu_envelope {
     enum npu_envelope_kind kind;

@@ -54,6 +54,12 @@ uint32_t npu_weight_banks_needed(uint32_t kpad, int proc_prec)
     return banks_for((uint64_t)npu_kernel_group(proc_prec) * kpad * npu_prec_bytes(proc_prec));
 }
 
+uint32_t npu_two_bank_rows(uint64_t row_bytes)
+{
+    if (!row_bytes) return 0;
+    return (uint32_t)(((2u * NPU_CBUF_BANK_BYTES + row_bytes - 1) / row_bytes + 1) & ~(uint64_t)1);
+}
+
 static const char *prec_name(int p)
 {
     static const char *const n[8] = {"int8", "int16", "fp16", "bf16", "int32", "fp32", "int4", "tf32"};
@@ -74,34 +80,64 @@ int npu_precision_check(int in_prec, int out_prec, char *err, size_t errlen)
     return 0;
 }
 
+/* The part of the check that differs between the recipes: precisions and how K and N are padded. */
+static int recipe_check(const struct npu_task_geom *g, char *err, size_t errlen)
+{
+    if (g->recipe == NPU_RECIPE_PEER_INT8) {
+        /* docs/hardware/regcmd.md §9: int8 in, int8 out through OUT_CVT; K to the 16-channel atom (MF-rocket
+         * requires K % 16 == 0), kernels in pairs. */
+        uint32_t k_unit = NPU_ATOM_BYTES;
+        if (g->in_prec != NPU_PREC_INT8 || g->out_prec != NPU_PREC_INT8)
+            return npu_fail_msg(-ENOTSUP, err, errlen,
+                                "the peer recipe is int8 -> int8 (OUT_CVT requantisation), not %s -> %s "
+                                "(docs/hardware/regcmd.md §9)",
+                                prec_name(g->in_prec), prec_name(g->out_prec));
+        if (g->kpad < k_unit || g->kpad % k_unit || g->kpad > NPU_KPAD_MAX)
+            return npu_fail_msg(-EINVAL, err, errlen,
+                                "DATAIN_CHANNEL=%u must be a multiple of %u in %u..%u for the peer recipe "
+                                "(docs/hardware/layouts.md §2.3, §3.3)",
+                                g->kpad, k_unit, k_unit, NPU_KPAD_MAX);
+        if (g->npad < NPU_PEER_KERNELS_ALIGN || g->npad % NPU_PEER_KERNELS_ALIGN)
+            return npu_fail_msg(-EINVAL, err, errlen,
+                                "WEIGHT_KERNELS=%u: the peer recipe packs kernels in pairs "
+                                "(docs/hardware/layouts.md §3.3)",
+                                g->npad);
+        return 0;
+    }
+    int rc = npu_precision_check(g->in_prec, g->out_prec, err, errlen);
+    if (rc) return rc;
+    if (g->kpad < NPU_K_ALIGN || g->kpad % NPU_K_ALIGN || g->kpad > NPU_KPAD_MAX)
+        return npu_fail_msg(-EINVAL, err, errlen,
+                            "DATAIN_CHANNEL=%u must be a multiple of 32 in 32..%u (docs/hardware/layouts.md §1, "
+                            "docs/hardware/limits.md §3)",
+                            g->kpad, NPU_KPAD_MAX);
+    unsigned kg = npu_kernel_group(g->in_prec);
+    if (g->npad < kg || g->npad % kg)
+        return npu_fail_msg(-EINVAL, err, errlen,
+                            "N=%u is not a whole number of %u-kernel groups (docs/hardware/layouts.md §3.1)", g->npad,
+                            kg);
+    return 0;
+}
+
 int npu_limits_check(const struct npu_task_geom *g, char *err, size_t errlen)
 {
     const char *garbage = "silicon would produce garbage here";
     unsigned bpe = npu_prec_bytes(g->in_prec);
     uint32_t m = g->w * g->h;
-    int rc = npu_precision_check(g->in_prec, g->out_prec, err, errlen);
-    if (rc) return rc;
 
     if (g->w < 1 || g->h < 1 || g->w > NPU_HW_MAX || g->h > NPU_HW_MAX)
         return npu_fail_msg(-EINVAL, err, errlen,
                             "feature cube %ux%u does not fit the 11-bit DATAIN_WIDTH/HEIGHT fields (1..%u; "
                             "docs/hardware/limits.md §3)",
                             g->w, g->h, NPU_HW_MAX);
-    if (g->kpad < NPU_K_ALIGN || g->kpad % NPU_K_ALIGN || g->kpad > NPU_KPAD_MAX)
-        return npu_fail_msg(-EINVAL, err, errlen,
-                            "DATAIN_CHANNEL=%u must be a multiple of 32 in 32..%u (docs/hardware/layouts.md §1, "
-                            "docs/hardware/limits.md §3)",
-                            g->kpad, NPU_KPAD_MAX);
+    int rc = recipe_check(g, err, errlen);
+    if (rc) return rc;
     if ((uint64_t)g->kpad * bpe >= (1u << 19))
         return npu_fail_msg(
                 -EINVAL, err, errlen,
                 "%u bytes per kernel do not fit the 19-bit WEIGHT_BYTES_PER_KERNEL (docs/hardware/limits.md §3)",
                 g->kpad * bpe);
     unsigned kg = npu_kernel_group(g->in_prec);
-    if (g->npad < kg || g->npad % kg)
-        return npu_fail_msg(-EINVAL, err, errlen,
-                            "N=%u is not a whole number of %u-kernel groups (docs/hardware/layouts.md §3.1)", g->npad,
-                            kg);
 
     if (g->in_prec == NPU_PREC_INT8 && g->kpad > NPU_INT8_K_MAX)
         return npu_fail_msg(-EINVAL, err, errlen, "%s: int8 K=%u > %u per task (docs/hardware/limits.md §5)", garbage,
@@ -131,6 +167,19 @@ int npu_limits_check(const struct npu_task_geom *g, char *err, size_t errlen)
                 -EINVAL, err, errlen,
                 "FEATURE_GRAINS=%u outside 1..%u (docs/hardware/registers.md §2.2, docs/hardware/limits.md §4)",
                 g->feature_grains, NPU_FEATURE_GRAINS_MAX);
+    /* int8 row-major fetch: HM caps the grains at the rows two banks hold ("M=128, K=1024 uses 64, not 129"),
+     * except 30 for Kpad > 4096 with >= 16 rows, which HM validated. The NC1HWC2 fetch is not bound by it:
+     * MF-rocket ran 52 grains at K = 2560 with up to 32 rows on rocket (docs/hardware/limits.md §4, §6.1). */
+    if (g->in_prec == NPU_PREC_INT8 && !g->group_line_on) {
+        uint32_t cap = npu_two_bank_rows((uint64_t)g->w * g->kpad * bpe);
+        bool large_k_rule = g->kpad > NPU_I8_LARGE_KPAD && m >= NPU_I8_LARGE_KPAD_ROWS &&
+                            g->feature_grains == NPU_I8_LARGE_KPAD_GRAINS;
+        if (g->feature_grains > cap && !large_k_rule)
+            return npu_fail_msg(-EINVAL, err, errlen,
+                                "%s: int8 FEATURE_GRAINS=%u is more than the %u rows of K=%u two CBUF banks hold "
+                                "(HM's validated cap; docs/hardware/limits.md §4, §5 E5)",
+                                garbage, g->feature_grains, cap, g->kpad);
+    }
     /* The NC1HWC2 fetch (group line on) is only known to work for H % 4 == 0 or H == 1 (MTX,
 	 * Mesa); other heights are a hardware question (docs/hardware/layouts.md §2.1, §5, §7). */
     if (g->group_line_on && g->h != 1 && g->h % 4)
@@ -146,6 +195,11 @@ int npu_limits_check(const struct npu_task_geom *g, char *err, size_t errlen)
                 -EINVAL, err, errlen,
                 "%s: CBUF DATA_BANK=%u + WEIGHT_BANK=%u must be %u with both >= 1 (docs/hardware/limits.md §1.1)",
                 garbage, g->data_banks, g->weight_banks, NPU_CBUF_BANKS);
+    if (g->in_prec == NPU_PREC_INT8 && g->data_banks > NPU_I8_DATA_BANKS_MAX)
+        return npu_fail_msg(-EINVAL, err, errlen,
+                            "%s: int8 DATA_BANK=%u is more than the %u data banks validated (16 gave wrong results; "
+                            "docs/hardware/limits.md §5 E5, E18)",
+                            garbage, g->data_banks, NPU_I8_DATA_BANKS_MAX);
     uint32_t need = npu_data_banks_needed(g->w, g->h, g->kpad, bpe);
     if (need > g->data_banks)
         return npu_fail_msg(
@@ -158,5 +212,14 @@ int npu_limits_check(const struct npu_task_geom *g, char *err, size_t errlen)
                 -EINVAL, err, errlen,
                 "%s: one %u-kernel group of K=%u needs %u CBUF banks, WEIGHT_BANK=%u (docs/hardware/limits.md §1.3)",
                 garbage, kg, g->kpad, need, g->weight_banks);
+    /* WEIGHT_REUSE keeps the previous task's weights: only meaningful when all of them stayed resident, as
+     * Mesa sets it only when the weights fit (docs/hardware/limits.md §6.3). */
+    uint64_t weight_bytes = (uint64_t)g->kpad * g->npad * bpe;
+    if (g->weight_reuse && weight_bytes > (uint64_t)g->weight_banks * NPU_CBUF_BANK_BYTES)
+        return npu_fail_msg(-EINVAL, err, errlen,
+                            "%s: WEIGHT_REUSE with %llu weight bytes that stream through %u weight banks (%u bytes): "
+                            "the CBUF cannot hold them for the next task (docs/hardware/limits.md §6.3)",
+                            garbage, (unsigned long long)weight_bytes, g->weight_banks,
+                            g->weight_banks * NPU_CBUF_BANK_BYTES);
     return 0;
 }

@@ -18,17 +18,21 @@
 #define NPU_CLOCK_MAINLINE_MHZ 200 /* DT assigned-clock-rates, no devfreq (docs/npu-mainline-status.md §6.1) */
 #define NPU_CLOCK_VENDOR_MHZ   1000 /* the vendor stack's maximum (docs/hardware/measurements.md §1) */
 
-#define NPU_CBUF_BANKS       12 /* 12 × 32 KiB = 384 KiB per core (docs/hardware/limits.md §1.1) */
-#define NPU_CBUF_BANK_BYTES  32768
-#define NPU_ATOM_BYTES       16 /* one feature/output atom; DMA granule (docs/hardware/layouts.md §1) */
+#define NPU_CBUF_BANKS            12 /* 12 × 32 KiB = 384 KiB per core (docs/hardware/limits.md §1.1) */
+#define NPU_CBUF_BANK_BYTES       32768
+#define NPU_ATOM_BYTES            16 /* one feature/output atom; DMA granule (docs/hardware/layouts.md §1) */
+/* The group-line (NC1HWC2) feature fetch: lines in groups of 4, LINE_STRIDE in 4-byte units
+ * (docs/hardware/layouts.md §2.1). */
+#define NPU_GROUP_LINES           4
+#define NPU_GROUP_LINE_UNIT_BYTES 4
 /* address fields are [31:4] (operands: docs/hardware/layouts.md §5; the regcmd: docs/hardware/regcmd.md §5) */
-#define NPU_ADDR_ALIGN       16
+#define NPU_ADDR_ALIGN            16
 /* 32-bit NPU addresses: 4 GiB per address space (docs/hardware/registers.md §1.2) */
-#define NPU_IOVA_SPACE       (1ull << 32)
-#define NPU_K_ALIGN          32 /* Kpad = align32(K) for int8/fp16 (docs/hardware/layouts.md §1) */
-#define NPU_KGROUP_INT8      32 /* kernels per group (docs/hardware/registers.md §1.3, TRM CONV_CON2.KERNEL_GROUP) */
-#define NPU_KGROUP_FP16      16
-#define NPU_DATA_ENTRY_BYTES 64 /* DATA_ENTRIES divisor that works (docs/hardware/limits.md §2) */
+#define NPU_IOVA_SPACE            (1ull << 32)
+#define NPU_K_ALIGN               32 /* Kpad = align32(K) for int8/fp16 (docs/hardware/layouts.md §1) */
+#define NPU_KGROUP_INT8           32 /* kernels per group (docs/hardware/registers.md §1.3, TRM CONV_CON2.KERNEL_GROUP) */
+#define NPU_KGROUP_FP16           16
+#define NPU_DATA_ENTRY_BYTES      64 /* DATA_ENTRIES divisor that works (docs/hardware/limits.md §2) */
 
 #define NPU_INT8_K_MAX           8192 /* int8 K per task: 11008 = garbage (MF-rocket, docs/hardware/limits.md §5) */
 #define NPU_K_HAZARD_LO          3072 /* Kpad in (3072, 4096), M > 4: K=3840 failed (HM, docs/hardware/limits.md §5) */
@@ -41,15 +45,35 @@
 #define NPU_I8_LARGE_KPAD_ROWS   16 /* rows from which NPU_I8_LARGE_KPAD_GRAINS applies */
 /* 13-bit DPU channel fields; N=16384 silently wrong (ORK, docs/hardware/limits.md §3, §5) */
 #define NPU_N_MAX                8192
-#define NPU_NOTCH_MAX            8191   /* 13-bit DATA_CUBE_NOTCH_ADDR (docs/hardware/layouts.md §4.3) */
-#define NPU_HW_MAX               2047   /* 11-bit DATAIN_HEIGHT/WIDTH (docs/hardware/limits.md §3) */
-#define NPU_KPAD_MAX             65535  /* 16-bit DATAIN_CHANNEL (docs/hardware/limits.md §3) */
-#define NPU_FEATURE_GRAINS_MAX   1023   /* 10-bit CONV_CON2.FEATURE_GRAINS (docs/hardware/registers.md §2.2) */
+#define NPU_NOTCH_MAX            8191  /* 13-bit DATA_CUBE_NOTCH_ADDR (docs/hardware/layouts.md §4.3) */
+#define NPU_HW_MAX               2047  /* 11-bit DATAIN_HEIGHT/WIDTH (docs/hardware/limits.md §3) */
+#define NPU_KPAD_MAX             65535 /* 16-bit DATAIN_CHANNEL (docs/hardware/limits.md §3) */
+#define NPU_FEATURE_GRAINS_MAX   1023  /* 10-bit CONV_CON2.FEATURE_GRAINS (docs/hardware/registers.md §2.2) */
+/* int8 feature tiles in more CBUF banks than HM validated fail (16 banks: wrong results or submit
+ * failures); MF-rocket's tiles stay within 7 (docs/hardware/limits.md §5 E5, E18, §6.1). */
+#define NPU_I8_DATA_BANKS_MAX    8
+/* The peer recipe pads K to the 16-channel feature atom and packs kernels in pairs: DATAIN_CHANNEL = align16(K),
+ * WEIGHT_KERNELS = align2(N) (docs/hardware/layouts.md §3.3). */
+#define NPU_PEER_KERNELS_ALIGN   2
+/* The peer recipe's grain count: Mesa's 50 + stride + 1 ("Magic: passes the most tests";
+ * docs/hardware/limits.md §4). */
+#define NPU_PEER_FEATURE_GRAINS  52
 #define NPU_TASKS_PER_KICK_MAX   4095   /* 12-bit PC_TASK_CON.TASK_NUMBER (docs/hardware/limits.md §3, §9) */
 #define NPU_PC_AMOUNT_MAX        0xffff /* 16-bit PC_DATA_AMOUNT (docs/hardware/registers.md §2.1) */
 
+/* Which register recipe a task follows. Both are strict, each accepts what its streams use:
+ *   NPU_RECIPE_MATMUL    our builder's matmul: int32/fp32/fp16 out, K padded to 32, N to the kernel group;
+ *   NPU_RECIPE_PEER_INT8 the int8 recipe Mesa and MF-rocket ran on rocket: int8 out through OUT_CVT with a
+ *                        per-channel bias read by DPU_RDMA, K to 16 channels, kernels to 2, NC1HWC2 A and C
+ *                        (docs/hardware/regcmd.md §9). */
+enum npu_recipe {
+    NPU_RECIPE_MATMUL = 0,
+    NPU_RECIPE_PEER_INT8,
+};
+
 /* What one task asks of the core, as the builder plans it or the sim decodes it from registers. */
 struct npu_task_geom {
+    enum npu_recipe recipe;
     int in_prec, out_prec; /* enum npu_precision: CNA input (= proc) and DPU output */
     uint32_t w, h;         /* feature cube; matmul rows M = w·h */
     uint32_t kpad, npad;   /* DATAIN_CHANNEL, WEIGHT_KERNELS */
@@ -57,6 +81,7 @@ struct npu_task_geom {
     uint32_t feature_grains;
     uint32_t notch;     /* DATA_CUBE_NOTCH_ADDR as wanted (may exceed the field) */
     bool group_line_on; /* CONV_CON1.GROUP_LINE_OFF == 0: NC1HWC2 feature fetch */
+    bool weight_reuse;  /* CBUF_CON0.WEIGHT_REUSE: the weights must then be resident in the weight banks */
 };
 
 /* Bytes per element for a precision code; 0 if the sim/builder do not model it. */
@@ -67,6 +92,9 @@ unsigned npu_kernel_group(int proc_prec);
 uint32_t npu_data_banks_needed(uint32_t w, uint32_t h, uint32_t kpad, unsigned bpe);
 /* CBUF banks one kernel group needs: ceil(G·kpad·bpe / 32 KiB) (HM-F16, docs/hardware/limits.md §1.3). */
 uint32_t npu_weight_banks_needed(uint32_t kpad, int proc_prec);
+/* Feature rows two CBUF banks hold, rounded up to even: (ceil(2·32 KiB / row_bytes) + 1) & ~1, HM's cap on
+ * int8 FEATURE_GRAINS (docs/hardware/limits.md §4). */
+uint32_t npu_two_bank_rows(uint64_t row_bytes);
 
 /* Input -> output precision pairs the model covers; −ENOTSUP with a reason otherwise. */
 int npu_precision_check(int in_prec, int out_prec, char *err, size_t errlen);

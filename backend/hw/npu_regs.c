@@ -124,6 +124,25 @@ static const struct npu_reg_desc npu_reg_table[] = {
         R(DPU_LUT_LE_SLOPE_SHIFT),
         R(DPU_LUT_LO_SLOPE_SCALE),
         R(DPU_LUT_LO_SLOPE_SHIFT),
+
+        R(DPU_RDMA_S_POINTER),
+        R(DPU_RDMA_DATA_CUBE_WIDTH),
+        R(DPU_RDMA_DATA_CUBE_HEIGHT),
+        R(DPU_RDMA_DATA_CUBE_CHANNEL),
+        R(DPU_RDMA_SRC_BASE_ADDR),
+        R(DPU_RDMA_BRDMA_CFG),
+        R(DPU_RDMA_BS_BASE_ADDR),
+        R(DPU_RDMA_NRDMA_CFG),
+        R(DPU_RDMA_BN_BASE_ADDR),
+        R(DPU_RDMA_ERDMA_CFG),
+        R(DPU_RDMA_EW_BASE_ADDR),
+        R(DPU_RDMA_EW_SURF_STRIDE),
+        R(DPU_RDMA_FEATURE_MODE_CFG),
+        R(DPU_RDMA_SRC_DMA_CFG),
+        R(DPU_RDMA_SURF_NOTCH),
+        R(DPU_RDMA_PAD_CFG),
+        R(DPU_RDMA_WEIGHT),
+        R(DPU_RDMA_EW_SURF_NOTCH),
 };
 #undef R
 static const unsigned npu_reg_table_len = sizeof(npu_reg_table) / sizeof(npu_reg_table[0]);

@@ -46,6 +46,9 @@ enum npu_block {
 #define NPU_EN_PPU      (1u << 5)
 #define NPU_EN_PPU_RDMA (1u << 6)
 #define NPU_EN_MATMUL   (NPU_EN_CNA | NPU_EN_CORE | NPU_EN_DPU) /* 0xD, BLOB/MTX/HM/AB */
+/* 0x1D: the matmul plus DPU_RDMA reading a per-channel bias, as Mesa and MF-rocket run it on rocket
+ * (docs/hardware/registers.md §2.6, docs/hardware/regcmd.md §9). */
+#define NPU_EN_PEER     (NPU_EN_MATMUL | NPU_EN_DPU_RDMA)
 
 /* A field is (shift, width) packed in one integer. */
 #define NPU_FIELD(shift, width) ((uint32_t)(shift) | ((uint32_t)(width) << 8))
@@ -153,6 +156,27 @@ enum npu_reg {
     DPU_LUT_LE_SLOPE_SHIFT = 0x4124,
     DPU_LUT_LO_SLOPE_SCALE = 0x4128,
     DPU_LUT_LO_SLOPE_SHIFT = 0x412c,
+
+    /* DPU_RDMA (docs/hardware/registers.md §2.5): the DPU's second reader, for per-channel (BRDMA, NRDMA)
+     * and element-wise (ERDMA, MRDMA) operands */
+    DPU_RDMA_S_POINTER = 0x5004,
+    DPU_RDMA_DATA_CUBE_WIDTH = 0x500c,
+    DPU_RDMA_DATA_CUBE_HEIGHT = 0x5010,
+    DPU_RDMA_DATA_CUBE_CHANNEL = 0x5014,
+    DPU_RDMA_SRC_BASE_ADDR = 0x5018, /* MRDMA source (flying mode) */
+    DPU_RDMA_BRDMA_CFG = 0x501c,
+    DPU_RDMA_BS_BASE_ADDR = 0x5020, /* per-channel BS operands, e.g. one int32 bias per output channel */
+    DPU_RDMA_NRDMA_CFG = 0x5028,
+    DPU_RDMA_BN_BASE_ADDR = 0x502c,
+    DPU_RDMA_ERDMA_CFG = 0x5034,
+    DPU_RDMA_EW_BASE_ADDR = 0x5038,
+    DPU_RDMA_EW_SURF_STRIDE = 0x5040,
+    DPU_RDMA_FEATURE_MODE_CFG = 0x5044,
+    DPU_RDMA_SRC_DMA_CFG = 0x5048,
+    DPU_RDMA_SURF_NOTCH = 0x504c,
+    DPU_RDMA_PAD_CFG = 0x5064,
+    DPU_RDMA_WEIGHT = 0x5068, /* read-arbiter weights of the four DMA clients */
+    DPU_RDMA_EW_SURF_NOTCH = 0x506c,
 };
 #define CNA_DCOMP_AMOUNT(i) (CNA_DCOMP_AMOUNT0 + 4 * (i))
 #define DPU_EW_OP_VALUE(i)  (DPU_EW_OP_VALUE_0 + 4 * (i))
@@ -206,6 +230,7 @@ enum npu_reg {
 #define CNA_CVT_CON0_CVT_TYPE   NPU_FIELD(1, 1)
 #define CNA_CVT_CON0_DATA_SIGN  NPU_FIELD(3, 1)
 #define CNA_CVT_CONn_SCALE      NPU_FIELD(16, 16) /* CVT_CON1..4 */
+#define CNA_PAD_CON1_PAD_VALUE  NPU_FIELD(0, 32)  /* value of padded feature pixels */
 
 #define CNA_DMA_CON0_DATA_BURST_LEN   NPU_FIELD(0, 4)
 #define CNA_DMA_CON0_WEIGHT_BURST_LEN NPU_FIELD(16, 4)
@@ -249,7 +274,12 @@ enum npu_reg {
 #define DPU_BS_CFG_BS_BYPASS      NPU_FIELD(0, 1)
 #define DPU_BS_CFG_BS_ALU_BYPASS  NPU_FIELD(1, 1)
 #define DPU_BS_CFG_BS_MUL_BYPASS  NPU_FIELD(4, 1)
+#define DPU_BS_CFG_BS_MUL_PRELU   NPU_FIELD(5, 1)
 #define DPU_BS_CFG_BS_RELU_BYPASS NPU_FIELD(6, 1)
+#define DPU_BS_CFG_BS_RELUX_EN    NPU_FIELD(7, 1)
+#define DPU_BS_CFG_BS_ALU_SRC     NPU_FIELD(8, 1)  /* 1: the ALU operand comes from memory (DPU_RDMA BRDMA) */
+#define DPU_BS_CFG_BS_ALU_ALGO    NPU_FIELD(16, 4) /* 2 add, 4 minus (docs/hardware/registers.md §2.4) */
+#define DPU_BS_ALU_ALGO_ADD       2
 #define DPU_BS_CFG_ALL_BYPASS     0x53u /* the four bypass bits above (docs/hardware/regcmd.md §8.3 #67) */
 
 #define DPU_BS_OW_CFG_OW_SRC    NPU_FIELD(0, 1)
@@ -257,6 +287,7 @@ enum npu_reg {
 #define DPU_BS_OW_CFG_SIZE_E_0  NPU_FIELD(2, 3)
 #define DPU_BS_OW_CFG_SIZE_E_1  NPU_FIELD(5, 3)
 #define DPU_BS_OW_CFG_SIZE_E_2  NPU_FIELD(8, 3)
+#define DPU_BS_OW_OP_OW_OP      NPU_FIELD(0, 16) /* CPEND operand, two's complement */
 
 #define DPU_WDMA_SIZE_0_CHANNEL NPU_FIELD(0, 13)  /* −1 */
 #define DPU_WDMA_SIZE_1_WIDTH   NPU_FIELD(0, 13)  /* −1 */
@@ -269,9 +300,58 @@ enum npu_reg {
 #define DPU_EW_CFG_EW_RELU_BYPASS   NPU_FIELD(9, 1)
 #define DPU_EW_CFG_ALL_BYPASS       0x383u /* the five bypass bits above (docs/hardware/regcmd.md §8.3 #79) */
 
+#define DPU_OUT_CVT_OFFSET_OFFSET       NPU_FIELD(0, 32) /* two's complement */
 #define DPU_OUT_CVT_SCALE_SCALE         NPU_FIELD(0, 16)
 #define DPU_OUT_CVT_SCALE_FP32TOFP16_EN NPU_FIELD(16, 1)
+#define DPU_OUT_CVT_SHIFT_SHIFT         NPU_FIELD(0, 12)
+#define DPU_OUT_CVT_SHIFT_MINUS_EXP     NPU_FIELD(12, 8)
+#define DPU_OUT_CVT_SHIFT_CVT_ROUND     NPU_FIELD(30, 1) /* 0 round half to even, 1 half up */
+#define DPU_OUT_CVT_SHIFT_CVT_TYPE      NPU_FIELD(31, 1) /* 0 multiply first, 1 ALU first */
 #define DPU_SURFACE_ADD_SURF_ADD        NPU_FIELD(4, 28) /* value is bytes (docs/hardware/registers.md §2.4) */
+
+/* DPU_RDMA (docs/hardware/registers.md §2.5); its S_POINTER has the DPU's bits and takes DPU_S_POINTER_REARM */
+#define DPU_RDMA_DATA_CUBE_WIDTH_WIDTH               NPU_FIELD(0, 13) /* −1 */
+#define DPU_RDMA_DATA_CUBE_HEIGHT_HEIGHT             NPU_FIELD(0, 13) /* −1 */
+#define DPU_RDMA_DATA_CUBE_HEIGHT_EW_LINE_NOTCH_ADDR NPU_FIELD(16, 13)
+#define DPU_RDMA_DATA_CUBE_CHANNEL_CHANNEL           NPU_FIELD(0, 13) /* −1 */
+#define DPU_RDMA_BRDMA_CFG_DATA_USE                  NPU_FIELD(1, 4)
+#define DPU_RDMA_NRDMA_CFG_DATA_USE                  NPU_FIELD(1, 4)
+/* BRDMA/NRDMA_DATA_USE bits: what the per-channel operand feeds */
+#define DPU_RDMA_DATA_USE_ALU                        1u /* the ALU operand (a bias with BS_ALU_ALGO add) */
+#define DPU_RDMA_DATA_USE_CPEND                      2u
+#define DPU_RDMA_DATA_USE_MUL                        4u
+#define DPU_RDMA_DATA_USE_TRT                        8u
+#define DPU_RDMA_ERDMA_CFG_DISABLE                   NPU_FIELD(0, 1)
+#define DPU_RDMA_ERDMA_CFG_OV4K_BYPASS               NPU_FIELD(1, 1)
+#define DPU_RDMA_ERDMA_CFG_DATA_SIZE                 NPU_FIELD(2, 2) /* 4/8/16/32 bit */
+#define DPU_RDMA_ERDMA_CFG_NONALIGN                  NPU_FIELD(28, 1)
+#define DPU_RDMA_ERDMA_CFG_SURF_MODE                 NPU_FIELD(29, 1)
+#define DPU_RDMA_ERDMA_CFG_DATA_MODE                 NPU_FIELD(30, 2) /* per channel / pixel / channel by pixel */
+#define DPU_RDMA_EW_SURF_STRIDE_STRIDE               NPU_FIELD(4, 28)
+#define DPU_RDMA_FEATURE_MODE_CFG_FLYING_MODE        NPU_FIELD(0, 1)
+#define DPU_RDMA_FEATURE_MODE_CFG_CONV_MODE          NPU_FIELD(1, 2)
+#define DPU_RDMA_FEATURE_MODE_CFG_MRDMA_FP16TOFP32   NPU_FIELD(3, 1)
+#define DPU_RDMA_FEATURE_MODE_CFG_MRDMA_DISABLE      NPU_FIELD(4, 1)
+#define DPU_RDMA_FEATURE_MODE_CFG_PROC_PRECISION     NPU_FIELD(5, 3)
+#define DPU_RDMA_FEATURE_MODE_CFG_COMB_USE           NPU_FIELD(8, 3)
+#define DPU_RDMA_FEATURE_MODE_CFG_BURST_LEN          NPU_FIELD(11, 4)
+#define DPU_RDMA_FEATURE_MODE_CFG_IN_PRECISION       NPU_FIELD(15, 3)
+#define DPU_RDMA_SRC_DMA_CFG_KERNEL_WIDTH            NPU_FIELD(0, 3)
+#define DPU_RDMA_SRC_DMA_CFG_KERNEL_HEIGHT           NPU_FIELD(3, 3)
+#define DPU_RDMA_SRC_DMA_CFG_KERNEL_STRIDE_WIDTH     NPU_FIELD(6, 3)
+#define DPU_RDMA_SRC_DMA_CFG_KERNEL_STRIDE_HEIGHT    NPU_FIELD(9, 3)
+#define DPU_RDMA_SRC_DMA_CFG_UNPOOLING_EN            NPU_FIELD(12, 1)
+#define DPU_RDMA_SRC_DMA_CFG_POOLING_METHOD          NPU_FIELD(13, 1)
+#define DPU_RDMA_SRC_DMA_CFG_LINE_NOTCH_ADDR         NPU_FIELD(19, 13)
+#define DPU_RDMA_SURF_NOTCH_ADDR                     NPU_FIELD(4, 28)
+#define DPU_RDMA_PAD_CFG_PAD_LEFT                    NPU_FIELD(0, 3)
+#define DPU_RDMA_PAD_CFG_PAD_TOP                     NPU_FIELD(4, 3)
+#define DPU_RDMA_PAD_CFG_PAD_VALUE                   NPU_FIELD(16, 16)
+#define DPU_RDMA_WEIGHT_M                            NPU_FIELD(0, 8)  /* MRDMA */
+#define DPU_RDMA_WEIGHT_B                            NPU_FIELD(8, 8)  /* BRDMA */
+#define DPU_RDMA_WEIGHT_N                            NPU_FIELD(16, 8) /* NRDMA */
+#define DPU_RDMA_WEIGHT_E                            NPU_FIELD(24, 8) /* ERDMA */
+#define DPU_RDMA_EW_SURF_NOTCH_ADDR                  NPU_FIELD(4, 28)
 
 /* 3-bit precision codes shared by CNA/CORE/DPU (docs/hardware/registers.md §1.4). */
 enum npu_precision {

@@ -72,9 +72,19 @@ static rknpu_outcome rknpu_device_init(rknpu_device_context &dev, std::string &w
         }
         dev.envelope = choice.envelope;
         dev.envelope_note = choice.note;
-        // TODO(issue 12 part A): install choice.profile.timing (the measured per-task and per-job overheads,
-        // MAC rates, DMA bandwidth) through the timing model's hook for measured parameters once it lands;
-        // until then the MODEL keeps its table values and the profile's timing is only reported.
+        // A profile made on this system also measured the timing: the MODEL plans with it from here on
+        // (device/npu_timing.h; the planner's job budget is MODEL time, docs/hardware/limits.md §5 E5).
+        if (choice.profile_used) {
+            const rk_board_timing &t = choice.profile.timing;
+            npu_model_measured m = {};
+            m.task_overhead_us = t.task_overhead_us;
+            m.job_overhead_us = t.job_overhead_us;
+            m.mac_efficiency = t.mac_efficiency;
+            m.dma_core_gbps = t.dma_gbps;
+            m.clock_mhz = choice.profile.clock_mhz;
+            if (npu_model_install_measured(&m, choice.profile.created) != 0)
+                dev.envelope_note += "; its timing is implausible and not used (timing model as fitted)";
+        }
         rk_gemm_options opt = {};
         opt.kind = cfg.kind;
         opt.cores = 0; // every core
@@ -83,6 +93,7 @@ static rknpu_outcome rknpu_device_init(rknpu_device_context &dev, std::string &w
         rk_gemm_open(&opt, &dev.engine, reason, sizeof reason);
     }
     if (!dev.engine) {
+        npu_model_reset();
         if (cfg.kind == NPU_DEVICE_AUTO) {
             why = std::string(reason) + "; RKNPU_DEVICE=sim selects the software NPU";
             return rknpu_outcome::absent;
@@ -96,12 +107,12 @@ static rknpu_outcome rknpu_device_init(rknpu_device_context &dev, std::string &w
     const char *env = npu_envelope_name(dev.envelope.kind);
     if (dev.info.is_simulator) {
         snprintf(desc, sizeof desc,
-                 "RK3588 NPU SOFTWARE SIMULATOR (%u cores, timing model %u MHz, envelope %s; not real hardware)",
-                 dev.info.cores, dev.info.model_clock_mhz, env);
+                 "RK3588 NPU SOFTWARE SIMULATOR (%u cores, timing model %u MHz, %s, envelope %s; not real hardware)",
+                 dev.info.cores, dev.info.model_clock_mhz, npu_model_source(), env);
     } else {
-        snprintf(desc, sizeof desc, "RK3588 NPU at %s (%s %d.%d.%d, %u cores, timing model %u MHz, envelope %s)",
+        snprintf(desc, sizeof desc, "RK3588 NPU at %s (%s %d.%d.%d, %u cores, timing model %u MHz, %s, envelope %s)",
                  dev.info.node, dev.info.driver, dev.info.version_major, dev.info.version_minor, dev.info.version_patch,
-                 dev.info.cores, dev.info.model_clock_mhz, env);
+                 dev.info.cores, dev.info.model_clock_mhz, npu_model_source(), env);
     }
     dev.description = desc;
     return rknpu_outcome::present;
@@ -178,8 +189,11 @@ static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
     dev.n_jobs += st.jobs;
     dev.glue_ns += st.glue_ns;
     dev.npu_wait_ns += st.npu_wait_ns;
-    dev.model_ns_200 += st.model_ns_200;
-    dev.model_ns_1000 += st.model_ns_1000;
+    for (int b = 0; b < NPU_MODEL_BOUNDS; b++) {
+        dev.model_ns_200[b] += st.model_ns_200[b];
+        dev.model_ns_1000[b] += st.model_ns_1000[b];
+    }
+    dev.n_reuse_tasks += st.reuse_tasks;
     return GGML_STATUS_SUCCESS;
 }
 
@@ -463,14 +477,19 @@ static bool ggml_backend_rknpu_get_stats(ggml_backend_rknpu_stats *out)
         return false;
     }
     std::lock_guard<std::mutex> lock(p.dev.mutex);
-    *out = {p.dev.n_matmuls,
-            p.dev.n_failures,
-            p.dev.n_tasks,
-            p.dev.n_jobs,
-            p.dev.glue_ns / 1e6,
-            p.dev.npu_wait_ns / 1e6,
-            p.dev.model_ns_200 / 1e6,
-            p.dev.model_ns_1000 / 1e6};
+    *out = {.matmuls = p.dev.n_matmuls,
+            .failures = p.dev.n_failures,
+            .tasks = p.dev.n_tasks,
+            .jobs = p.dev.n_jobs,
+            .glue_ms = p.dev.glue_ns / 1e6,
+            .npu_wait_ms = p.dev.npu_wait_ns / 1e6,
+            .model_ms_200_opt = p.dev.model_ns_200[NPU_MODEL_OPTIMISTIC] / 1e6,
+            .model_ms_200_pess = p.dev.model_ns_200[NPU_MODEL_PESSIMISTIC] / 1e6,
+            .model_ms_1000_opt = p.dev.model_ns_1000[NPU_MODEL_OPTIMISTIC] / 1e6,
+            .model_ms_1000_pess = p.dev.model_ns_1000[NPU_MODEL_PESSIMISTIC] / 1e6,
+            .reuse_tasks = p.dev.n_reuse_tasks,
+            .model_source = {}};
+    snprintf(out->model_source, sizeof out->model_source, "%s", npu_model_source());
     return true;
 }
 

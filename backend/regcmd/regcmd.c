@@ -30,7 +30,7 @@ static uint32_t feature_grains(const struct mm_plan *p)
 {
     uint32_t g = p->m + 1;
     if (p->in_prec == NPU_PREC_INT8) {
-        uint32_t two_bank_rows = (div_up(2u * NPU_CBUF_BANK_BYTES, (uint64_t)p->kpad * p->bpe) + 1) & ~1u;
+        uint32_t two_bank_rows = npu_two_bank_rows((uint64_t)p->kpad * p->bpe);
         if (g > two_bank_rows) g = two_bank_rows;
         if (p->kpad > NPU_I8_LARGE_KPAD && p->m >= NPU_I8_LARGE_KPAD_ROWS) g = NPU_I8_LARGE_KPAD_GRAINS;
     }
@@ -120,6 +120,7 @@ static int plan_matmul(const struct rk_matmul *mm, struct mm_plan *p, char *err,
             .feature_grains = p->grains,
             .notch = p->notch,
             .group_line_on = mm->a_layout == RK_LAYOUT_NC1HWC2,
+            .weight_reuse = mm->weight_reuse,
     };
     int rc = npu_limits_check(&g, err, errlen);
     if (rc) return rc;
@@ -177,8 +178,9 @@ int rk_regcmd_matmul(const struct rk_matmul *mm, uint64_t *body, size_t cap, siz
         return npu_fail_msg(-ENOSPC, err, errlen, "body needs %u entries, cap %zu", RK_REGCMD_BODY_ENTRIES, cap);
 
     struct emitter e = {body, 0, cap};
-    uint32_t cbuf_con0 =
-            npu_set(CNA_CBUF_CON0_WEIGHT_BANK, p.weight_banks) | npu_set(CNA_CBUF_CON0_DATA_BANK, p.data_banks);
+    uint32_t cbuf_con0 = npu_set(CNA_CBUF_CON0_WEIGHT_REUSE, mm->weight_reuse) |
+                         npu_set(CNA_CBUF_CON0_WEIGHT_BANK, p.weight_banks) |
+                         npu_set(CNA_CBUF_CON0_DATA_BANK, p.data_banks);
     uint32_t m1 = p.m - 1, n1 = p.npad - 1;
     uint32_t size_e = p.atoms_per_group - 1;
 

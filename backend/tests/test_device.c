@@ -726,8 +726,10 @@ static void test_sim_timeout_and_faults(void)
     static int8_t A[M * K], B[K * N];
     rand_i8(A, sizeof A), rand_i8(B, sizeof B);
     struct npu_device *d;
-    /* 0.3 ms instead of 500 ms so the test stays small; the rule is the same. */
-    npu_device_open(NPU_DEVICE_SIM, &(struct npu_open_options){.sim_job_timeout_us = 300}, &d);
+    /* 0.3 ms beyond the pessimistic per-job overhead instead of 500 ms so the test stays small; the rule is the
+     * same. */
+    uint32_t timeout_us = (uint32_t)(npu_model_job_overhead_ns(NPU_MODEL_PESSIMISTIC) / 1000) + 300;
+    npu_device_open(NPU_DEVICE_SIM, &(struct npu_open_options){.sim_job_timeout_us = timeout_us}, &d);
     struct mm x;
     mm_build(&x, d, RK_INT8, RK_INT32, M, K, N, A, B, 12, NULL, 0);
     struct npu_bo *ins[3], *outs[1];

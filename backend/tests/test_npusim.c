@@ -403,8 +403,26 @@ static void test_envelope(struct npusim_core *core)
     rig_expect(core, &g, -EINVAL, "output lines overlap",
                "sim: notch too small for the row (13-bit notch wrap) reported as garbage");
     rig_init(&g, RK_INT8, RK_INT32);
-    patch_geom(g.seg, 0, 4, 64, 1024, 32, 1, 65);
+    patch_geom(g.seg, 0, 4, 64, 1024, 32, 1, 64);
     rig_expect(core, &g, -EINVAL, "needs 2 CBUF banks, DATA_BANK=1", "sim: feature tile larger than DATA_BANK");
+    /* int8 row-major: more grains than two banks of rows (HM's cap), more data banks than the 8 validated
+     * (docs/hardware/limits.md §4, §5 E5, E18) */
+    rig_init(&g, RK_INT8, RK_INT32);
+    patch_geom(g.seg, 0, 4, 64, 1024, 32, 2, 65);
+    rig_expect(core, &g, -EINVAL, "int8 FEATURE_GRAINS=65 is more than the 64 rows of K=1024 two CBUF banks hold",
+               "sim: int8 FEATURE_GRAINS above two banks of rows reported as garbage");
+    rig_init(&g, RK_INT8, RK_INT32);
+    patch_geom(g.seg, 0, 4, 64, 1024, 32, 2, 64);
+    {
+        char err[512] = "";
+        int rc = npusim_core_run_task(core, &g.s.mem, REG_IOVA, 112, NULL, err, sizeof(err));
+        tap_ok(rc == 0, "sim: 64 grains (two banks of K=1024 rows) run (%s)", err);
+        space_free(&g.s);
+    }
+    rig_init(&g, RK_INT8, RK_INT32);
+    patch_geom(g.seg, 0, 4, 144, 2048, 32, 9, 32);
+    rig_expect(core, &g, -EINVAL, "int8 DATA_BANK=9 is more than the 8 data banks validated",
+               "sim: int8 feature tile in 9 data banks reported as garbage");
     rig_init(&g, RK_INT8, RK_INT32);
     patch(g.seg, 108, CNA_CBUF_CON0, 0x91);
     rig_expect(core, &g, -EINVAL, "must be 12", "sim: DATA_BANK + WEIGHT_BANK != 12");
@@ -444,8 +462,8 @@ static void test_envelope(struct npusim_core *core)
 
     /* register checks the model enforces */
     rig_init(&g, RK_INT8, RK_INT32);
-    patch(g.seg, 108, CNA_CBUF_CON0, 0x20b1);
-    rig_expect(core, &g, -ENOTSUP, "REUSE", "sim: WEIGHT_REUSE not modelled");
+    patch(g.seg, 108, CNA_CBUF_CON0, 0x10b1);
+    rig_expect(core, &g, -ENOTSUP, "DATA_REUSE", "sim: DATA_REUSE (set by no working stream) not modelled");
     rig_init(&g, RK_INT8, RK_INT32);
     patch(g.seg, 108, CNA_DCOMP_CTRL, 1);
     rig_expect(core, &g, -ENOTSUP, "decompression", "sim: DCOMP weight decompression not modelled");
@@ -699,6 +717,200 @@ static void test_chains(struct npusim_core *core)
     tap_ok(ok, "int8 -> fp16 -> int8 tasks back to back on one core");
 }
 
+/* WEIGHT_REUSE across the M-tiles of one job (docs/hardware/limits.md §6.3): the core keeps the weights a task
+ * fetched and a reusing task computes with that copy. Two M-tiles of one matmul share B; the second reuses. */
+struct reuse_rig {
+    struct space s;
+    struct run r;
+    uint64_t *regs;
+    uint32_t count[2];
+};
+
+static int reuse_build(struct reuse_rig *g, int tile, bool reuse, uint32_t b_iova, char *err, size_t errlen)
+{
+    struct rk_matmul mm = g->r.mm;
+    mm.m = g->r.mm.m / 2;
+    mm.a_iova += tile * mm.m * rk_a_stride(&g->r.mm);
+    mm.c_iova += tile * mm.m * rk_c_stride(&g->r.mm) * 4;
+    mm.b_iova = b_iova;
+    mm.weight_reuse = reuse;
+    return rk_regcmd_matmul_task(&mm, 0, g->regs + tile * SEG_CAP, SEG_CAP, &g->count[tile], err, errlen);
+}
+
+static int reuse_run(struct npusim_core *core, struct reuse_rig *g, int tile, struct npusim_task_stats *st, char *err,
+                     size_t errlen)
+{
+    return npusim_core_run_task(core, &g->s.mem, REG_IOVA + tile * SEG_CAP * 8, g->count[tile], st, err, errlen);
+}
+
+static void test_weight_reuse(void)
+{
+    struct npusim_core *core = npusim_core_create(2);
+    struct reuse_rig g;
+    struct npusim_task_stats st0, st1;
+    char err[512] = "";
+    int rc;
+
+    space_init(&g.s);
+    g.r = (struct run){.mm = mk(RK_INT8, RK_INT32, 16, 200, 96)};
+    run_make(&g.r, &g.s, NULL);
+    g.regs = bo_new(&g.s, REG_IOVA, 2 * SEG_CAP * 8);
+    uint32_t wbytes = rk_kpad(200) * 96;
+    rc = reuse_build(&g, 0, false, B_IOVA, err, sizeof err);
+    rc = rc ? rc : reuse_build(&g, 1, true, B_IOVA, err, sizeof err);
+    npusim_core_begin_job(core);
+    rc = rc ? rc : reuse_run(core, &g, 0, &st0, err, sizeof err);
+    rc = rc ? rc : reuse_run(core, &g, 1, &st1, err, sizeof err);
+    tap_ok(rc == 0 && run_compare(&g.r, &g.s) == 0, "two M-tiles, the second with WEIGHT_REUSE, bit-exact (%s)", err);
+    tap_ok(!rc && st0.weight_bytes == wbytes && st1.weight_bytes == 0 && st1.weight_reuse_tasks == 1 &&
+                   st0.bytes_in == 8 * rk_kpad(200) + wbytes && st1.bytes_in == 8 * rk_kpad(200),
+           "stats: the first tile fetches %u weight bytes, the reusing one none (bytes_in %llu, %llu)", wbytes,
+           (unsigned long long)st0.bytes_in, (unsigned long long)st1.bytes_in);
+    {
+        /* flaw 'reuse' (flaws.c): the reusing tile writes garbage, the loading one stays exact */
+        struct npusim_flaws f;
+        npusim_flaws_parse("reuse", &f, err, sizeof err);
+        npusim_core_set_flaws(core, &f);
+        npusim_core_begin_job(core);
+        rc = reuse_run(core, &g, 0, NULL, err, sizeof err);
+        rc = rc ? rc : reuse_run(core, &g, 1, NULL, err, sizeof err);
+        const int32_t *cf = space_map(&g.s, C_IOVA, rk_c_bytes(&g.r.mm));
+        int bad0 = 0, bad1 = 0;
+        for (uint32_t i = 0; i < 16; i++)
+            for (uint32_t j = 0; j < 96; j++)
+                *(i < 8 ? &bad0 : &bad1) += cf[i * rk_c_stride(&g.r.mm) + j] != (int32_t)g.r.ref[i * 96 + j];
+        tap_ok(rc == 0 && bad0 == 0 && bad1 == 8 * 96,
+               "flaw reuse: the tile that loads the weights is exact, the reusing one all garbage (%d wrong)", bad1);
+        npusim_core_set_flaws(core, NULL);
+    }
+
+    /* the reusing task computes with the weights in the CBUF, not with what memory holds now */
+    int8_t *b = space_map(&g.s, B_IOVA, rk_b_bytes(&g.r.mm));
+    for (size_t i = 0; i < rk_b_bytes(&g.r.mm); i++) b[i] = (int8_t)~b[i];
+    memset(space_map(&g.s, C_IOVA, rk_c_bytes(&g.r.mm)), 0, rk_c_bytes(&g.r.mm));
+    rc = reuse_run(core, &g, 1, NULL, err, sizeof err);
+    const int32_t *c = space_map(&g.s, C_IOVA, rk_c_bytes(&g.r.mm));
+    int bad = 0;
+    for (uint32_t i = 8; i < 16; i++)
+        for (uint32_t j = 0; j < 96; j++) bad += c[i * rk_c_stride(&g.r.mm) + j] != (int32_t)g.r.ref[i * 96 + j];
+    tap_ok(rc == 0 && bad == 0,
+           "WEIGHT_REUSE uses the CBUF copy: B rewritten in memory afterwards changes nothing (%s)", err);
+    rc = reuse_build(&g, 1, false, B_IOVA, err, sizeof err);
+    rc = rc ? rc : reuse_run(core, &g, 1, NULL, err, sizeof err);
+    tap_ok(rc == 0 && c[8 * rk_c_stride(&g.r.mm)] != (int32_t)g.r.ref[8 * 96],
+           "without WEIGHT_REUSE the rewritten B is fetched again (%s)", err);
+    for (size_t i = 0; i < rk_b_bytes(&g.r.mm); i++) b[i] = (int8_t)~b[i];
+
+    /* what the CBUF must hold for a reuse to be right */
+    rc = reuse_build(&g, 0, false, B_IOVA, err, sizeof err);
+    rc = rc ? rc : reuse_build(&g, 1, true, B_IOVA, err, sizeof err);
+    npusim_core_begin_job(core);
+    rc = rc ? rc : reuse_run(core, &g, 1, NULL, err, sizeof err);
+    tap_ok(rc == -EINVAL && strstr(err, "holds no weights to reuse") && strstr(err, "earlier job"),
+           "WEIGHT_REUSE in the first task of a job is refused (%s)", err);
+    rc = reuse_run(core, &g, 0, NULL, err, sizeof err);
+    reuse_build(&g, 1, true, B_IOVA + 0x1000, err, sizeof err);
+    rc = reuse_run(core, &g, 1, NULL, err, sizeof err);
+    tap_ok(rc == -EINVAL && strstr(err, "reuses the weights at 0x00201000") && strstr(err, "loaded from 0x00200000"),
+           "WEIGHT_REUSE of weights at another address is refused (%s)", err);
+    rc = reuse_run(core, &g, 0, NULL, err, sizeof err);
+    {
+        struct rk_matmul other = g.r.mm;
+        other.m = 8;
+        other.n = 64;
+        other.weight_reuse = true;
+        other.a_iova += 8 * rk_a_stride(&g.r.mm);
+        rk_regcmd_matmul_task(&other, 0, g.regs + SEG_CAP, SEG_CAP, &g.count[1], err, sizeof err);
+    }
+    rc = reuse_run(core, &g, 1, NULL, err, sizeof err);
+    tap_ok(rc == -EINVAL && strstr(err, "reuses 64 kernels") && strstr(err, "holds 96 kernels"),
+           "WEIGHT_REUSE of another weight set at the same address is refused (%s)", err);
+    rc = reuse_run(core, &g, 0, NULL, err, sizeof err);
+    {
+        struct rk_matmul tall = g.r.mm; /* 16 rows of K=4096 take 2 data banks, 8 rows 1 */
+        tall.k = 4096;
+        tall.n = 32;
+        tall.m = 8;
+        bo_new(&g.s, 0x03000000, 16 * 4096);
+        bo_new(&g.s, 0x03100000, rk_b_bytes(&tall));
+        tall.a_iova = 0x03000000;
+        tall.b_iova = 0x03100000;
+        rk_regcmd_matmul_task(&tall, 0, g.regs, SEG_CAP, &g.count[0], err, sizeof err);
+        tall.m = 16;
+        tall.weight_reuse = true;
+        rk_regcmd_matmul_task(&tall, 0, g.regs + SEG_CAP, SEG_CAP, &g.count[1], err, sizeof err);
+    }
+    rc = reuse_run(core, &g, 0, NULL, err, sizeof err);
+    rc = rc ? rc : reuse_run(core, &g, 1, NULL, err, sizeof err);
+    tap_ok(rc == -EINVAL && strstr(err, "DATA_BANK=2/WEIGHT_BANK=10") && strstr(err, "DATA_BANK=1/WEIGHT_BANK=11"),
+           "WEIGHT_REUSE with another bank split is refused (%s)", err);
+
+    /* weights that stream through the weight banks leave nothing to reuse */
+    {
+        struct rk_matmul big = mk(RK_INT8, RK_INT32, 1, 4096, 128), small = big;
+        bo_new(&g.s, 0x04000000, 4096);
+        bo_new(&g.s, 0x04100000, rk_b_bytes(&big));
+        bo_new(&g.s, 0x04800000, rk_c_bytes(&big));
+        big.a_iova = small.a_iova = 0x04000000;
+        big.b_iova = small.b_iova = 0x04100000;
+        big.c_iova = small.c_iova = 0x04800000;
+        rk_regcmd_matmul_task(&big, 0, g.regs, SEG_CAP, &g.count[0], err, sizeof err);
+        small.n = 64;
+        small.weight_reuse = true;
+        rc = rk_regcmd_matmul_task(&small, 0, g.regs + SEG_CAP, SEG_CAP, &g.count[1], err, sizeof err);
+    }
+    rc = rc ? rc : reuse_run(core, &g, 0, NULL, err, sizeof err);
+    rc = rc ? rc : reuse_run(core, &g, 1, NULL, err, sizeof err);
+    tap_ok(rc == -EINVAL && strstr(err, "did not fit its weight banks"),
+           "WEIGHT_REUSE after weights that streamed (512 KiB > 11 banks) is refused (%s)", err);
+
+    /* a failed task leaves nothing to reuse */
+    rc = reuse_build(&g, 0, false, B_IOVA, err, sizeof err);
+    rc = rc ? rc : reuse_build(&g, 1, true, B_IOVA, err, sizeof err);
+    rc = rc ? rc : reuse_run(core, &g, 0, NULL, err, sizeof err);
+    rc = npusim_core_run_task(core, &g.s.mem, 0x7000000, 112, NULL, err, sizeof err);
+    rc = reuse_run(core, &g, 1, NULL, err, sizeof err);
+    tap_ok(rc == -EINVAL && strstr(err, "task before failed"), "WEIGHT_REUSE after a failed task is refused (%s)", err);
+
+    /* the envelope decides whether a stream may use it: not in safe, in vendor */
+    rc = reuse_run(core, &g, 0, NULL, err, sizeof err);
+    npusim_core_set_envelope(core, &npu_envelope_safe);
+    rc = reuse_run(core, &g, 1, NULL, err, sizeof err);
+    tap_ok(rc == -EINVAL && strstr(err, "'safe'") && strstr(err, "WEIGHT_REUSE is not proven"),
+           "envelope safe refuses WEIGHT_REUSE (%s)", err);
+    rc = reuse_run(core, &g, 0, NULL, err, sizeof err);
+    npusim_core_set_envelope(core, &npu_envelope_vendor);
+    rc = rc ? rc : reuse_run(core, &g, 1, NULL, err, sizeof err);
+    tap_ok(rc == 0, "envelope vendor allows it (%s)", err);
+    npusim_core_set_envelope(core, NULL);
+
+    /* a vendor chain is one job: task 1 may reuse what task 0 of the chain loaded, not more */
+    {
+        uint32_t seg_bytes = SEG_CAP * 8;
+        struct rk_matmul t0 = g.r.mm, t1;
+        t0.m = 8;
+        t1 = t0;
+        t1.a_iova += 8 * rk_a_stride(&g.r.mm);
+        t1.c_iova += 8 * rk_c_stride(&g.r.mm) * 4;
+        t1.weight_reuse = true;
+        rc = rk_regcmd_matmul_task(&t0, REG_IOVA + seg_bytes, g.regs, SEG_CAP, &g.count[0], err, sizeof err);
+        rc = rc ? rc : rk_regcmd_matmul_task(&t1, 0, g.regs + SEG_CAP, SEG_CAP, &g.count[1], err, sizeof err);
+        memset(space_map(&g.s, C_IOVA, rk_c_bytes(&g.r.mm)), 0, rk_c_bytes(&g.r.mm));
+        rc = rc ? rc
+                : npusim_core_run_chain(core, &g.s.mem, REG_IOVA, rk_pc_data_amount(g.count[0]), 2, &st0, err,
+                                        sizeof err);
+        tap_ok(rc == 0 && run_compare(&g.r, &g.s) == 0 && st0.weight_reuse_tasks == 1 && st0.weight_bytes == wbytes,
+               "2-task vendor chain, the second reusing: bit-exact, weights fetched once (%s)", err);
+        rc = npusim_core_run_chain(core, &g.s.mem, REG_IOVA + seg_bytes, rk_pc_data_amount(g.count[1]), 1, NULL, err,
+                                   sizeof err);
+        tap_ok(rc == -EINVAL && strstr(err, "no weights to reuse"),
+               "a chain that starts with a reusing task is refused");
+    }
+    run_free(&g.r);
+    space_free(&g.s);
+    npusim_core_destroy(core);
+}
+
 /* The M=8 NC1HWC2 stream re-expressed as a W=2 x H=4 feature cube, Mesa-conv style:
  * LS = 4W, SS = W·H − 4W, output S = 16·W·H (docs/hardware/layouts.md §2.2, §4.2). */
 static void patch_w2h4(uint64_t *seg)
@@ -832,9 +1044,9 @@ static void test_flaws(struct npusim_core *core)
     struct npusim_flaws f;
     char err[512] = "";
     int bad = 0, rc;
-    tap_is_int(npusim_flaws_parse("m-tile>32,n-tile>256,k>3008,inplace,chain,int8-fp32", &f, err, sizeof err), 0,
+    tap_is_int(npusim_flaws_parse("m-tile>32,n-tile>256,k>3008,inplace,chain,reuse,int8-fp32", &f, err, sizeof err), 0,
                "parse every kind of flaw");
-    tap_ok(f.m_tile_above == 32 && f.n_tile_above == 256 && f.k_above == 3008 && f.inplace && f.chain &&
+    tap_ok(f.m_tile_above == 32 && f.n_tile_above == 256 && f.k_above == 3008 && f.inplace && f.chain && f.reuse &&
                    f.broken_pairs == NPU_PAIR_I8_F32,
            "the parsed flaws");
     tap_ok(!npusim_flaws_parse("none", &f, err, sizeof err) && !npusim_flaws_any(&f), "'none' is no flaw");
@@ -925,6 +1137,7 @@ int main(void)
     test_strict_and_persistence();
     test_chains(core);
     test_execution_envelope(core);
+    test_weight_reuse();
     test_flaws(core);
     test_wide_cube(core);
     test_threads();

@@ -294,9 +294,19 @@ static void test_envelope(void)
     mm.c_row_stride = 40000;
     expect_reject(mm, -EINVAL, "notch 9999 > 8191", "row-major notch > 13 bits rejected");
     mm = blob_mm();
+    mm.in = RK_FP16;
+    mm.out = RK_FP32;
     mm.m = 2047;
     mm.k = 1024;
-    expect_reject(mm, -EINVAL, "needs 64 CBUF banks", "feature tile larger than CBUF rejected");
+    expect_reject(mm, -EINVAL, "needs 128 CBUF banks", "feature tile larger than CBUF rejected");
+    /* int8 feature tiles: 8 data banks validated, 16 wrong (docs/hardware/limits.md §5 E5, E18) */
+    mm = blob_mm();
+    mm.m = 144;
+    mm.k = 2048;
+    expect_reject(mm, -EINVAL, "int8 DATA_BANK=9 is more than the 8 data banks validated",
+                  "int8 tile needing 9 data banks rejected");
+    mm.m = 128;
+    tap_ok(rk_matmul_check(&mm, err, sizeof(err)) == 0, "int8 M=128 K=2048 in 8 data banks accepted (%s)", err);
     mm = blob_mm();
     mm.m = 17;
     mm.k = 8192;
@@ -349,6 +359,78 @@ static void test_envelope(void)
     mm = blob_mm();
     mm.k = 0;
     expect_reject(mm, -EINVAL, "empty", "empty matmul rejected");
+}
+
+/* The int8 grain cap of npu_limits_check() directly: the builder never emits more (docs/hardware/limits.md §4). */
+static void test_grains_cap(void)
+{
+    char err[256] = "";
+    struct npu_task_geom g = {.in_prec = NPU_PREC_INT8,
+                              .out_prec = NPU_PREC_INT32,
+                              .w = 1,
+                              .h = 64,
+                              .kpad = 1024,
+                              .npad = 32,
+                              .data_banks = 2,
+                              .weight_banks = 10,
+                              .feature_grains = 64};
+    tap_is_int(npu_two_bank_rows(1024), 64, "two banks hold 64 rows of K=1024 (HM: 'uses 64, not 129')");
+    tap_is_int(npu_two_bank_rows(2560), 26, "two banks hold 26 rows of K=2560 (25.6, rounded up to even)");
+    tap_ok(npu_limits_check(&g, err, sizeof err) == 0, "int8 row-major 64 grains at K=1024 accepted (%s)", err);
+    g.feature_grains = 65;
+    tap_ok(npu_limits_check(&g, err, sizeof err) == -EINVAL &&
+                   strstr(err, "FEATURE_GRAINS=65 is more than the 64 rows") &&
+                   strstr(err, "docs/hardware/limits.md §4"),
+           "int8 row-major 65 grains at K=1024 rejected (%s)", err);
+    g.group_line_on = true;
+    tap_ok(npu_limits_check(&g, err, sizeof err) == 0,
+           "NC1HWC2 fetch is not bound by the cap (MF-rocket: 52 grains at K=2560 on rocket) (%s)", err);
+    g = (struct npu_task_geom){.in_prec = NPU_PREC_INT8,
+                               .out_prec = NPU_PREC_INT32,
+                               .w = 1,
+                               .h = 32,
+                               .kpad = 6144,
+                               .npad = 32,
+                               .data_banks = 6,
+                               .weight_banks = 6,
+                               .feature_grains = NPU_I8_LARGE_KPAD_GRAINS};
+    tap_ok(npu_limits_check(&g, err, sizeof err) == 0, "HM's 30 grains for 32 rows of K=6144 accepted (%s)", err);
+    g.feature_grains = NPU_I8_LARGE_KPAD_GRAINS + 1;
+    tap_ok(npu_limits_check(&g, err, sizeof err) == -EINVAL && strstr(err, "FEATURE_GRAINS=31"),
+           "31 grains there rejected (%s)", err);
+    g = (struct npu_task_geom){.in_prec = NPU_PREC_FP16,
+                               .out_prec = NPU_PREC_FP32,
+                               .w = 1,
+                               .h = 64,
+                               .kpad = 512,
+                               .npad = 32,
+                               .data_banks = 2,
+                               .weight_banks = 10,
+                               .feature_grains = 65};
+    tap_ok(npu_limits_check(&g, err, sizeof err) == 0, "fp16 keeps m+1 grains uncapped (%s)", err);
+}
+
+/* CBUF_CON0.WEIGHT_REUSE from rk_matmul.weight_reuse (docs/hardware/limits.md §6.3). */
+static void test_weight_reuse(void)
+{
+    uint64_t seg[120], want[112];
+    char err[256] = "";
+    int rc;
+    struct rk_matmul mm = blob_mm();
+    mm.weight_reuse = true;
+    build(&mm, 0, seg, &rc, err);
+    memcpy(want, blob_i8, sizeof(want));
+    want[0] = want[15] = npu_entry(NPU_TGT_CNA, CNA_CBUF_CON0, 0x20b1);
+    tap_ok(rc == 0 && first_diff(seg, want, 112) < 0,
+           "weight_reuse sets WEIGHT_REUSE in both CBUF_CON0 writes, nothing else");
+    mm = blob_mm();
+    mm.k = 4096;
+    mm.n = 256;
+    mm.weight_reuse = true;
+    expect_reject(mm, -EINVAL, "WEIGHT_REUSE with 1048576 weight bytes that stream through 11 weight banks",
+                  "weight_reuse with weights larger than the weight banks rejected");
+    mm.weight_reuse = false;
+    tap_ok(rk_matmul_check(&mm, err, sizeof(err)) == 0, "the same weights streamed without reuse accepted (%s)", err);
 }
 
 static void test_layouts(void)
@@ -466,6 +548,8 @@ int main(void)
     test_body_shape();
     test_amounts();
     test_envelope();
+    test_grains_cap();
+    test_weight_reuse();
     test_layouts();
     test_fp16();
     return tap_done();

@@ -37,10 +37,13 @@ static void summary(FILE *out, const struct npu_ladder *L)
         const struct npu_ladder_timing *t = &L->timing;
         fprintf(out,
                 "npu-calibrate: timing at %u MHz (%s): %.1f us per task, %.1f us per job, %.0f int8 / %.0f fp16 MAC "
-                "per cycle (%.0f%% of nominal), DMA %.2f GB/s per core; measured job time <= %.2fx the MODEL's%s%s\n",
+                "per cycle (%.0f%% of nominal), DMA %.2f GB/s per core; measured job time <= %.2fx the MODEL's "
+                "pessimistic bound, %s%s%s\n",
                 L->clock_mhz, L->info.is_simulator ? "the simulator's timing MODEL" : "measured", t->task_overhead_us,
                 t->job_overhead_us, t->int8_macs_per_cycle, t->fp16_macs_per_cycle, t->mac_efficiency * 100,
-                t->dma_gbps, t->job_time_ratio_max, t->notes[0] ? "; " : "", t->notes);
+                t->dma_gbps, t->job_time_ratio_max,
+                t->jobs_within_bounds ? "every job within both bounds" : "not every job within both bounds",
+                t->notes[0] ? "; " : "", t->notes);
         return;
     }
     fprintf(out, "npu-calibrate: FAILED at step %s: %s\n", L->stopped_at[0] ? L->stopped_at : "-", L->error);

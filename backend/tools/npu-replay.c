@@ -1,7 +1,7 @@
 /* npu-replay: run captured register-command streams through the software NPU core and write the
  * resulting memory, to check streams captured on real boards against the simulator.
  *
- *   npu-replay SCRIPT [-o OUT.img] [--core 0|1|2] [--lenient] [--clock-mhz 200|1000]
+ *   npu-replay SCRIPT [-o OUT.img] [--core 0|1|2] [--lenient] [--peer-streams] [--clock-mhz 200|1000]
  *
  * SCRIPT is a text file, one directive per line ('#' starts a comment; numbers are decimal or 0x hex;
  * paths are relative to the script's folder):
@@ -14,7 +14,9 @@
  *                              entries including the 4-entry tail (default: the rest of the segment)
  *
  * Tasks run in order on one simulated core whose registers persist between tasks (strict register
- * checks unless --lenient). The first failing task stops the replay with the core's reason (exit 1).
+ * checks unless --lenient), as one job (a task may reuse the weights an earlier one left in the CBUF).
+ * --peer-streams also accepts the int8 streams Mesa and MF-rocket run on rocket (op-enable 0x1D;
+ * docs/hardware/regcmd.md §9), e.g. captured from a board. The first failing task stops the replay with the core's reason (exit 1).
  * -o writes every segment after the run as a memory image. Per-task statistics include the timing
  * MODEL estimate (npu_timing.h) - an estimate, not a measurement. */
 #include "npu_image.h"
@@ -35,7 +37,7 @@ struct replay_task {
 static int usage(const char *why)
 {
     fprintf(stderr,
-            "npu-replay: %s\nusage: npu-replay SCRIPT [-o OUT.img] [--core 0..%u] [--lenient] "
+            "npu-replay: %s\nusage: npu-replay SCRIPT [-o OUT.img] [--core 0..%u] [--lenient] [--peer-streams] "
             "[--clock-mhz %u|%u]\n",
             why, NPU_CORES - 1, NPU_CLOCK_MAINLINE_MHZ, NPU_CLOCK_VENDOR_MHZ);
     return 64;
@@ -118,7 +120,7 @@ int main(int argc, char **argv)
 {
     const char *script = NULL, *out = NULL;
     int core_index = 0;
-    bool strict = true;
+    bool strict = true, peer = false;
     uint32_t clock_mhz = NPU_CLOCK_MAINLINE_MHZ;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -130,6 +132,8 @@ int main(int argc, char **argv)
             clock_mhz = (uint32_t)strtoul(argv[++i], NULL, 10);
         else if (!strcmp(a, "--lenient"))
             strict = false;
+        else if (!strcmp(a, "--peer-streams"))
+            peer = true;
         else if (a[0] != '-' && !script)
             script = a;
         else
@@ -154,9 +158,13 @@ int main(int argc, char **argv)
         rc = -ENOMEM;
     }
     int exit_code = rc ? 2 : 0;
-    if (core) npusim_core_set_strict(core, strict);
+    if (core) {
+        npusim_core_set_strict(core, strict);
+        npusim_core_set_peer_streams(core, peer);
+        npusim_core_begin_job(core);
+    }
     struct npusim_mem mem = {.ctx = &img, .map = npu_image_map};
-    uint64_t model_total = 0;
+    uint64_t model_total[NPU_MODEL_BOUNDS] = {0};
     for (uint32_t t = 0; core && t < ntasks; t++) {
         uint32_t count = tasks[t].count;
         if (!count) /* the rest of the segment holding the stream */
@@ -172,18 +180,26 @@ int main(int argc, char **argv)
             exit_code = 1;
             break;
         }
-        struct npu_model_work w = {st.macs, st.bytes_in, st.bytes_out, st.in_precision};
-        uint64_t ns = npu_model_task_ns(&w, clock_mhz);
-        model_total += ns;
+        struct npu_model_work w = {
+                .macs = st.macs, .bytes_in = st.bytes_in, .bytes_out = st.bytes_out, .precision = st.in_precision};
+        uint64_t ns[NPU_MODEL_BOUNDS];
+        for (int b = 0; b < NPU_MODEL_BOUNDS; b++) {
+            ns[b] = npu_model_task_ns(&w, clock_mhz, 1, (enum npu_model_bound)b);
+            model_total[b] += ns[b];
+        }
         printf("task %u: regcmd 0x%08x count %u: ok  M=%u Kpad=%u Npad=%u prec %d->%d  macs %llu  in %llu B  out %llu B"
-               "  MODEL %.3f us @ %u MHz\n",
+               "  model %.3f-%.3f us (optimistic-pessimistic, %u MHz)\n",
                t, tasks[t].iova, count, st.m, st.k, st.n, st.in_precision, st.out_precision,
-               (unsigned long long)st.macs, (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out, ns / 1e3,
-               clock_mhz);
+               (unsigned long long)st.macs, (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out,
+               ns[NPU_MODEL_OPTIMISTIC] / 1e3, ns[NPU_MODEL_PESSIMISTIC] / 1e3, clock_mhz);
     }
+    char model[96];
     if (!exit_code)
-        printf("replay: %u task(s) ok on simulated core %d; MODEL %.3f ms @ %u MHz (tasks only, no per-job overhead)\n",
-               ntasks, core_index, model_total / 1e6, clock_mhz);
+        printf("replay: %u task(s) ok on simulated core %d; MODEL: %s, tasks only, no per-job overhead; %s\n", ntasks,
+               core_index,
+               npu_model_format_ms(model, sizeof model, model_total[NPU_MODEL_OPTIMISTIC] / 1e6,
+                                   model_total[NPU_MODEL_PESSIMISTIC] / 1e6, clock_mhz),
+               npu_model_source());
     if (out && exit_code != 2) {
         char err[256];
         if (npu_image_save(&img, out, err, sizeof err)) {

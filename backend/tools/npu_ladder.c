@@ -38,9 +38,10 @@ static const uint32_t k16_steps[] = {64, 1536, 3008, 4096};
 #define CHAIN_TASKS        4    /* M-tiles of the tail steps, one job */
 #define TIMING_TASKS       32   /* tiny tasks in the per-task overhead job (safe's tasks per job) */
 #define TIMING_REPS_ROCKET 3    /* timing jobs on silicon: the fastest of three */
-#define COMPUTE_BOUND_MIN  1.25 /* a timing shape separates the MAC rate when its MODEL compute clearly exceeds DMA */
-#define JOB_LENGTH_SHARE   4    /* job-length steps stay under a quarter of the job timeout */
-static const uint32_t job_steps[] = {256, NPU_TASKS_PER_KICK_MAX};
+#define COMPUTE_COLS       1024 /* columns of the compute-heavy timing tasks: compute outweighs their DMA */
+#define COMPUTE_SHARE_MIN  0.5  /* a timing task tells the MAC rate when its MODEL compute is at least half its DMA */
+#define JOB_LENGTH_SHARE   2    /* job-length steps stay under half the job timeout */
+static const uint32_t job_steps[] = {256, 1024, NPU_TASKS_PER_KICK_MAX};
 
 struct climb {
     struct npu_ladder *L;
@@ -398,15 +399,21 @@ static void rung_c(struct climb *c)
     }
 }
 
-/* ---- rung d: timing ---- */
+/* ---- rung d: timing ----
+ *
+ * The fits read the timing MODEL's pessimistic form backwards (device/npu_timing.h: a job is its overhead plus,
+ * per task, an overhead and a body of compute and DMA one after the other): two jobs of tiny tasks give the
+ * per-task and per-job overheads, a DMA-bound task the bandwidth, compute-bound tasks the MAC efficiency. On
+ * the simulator the measured times are that same MODEL, so the fits give its parameters back. */
 
-/* The MODEL's time of one task without its overhead: what a tiny task adds besides the kick. */
-static double task_work_ns(const struct npu_task_shape *shape, uint32_t clock_mhz)
+static const enum npu_model_bound FIT_BOUND = NPU_MODEL_PESSIMISTIC;
+
+static struct npu_model_work shape_work(const struct npu_trial *t, uint32_t m)
 {
-    struct npu_model_work w = npu_model_work_from_shape(shape);
-    uint64_t comp = npu_model_compute_ns(&w, clock_mhz);
-    uint64_t dma = npu_model_dma_ns(w.bytes_in + w.bytes_out, npu_model_param(NPU_MODEL_DMA_CORE_GBPS));
-    return (double)(comp > dma ? comp : dma);
+    bool fp16 = t->in == RK_FP16;
+    struct npu_task_shape sh = {m, rk_kpad(t->k), rk_npad(t->in, t->n), fp16 ? NPU_DTYPE_FP16 : NPU_DTYPE_INT8,
+                                t->out == RK_INT32 ? NPU_DTYPE_INT32 : NPU_DTYPE_FP32};
+    return npu_model_work_from_shape(&sh);
 }
 
 static struct npu_trial tiny_job(struct climb *c, uint32_t tasks)
@@ -418,22 +425,15 @@ static struct npu_trial tiny_job(struct climb *c, uint32_t tasks)
 
 static double measured(const struct npu_ladder_step *s) { return (double)s->res.job_measured_ns; }
 
-/* A compute-bound step for a precision: the widest proven rows at WIDEN_K, safe's columns; separable when the
- * MODEL's compute exceeds its DMA by COMPUTE_BOUND_MIN at this clock. */
-static struct npu_ladder_step *compute_step(struct climb *c, bool fp16, const char *id, bool *separable)
+/* A compute-bound step for a precision: the widest proven rows at WIDEN_K, up to COMPUTE_COLS columns. */
+static struct npu_ladder_step *compute_step(struct climb *c, bool fp16, const char *id)
 {
     struct npu_envelope e = proven(c);
     uint32_t k = min_u(WIDEN_K, fp16 ? c->k16_max : c->k8_max);
-    uint32_t m = rk_plan_m_tile(fp16 ? RK_GEMM_FP16 : RK_GEMM_INT8, rk_kpad(k), &e), n = min_u(WIDEN_COLS, c->n_max);
+    uint32_t m = rk_plan_m_tile(fp16 ? RK_GEMM_FP16 : RK_GEMM_INT8, rk_kpad(k), &e), n = min_u(COMPUTE_COLS, c->n_max);
     struct npu_trial t = mk(fp16 ? RK_FP16 : RK_INT8, fp16 ? RK_FP32 : RK_INT32, m, k, n);
     t.serial = true;
-    struct npu_task_shape sh = {m, rk_kpad(k), n, fp16 ? NPU_DTYPE_FP16 : NPU_DTYPE_INT8,
-                                fp16 ? NPU_DTYPE_FP32 : NPU_DTYPE_INT32};
-    struct npu_model_work w = npu_model_work_from_shape(&sh);
-    double comp = (double)npu_model_compute_ns(&w, c->L->clock_mhz);
-    double dma = (double)npu_model_dma_ns(w.bytes_in + w.bytes_out, npu_model_param(NPU_MODEL_DMA_CORE_GBPS));
-    *separable = comp >= COMPUTE_BOUND_MIN * dma;
-    return new_step(c, 'd', id, NPU_STEP_REQUIRED, NULL, 0, 1, t, "timing: %s compute-bound %ux%ux%u, one job",
+    return new_step(c, 'd', id, NPU_STEP_REQUIRED, NULL, 0, 1, t, "timing: %s compute-heavy %ux%ux%u, one job",
                     fp16 ? "fp16" : "int8", m, k, n);
 }
 
@@ -449,51 +449,70 @@ static void note(struct npu_ladder_timing *tm, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The MAC efficiency a compute-heavy step measured: the MODEL's compute time over the time left for it once the
+ * overheads and the DMA at the measured bandwidth are taken off; 0 when too little is left to tell. */
+static double fit_efficiency(const struct climb *c, const struct npu_ladder_step *s, double oh_ns, double gbps)
+{
+    struct npu_model_work w = shape_work(&s->trial, s->trial.m);
+    double model = (double)npu_model_compute_ns(&w, c->L->clock_mhz, FIT_BOUND);
+    double dma = (double)(w.bytes_in + w.bytes_out) / gbps;
+    double left = measured(s) - oh_ns - dma;
+    if (model < COMPUTE_SHARE_MIN * dma || left <= 0) return 0;
+    return npu_model_param(NPU_MODEL_MAC_EFFICIENCY, FIT_BOUND) * model / left;
+}
+
 static void rung_d(struct climb *c)
 {
     struct npu_ladder_timing *tm = &c->L->timing;
     uint32_t mhz = c->L->clock_mhz;
     struct npu_ladder_step *one = new_step(c, 'd', "d1", NPU_STEP_REQUIRED, NULL, 0, 1, tiny_job(c, 1),
                                            "timing: one job of one tiny task (int8 4x64x32)");
+    if (!require(c, one)) return;
     struct npu_ladder_step *many =
             new_step(c, 'd', "d2", NPU_STEP_REQUIRED, "tasks-per-job", TIMING_TASKS, 1, tiny_job(c, TIMING_TASKS),
                      "timing: one job of %u tiny tasks%s", TIMING_TASKS, c->chained ? ", chained" : "");
-    if (!require(c, one) || !require(c, many)) return;
+    if (!require(c, many)) return;
     c->tasks_max = TIMING_TASKS;
-    struct npu_task_shape tiny = {BLOB_M, BLOB_K, BLOB_N, NPU_DTYPE_INT8, NPU_DTYPE_INT32};
-    double eps = task_work_ns(&tiny, mhz);
-    double task_oh = (measured(many) - measured(one)) / (TIMING_TASKS - 1) - eps;
-    double job_oh = measured(one) - task_oh - eps;
+    struct npu_model_work tiny = shape_work(&one->trial, BLOB_M);
+    double body = (double)npu_model_task_body_ns(&tiny, mhz, NPU_CORES, FIT_BOUND);
+    double task_oh = (measured(many) - measured(one)) / (TIMING_TASKS - 1) - body;
+    double job_oh = measured(one) - task_oh - body;
     if (task_oh <= 0 || job_oh <= 0) {
         note(tm, "overheads not separable (%.1f us per task, %.1f us per job): kept the MODEL's", task_oh / 1e3,
              job_oh / 1e3);
-        task_oh = npu_model_param(NPU_MODEL_TASK_OVERHEAD_US) * 1e3, job_oh = npu_model_job_overhead_ns();
+        task_oh = npu_model_param(NPU_MODEL_TASK_OVERHEAD_US, FIT_BOUND) * 1e3;
+        job_oh = (double)npu_model_job_overhead_ns(FIT_BOUND);
     }
     tm->task_overhead_us = task_oh / 1e3, tm->job_overhead_us = job_oh / 1e3;
 
-    bool sep8, sep16;
-    struct npu_ladder_step *c8 = compute_step(c, false, "d3", &sep8);
-    struct npu_ladder_step *c16 = compute_step(c, true, "d4", &sep16);
-    if (!require(c, c8) || !require(c, c16)) return;
-    double cycles_per_ns = mhz / 1e3;
-    double r8 = (double)c8->res.macs / ((measured(c8) - job_oh - task_oh) * cycles_per_ns);
-    double r16 = (double)c16->res.macs / ((measured(c16) - job_oh - task_oh) * cycles_per_ns);
-    tm->int8_macs_per_cycle = sep8 && r8 > 0 ? r8 : npu_model_param(NPU_MODEL_INT8_MACS_PER_CYCLE);
-    tm->fp16_macs_per_cycle = sep16 && r16 > 0 ? r16 : npu_model_param(NPU_MODEL_FP16_MACS_PER_CYCLE);
-    if (!sep8 || r8 <= 0) note(tm, "int8 MAC rate not separable from DMA at %u MHz: kept the MODEL's", mhz);
-    if (!sep16 || r16 <= 0) note(tm, "fp16 MAC rate not separable from DMA at %u MHz: kept the MODEL's", mhz);
-    tm->mac_efficiency = tm->int8_macs_per_cycle / npu_model_param(NPU_MODEL_INT8_MACS_PER_CYCLE);
-
     /* DMA-bound: one row against the widest weight the envelope proved */
-    uint32_t k = c->k8_max, n = c->n_max;
-    struct npu_trial t = mk(RK_INT8, RK_INT32, 1, k, n);
+    struct npu_trial t = mk(RK_INT8, RK_INT32, 1, c->k8_max, c->n_max);
     t.serial = true;
-    struct npu_ladder_step *dma =
-            new_step(c, 'd', "d5", NPU_STEP_REQUIRED, NULL, 0, 1, t, "timing: DMA-bound int8 1x%ux%u, one job", k, n);
+    struct npu_ladder_step *dma = new_step(c, 'd', "d3", NPU_STEP_REQUIRED, NULL, 0, 1, t,
+                                           "timing: DMA-bound int8 1x%ux%u, one job", c->k8_max, c->n_max);
     if (!require(c, dma)) return;
-    double gbps = (double)dma->res.bytes / (measured(dma) - job_oh - task_oh);
-    tm->dma_gbps = gbps > 0 ? gbps : npu_model_param(NPU_MODEL_DMA_CORE_GBPS);
+    struct npu_model_work wd = shape_work(&dma->trial, 1);
+    double dma_ns = measured(dma) - job_oh - task_oh - (double)npu_model_compute_ns(&wd, mhz, FIT_BOUND);
+    double gbps = dma_ns > 0 ? (double)(wd.bytes_in + wd.bytes_out) / dma_ns : 0;
+    tm->dma_gbps = gbps > 0 ? gbps : npu_model_core_gbps(mhz, NPU_CORES, FIT_BOUND);
     if (gbps <= 0) note(tm, "DMA bandwidth not separable: kept the MODEL's");
+
+    struct npu_ladder_step *c8 = compute_step(c, false, "d4");
+    if (!require(c, c8)) return;
+    struct npu_ladder_step *c16 = compute_step(c, true, "d5");
+    if (!require(c, c16)) return;
+    double e8 = fit_efficiency(c, c8, job_oh + task_oh, tm->dma_gbps);
+    double e16 = fit_efficiency(c, c16, job_oh + task_oh, tm->dma_gbps);
+    if (e8 <= 0) note(tm, "int8 MAC rate not separable at %u MHz: kept the MODEL's", mhz);
+    if (e16 <= 0) note(tm, "fp16 MAC rate not separable at %u MHz: kept the MODEL's", mhz);
+    double nominal = npu_model_param(NPU_MODEL_MAC_EFFICIENCY, FIT_BOUND);
+    tm->mac_efficiency = e8 > 0 ? e8 : nominal;
+    if (tm->mac_efficiency > 1) {
+        note(tm, "int8 MACs ran %.0f%% above the rated array: efficiency kept at 1", (tm->mac_efficiency - 1) * 100);
+        tm->mac_efficiency = 1;
+    }
+    tm->int8_macs_per_cycle = npu_model_param(NPU_MODEL_INT8_MACS_PER_CYCLE, FIT_BOUND) * tm->mac_efficiency;
+    tm->fp16_macs_per_cycle = npu_model_param(NPU_MODEL_FP16_MACS_PER_CYCLE, FIT_BOUND) * (e16 > 0 ? e16 : nominal);
 
     /* tasks per job: longer jobs of tiny tasks while the measured costs keep them far from the timeout */
     double timeout_ns = (double)c->L->info.job_timeout_ms * 1e6;
@@ -504,10 +523,10 @@ static void rung_d(struct climb *c)
         struct npu_ladder_step *s =
                 new_step(c, 'd', id, NPU_STEP_WIDEN, "tasks-per-job", n_tasks, 1, tiny_job(c, n_tasks),
                          "tasks per job: %u tiny tasks in one job%s", n_tasks, c->chained ? ", chained" : "");
-        double predicted = job_oh + n_tasks * (task_oh + eps);
+        double predicted = job_oh + n_tasks * (task_oh + body);
         if (predicted > timeout_ns / JOB_LENGTH_SHARE) {
-            skip(c, s, "would take %.1f ms by the measured overheads, over a quarter of the %u ms job timeout",
-                 predicted / 1e6, c->L->info.job_timeout_ms);
+            skip(c, s, "would take %.1f ms by the measured overheads, over half the %u ms job timeout", predicted / 1e6,
+                 c->L->info.job_timeout_ms);
             break;
         }
         if (!run(c, s)) {
@@ -517,12 +536,17 @@ static void rung_d(struct climb *c)
         }
         c->tasks_max = n_tasks;
     }
-    /* measured job time against the MODEL's, over every timing job */
+    /* measured job time against the MODEL's two bounds, over every timing job */
     double ratio = 0;
-    for (uint32_t i = 0; i < c->L->nsteps; i++)
-        if (c->L->steps[i].rung == 'd' && c->L->steps[i].ok && c->L->steps[i].res.job_ratio_max > ratio)
-            ratio = c->L->steps[i].res.job_ratio_max;
+    bool within = true;
+    for (uint32_t i = 0; i < c->L->nsteps; i++) {
+        const struct npu_ladder_step *s = &c->L->steps[i];
+        if (s->rung != 'd' || !s->ok) continue;
+        if (s->res.job_ratio_max > ratio) ratio = s->res.job_ratio_max;
+        within &= s->res.jobs_within_bounds;
+    }
     tm->job_time_ratio_max = ratio > 0 ? ratio : 1;
+    tm->jobs_within_bounds = within;
     tm->valid = !c->stop;
 }
 
@@ -623,14 +647,15 @@ static void print_step(FILE *out, const struct npu_ladder_step *s)
             ",\"value\":%u,\"ran\":%s,\"ok\":%s,\"skipped\":%s,\"in\":\"%s\",\"out\":\"%s\",\"m\":%u,\"k\":%u,"
             "\"n\":%u,\"m_tile\":%u,\"n_tile\":%u,\"k_slice\":%u,\"inplace\":%s,\"chained\":%s,\"tasks_per_job\":%u,"
             "\"fds\":%u,\"tasks\":%u,\"jobs\":%u,\"compared\":%llu,\"mismatches\":%llu,\"max_abs_err\":%.9g,"
-            "\"wall_ms\":%.6f,\"model_ms\":%.6f,\"job_measured_ms\":%.6f,\"job_model_ms\":%.6f,\"job_ratio_max\":%.6g,"
-            "\"reps\":%u,\"cores\":[%d,%d,%d],\"tolerance\":",
+            "\"wall_ms\":%.6f,\"model_ms\":[%.6f,%.6f],\"job_measured_ms\":%.6f,\"job_model_ms\":[%.6f,%.6f],"
+            "\"job_ratio_max\":%.6g,\"jobs_within_bounds\":%s,\"reps\":%u,\"cores\":[%d,%d,%d],\"tolerance\":",
             s->value, s->ran ? "true" : "false", s->ok ? "true" : "false", s->skip_reason[0] ? "true" : "false",
             dtype_name(t->in), dtype_name(t->out), t->m, t->k, t->n, t->m_tile, t->n_tile, t->k_slice,
             t->inplace ? "true" : "false", t->chained ? "true" : "false", t->tasks_per_job, s->fds, r->tasks, r->jobs,
             (unsigned long long)r->compared, (unsigned long long)r->mismatches,
-            isfinite(r->max_abs_err) ? r->max_abs_err : -1.0, r->wall_ms, r->model_ns / 1e6, r->job_measured_ns / 1e6,
-            r->job_model_ns / 1e6, r->job_ratio_max, s->reps, r->dev_core[0], r->dev_core[1], r->dev_core[2]);
+            isfinite(r->max_abs_err) ? r->max_abs_err : -1.0, r->wall_ms, r->model_ns[0] / 1e6, r->model_ns[1] / 1e6,
+            r->job_measured_ns / 1e6, r->job_model_ns[0] / 1e6, r->job_model_ns[1] / 1e6, r->job_ratio_max,
+            r->jobs_within_bounds ? "true" : "false", s->reps, r->dev_core[0], r->dev_core[1], r->dev_core[2]);
     json_string(out, npu_trial_tolerance(t));
     fputs(",\"error\":", out);
     json_string(out, s->skip_reason[0] ? s->skip_reason : r->error);
@@ -716,9 +741,9 @@ void npu_ladder_print_json(FILE *out, const struct npu_ladder *L)
         fprintf(out,
                 "{\"task_overhead_us\":%.4f,\"job_overhead_us\":%.4f,\"int8_macs_per_cycle\":%.4f,"
                 "\"fp16_macs_per_cycle\":%.4f,\"dma_gbps\":%.4f,\"mac_efficiency\":%.4f,\"job_time_ratio_max\":%.4f,"
-                "\"clock_mhz\":%u,\"measured\":\"%s\",\"notes\":",
+                "\"jobs_within_bounds\":%s,\"clock_mhz\":%u,\"measured\":\"%s\",\"notes\":",
                 t->task_overhead_us, t->job_overhead_us, t->int8_macs_per_cycle, t->fp16_macs_per_cycle, t->dma_gbps,
-                t->mac_efficiency, t->job_time_ratio_max, L->clock_mhz,
+                t->mac_efficiency, t->job_time_ratio_max, t->jobs_within_bounds ? "true" : "false", L->clock_mhz,
                 i->is_simulator ? "the simulator's timing MODEL" : "wall time, submit to fence");
         json_string(out, t->notes);
         fputc('}', out);

@@ -9,8 +9,9 @@
  *   c  widening, one dimension after the other, each from a value that must pass: rows per task, columns
  *      per task, int8 K per task, fp16 K per task (each step the tile the planner would emit), K-slices
  *      packed then read in place, tails unchained then chained, outputs int8->int32, int8->fp32, fp16->fp32
- *   d  timing on one fd, one job at a time: per-task and per-job overhead, the int8 and fp16 MAC rates and
- *      the DMA bandwidth at the current clock, tasks per job, measured job time against the MODEL's
+ *   d  timing on one fd, one job at a time: per-task and per-job overhead, the DMA bandwidth and the int8 and
+ *      fp16 MAC rates at the current clock (read from the MODEL's pessimistic form), tasks per job, measured
+ *      job time against the MODEL's two bounds
  *
  * Rungs a and b, the first value of every widening, and the timing jobs must pass: the first failure ends
  * the ladder (ok = false). A later value of a widening that fails marks the edge of that dimension (the
@@ -60,12 +61,14 @@ struct npu_ladder_edge {
     char error[640];
 };
 
-/* Measured timing parameters (named like the MODEL's table, device/npu_timing.c). */
+/* Measured timing parameters (named like the MODEL's table, device/npu_timing.c; a board profile hands them to
+ * npu_model_install_measured). dma_gbps is per core, the MODEL's NPU_CORES-streaming figure. */
 struct npu_ladder_timing {
     bool valid;
     double task_overhead_us, job_overhead_us;
     double int8_macs_per_cycle, fp16_macs_per_cycle, dma_gbps, mac_efficiency;
-    double job_time_ratio_max; /* largest measured / modelled job time */
+    double job_time_ratio_max; /* largest measured / pessimistic-MODEL job time */
+    bool jobs_within_bounds;   /* every timing job fell between the MODEL's two bounds */
     char notes[320];           /* fits that could not be separated at this clock, noisy fits */
 };
 

@@ -55,7 +55,8 @@ static int run_case(struct npu_device **devs, const struct npu_probe_options *o,
     struct npu_trial_result r;
     int err = npu_trial_run(devs, o->cores, &t, &r);
     c->jobs = r.jobs, c->tasks = r.tasks, c->compared = r.compared, c->mismatches = r.mismatches;
-    c->max_abs_err = r.max_abs_err, c->wall_ms = r.wall_ms, c->model_ms = (double)r.model_ns / 1e6, c->macs = r.macs;
+    c->max_abs_err = r.max_abs_err, c->wall_ms = r.wall_ms, c->macs = r.macs;
+    for (int b = 0; b < NPU_MODEL_BOUNDS; b++) c->model_ms[b] = (double)r.model_ns[b] / 1e6;
     snprintf(c->error, sizeof c->error, "%s", r.error);
     c->ok = !err;
     return err;
@@ -92,9 +93,9 @@ int npu_probe_run(const struct npu_probe_options *o, struct npu_probe_result *r,
                         i->version_major, i->version_minor, i->version_patch, i->desc);
             fprintf(log, "npu-probe: cores: %u (%s); using %u fd(s), one per core; job timeout %u ms\n", i->cores,
                     i->cores_source, o->cores, i->job_timeout_ms);
-            fprintf(log, "npu-probe: dtype %s -> %s, tolerance: %s; timing MODEL clock %u MHz\n",
+            fprintf(log, "npu-probe: dtype %s -> %s, tolerance: %s; timing MODEL clock %u MHz (%s)\n",
                     o->dtype == NPU_DTYPE_INT8 ? "int8" : "fp16", o->dtype == NPU_DTYPE_INT8 ? "int32" : "fp32",
-                    npu_probe_tolerance(o->dtype), r->info.model_clock_mhz);
+                    npu_probe_tolerance(o->dtype), r->info.model_clock_mhz, npu_model_source());
             char env[256];
             npu_envelope_describe(probe_envelope(o), env, sizeof env);
             fprintf(log, "npu-probe: tasks cut for the %s\n", env);
@@ -106,13 +107,14 @@ int npu_probe_run(const struct npu_probe_options *o, struct npu_probe_result *r,
         *c = (struct npu_probe_case){
                 .name = probe_cases[ci].name, .m = probe_cases[ci].m, .k = probe_cases[ci].k, .n = probe_cases[ci].n};
         err = run_case(devs, o, c, seed + ci);
+        char model[96];
         if (log)
-            fprintf(log,
-                    "npu-probe: %-24s %u job(s) %2u task(s): %s%s%s; wall %.3f ms (measured), NPU %.3f ms "
-                    "(MODEL @ %u MHz)\n",
-                    c->name, c->jobs, c->tasks, c->ok ? "OK" : "FAIL ",
+            fprintf(log, "npu-probe: %-24s %u job(s) %2u task(s): %s%s%s; wall %.3f ms (measured), NPU %s\n", c->name,
+                    c->jobs, c->tasks, c->ok ? "OK" : "FAIL ",
                     c->ok ? (o->dtype == NPU_DTYPE_INT8 ? " bit-exact" : " within tolerance") : "",
-                    c->ok ? "" : c->error, c->wall_ms, c->model_ms, r->info.model_clock_mhz);
+                    c->ok ? "" : c->error, c->wall_ms,
+                    npu_model_format_ms(model, sizeof model, c->model_ms[NPU_MODEL_OPTIMISTIC],
+                                        c->model_ms[NPU_MODEL_PESSIMISTIC], r->info.model_clock_mhz));
         if (err) snprintf(r->error, sizeof r->error, "%s: %s", c->name, c->error);
     }
     for (uint32_t i = 0; i < 3; i++) npu_device_close(devs[i]);
@@ -156,10 +158,11 @@ void npu_probe_print_json(FILE *out, const struct npu_probe_options *o, const st
         json_string(out, c->name);
         fprintf(out,
                 ",\"m\":%u,\"k\":%u,\"n\":%u,\"jobs\":%u,\"tasks\":%u,\"ok\":%s,\"compared\":%llu,\"mismatches\":%llu,"
-                "\"max_abs_err\":%.9g,\"macs\":%llu,\"wall_ms\":%.6f,\"model_ms\":%.6f,\"error\":",
+                "\"max_abs_err\":%.9g,\"macs\":%llu,\"wall_ms\":%.6f,\"model_ms\":[%.6f,%.6f],\"error\":",
                 c->m, c->k, c->n, c->jobs, c->tasks, c->ok ? "true" : "false", (unsigned long long)c->compared,
                 (unsigned long long)c->mismatches, isfinite(c->max_abs_err) ? c->max_abs_err : -1.0,
-                (unsigned long long)c->macs, c->wall_ms, c->model_ms);
+                (unsigned long long)c->macs, c->wall_ms, c->model_ms[NPU_MODEL_OPTIMISTIC],
+                c->model_ms[NPU_MODEL_PESSIMISTIC]);
         json_string(out, c->error);
         fputc('}', out);
     }

@@ -31,7 +31,7 @@ struct part { /* one device's share */
     struct npu_task *tasks;
     uint32_t *task_slice, *task_m0, *task_tile, *job_first;
     struct npu_fence **fences;
-    uint64_t busy_ns, bytes;
+    uint64_t bytes;
     uint32_t core_mask;
 };
 
@@ -205,13 +205,15 @@ static int build_part(struct part *p, const struct npu_trial *t, const struct ge
     return 0;
 }
 
-/* The MODEL's prediction of one job from its tasks' shapes. */
-static uint64_t job_model_ns(const struct part *p, uint32_t first, uint32_t last, uint32_t clock_mhz)
+/* The MODEL's prediction of one job from its tasks' shapes, for a bound. The cores argument is NPU_CORES, as
+ * in the devices' own MODEL (sim/sim_job.c, rocket/rocket_job.c). */
+static uint64_t job_model_ns(const struct part *p, uint32_t first, uint32_t last, uint32_t clock_mhz,
+                             enum npu_model_bound b)
 {
-    uint64_t ns = npu_model_job_overhead_ns();
+    uint64_t ns = npu_model_job_overhead_ns(b);
     for (uint32_t i = first; i < last; i++) {
         struct npu_model_work w = npu_model_work_from_shape(&p->tasks[i].shape);
-        ns += npu_model_task_ns(&w, clock_mhz);
+        ns += npu_model_task_ns(&w, clock_mhz, NPU_CORES, b);
     }
     return ns;
 }
@@ -225,7 +227,7 @@ static void record_failure(struct npu_trial_result *r, const struct part *p, uin
 
 static void add_stats(struct npu_trial_result *r, struct part *p, const struct npu_submit_stats *st)
 {
-    p->busy_ns += st->model_ns, p->bytes += st->bytes_in + st->bytes_out, r->macs += st->macs;
+    p->bytes += st->bytes_in + st->bytes_out, r->macs += st->macs;
     p->core_mask |= st->core_mask;
 }
 
@@ -235,6 +237,7 @@ static int submit_and_wait(struct part *parts, uint32_t used, const struct npu_t
     int64_t wait_ms = info->is_simulator ? TRIAL_WAIT_SIM_MS : TRIAL_WAIT_MS;
     for (uint32_t i = 0; i < used; i++) wait_ms += (int64_t)parts[i].njobs * 2 * info->job_timeout_ms;
     int64_t deadline = npu_deadline_after_ms(wait_ms), t0 = npu_monotonic_ns();
+    r->jobs_within_bounds = t->serial;
     bool hold = t->hold_sim && info->is_simulator && !t->serial;
     if (hold) npu_sim_hold(true);
     bool stop = false;
@@ -261,10 +264,16 @@ static int submit_and_wait(struct part *parts, uint32_t used, const struct npu_t
                 break;
             }
             uint64_t measured = info->is_simulator ? st.model_ns : (uint64_t)(npu_monotonic_ns() - j0);
-            uint64_t model = job_model_ns(p, first, last, info->model_clock_mhz);
-            r->job_measured_ns += measured, r->job_model_ns += model;
-            double ratio = (double)measured / (double)model;
+            uint64_t model[NPU_MODEL_BOUNDS];
+            for (int b = 0; b < NPU_MODEL_BOUNDS; b++) {
+                model[b] = job_model_ns(p, first, last, info->model_clock_mhz, (enum npu_model_bound)b);
+                r->job_model_ns[b] += model[b];
+            }
+            r->job_measured_ns += measured;
+            double ratio = (double)measured / (double)model[NPU_MODEL_PESSIMISTIC];
             if (ratio > r->job_ratio_max) r->job_ratio_max = ratio;
+            if (measured < model[NPU_MODEL_OPTIMISTIC] || measured > model[NPU_MODEL_PESSIMISTIC])
+                r->jobs_within_bounds = false;
             add_stats(r, p, &st);
         }
     }
@@ -415,14 +424,23 @@ int npu_trial_run(struct npu_device *const *devs, uint32_t ndev, const struct np
     if (!submit_and_wait(parts, used, t, &info, r)) compare(parts, used, t, &g, iref, fref, mag, r);
     if (r->bad_task >= 0 && r->rc != -EDOM && !r->reg_count)
         keep_task(r, t, &g, &parts[r->bad_dev], (uint32_t)r->bad_dev, (uint32_t)r->bad_task);
-    uint64_t busy[NPU_CORES] = {0}, bytes = 0;
+    uint64_t bytes = 0;
     for (uint32_t i = 0; i < used; i++) {
-        busy[i] = parts[i].busy_ns, bytes += parts[i].bytes;
-        r->bytes += parts[i].bytes;
+        bytes += parts[i].bytes;
         if (info.is_simulator && parts[i].core_mask && !(parts[i].core_mask & (parts[i].core_mask - 1)))
             r->dev_core[i] = __builtin_ctz(parts[i].core_mask);
     }
-    r->model_ns = npu_model_parallel_ns(busy, (int)used, bytes);
+    r->bytes = bytes;
+    /* both bounds from the task shapes: each device's jobs back to back, the devices in parallel */
+    for (int b = 0; b < NPU_MODEL_BOUNDS; b++) {
+        uint64_t busy[NPU_CORES] = {0};
+        for (uint32_t i = 0; i < used; i++)
+            for (uint32_t j = 0; j < parts[i].njobs; j++)
+                busy[i] += job_model_ns(&parts[i], parts[i].job_first[j],
+                                        j + 1 < parts[i].njobs ? parts[i].job_first[j + 1] : parts[i].ntasks,
+                                        info.model_clock_mhz, (enum npu_model_bound)b);
+        r->model_ns[b] = npu_model_parallel_bound_ns(busy, (int)used, bytes, (enum npu_model_bound)b);
+    }
 out:
     for (uint32_t i = 0; i < used; i++) close_part(&parts[i]);
     free(A), free(B), free(iref), free(fref), free(mag);

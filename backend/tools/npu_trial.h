@@ -15,6 +15,7 @@
 
 #include "layout.h"
 #include "npu_device.h"
+#include "npu_timing.h"
 
 #define NPU_TRIAL_MAX_SEG 120 /* regcmd entries kept for the failing task (a 108-entry body + tail, padded) */
 
@@ -37,13 +38,15 @@ struct npu_trial_result {
     char error[640];
     uint32_t devices, tasks, jobs;
     uint64_t compared, mismatches, macs, bytes;
-    double max_abs_err; /* fp16: the largest |npu - ref|; int8: 0 when exact */
-    double wall_ms;     /* measured: first submit to last wait */
-    uint64_t model_ns;  /* the devices' MODEL time, cores in parallel */
-    /* serial: per job, the measured time (rocket: submit to wait; simulator: its timing MODEL) and the
-     * MODEL's prediction from the tasks' shapes; their sums and the largest ratio */
-    uint64_t job_measured_ns, job_model_ns;
+    double max_abs_err;                  /* fp16: the largest |npu - ref|; int8: 0 when exact */
+    double wall_ms;                      /* measured: first submit to last wait */
+    uint64_t model_ns[NPU_MODEL_BOUNDS]; /* the MODEL from the tasks' shapes, cores in parallel, both bounds */
+    /* serial: per job, the measured time (rocket: submit to wait; simulator: its timing MODEL, the pessimistic
+     * bound) and the MODEL's two bounds from the tasks' shapes; their sums, the largest measured/pessimistic
+     * ratio, and whether every job fell between the bounds */
+    uint64_t job_measured_ns, job_model_ns[NPU_MODEL_BOUNDS];
     double job_ratio_max;
+    bool jobs_within_bounds;
     int32_t dev_core[3]; /* simulator: the core that ran each device's jobs; -1 unknown (rocket) */
     /* the task responsible for the first failure: device, index, its rows and columns, the wrong value */
     int32_t bad_dev, bad_task;

@@ -29,13 +29,13 @@ struct rocket_fence {
 
 static void model_job(const struct npu_job *job, uint32_t clock_mhz, struct npu_submit_stats *s)
 {
-    uint64_t job_ns = npu_model_job_overhead_ns();
+    uint64_t job_ns = npu_model_job_overhead_ns(NPU_MODEL_PESSIMISTIC);
     for (uint32_t t = 0; t < job->task_count; t++) {
         struct npu_model_work w = npu_model_work_from_shape(&job->tasks[t].shape);
         s->macs += w.macs;
         s->bytes_in += w.bytes_in;
         s->bytes_out += w.bytes_out;
-        job_ns += npu_model_task_ns(&w, clock_mhz);
+        job_ns += npu_model_task_ns(&w, clock_mhz, NPU_CORES, NPU_MODEL_PESSIMISTIC);
     }
     s->jobs++;
     s->tasks += job->task_count;

@@ -163,7 +163,7 @@ static void run_job(struct sim_core *core, struct sim_job *job, const struct sim
 {
     struct sim_file *f = job->file;
     unsigned long long seq = (unsigned long long)job->seq;
-    uint64_t model = npu_model_job_overhead_ns(), timeout = f->job_timeout_ns;
+    uint64_t model = npu_model_job_overhead_ns(NPU_MODEL_PESSIMISTIC), timeout = f->job_timeout_ns;
     job->ran_core = core->index;
     if (failed_dep) {
         job->result = -ECANCELED;
@@ -199,6 +199,7 @@ static void run_job(struct sim_core *core, struct sim_job *job, const struct sim
     }
     npusim_core_set_strict(core->hw, f->strict);
     npusim_core_set_envelope(core->hw, f->has_envelope ? &f->envelope : NULL);
+    npusim_core_begin_job(core->hw); /* WEIGHT_REUSE only within a job (docs/hardware/limits.md §6.3) */
     struct npusim_flaws flaws;
     sim_flaws_current(&flaws);
     npusim_core_set_flaws(core->hw, &flaws);
@@ -220,8 +221,9 @@ static void run_job(struct sim_core *core, struct sim_job *job, const struct sim
         job->macs += st.macs;
         job->bytes_in += st.bytes_in;
         job->bytes_out += st.bytes_out;
-        struct npu_model_work w = {st.macs, st.bytes_in, st.bytes_out, st.in_precision};
-        model += npu_model_task_ns(&w, f->clock_mhz);
+        struct npu_model_work w = {
+                .macs = st.macs, .bytes_in = st.bytes_in, .bytes_out = st.bytes_out, .precision = st.in_precision};
+        model += npu_model_task_ns(&w, f->clock_mhz, NPU_CORES, NPU_MODEL_PESSIMISTIC);
         if (model > timeout) {
             job->result = -ETIME;
             snprintf(job->msg, sizeof job->msg,

@@ -33,7 +33,7 @@ static const char *plan_problem(const struct rk_plan *p, char *buf, size_t len)
             return snprintf(buf, len, "slice %u in the hazard window: %u", s, L->kpad[s]), buf;
         uint32_t db = npu_data_banks_needed(1, p->m_tile[s], L->kpad[s], L->bpe);
         uint32_t wb = npu_weight_banks_needed(L->kpad[s], L->mode == RK_GEMM_FP16 ? 2 : 0);
-        if (db + wb > NPU_CBUF_BANKS || (L->mode == RK_GEMM_INT8 && db > 8) || p->m_tile[s] > L->env.m_tile_max)
+        if (db + wb > NPU_CBUF_BANKS || (L->mode == RK_GEMM_INT8 && db > 8) || p->m_tile[s] > p->env.m_tile_max)
             return snprintf(buf, len, "slice %u: m_tile %u needs %u+%u banks", s, p->m_tile[s], db, wb), buf;
         k += L->k[s];
     }
@@ -71,12 +71,13 @@ static const char *plan_problem(const struct rk_plan *p, char *buf, size_t len)
                                   .h = mm.m,
                                   .kpad = rk_kpad(mm.k),
                                   .npad = rk_npad(mm.in, mm.n)};
-        bool chained = L->env.chained_tails && i + 1 < p->ntasks && !p->tasks[i + 1].job_start &&
+        bool chained = p->env.chained_tails && i + 1 < p->ntasks && !p->tasks[i + 1].job_start &&
                        p->tasks[i + 1].core == t->core;
         struct npu_task_features f = {.line_stride_atoms =
                                               (uint32_t)(rk_a_stride(&mm) * rk_dtype_size(mm.in) / NPU_ATOM_BYTES),
-                                      .chained = chained};
-        if (npu_envelope_task_check(&L->env, &g, &f, why, sizeof why))
+                                      .chained = chained,
+                                      .weight_reuse = t->weight_reuse};
+        if (npu_envelope_task_check(&p->env, &g, &f, why, sizeof why))
             return snprintf(buf, len, "task %u outside the envelope: %s", i, why), buf;
         uint64_t a, b, c;
         rk_plan_task_offsets(p, t, &a, &b, &c);
@@ -88,18 +89,32 @@ static const char *plan_problem(const struct rk_plan *p, char *buf, size_t len)
         uint32_t tasks = 0, jobs = 0;
         for (uint32_t i = p->core[c].task0; i < p->core[c].task0 + p->core[c].tasks; i++) {
             if (p->tasks[i].job_start) tasks = 0, jobs++;
-            if (++tasks > L->env.tasks_per_job_max)
-                return snprintf(buf, len, "core %u: a job of more than %u tasks", c, L->env.tasks_per_job_max), buf;
+            if (++tasks > p->env.tasks_per_job_max)
+                return snprintf(buf, len, "core %u: a job of more than %u tasks", c, p->env.tasks_per_job_max), buf;
         }
         if (jobs != p->core[c].jobs)
             return snprintf(buf, len, "core %u: %u job starts, %u jobs", c, jobs, p->core[c].jobs), buf;
+    }
+    for (uint32_t i = 0; i < p->ntasks; i++) {
+        /* WEIGHT_REUSE: only after a task of the same core, slice and N-tile, in the same job, same bank split */
+        const struct rk_plan_task *t = &p->tasks[i], *q = i ? &p->tasks[i - 1] : NULL;
+        if (!t->weight_reuse) continue;
+        if (!q || t->job_start || q->core != t->core || q->slice != t->slice || q->ntile != t->ntile ||
+            npu_data_banks_needed(1, q->m, L->kpad[t->slice], L->bpe) !=
+                    npu_data_banks_needed(1, t->m, L->kpad[t->slice], L->bpe) ||
+            !p->env.weight_reuse)
+            return snprintf(buf, len, "task %u reuses weights it cannot have in CBUF", i), buf;
     }
     if (rows != (uint64_t)p->M * L->N * L->slices)
         return snprintf(buf, len, "tasks cover %llu outputs, want %llu", (unsigned long long)rows,
                         (unsigned long long)p->M * L->N * L->slices),
                buf;
-    if (p->max_job_ns_200 > p->job_budget_ns + 200000)
-        return snprintf(buf, len, "job of %.3f ms > budget", p->max_job_ns_200 / 1e6), buf;
+    if (p->max_job_ns > p->job_budget_ns + npu_model_job_overhead_ns(NPU_MODEL_PESSIMISTIC))
+        return snprintf(buf, len, "job of %.3f ms > budget", p->max_job_ns / 1e6), buf;
+    for (int k = 0; k < RK_MODEL_CLOCKS; k++)
+        if (p->model_ns[k][NPU_MODEL_OPTIMISTIC] > p->model_ns[k][NPU_MODEL_PESSIMISTIC] ||
+            !p->model_ns[k][NPU_MODEL_OPTIMISTIC])
+            return snprintf(buf, len, "MODEL bounds out of order at %u MHz", rk_model_clock_mhz(k)), buf;
     return NULL;
 }
 
@@ -128,7 +143,7 @@ static void test_plans(void)
                     struct rk_plan p;
                     char why[256];
                     int rc = rk_layout_make(qwen_kn[s][0], qwen_kn[s][1], mode, 3, envs[ei], &L, why, sizeof why);
-                    if (!rc) rc = rk_plan_make(&L, (uint32_t)qwen_m[mi], 0, &p, why, sizeof why);
+                    if (!rc) rc = rk_plan_make(&L, (uint32_t)qwen_m[mi], NULL, 0, &p, why, sizeof why);
                     const char *prob = rc ? why : plan_problem(&p, buf, sizeof buf);
                     if (prob && !bad++)
                         tap_diag("K=%lld N=%lld M=%lld: %s", (long long)qwen_kn[s][0], (long long)qwen_kn[s][1],
@@ -147,7 +162,7 @@ static void test_plans(void)
         uint32_t mt[3], nt[3], jobs[3];
         for (size_t ei = 0; ei < 3; ei++) {
             rk_layout_make(8960, 1536, RK_GEMM_INT8, 3, envs[ei], &L, why, sizeof why);
-            rk_plan_make(&L, 512, 0, &p, why, sizeof why);
+            rk_plan_make(&L, 512, NULL, 0, &p, why, sizeof why);
             mt[ei] = p.m_tile[0], nt[ei] = rk_tile_npad(&L, &L.core[0], 0), jobs[ei] = p.njobs;
             rk_plan_free(&p);
         }
@@ -179,7 +194,7 @@ static void test_plans(void)
         struct rk_plan p;
         char why[256];
         int rc = rk_layout_make(odd[i][1], odd[i][2], RK_GEMM_INT8, 3, &npu_envelope_vendor, &L, why, sizeof why);
-        if (!rc) rc = rk_plan_make(&L, (uint32_t)odd[i][0], 0, &p, why, sizeof why);
+        if (!rc) rc = rk_plan_make(&L, (uint32_t)odd[i][0], NULL, 0, &p, why, sizeof why);
         const char *prob = rc ? why : plan_problem(&p, buf, sizeof buf);
         tap_ok(!prob, "int8 plan M=%lld K=%lld N=%lld valid (%u slices)", (long long)odd[i][0], (long long)odd[i][1],
                (long long)odd[i][2], rc ? 0 : L.slices);
@@ -188,6 +203,55 @@ static void test_plans(void)
     }
     struct rk_wlayout L;
     char why[256];
+    /* WEIGHT_REUSE: attn_k/attn_v at M=512 (96 columns per core) under the vendor envelope, never under safe */
+    {
+        struct rk_plan p;
+        rk_layout_make(1536, 256, RK_GEMM_INT8, 3, &npu_envelope_vendor, &L, why, sizeof why);
+        int rc = rk_plan_make(&L, 512, &npu_envelope_vendor, 0, &p, why, sizeof why);
+        const char *prob = rc ? why : plan_problem(&p, buf, sizeof buf);
+        tap_ok(!prob && p.reuse_tasks == 9, "k/v M=512, vendor: %u of %u tasks reuse CBUF weights%s%s", p.reuse_tasks,
+               p.ntasks, prob ? ": " : "", prob ? prob : "");
+        struct rk_plan q;
+        struct npu_envelope no = npu_envelope_vendor;
+        no.weight_reuse = false;
+        rc = rk_plan_make(&L, 512, &no, 0, &q, why, sizeof why);
+        tap_ok(!rc && !q.reuse_tasks &&
+                       q.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_PESSIMISTIC] >
+                               p.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_PESSIMISTIC],
+               "  without reuse: none, and the MODEL is slower (%.3f vs %.3f ms @1 GHz, pessimistic)",
+               q.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_PESSIMISTIC] / 1e6,
+               p.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_PESSIMISTIC] / 1e6);
+        rk_plan_free(&q);
+        rc = rk_plan_make(&L, 512, &npu_envelope_safe, 0, &q, why, sizeof why);
+        tap_ok(!rc && !q.reuse_tasks && q.job_budget_ns == npu_envelope_safe.job_budget_ms * 1000000ull,
+               "  safe: no reuse, the safe job budget (%.0f ms)", q.job_budget_ns / 1e6);
+        rk_plan_free(&q);
+        rk_plan_free(&p);
+    }
+    {
+        /* a plan in another envelope than the weight's layout: narrower rows are fine, wider tiles are not */
+        struct rk_plan q;
+        rk_layout_make(1536, 8960, RK_GEMM_INT8, 3, &npu_envelope_vendor, &L, why, sizeof why);
+        int rc = rk_plan_make(&L, 64, &npu_envelope_safe, 0, &q, why, sizeof why);
+        tap_ok(rc == -ENOTSUP && strstr(why, "N-tiles of") && strstr(why, "'safe'"),
+               "a vendor layout of ffn_up is declined by a safe plan (%s)", why);
+        struct npu_envelope narrow = npu_envelope_vendor;
+        narrow.m_tile_max = 16;
+        rc = rk_plan_make(&L, 64, &narrow, 0, &q, why, sizeof why);
+        tap_ok(!rc && q.m_tile[0] == 16 && !plan_problem(&q, buf, sizeof buf),
+               "  a plan with fewer rows per task than the layout's envelope is fine (%u rows)", rc ? 0 : q.m_tile[0]);
+        if (!rc) rk_plan_free(&q);
+        rk_layout_make(8960, 1536, RK_GEMM_INT8, 3, &npu_envelope_vendor, &L, why, sizeof why);
+        narrow.k_task_max_int8 = L.kpad[0] - NPU_KGROUP_INT8; /* just below the layout's first slice */
+        rc = rk_plan_make(&L, 64, &narrow, 0, &q, why, sizeof why);
+        tap_ok(rc == -ENOTSUP && strstr(why, "K-slice"), "  K-slices wider than the plan's envelope: declined (%s)",
+               why);
+        narrow = npu_envelope_vendor;
+        narrow.out_pairs = NPU_PAIR_F16_F32;
+        rc = rk_plan_make(&L, 64, &narrow, 0, &q, why, sizeof why);
+        tap_ok(rc == -ENOTSUP && strstr(why, "output mode"), "  an envelope without the mode's output: declined (%s)",
+               why);
+    }
     rk_layout_make(8960, 1536, RK_GEMM_INT8, 3, NULL, &L, why, sizeof why);
     tap_ok(L.slices >= 2, "ffn_down K=8960 is split into %u K-slices (int8 <= 8192 per task)", L.slices);
     rk_layout_make(1536, 151936, RK_GEMM_INT8, 3, &npu_envelope_vendor, &L, why, sizeof why);

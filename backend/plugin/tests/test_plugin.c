@@ -99,9 +99,9 @@ struct status_case {
 /* Board profiles for the cases: one made on this system (the simulator, this kernel, 200 MHz), one for
  * another kernel, one that is not JSON; and a config home holding the current one. */
 static char dir[] = "/tmp/rknpu-plugin-XXXXXX";
-static char current[PATH_MAX], stale[PATH_MAX], broken[PATH_MAX], home[PATH_MAX];
+static char current[PATH_MAX], stale[PATH_MAX], broken[PATH_MAX], home[PATH_MAX], odd_timing[PATH_MAX];
 
-static void write_profile(const char *path, const char *kernel)
+static void write_profile(const char *path, const char *kernel, double mac_efficiency)
 {
     FILE *f = fopen(path, "w");
     if (!f) return;
@@ -113,8 +113,8 @@ static void write_profile(const char *path, const char *kernel)
             "\"k_task_max_fp16\": 4096, \"inplace_k_slices\": true, \"chained_tails\": false, \"weight_reuse\": false, "
             "\"out_pairs\": [\"int8-int32\", \"fp16-fp32\"], \"tasks_per_job_max\": 64, \"job_budget_ms\": 100}, "
             "\"timing\": {\"task_overhead_us\": 22, \"job_overhead_us\": 90, \"int8_macs_per_cycle\": 1024, "
-            "\"fp16_macs_per_cycle\": 512, \"dma_gbps\": 11.1, \"mac_efficiency\": 1, \"job_time_ratio_max\": 1}}\n",
-            kernel);
+            "\"fp16_macs_per_cycle\": 512, \"dma_gbps\": 11.1, \"mac_efficiency\": %g, \"job_time_ratio_max\": 1}}\n",
+            kernel, mac_efficiency);
     fclose(f);
 }
 
@@ -127,8 +127,10 @@ static void make_profiles(void)
     snprintf(stale, sizeof stale, "%s/stale.json", dir);
     snprintf(broken, sizeof broken, "%s/broken.json", dir);
     snprintf(home, sizeof home, "%s/config", dir);
-    write_profile(current, u.release);
-    write_profile(stale, "0.0.1-another-kernel");
+    snprintf(odd_timing, sizeof odd_timing, "%s/odd-timing.json", dir);
+    write_profile(current, u.release, 1);
+    write_profile(stale, "0.0.1-another-kernel", 1);
+    write_profile(odd_timing, u.release, 1.5); /* more MACs than the array has: implausible */
     FILE *f = fopen(broken, "w");
     if (f) fputs("{\"format\": \"rosenblatt-board-profile\",\n \"version\": }\n", f), fclose(f);
     char sub[PATH_MAX + 32], file[PATH_MAX + 64];
@@ -136,7 +138,7 @@ static void make_profiles(void)
     snprintf(sub, sizeof sub, "%s/rosenblatt", home);
     mkdir(sub, 0700);
     snprintf(file, sizeof file, "%s/board-profile.json", sub);
-    write_profile(file, u.release);
+    write_profile(file, u.release, 1);
 }
 
 static void remove_profiles(void)
@@ -234,11 +236,16 @@ static void status_cases(void)
              NULL, NULL},
             {"RKNPU_DEVICE=off", "off", "fp16", "4", NULL, 0, 0, 0, "RKNPU_DEVICE=off", NULL, NULL, NULL, NULL},
             {"RKNPU_DEVICE=sim", "sim", "int8-had", "3", "1000", 1, 0, 1, NULL,
-             "SOFTWARE SIMULATOR (3 cores, timing model 1000 MHz, envelope safe", NULL, NULL, NULL},
+             "SOFTWARE SIMULATOR (3 cores, timing model 1000 MHz, fitted to published measurements, envelope safe",
+             NULL, NULL, NULL},
             {"RKNPU_ENVELOPE=fast", "sim", NULL, NULL, NULL, 0, 1, 0, "RKNPU_ENVELOPE='fast'", NULL, "fast", NULL,
              NULL},
             {"RKNPU_ENVELOPE=vendor", "sim", NULL, NULL, NULL, 1, 0, 1, NULL, "envelope vendor", "vendor", NULL, NULL},
-            {"a current profile: board", "sim", NULL, NULL, NULL, 1, 0, 1, NULL, "envelope board", NULL, current, NULL},
+            /* a profile made on this system also installs its measured timing into the MODEL */
+            {"a current profile: board", "sim", NULL, NULL, NULL, 1, 0, 1, NULL,
+             "timing model 200 MHz, board profile 2026-11-30T12:00:00Z, envelope board", NULL, current, NULL},
+            {"a current profile with implausible timing: board, MODEL as fitted", "sim", NULL, NULL, NULL, 1, 0, 1,
+             NULL, "fitted to published measurements, envelope board", NULL, odd_timing, NULL},
             {"a current profile in the config home: board", "sim", NULL, NULL, NULL, 1, 0, 1, NULL, "envelope board",
              NULL, NULL, home},
             {"a current profile, RKNPU_ENVELOPE=safe", "sim", NULL, NULL, NULL, 1, 0, 1, NULL, "envelope safe", "safe",
@@ -247,7 +254,8 @@ static void status_cases(void)
              "board", current, NULL},
             {"a profile for another clock: safe", "sim", NULL, NULL, "1000", 1, 0, 1, NULL, "envelope safe", NULL,
              current, NULL},
-            {"a stale profile: safe", "sim", NULL, NULL, NULL, 1, 0, 1, NULL, "envelope safe", NULL, stale, NULL},
+            {"a stale profile: safe", "sim", NULL, NULL, NULL, 1, 0, 1, NULL,
+             "fitted to published measurements, envelope safe", NULL, stale, NULL},
             {"a stale profile, RKNPU_ENVELOPE=board", "sim", NULL, NULL, NULL, 0, 1, 0,
              "is stale: made for kernel 0.0.1-another-kernel", NULL, "board", stale, NULL},
             {"RKNPU_ENVELOPE=board without a profile", "sim", NULL, NULL, NULL, 0, 1, 0,

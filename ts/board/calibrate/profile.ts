@@ -48,7 +48,8 @@ export function systemFacts(kitVersion: string, clockSource: string, at: Date = 
 /** One line per edge, for the profile and the reports. */
 export function edgeLine(e: LadderResult['edges'][number]): string {
   if (e.dim === 'out') return `output ${e.failed} broken (${e.step})`;
-  if (e.dim === 'k-slices' || e.dim === 'tails') return `${e.dim}: ${e.passed} only, ${e.failed} failed (${e.step})`;
+  if (e.dim === 'k-slices' || e.dim === 'tails' || e.dim === 'weight-reuse')
+    return `${e.dim}: ${e.passed} only, ${e.failed} failed (${e.step})`;
   return `${e.dim}: ${e.passed} passed, ${e.failed} failed (${e.step})`;
 }
 

@@ -7,6 +7,7 @@ export function envelopeLine(e: ProfileEnvelope): string {
   return (
     `tasks <= ${e.m_tile_max} rows x ${e.n_tile_max} columns, K <= ${e.k_task_max_int8} int8 / ${e.k_task_max_fp16} fp16; ` +
     `K-slices ${e.inplace_k_slices ? 'in place' : 'packed'}; tails ${e.chained_tails ? 'chained' : 'unchained'}; ` +
+    `weight reuse ${e.weight_reuse ? 'on' : 'off'}; ` +
     `outputs ${e.out_pairs.join(', ')}; jobs <= ${e.tasks_per_job_max} tasks, <= ${e.job_budget_ms} ms modelled`
   );
 }
@@ -42,7 +43,9 @@ export function ladderReport(
     L.push(
       `calibrate: timing at ${t.clock_mhz} MHz (${t.measured}): ${t.task_overhead_us.toFixed(1)} us per task, ${t.job_overhead_us.toFixed(1)} us per job, ` +
         `${t.int8_macs_per_cycle.toFixed(0)} int8 / ${t.fp16_macs_per_cycle.toFixed(0)} fp16 MAC per cycle (${(t.mac_efficiency * 100).toFixed(0)}% of nominal), ` +
-        `DMA ${t.dma_gbps.toFixed(2)} GB/s per core; jobs took <= ${t.job_time_ratio_max.toFixed(2)}x the timing model's time${t.notes ? `; ${t.notes}` : ''}`,
+        `DMA ${t.dma_gbps.toFixed(2)} GB/s per core; jobs took <= ${t.job_time_ratio_max.toFixed(2)}x the timing model's pessimistic time` +
+        `${t.jobs_within_bounds ? ', every one within its two bounds' : ', not every one within its two bounds'}` +
+        `; the plugin's timing model uses these${t.notes ? `; ${t.notes}` : ''}`,
     );
     if (profile.written) L.push(`calibrate: board profile written to ${profile.file}; the plugin uses it from now on`);
     else if (profile.file) L.push(`calibrate: board profile not written (--no-write); it would go to ${profile.file}`);

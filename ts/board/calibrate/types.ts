@@ -32,8 +32,10 @@ export interface LadderStep {
   compared: number;
   mismatches: number;
   job_measured_ms: number;
-  job_model_ms: number;
+  /** the timing MODEL's [optimistic, pessimistic] bounds of the same jobs */
+  job_model_ms: [number, number];
   job_ratio_max: number;
+  jobs_within_bounds: boolean;
   cores: number[];
   tolerance: string;
   error: string;
@@ -87,7 +89,7 @@ export interface LadderResult {
   steps: LadderStep[];
   edges: LadderEdge[];
   envelope: ProfileEnvelope | null;
-  timing: (ProfileTiming & { clock_mhz: number; measured: string; notes: string }) | null;
+  timing: (ProfileTiming & { clock_mhz: number; measured: string; notes: string; jobs_within_bounds: boolean }) | null;
 }
 
 export interface BoardProfile {

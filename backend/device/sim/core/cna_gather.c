@@ -2,7 +2,9 @@
 /*
  * CNA: decode the convolution set-up, then DMA the feature cube (A) and the kernels (B) the way
  * the address models of docs/hardware/layouts.md §2.1 and §3.1 describe.  Only a 1×1, stride-1, unpadded
- * direct convolution with the input converter bypassed is modelled (docs/hardware/registers.md §4.1).
+ * direct convolution with the input converter bypassed is modelled (docs/hardware/registers.md §4.1), in two
+ * recipes: ours and the peer recipe of Mesa/MF-rocket (docs/hardware/regcmd.md §9), which differs in the grain
+ * count, the channel and kernel padding, the NC1HWC2 strides and the pad value.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -33,14 +35,24 @@ int cna_decode(struct sim_task *t)
                npu_set(CNA_CONV_CON1_IN_PRECISION, t->prec) | npu_set(CNA_CONV_CON1_PROC_PRECISION, t->prec) |
                        npu_set(CNA_CONV_CON1_GROUP_LINE_OFF, !t->group_line_on),
                -ENOTSUP, nc);
+    if (!t->rc && t->peer && (t->prec != NPU_PREC_INT8 || !t->group_line_on))
+        return sim_fail(t, -ENOTSUP,
+                        "CNA_CONV_CON1 = 0x%08x: the peer recipe is an int8 conv with the NC1HWC2 (group line) fetch, "
+                        "CONV_CON1 = 0 (docs/hardware/regcmd.md §9)",
+                        con1);
     t->bpe = npu_prec_bytes(t->prec);
     t->kgroup = npu_kernel_group(t->prec);
 
     uint32_t con2 = reg_rd(t, CNA_CONV_CON2);
     t->grains = npu_get(con2, CNA_CONV_CON2_FEATURE_GRAINS);
-    reg_expect(t, CNA_CONV_CON2, npu_set(CNA_CONV_CON2_FEATURE_GRAINS, t->grains), -ENOTSUP,
-               "CSC enables, FIFO reset and KERNEL_GROUP are written 0 by every working stream "
-               "(docs/hardware/registers.md §4.3, §6)");
+    if (t->peer)
+        reg_expect(t, CNA_CONV_CON2, npu_set(CNA_CONV_CON2_FEATURE_GRAINS, NPU_PEER_FEATURE_GRAINS), -ENOTSUP,
+                   "the peer recipe uses Mesa's FEATURE_GRAINS = 50 + stride + 1 = 52, nothing else has run "
+                   "(docs/hardware/limits.md §4)");
+    else
+        reg_expect(t, CNA_CONV_CON2, npu_set(CNA_CONV_CON2_FEATURE_GRAINS, t->grains), -ENOTSUP,
+                   "CSC enables, FIFO reset and KERNEL_GROUP are written 0 by every working stream "
+                   "(docs/hardware/registers.md §4.3, §6)");
     reg_expect(t, CNA_CONV_CON3, npu_set(CNA_CONV_CON3_CONV_Y_STRIDE, 1) | npu_set(CNA_CONV_CON3_CONV_X_STRIDE, 1),
                -ENOTSUP, nc);
 
@@ -64,6 +76,15 @@ int cna_decode(struct sim_task *t)
                         "CNA_DATA_SIZE1: DATAIN_CHANNEL_REAL+1=%u must be in (C-32, C] for C=%u "
                         "(docs/hardware/registers.md §4.2)",
                         kreal, t->kpad);
+    /* Mesa pads K with the input zero point; whether silicon counts those channels is open, and MF-rocket
+     * only runs K % 16 == 0, where there are none. */
+    if (!t->rc && t->peer && kreal != t->kpad)
+        return sim_fail(
+                t, -ENOTSUP,
+                "CNA_DATA_SIZE1: the peer recipe is modelled for K a multiple of 16 only (DATAIN_CHANNEL_REAL+1 "
+                "= %u, DATAIN_CHANNEL = %u): padded channels carry the zero point and whether silicon counts "
+                "them is UNVERIFIED (docs/hardware/layouts.md §3.3)",
+                kreal, t->kpad);
     /* 1×1 kernel, stride 1: the output plane equals the input plane. */
     reg_expect(t, CNA_DATA_SIZE2, npu_set(CNA_DATA_SIZE2_DATAOUT_WIDTH, t->w), -EINVAL,
                "DATAOUT_WIDTH must equal DATAIN_WIDTH for a 1x1 stride-1 conv (docs/hardware/registers.md §4.2)");
@@ -78,17 +99,22 @@ int cna_decode(struct sim_task *t)
                -ENOTSUP, "only 1x1 kernels are covered (docs/hardware/registers.md §4.1)");
     if (!t->rc && !t->nk) return sim_fail(t, -EINVAL, "WEIGHT_KERNELS=0: no kernels (docs/hardware/registers.md §4.2)");
     t->weight_bytes = t->kpad * t->nk * t->bpe;
+    t->weight_bytes_per_kernel = t->kpad * t->bpe;
     reg_expect(t, CNA_WEIGHT_SIZE0, t->weight_bytes, -EINVAL,
                "WEIGHT_BYTES must be C*kernels*bpe (docs/hardware/registers.md §4.2)");
-    reg_expect(t, CNA_WEIGHT_SIZE1, t->kpad * t->bpe, -EINVAL,
+    reg_expect(t, CNA_WEIGHT_SIZE1, t->weight_bytes_per_kernel, -EINVAL,
                "WEIGHT_BYTES_PER_KERNEL must be C*bpe (docs/hardware/registers.md §4.2)");
 
     uint32_t cbuf0 = reg_rd(t, CNA_CBUF_CON0);
     t->data_banks = npu_get(cbuf0, CNA_CBUF_CON0_DATA_BANK);
     t->weight_banks = npu_get(cbuf0, CNA_CBUF_CON0_WEIGHT_BANK);
+    t->weight_reuse = npu_get(cbuf0, CNA_CBUF_CON0_WEIGHT_REUSE);
     reg_expect(t, CNA_CBUF_CON0,
-               npu_set(CNA_CBUF_CON0_WEIGHT_BANK, t->weight_banks) | npu_set(CNA_CBUF_CON0_DATA_BANK, t->data_banks),
-               -ENOTSUP, "FC_DATA_BANK and DATA/WEIGHT_REUSE are not covered (docs/hardware/registers.md §2.2, §4.1)");
+               npu_set(CNA_CBUF_CON0_WEIGHT_REUSE, t->weight_reuse) |
+                       npu_set(CNA_CBUF_CON0_WEIGHT_BANK, t->weight_banks) |
+                       npu_set(CNA_CBUF_CON0_DATA_BANK, t->data_banks),
+               -ENOTSUP,
+               "FC_DATA_BANK and DATA_REUSE are set by no stream known to work (docs/hardware/limits.md §1.4, §6.3)");
     uint32_t entries = (t->w * t->kpad * t->bpe + NPU_DATA_ENTRY_BYTES - 1) / NPU_DATA_ENTRY_BYTES;
     reg_expect(t, CNA_CBUF_CON1, entries, -EINVAL,
                "DATA_ENTRIES must be ceil(W*C*bpe/64), the only value working implementations use "
@@ -106,8 +132,16 @@ int cna_decode(struct sim_task *t)
     reg_expect(t, CNA_FC_CON1, 0, -ENOTSUP, "FC data offset is not covered (docs/hardware/registers.md §4.3)");
     reg_expect(t, CNA_FC_CON2, 0, -ENOTSUP, "FC weight offset is not covered (docs/hardware/registers.md §4.3)");
     reg_expect(t, CNA_PAD_CON0, 0, -ENOTSUP, nc);
-    reg_expect(t, CNA_PAD_CON1, 0, -ENOTSUP,
-               "pad value is not covered (docs/hardware/registers.md §4.3, docs/hardware/arithmetic.md §3)");
+    /* The pad value fills padded pixels; with no padding it has no effect. Mesa writes the input zero point
+     * - 0x80, an int8 (docs/hardware/arithmetic.md §3). */
+    uint32_t pad_value = reg_rd(t, CNA_PAD_CON1);
+    if (t->peer)
+        reg_expect(t, CNA_PAD_CON1, (uint32_t)npu_sext(pad_value & 0xff, 8), -ENOTSUP,
+                   "the peer recipe's pad value is the input zero point - 0x80, a sign-extended int8 "
+                   "(docs/hardware/arithmetic.md §3)");
+    else
+        reg_expect(t, CNA_PAD_CON1, 0, -ENOTSUP,
+                   "pad value is not covered (docs/hardware/registers.md §4.3, docs/hardware/arithmetic.md §3)");
     reg_expect(t, CNA_CVT_CON5, 0, -ENOTSUP,
                "per-channel input conversion is not covered (docs/hardware/registers.md §4.3)");
 
@@ -124,6 +158,18 @@ int cna_decode(struct sim_task *t)
                "bits outside the field are set, e.g. a value too wide for it (docs/hardware/registers.md §2.2)");
     reg_expect(t, CNA_DMA_CON2, npu_get(ss, CNA_DMA_CON2_SURF_STRIDE), -ENOTSUP,
                "bits outside the field are set, e.g. a value too wide for it (docs/hardware/registers.md §2.2)");
+    /* Mesa's conv strides for a [C/16][H][W][16] feature: LS = 4W, SS = W*H - 4W (docs/hardware/layouts.md §2.2). */
+    if (t->peer) {
+        reg_expect(t, CNA_DMA_CON1,
+                   npu_set(CNA_DMA_CON1_LINE_STRIDE, t->w * NPU_ATOM_BYTES / NPU_GROUP_LINE_UNIT_BYTES), -ENOTSUP,
+                   "the peer recipe's line stride is 4*W (docs/hardware/layouts.md §2.2)");
+        reg_expect(
+                t, CNA_DMA_CON2,
+                npu_set(CNA_DMA_CON2_SURF_STRIDE, (uint32_t)((int64_t)t->w * t->h - NPU_GROUP_LINES * (int64_t)t->w)),
+                -ENOTSUP,
+                "the peer recipe's surface stride is W*H - 4*W, 28-bit two's complement "
+                "(docs/hardware/layouts.md §2.2)");
+    }
     reg_expect(t, CNA_FC_DATA_SIZE0,
                npu_set(CNA_FC_DATA_SIZE0_DMA_WIDTH, t->w) | npu_set(CNA_FC_DATA_SIZE0_DMA_HEIGHT, t->h), -EINVAL,
                "FC_DATA_SIZE0 must equal DATA_SIZE0 (docs/hardware/registers.md §4.2)");
@@ -172,13 +218,30 @@ static int padding_check(struct sim_task *t, size_t px)
     return 0;
 }
 
+/* Weights come in blocks of 32 channels (docs/hardware/layouts.md §3.1). */
+#define WEIGHT_BLOCK_CHANNELS NPU_K_ALIGN
+
+static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
+
+/* Element offset of kernel n, channel k (docs/hardware/layouts.md §3.1, §3.3): kernel groups of G, each
+ * holding all channels of its kernels in blocks of 32, [N/G][C/32][G][32]. Mesa's packing trims the last
+ * group to the kernels left and the last block to the channels left; with whole groups and blocks, as in
+ * our recipe, this is the plain formula. */
+static size_t weight_offset(const struct sim_task *t, uint32_t n, uint32_t k)
+{
+    uint32_t g0 = n / t->kgroup * t->kgroup, kernels = min_u32(t->kgroup, t->nk - g0);
+    uint32_t b0 = k / WEIGHT_BLOCK_CHANNELS * WEIGHT_BLOCK_CHANNELS,
+             width = min_u32(WEIGHT_BLOCK_CHANNELS, t->kpad - b0);
+    return (size_t)g0 * t->kpad + (size_t)b0 * kernels + (size_t)(n - g0) * width + (k - b0);
+}
+
 /* docs/hardware/layouts.md §2.1: element (c, h, w) at base + c1·16·(SS + G·W) + h·line_pitch + w·16 + c2·bpe. */
 int cna_gather(struct sim_task *t)
 {
     uint32_t epa = NPU_ATOM_BYTES / t->bpe, surfaces = t->kpad / epa, px = t->w * t->h;
-    int64_t g = t->group_line_on ? 4 : 1;
+    int64_t g = t->group_line_on ? NPU_GROUP_LINES : 1;
     int64_t surf_pitch = NPU_ATOM_BYTES * ((int64_t)t->surf_stride + g * t->w);
-    int64_t line_pitch = t->group_line_on ? 4 * (int64_t)t->line_stride : NPU_ATOM_BYTES * (int64_t)t->line_stride;
+    int64_t line_pitch = (t->group_line_on ? NPU_GROUP_LINE_UNIT_BYTES : NPU_ATOM_BYTES) * (int64_t)t->line_stride;
     int64_t last_surf = (int64_t)(surfaces - 1) * surf_pitch;
     int64_t lo = last_surf < 0 ? last_surf : 0;
     int64_t hi = (last_surf > 0 ? last_surf : 0) + (int64_t)(t->h - 1) * line_pitch +
@@ -192,7 +255,9 @@ int cna_gather(struct sim_task *t)
     const uint8_t *fm = sim_map(t, (uint32_t)(t->feat_addr + lo), (uint64_t)(hi - lo), "CNA feature read");
     if (!fm) return t->rc;
     fm -= lo;
-    const uint8_t *wm = sim_map(t, t->weight_addr, t->weight_bytes, "CNA weight read");
+    /* WEIGHT_REUSE: the weights are the ones in the CBUF (cbuf_reuse_check vouched for them), not memory. */
+    const uint8_t *wm =
+            t->weight_reuse ? t->core->cbuf.data : sim_map(t, t->weight_addr, t->weight_bytes, "CNA weight read");
     if (!wm) return t->rc;
 
     size_t na = (size_t)px * t->kpad, nb = (size_t)t->nk * t->kpad;
@@ -205,11 +270,8 @@ int cna_gather(struct sim_task *t)
                 for (uint32_t w = 0; w < t->w; w++)
                     a[((size_t)h * t->w + w) * t->kpad + c] =
                             (int8_t)fm[(c / epa) * surf_pitch + h * line_pitch + w * NPU_ATOM_BYTES + (c % epa)];
-        /* docs/hardware/layouts.md §3.1: [N/G][C/32][G][32] blocks, G = 32 kernels for int8 */
         for (uint32_t n = 0; n < t->nk; n++)
-            for (uint32_t k = 0; k < t->kpad; k++)
-                b[(size_t)n * t->kpad + k] = (int8_t)wm[(size_t)(n / t->kgroup) * t->kgroup * t->kpad +
-                                                        (k / 32) * t->kgroup * 32 + (n % t->kgroup) * 32 + k % 32];
+            for (uint32_t k = 0; k < t->kpad; k++) b[(size_t)n * t->kpad + k] = (int8_t)wm[weight_offset(t, n, k)];
     } else {
         float *a = t->a = malloc(na * sizeof(float)), *b = t->b = malloc(nb * sizeof(float));
         uint16_t v;
@@ -222,12 +284,16 @@ int cna_gather(struct sim_task *t)
                 }
         for (uint32_t n = 0; n < t->nk; n++)
             for (uint32_t k = 0; k < t->kpad; k++) {
-                size_t e = (size_t)(n / t->kgroup) * t->kgroup * t->kpad + (k / 32) * t->kgroup * 32 +
-                           (n % t->kgroup) * 32 + k % 32;
-                memcpy(&v, wm + 2 * e, 2);
+                memcpy(&v, wm + 2 * weight_offset(t, n, k), 2);
                 b[(size_t)n * t->kpad + k] = rk_fp16_to_float(v);
             }
     }
-    t->st.bytes_in += (uint64_t)na * t->bpe + t->weight_bytes;
+    uint64_t fetched = t->weight_reuse ? 0 : t->weight_bytes;
+    t->st.bytes_in += (uint64_t)na * t->bpe + fetched;
+    t->st.weight_bytes += fetched;
+    if (t->weight_reuse)
+        t->st.weight_reuse_tasks++;
+    else
+        cbuf_keep(t, wm);
     return padding_check(t, px);
 }

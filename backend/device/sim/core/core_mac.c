@@ -24,8 +24,13 @@ int core_decode(struct sim_task *t)
     reg_expect(t, CORE_DATAOUT_SIZE_0,
                npu_set(CORE_DATAOUT_SIZE_0_HEIGHT, t->h - 1) | npu_set(CORE_DATAOUT_SIZE_0_WIDTH, t->w - 1), -EINVAL,
                "CORE output size must match the CNA feature plane (docs/hardware/registers.md §4.2)");
-    reg_expect(t, CORE_DATAOUT_SIZE_1, npu_set(CORE_DATAOUT_SIZE_1_CHANNEL, t->nk - 1), -EINVAL,
-               "CORE output channels must equal WEIGHT_KERNELS (docs/hardware/registers.md §4.2)");
+    /* The peer recipe pads the output channels to 32 while WEIGHT_KERNELS stays align2(N); the channels past
+     * the kernels have no weights (docs/hardware/regcmd.md §9). */
+    t->cout = t->peer ? (t->nk + NPU_KGROUP_INT8 - 1) / NPU_KGROUP_INT8 * NPU_KGROUP_INT8 : t->nk;
+    reg_expect(t, CORE_DATAOUT_SIZE_1, npu_set(CORE_DATAOUT_SIZE_1_CHANNEL, t->cout - 1), -EINVAL,
+               t->peer ? "CORE output channels must be WEIGHT_KERNELS padded to 32 in the peer recipe "
+                         "(docs/hardware/regcmd.md §9)"
+                       : "CORE output channels must equal WEIGHT_KERNELS (docs/hardware/registers.md §4.2)");
     reg_expect(t, CORE_CLIP_TRUNCATE, 0, -ENOTSUP,
                "accumulator truncation rounding is UNVERIFIED (docs/hardware/arithmetic.md §1, §9)");
     reg_expect(t, CORE_RESERVED_3030, 0, -ENOTSUP,

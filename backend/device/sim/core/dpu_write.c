@@ -3,6 +3,8 @@
  * DPU: with the BS/BN/EW stages bypassed, convert the accumulator to the output precision and
  * write the output cube with the address model of docs/hardware/layouts.md §4.1:
  *   channel n of pixel (h, w) at DST + (n/oepa)·S + h·(Wd + notch)·16 + w·16 + (n%oepa)·obpe.
+ * The peer recipe instead adds a per-channel bias (BS ALU, operand from DPU_RDMA) and OW_OP·Σa (the CPEND
+ * stage), then requantises to int8 with OUT_CVT (docs/hardware/arithmetic.md §2, §3).
  */
 #include <errno.h>
 #include <string.h>
@@ -10,9 +12,45 @@
 #include "layout.h"
 #include "npusim_internal.h"
 
+/* The zero points are uint8 (0..255): OW_OP = 0x80 - wzp, OUT_CVT_OFFSET = ozp - 0x80 (docs/hardware/arithmetic.md §3). */
+#define PEER_OW_OP_MIN     (-127)
+#define PEER_OW_OP_MAX     128
+#define PEER_OFFSET_MIN    (-128)
+#define PEER_OFFSET_MAX    127
+/* Mesa's OUT_CVT_SCALE is a 15-bit mantissa with bit 14 forced on, plus one: 0x4000..0x8000
+ * (docs/hardware/arithmetic.md §2). */
+#define PEER_CVT_SCALE_MIN 0x4000u
+#define PEER_CVT_SCALE_MAX 0x8000u
+
+/* OUT_CVT of the peer recipe: multiply first, round half to even, offset an int8 (docs/hardware/arithmetic.md §2). */
+static int out_cvt_decode(struct sim_task *t)
+{
+    const char *rule = "the peer recipe (docs/hardware/regcmd.md §9, docs/hardware/arithmetic.md §2) writes";
+    uint32_t off = reg_rd(t, DPU_OUT_CVT_OFFSET), scale = reg_rd(t, DPU_OUT_CVT_SCALE);
+    uint32_t shift = reg_rd(t, DPU_OUT_CVT_SHIFT);
+    if (t->rc) return t->rc;
+    t->cvt_offset = npu_sext(npu_get(off, DPU_OUT_CVT_OFFSET_OFFSET), 32);
+    if (t->cvt_offset < PEER_OFFSET_MIN || t->cvt_offset > PEER_OFFSET_MAX)
+        return sim_fail(t, -ENOTSUP, "DPU_OUT_CVT_OFFSET = 0x%08x: %s the output zero point - 0x80 there, %d..%d", off,
+                        rule, PEER_OFFSET_MIN, PEER_OFFSET_MAX);
+    t->cvt_scale = npu_get(scale, DPU_OUT_CVT_SCALE_SCALE);
+    if (scale != t->cvt_scale || t->cvt_scale < PEER_CVT_SCALE_MIN || t->cvt_scale > PEER_CVT_SCALE_MAX)
+        return sim_fail(t, -ENOTSUP,
+                        "DPU_OUT_CVT_SCALE = 0x%08x: %s a 15-bit mantissa multiplier 0x%x..0x%x and no FP32TOFP16_EN",
+                        scale, rule, PEER_CVT_SCALE_MIN, PEER_CVT_SCALE_MAX);
+    t->cvt_shift = npu_get(shift, DPU_OUT_CVT_SHIFT_SHIFT);
+    if (shift != t->cvt_shift)
+        return sim_fail(t, -ENOTSUP,
+                        "DPU_OUT_CVT_SHIFT = 0x%08x: %s the shift only (CVT_TYPE multiply first, CVT_ROUND half to "
+                        "even, MINUS_EXP 0)",
+                        shift, rule);
+    return 0;
+}
+
 int dpu_decode(struct sim_task *t)
 {
     const char *byp = "only the bypassed BS/BN/EW path is covered (docs/hardware/registers.md §4.1)";
+    const char *peer = "the peer recipe (docs/hardware/regcmd.md §9) writes";
 
     /* Ping-pong pointer must be re-armed in every segment, else later outputs repeat task 0's
 	 * result (AB, docs/hardware/registers.md §3.4). */
@@ -33,7 +71,9 @@ int dpu_decode(struct sim_task *t)
                -EINVAL,
                "DPU in/proc precision must equal the CNA's and shift fields must be 0 "
                "(docs/hardware/registers.md §4.2, §4.3)");
-    if (!t->rc && npu_precision_check(t->prec, t->out_prec, t->err, t->errlen)) return t->rc = -ENOTSUP;
+    if (!t->rc && t->peer && t->out_prec != NPU_PREC_INT8)
+        return sim_fail(t, -ENOTSUP, "DPU_DATA_FORMAT = 0x%08x: %s int8 output, DATA_FORMAT = 0", fmt, peer);
+    if (!t->rc && !t->peer && npu_precision_check(t->prec, t->out_prec, t->err, t->errlen)) return t->rc = -ENOTSUP;
     t->obpe = npu_prec_bytes(t->out_prec);
     reg_expect(t, DPU_OFFSET_PEND, 0, -ENOTSUP, byp);
 
@@ -41,6 +81,10 @@ int dpu_decode(struct sim_task *t)
     t->dst_stride = reg_rd(t, DPU_DST_SURF_STRIDE);
     reg_expect(t, DPU_DST_SURF_STRIDE, npu_set(DPU_DST_SURF_STRIDE_STRIDE, t->dst_stride >> 4), -EINVAL,
                "DST_SURF_STRIDE is a byte stride in bits [31:4] (docs/hardware/registers.md §2.4)");
+    /* NC1HWC2 output, one W x H plane of 16-byte atoms per surface (docs/hardware/layouts.md §4.2). */
+    if (t->peer)
+        reg_expect(t, DPU_DST_SURF_STRIDE, NPU_ATOM_BYTES * t->w * t->h, -ENOTSUP,
+                   "the peer recipe writes NC1HWC2: DST_SURF_STRIDE = 16*W*H (docs/hardware/layouts.md §4.2)");
     t->cube_w = npu_get(reg_rd(t, DPU_DATA_CUBE_WIDTH), DPU_DATA_CUBE_WIDTH_WIDTH) + 1;
     t->cube_h = npu_get(reg_rd(t, DPU_DATA_CUBE_HEIGHT), DPU_DATA_CUBE_HEIGHT_HEIGHT) + 1;
     reg_expect(t, DPU_DATA_CUBE_WIDTH, t->cube_w - 1, -ENOTSUP,
@@ -49,22 +93,49 @@ int dpu_decode(struct sim_task *t)
                "MINMAX_CTL is not covered (docs/hardware/registers.md §2.4)");
     uint32_t notch = reg_rd(t, DPU_DATA_CUBE_NOTCH_ADDR);
     t->notch = npu_get(notch, DPU_DATA_CUBE_NOTCH_ADDR_0);
+    if (t->peer)
+        reg_expect(t, DPU_DATA_CUBE_NOTCH_ADDR, 0, -ENOTSUP,
+                   "the peer recipe writes NC1HWC2 with no notch (docs/hardware/layouts.md §4.2)");
     reg_expect(t, DPU_DATA_CUBE_NOTCH_ADDR,
                npu_set(DPU_DATA_CUBE_NOTCH_ADDR_1, t->notch) | npu_set(DPU_DATA_CUBE_NOTCH_ADDR_0, t->notch), -ENOTSUP,
                "NOTCH_ADDR_1 != NOTCH_ADDR_0 is UNVERIFIED: both halves are equal in every capture "
                "(docs/hardware/registers.md §2.4)");
-    t->cube_c = npu_get(reg_rd(t, DPU_DATA_CUBE_CHANNEL), DPU_DATA_CUBE_CHANNEL_CHANNEL) + 1;
-    /* Whether ORIG_CHANNEL < CHANNEL suppresses padded channels is an open question (docs/hardware/layouts.md §7). */
-    reg_expect(t, DPU_DATA_CUBE_CHANNEL,
-               npu_set(DPU_DATA_CUBE_CHANNEL_ORIG, t->cube_c - 1) |
-                       npu_set(DPU_DATA_CUBE_CHANNEL_CHANNEL, t->cube_c - 1),
-               -ENOTSUP, "ORIG_CHANNEL != CHANNEL is UNVERIFIED (docs/hardware/layouts.md §7)");
+    uint32_t cube_ch = reg_rd(t, DPU_DATA_CUBE_CHANNEL);
+    t->cube_c = npu_get(cube_ch, DPU_DATA_CUBE_CHANNEL_CHANNEL) + 1;
+    uint32_t orig = npu_get(cube_ch, DPU_DATA_CUBE_CHANNEL_ORIG) + 1;
+    /* Whether ORIG_CHANNEL < CHANNEL suppresses padded channels is an open question (docs/hardware/layouts.md §7).
+     * Mesa writes the real N there, which WEIGHT_KERNELS = align2(N) pins to one of two values; the model writes
+     * all CHANNEL channels either way, so the output buffer must hold them. */
+    if (t->peer) {
+        if (!t->rc && (orig > t->nk || orig + NPU_PEER_KERNELS_ALIGN <= t->nk))
+            return sim_fail(t, -ENOTSUP,
+                            "DPU_DATA_CUBE_CHANNEL: ORIG_CHANNEL+1 = %u, %s the real N there, with WEIGHT_KERNELS = "
+                            "align2(N) = %u (docs/hardware/regcmd.md §9)",
+                            orig, peer, t->nk);
+        reg_expect(t, DPU_DATA_CUBE_CHANNEL,
+                   npu_set(DPU_DATA_CUBE_CHANNEL_ORIG, orig - 1) |
+                           npu_set(DPU_DATA_CUBE_CHANNEL_CHANNEL, t->cube_c - 1),
+                   -ENOTSUP, "bits outside the 13-bit fields are set (docs/hardware/registers.md §2.4)");
+    } else {
+        reg_expect(t, DPU_DATA_CUBE_CHANNEL,
+                   npu_set(DPU_DATA_CUBE_CHANNEL_ORIG, t->cube_c - 1) |
+                           npu_set(DPU_DATA_CUBE_CHANNEL_CHANNEL, t->cube_c - 1),
+                   -ENOTSUP, "ORIG_CHANNEL != CHANNEL is UNVERIFIED (docs/hardware/layouts.md §7)");
+    }
     /* More kernels than the 13-bit channel field holds is the envelope's N > 8192 case. */
-    if (!t->rc && (t->cube_w != t->w || t->cube_h != t->h || t->cube_c != t->nk) && t->nk <= NPU_N_MAX)
+    if (!t->rc && (t->cube_w != t->w || t->cube_h != t->h || t->cube_c != t->cout) && t->cout <= NPU_N_MAX)
         return sim_fail(t, -EINVAL, "DPU cube %ux%ux%u != CORE output %ux%ux%u (docs/hardware/registers.md §4.2)",
-                        t->cube_w, t->cube_h, t->cube_c, t->w, t->h, t->nk);
+                        t->cube_w, t->cube_h, t->cube_c, t->w, t->h, t->cout);
 
-    reg_expect(t, DPU_BS_CFG, DPU_BS_CFG_ALL_BYPASS, -ENOTSUP, byp);
+    if (t->peer)
+        reg_expect(t, DPU_BS_CFG,
+                   npu_set(DPU_BS_CFG_BS_ALU_ALGO, DPU_BS_ALU_ALGO_ADD) | npu_set(DPU_BS_CFG_BS_ALU_SRC, 1) |
+                           npu_set(DPU_BS_CFG_BS_RELU_BYPASS, 1) | npu_set(DPU_BS_CFG_BS_MUL_BYPASS, 1),
+                   -ENOTSUP,
+                   "the peer recipe's BS stage adds a bias from memory with MUL and RELU bypassed "
+                   "(docs/hardware/regcmd.md §9)");
+    else
+        reg_expect(t, DPU_BS_CFG, DPU_BS_CFG_ALL_BYPASS, -ENOTSUP, byp);
     reg_expect(t, DPU_BS_ALU_CFG, 0, -ENOTSUP, byp);
     reg_expect(t, DPU_BS_MUL_CFG, 0, -ENOTSUP, byp);
     reg_expect(t, DPU_BS_RELUX_CMP_VALUE, 0, -ENOTSUP, byp);
@@ -81,20 +152,24 @@ int dpu_decode(struct sim_task *t)
         reg_expect(t, r, 0, -ENOTSUP, "the activation LUT is not covered (docs/hardware/registers.md §2.4)");
     reg_expect(t, DPU_RESERVED_40C4, 0, -ENOTSUP,
                "undocumented, every working stream writes 0 (docs/hardware/registers.md §2.4)");
-    reg_expect(t, DPU_OUT_CVT_OFFSET, 0, -ENOTSUP,
-               "output requantisation is not covered (docs/hardware/arithmetic.md §2)");
-    reg_expect(t, DPU_OUT_CVT_SHIFT, 0, -ENOTSUP,
-               "output requantisation is not covered (docs/hardware/arithmetic.md §2)");
+    if (t->peer) {
+        if (out_cvt_decode(t)) return t->rc;
+    } else {
+        reg_expect(t, DPU_OUT_CVT_OFFSET, 0, -ENOTSUP,
+                   "output requantisation is not covered (docs/hardware/arithmetic.md §2)");
+        reg_expect(t, DPU_OUT_CVT_SHIFT, 0, -ENOTSUP,
+                   "output requantisation is not covered (docs/hardware/arithmetic.md §2)");
+    }
     if (t->rc) return t->rc;
 
     /* fp16 output without FP32TOFP16_EN hangs the stage (ORK, docs/hardware/arithmetic.md §2). */
-    uint32_t cvt = reg_rd(t, DPU_OUT_CVT_SCALE);
+    uint32_t cvt = t->peer ? 0 : reg_rd(t, DPU_OUT_CVT_SCALE);
     if (!t->rc && t->out_prec == NPU_PREC_FP16 && cvt != (npu_set(DPU_OUT_CVT_SCALE_FP32TOFP16_EN, 1) | 1))
         return sim_fail(t, -EINVAL,
                         "silicon would hang here: fp16 output needs OUT_CVT_SCALE=0x10001 (FP32TOFP16_EN), got 0x%x "
                         "(docs/hardware/arithmetic.md §2)",
                         cvt);
-    if (t->out_prec != NPU_PREC_FP16)
+    if (t->out_prec != NPU_PREC_FP16 && !t->peer)
         reg_expect(t, DPU_OUT_CVT_SCALE, 1, -ENOTSUP,
                    "int32/fp32 output takes the identity converter (docs/hardware/arithmetic.md §1, §2)");
 
@@ -107,8 +182,28 @@ int dpu_decode(struct sim_task *t)
                            npu_set(DPU_BS_OW_CFG_SIZE_E_0, atoms - 1) | npu_set(DPU_BS_OW_CFG_OD_BYPASS, od_bypass),
                    -EINVAL,
                    "SIZE_E_0/1/2 must be (16-byte atoms per kernel group) - 1 (docs/hardware/layouts.md §4.2)");
-    /* With OD (CPEND) live, OW_OP would add OW_OP·Σa: UNVERIFIED unless it is 0 (docs/hardware/arithmetic.md §3). */
-    reg_expect(t, DPU_BS_OW_OP, 0, -ENOTSUP, "a non-zero CPEND operand is UNVERIFIED (docs/hardware/arithmetic.md §3)");
+    if (t->peer) {
+        /* CPEND live: OW_OP = 0x80 - weight zero point, a 16-bit two's complement in [-127, 128]; the model
+         * adds OW_OP·Σa, the reading under which Mesa's arithmetic is right (docs/hardware/arithmetic.md §3). */
+        reg_expect(t, DPU_BS_OW_CFG,
+                   npu_set(DPU_BS_OW_CFG_SIZE_E_2, atoms - 1) | npu_set(DPU_BS_OW_CFG_SIZE_E_1, atoms - 1) |
+                           npu_set(DPU_BS_OW_CFG_SIZE_E_0, atoms - 1),
+                   -ENOTSUP,
+                   "the peer recipe keeps CPEND on (OD_BYPASS 0) with OW_SRC 0 (docs/hardware/arithmetic.md §3)");
+        uint32_t ow = reg_rd(t, DPU_BS_OW_OP);
+        t->ow_op = npu_sext(npu_get(ow, DPU_BS_OW_OP_OW_OP), 16);
+        if (!t->rc && (ow != npu_set(DPU_BS_OW_OP_OW_OP, (uint32_t)t->ow_op) || t->ow_op < PEER_OW_OP_MIN ||
+                       t->ow_op > PEER_OW_OP_MAX))
+            return sim_fail(t, -ENOTSUP,
+                            "DPU_BS_OW_OP = 0x%08x: %s 0x80 - the weight zero point there, %d..%d "
+                            "(docs/hardware/arithmetic.md §3)",
+                            ow, peer, PEER_OW_OP_MIN, PEER_OW_OP_MAX);
+    } else {
+        /* With OD (CPEND) live, OW_OP would add OW_OP·Σa: UNVERIFIED unless it is 0
+         * (docs/hardware/arithmetic.md §3). */
+        reg_expect(t, DPU_BS_OW_OP, 0, -ENOTSUP,
+                   "a non-zero CPEND operand is UNVERIFIED (docs/hardware/arithmetic.md §3)");
+    }
     reg_expect(t, DPU_SURFACE_ADD, atoms * t->dst_stride, -EINVAL,
                "SURFACE_ADD must be atoms per kernel group * DST_SURF_STRIDE (docs/hardware/layouts.md §4.2)");
     reg_expect(t, DPU_WDMA_SIZE_0, npu_set(DPU_WDMA_SIZE_0_CHANNEL, t->cube_c - 1), -EINVAL,
@@ -152,6 +247,35 @@ static int output_shape_check(struct sim_task *t, uint32_t oepa)
                     t->dst_stride, t->cube_w, t->cube_h, t->notch, surfaces);
 }
 
+/* x / 2^s rounded half to even (OUT_CVT_SHIFT.CVT_ROUND = 0). |x| < 2^62, so s > 62 rounds to 0. */
+#define RHE_SHIFT_MAX 62
+static int64_t shift_round_half_even(int64_t x, uint32_t s)
+{
+    if (!s) return x;
+    if (s > RHE_SHIFT_MAX) return 0;
+    int64_t q = x >> s; /* floor: arithmetic shift */
+    int64_t rem = x - q * ((int64_t)1 << s), half = (int64_t)1 << (s - 1);
+    return q + (rem > half || (rem == half && (q & 1)));
+}
+
+/* The peer recipe's DPU for one output: the accumulator (0 for channels past the kernels), + bias (BS ALU),
+ * + OW_OP·Σa (CPEND), then OUT_CVT: × SCALE, shift rounding half to even, + OFFSET, saturate to int8
+ * (docs/hardware/arithmetic.md §2, §3). The order and the 32-bit BS sum are the documented reading, not
+ * measured; a sum outside int32 is rejected rather than guessed. */
+static int requant_int8(struct sim_task *t, size_t p, uint32_t n, int64_t a_sum, int8_t *y)
+{
+    int64_t acc = n < t->nk ? t->acc_i[p * t->nk + n] : 0;
+    int64_t v = acc + t->bias[n] + (int64_t)t->ow_op * a_sum;
+    if (v < INT32_MIN || v > INT32_MAX)
+        return sim_fail(t, -EINVAL,
+                        "pixel %zu channel %u: accumulator + bias + OW_OP*sum(a) = %lld leaves int32; the width of the "
+                        "BS stage is UNVERIFIED (docs/hardware/arithmetic.md §2, §9)",
+                        p, n, (long long)v);
+    int64_t q = shift_round_half_even(v * t->cvt_scale, t->cvt_shift) + t->cvt_offset;
+    *y = (int8_t)(q < INT8_MIN ? INT8_MIN : q > INT8_MAX ? INT8_MAX : q);
+    return 0;
+}
+
 int dpu_write(struct sim_task *t)
 {
     uint32_t oepa = NPU_ATOM_BYTES / t->obpe;
@@ -166,11 +290,18 @@ int dpu_write(struct sim_task *t)
     for (uint32_t h = 0; h < t->cube_h; h++)
         for (uint32_t w = 0; w < t->cube_w; w++) {
             size_t p = (size_t)h * t->cube_w + w;
+            int64_t a_sum = 0;
+            if (t->peer)
+                for (uint32_t k = 0; k < t->kpad; k++) a_sum += ((const int16_t *)t->a)[p * t->kpad + k];
             for (uint32_t n = 0; n < t->cube_c; n++) {
                 uint8_t *dst = out + (uint64_t)(n / oepa) * t->dst_stride + h * line + w * NPU_ATOM_BYTES +
                                (n % oepa) * t->obpe;
                 size_t i = p * t->nk + n;
-                if (t->out_prec == NPU_PREC_INT32) {
+                if (t->peer) {
+                    int8_t y = 0;
+                    if (requant_int8(t, p, n, a_sum, &y)) return t->rc;
+                    *dst = (uint8_t)y;
+                } else if (t->out_prec == NPU_PREC_INT32) {
                     memcpy(dst, &t->acc_i[i], 4);
                 } else if (t->out_prec == NPU_PREC_FP32) {
                     /* int8: one IEEE RNE rounding of the exact sum (HM bit-exact, docs/hardware/arithmetic.md §1) */

@@ -2,9 +2,9 @@
 /*
  * Flaws: the software NPU misbehaving the way unknown silicon might (RKNPU_SIM_FLAW), so that the
  * calibration ladder can be shown to find the edge of what works. A flawed task does not fail: like
- * silicon, it writes wrong numbers (garbage above some tile size or K, in-place K-slices read wrongly, a
- * broken output conversion), or its job hangs (a chained tail), and only a comparison with a reference
- * or the job timeout can tell.
+ * silicon, it writes wrong numbers (garbage above some tile size or K, in-place K-slices read wrongly,
+ * weights kept in CBUF for WEIGHT_REUSE read wrongly, a broken output conversion), or its job hangs (a
+ * chained tail), and only a comparison with a reference or the job timeout can tell.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -72,14 +72,17 @@ int npusim_flaws_parse(const char *spec, struct npusim_flaws *f, char *err, size
             f->inplace = true;
         } else if (!strcmp(item, "chain")) {
             f->chain = true;
+        } else if (!strcmp(item, "reuse")) {
+            f->reuse = true;
         } else {
             size_t i = 0;
             while (i < PAIR_FLAWS && strcmp(item, pair_flaws[i].name)) i++;
             if (i == PAIR_FLAWS)
-                return flaw_fail(err, errlen,
-                                 "unknown flaw '%s' (accepted: m-tile>N, n-tile>N, k>N, inplace, chain, int8-int32, "
-                                 "int8-fp32, fp16-fp32, fp16-fp16, none)",
-                                 item);
+                return flaw_fail(
+                        err, errlen,
+                        "unknown flaw '%s' (accepted: m-tile>N, n-tile>N, k>N, inplace, chain, reuse, int8-int32, "
+                        "int8-fp32, fp16-fp32, fp16-fp16, none)",
+                        item);
             f->broken_pairs |= pair_flaws[i].pair;
         }
         p += len + (comma != NULL);
@@ -90,7 +93,7 @@ int npusim_flaws_parse(const char *spec, struct npusim_flaws *f, char *err, size
 
 bool npusim_flaws_any(const struct npusim_flaws *f)
 {
-    return f->m_tile_above || f->n_tile_above || f->k_above || f->inplace || f->chain || f->broken_pairs;
+    return f->m_tile_above || f->n_tile_above || f->k_above || f->inplace || f->chain || f->reuse || f->broken_pairs;
 }
 
 static uint32_t task_pair(const struct sim_task *t)
@@ -123,7 +126,7 @@ void flaws_apply(struct sim_task *t)
     size_t px = (size_t)t->w * t->h, nk = t->nk;
     uint64_t row_atoms = (uint64_t)t->w * t->kpad * t->bpe / NPU_ATOM_BYTES;
     bool all = (f->k_above && t->kpad > f->k_above) || (f->broken_pairs & task_pair(t)) ||
-               (f->inplace && !t->group_line_on && t->line_stride > row_atoms);
+               (f->inplace && !t->group_line_on && t->line_stride > row_atoms) || (f->reuse && t->weight_reuse);
     for (size_t p = 0; p < px; p++)
         for (size_t n = 0; n < nk; n++)
             if (all || (f->m_tile_above && px > f->m_tile_above && p >= f->m_tile_above) ||

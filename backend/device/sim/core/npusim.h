@@ -28,11 +28,14 @@ struct npusim_mem {
 struct npusim_task_stats {
     uint32_t regcmd_entries;         /* 64-bit entries fetched */
     uint64_t macs;                   /* multiply-accumulates executed by the MAC array (padded dims) */
-    uint64_t bytes_in;               /* feature + weight bytes read by DMA */
+    uint64_t bytes_in;               /* bytes read by DMA: feature + weights fetched + DPU_RDMA operands */
+    uint64_t weight_bytes;           /* weight bytes fetched by DMA; 0 for a WEIGHT_REUSE task */
     uint64_t bytes_out;              /* bytes written by the DPU */
     uint32_t m, k, n;                /* task geometry as decoded from registers: rows (W·H), Kpad, Npad */
     int in_precision, out_precision; /* 3-bit precision codes (docs/hardware/registers.md §1.4) */
     uint32_t tasks;                  /* tasks executed (1 for npusim_core_run_task) */
+    uint32_t weight_reuse_tasks;     /* of those, tasks that computed with the weights already in the CBUF */
+    uint32_t peer_tasks;             /* of those, tasks of the peer recipe (op-enable 0x1D) */
     uint32_t stale_reads;            /* non-strict mode: registers read that this task did not write */
 };
 
@@ -49,6 +52,17 @@ void npusim_core_set_strict(struct npusim_core *core, bool strict); /* default: 
  * naming the limit, as the planner must never emit one. NULL (the default): the hard limits only. The
  * envelope is copied. */
 void npusim_core_set_envelope(struct npusim_core *core, const struct npu_envelope *env);
+/* Peer-stream mode: also accept tasks of the int8 recipe Mesa and MF-rocket ran on rocket (op-enable 0x1D:
+ * int8 output through OUT_CVT, a per-channel int32 bias read by DPU_RDMA, NC1HWC2 feature and output;
+ * docs/hardware/regcmd.md §9). Such a task is checked against that recipe register by register, as strictly
+ * as our own streams are against theirs. Off (the default): op-enable 0x1D and any DPU_RDMA write are
+ * -ENOTSUP, as nothing we emit uses them. */
+void npusim_core_set_peer_streams(struct npusim_core *core, bool on);
+/* A new job starts on this core. Weights an earlier job left in the CBUF are not reusable: between jobs
+ * the kernel may run other fds' jobs and switch IOMMU domains, and every stream proven with WEIGHT_REUSE
+ * loads its weights in the job's first task (docs/hardware/limits.md §6.3). npusim_core_run_chain starts
+ * one itself. */
+void npusim_core_begin_job(struct npusim_core *core);
 
 /* Flaws: the core misbehaving the way unknown silicon might, for testing the calibration ladder
  * (RKNPU_SIM_FLAW). A flawed task writes garbage, silently, or hangs its job; all zero = none. */
@@ -58,6 +72,7 @@ struct npusim_flaws {
     uint32_t k_above;      /* "k>N": a task with Kpad > N accumulates garbage */
     bool inplace;          /* "inplace": A read with a LINE_STRIDE wider than the task's rows comes back wrong */
     bool chain;            /* "chain": a task whose tail names a next task hangs its job (-ETIMEDOUT) */
+    bool reuse;            /* "reuse": a task that sets WEIGHT_REUSE computes with garbage for weights */
     uint32_t broken_pairs; /* "int8-int32", "int8-fp32", "fp16-fp32", "fp16-fp16": that output is garbage
                             * (enum npu_out_pair mask) */
 };
@@ -80,6 +95,11 @@ void npusim_core_set_flaws(struct npusim_core *core, const struct npusim_flaws *
  *   -ETIMEDOUT  the fetched entries never reach op-enable: silicon would sit idle until the
  *               500 ms job timeout
  * stats (may be NULL) is filled on success.
+ *
+ * WEIGHT_REUSE (CNA_CBUF_CON0): the core keeps the weights a task fetched while they fit its weight banks;
+ * a later task with the bit set computes with that copy (not with memory) and fetches no weights. It is
+ * -EINVAL when the CBUF does not hold exactly its weights: none loaded in this job, loaded by a task with
+ * another address, weight set, precision or bank split, or streamed because they did not fit.
  */
 int npusim_core_run_task(struct npusim_core *core, const struct npusim_mem *mem, uint32_t regcmd_iova,
                          uint32_t regcmd_count, struct npusim_task_stats *stats, char *err, size_t errlen);

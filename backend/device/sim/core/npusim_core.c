@@ -83,8 +83,19 @@ struct npusim_core *npusim_core_create(int index)
     return c;
 }
 
-void npusim_core_destroy(struct npusim_core *core) { free(core); }
+void npusim_core_destroy(struct npusim_core *core)
+{
+    if (core) free(core->cbuf.data);
+    free(core);
+}
 void npusim_core_set_strict(struct npusim_core *core, bool strict) { core->strict = strict; }
+void npusim_core_set_peer_streams(struct npusim_core *core, bool on) { core->peer_streams = on; }
+
+void npusim_core_begin_job(struct npusim_core *core)
+{
+    cbuf_forget(core, "weights left by an earlier job are not reused: the proven streams load them in the job's "
+                      "first task");
+}
 
 void npusim_core_set_envelope(struct npusim_core *core, const struct npu_envelope *env)
 {
@@ -108,11 +119,13 @@ bool npusim_core_peek(const struct npusim_core *core, uint16_t reg, uint32_t *va
 }
 
 /* One task: fetch, decode every block, check the envelope, then run the data path. */
-static int run_one(struct sim_task *t, uint32_t addr, uint32_t n_entries, struct pc_tail *tail)
+static int run_one_task(struct sim_task *t, uint32_t addr, uint32_t n_entries, struct pc_tail *tail)
 {
     if (pc_fetch(t, addr, n_entries, tail) || cna_decode(t) || core_decode(t) || dpu_decode(t)) return t->rc;
+    if (t->peer && rdma_decode(t)) return t->rc;
 
     struct npu_task_geom g = {
+            .recipe = t->peer ? NPU_RECIPE_PEER_INT8 : NPU_RECIPE_MATMUL,
             .in_prec = t->prec,
             .out_prec = t->out_prec,
             .w = t->w,
@@ -124,11 +137,13 @@ static int run_one(struct sim_task *t, uint32_t addr, uint32_t n_entries, struct
             .feature_grains = t->grains,
             .notch = t->notch,
             .group_line_on = t->group_line_on,
+            .weight_reuse = t->weight_reuse,
     };
     int rc = npu_limits_check(&g, t->err, t->errlen);
     if (rc) return t->rc = rc;
     if (t->core->has_envelope) {
-        struct npu_task_features f = {.line_stride_atoms = t->line_stride, .chained = tail->has_next};
+        struct npu_task_features f = {
+                .line_stride_atoms = t->line_stride, .chained = tail->has_next, .weight_reuse = t->weight_reuse};
         char why[200];
         if ((rc = npu_envelope_task_check(&t->core->envelope, &g, &f, why, sizeof why)))
             return sim_fail(t, rc, "task at 0x%08x is outside the active execution %s: the planner must not emit it",
@@ -140,20 +155,33 @@ static int run_one(struct sim_task *t, uint32_t addr, uint32_t n_entries, struct
     t->st.n = t->nk;
     t->st.in_precision = t->prec;
     t->st.out_precision = t->out_prec;
-    if (flaws_chain(t, tail)) return t->rc;
+    if (cbuf_reuse_check(t) || flaws_chain(t, tail)) return t->rc;
     if (!cna_gather(t) && !core_mac(t)) {
         flaws_apply(t);
-        dpu_write(t);
+        if (!(t->peer && rdma_fetch(t))) dpu_write(t);
     }
     free(t->a);
     free(t->b);
     free(t->acc_i);
     free(t->acc_f);
+    free(t->bias);
     t->a = t->b = NULL;
     t->acc_i = NULL;
     t->acc_f = NULL;
-    if (!t->rc) t->st.tasks++;
+    t->bias = NULL;
+    if (!t->rc) {
+        t->st.tasks++;
+        t->st.peer_tasks += t->peer;
+    }
     return t->rc;
+}
+
+/* A task that fails leaves the CBUF in an unknown state: nothing after it may reuse weights. */
+static int run_one(struct sim_task *t, uint32_t addr, uint32_t n_entries, struct pc_tail *tail)
+{
+    int rc = run_one_task(t, addr, n_entries, tail);
+    if (rc) cbuf_forget(t->core, "the task before failed");
+    return rc;
 }
 
 static void task_init(struct sim_task *t, struct npusim_core *core, const struct npusim_mem *mem, char *err,
@@ -212,6 +240,7 @@ int npusim_core_run_chain(struct npusim_core *core, const struct npusim_mem *mem
         return sim_fail(&t, -EINVAL, "PC_DATA_AMOUNT %u exceeds 16 bits (docs/hardware/registers.md §2.1)",
                         pc_data_amount);
 
+    npusim_core_begin_job(core); /* a vendor kick is one job */
     uint32_t addr = regcmd_iova, amount = pc_data_amount;
     for (uint32_t i = 0; i < task_number; i++) {
         if (i) task_next(&t);

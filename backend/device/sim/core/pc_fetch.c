@@ -8,7 +8,11 @@
 
 #include "npusim_internal.h"
 
-static bool modelled_block(enum npu_block b) { return b == NPU_BLK_CNA || b == NPU_BLK_CORE || b == NPU_BLK_DPU; }
+/* DPU_RDMA only in peer-stream mode: nothing we emit uses it (docs/hardware/regcmd.md §9). */
+static bool modelled_block(const struct npusim_core *c, enum npu_block b)
+{
+    return b == NPU_BLK_CNA || b == NPU_BLK_CORE || b == NPU_BLK_DPU || (b == NPU_BLK_DPU_RDMA && c->peer_streams);
+}
 
 static void tail_write(struct sim_task *t, uint32_t i, uint16_t reg, uint32_t val, struct pc_tail *tail)
 {
@@ -87,12 +91,18 @@ int pc_fetch(struct sim_task *t, uint32_t addr, uint32_t n_entries, struct pc_ta
                                 "regcmd 0x%08x entry %u: op-enable without the 0x%04x marker before it; the TRM "
                                 "requires it, behaviour without it is UNVERIFIED (docs/hardware/regcmd.md §1)",
                                 addr, i, NPU_TGT_MARKER);
-            if (val != NPU_EN_MATMUL)
-                return sim_fail(
-                        t, -ENOTSUP,
-                        "regcmd 0x%08x entry %u: op-enable mask 0x%x; the model covers CNA|CORE|DPU = 0x%x only "
-                        "(docs/hardware/regcmd.md §2)",
-                        addr, i, val, NPU_EN_MATMUL);
+            if (val == NPU_EN_PEER && !c->peer_streams)
+                return sim_fail(t, -ENOTSUP,
+                                "regcmd 0x%08x entry %u: op-enable mask 0x%x adds DPU_RDMA: that is the peer recipe "
+                                "(Mesa/MF-rocket), accepted in peer-stream mode only (docs/hardware/regcmd.md §9)",
+                                addr, i, val);
+            if (val != NPU_EN_MATMUL && val != NPU_EN_PEER)
+                return sim_fail(t, -ENOTSUP,
+                                "regcmd 0x%08x entry %u: op-enable mask 0x%x; the model covers CNA|CORE|DPU = 0x%x "
+                                "and, in peer-stream mode, CNA|CORE|DPU|DPU_RDMA = 0x%x only "
+                                "(docs/hardware/regcmd.md §2)",
+                                addr, i, val, NPU_EN_MATMUL, NPU_EN_PEER);
+            t->peer = val == NPU_EN_PEER;
             started = true;
             continue;
         }
@@ -108,7 +118,13 @@ int pc_fetch(struct sim_task *t, uint32_t addr, uint32_t n_entries, struct pc_ta
                             "regcmd 0x%08x entry %u: target 0x%04x does not match register 0x%04x in block %s (target "
                             "0x%04x; docs/hardware/regcmd.md §1)",
                             addr, i, tgt, reg, npu_block_name(blk), want);
-        if (!modelled_block(blk))
+        if (blk == NPU_BLK_DPU_RDMA && !c->peer_streams)
+            return sim_fail(
+                    t, -ENOTSUP,
+                    "regcmd 0x%08x entry %u: DPU_RDMA register 0x%04x: the DPU_RDMA block is not covered by the "
+                    "model outside peer-stream mode (docs/hardware/regcmd.md §9)",
+                    addr, i, reg);
+        if (!modelled_block(c, blk))
             return sim_fail(t, -ENOTSUP,
                             "regcmd 0x%08x entry %u: %s register 0x%04x: the %s block is not covered by the model "
                             "(docs/hardware/registers.md §4.1)",
@@ -120,8 +136,14 @@ int pc_fetch(struct sim_task *t, uint32_t addr, uint32_t n_entries, struct pc_ta
                             addr, i, reg);
         c->regs[reg / 4] = val;
         c->written[reg / 4] = c->epoch;
+        if (blk == NPU_BLK_DPU_RDMA) t->rdma_regs++;
     }
     if (t->rc) return t->rc;
+    if (started && !t->peer && t->rdma_regs)
+        return sim_fail(t, -ENOTSUP,
+                        "regcmd 0x%08x: %u DPU_RDMA writes but op-enable 0x%x leaves the block off; no working stream "
+                        "does that (docs/hardware/regcmd.md §9)",
+                        addr, t->rdma_regs, NPU_EN_MATMUL);
     if (!started)
         return sim_fail(
                 t, -ETIMEDOUT,
