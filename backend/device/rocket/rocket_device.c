@@ -81,6 +81,7 @@ static void rocket_close(struct npu_device *dev)
 static const struct npu_device_ops rocket_ops = {
         .bo_create = rocket_bo_create,
         .bo_prep = rocket_bo_prep,
+        .bo_busy = rocket_bo_busy,
         .bo_fini = rocket_bo_fini,
         .bo_close = rocket_bo_close,
         .submit = rocket_job_submit,
@@ -142,6 +143,8 @@ int rocket_device_open(const struct npu_open_options *opt, struct npu_device *de
     dev->info.kind = NPU_DEVICE_ROCKET;
     dev->info.is_simulator = false;
     dev->info.job_timeout_ms = ROCKET_UAPI_JOB_TIMEOUT_MS;
+    dev->job_timeout_ns = (uint64_t)ROCKET_UAPI_JOB_TIMEOUT_MS * 1000000;
+    dev->jobs_in_order = true; /* one drm_sched entity per fd (docs/hardware/rocket-uapi.md §1.2) */
     dev->info.model_clock_mhz = opt->model_clock_mhz;
     count_cores(&dev->info);
     return 0;

@@ -121,7 +121,7 @@ int main(void)
         rc = rk_gemm_run(e, w, X, 2, 64, Y, 32, NULL);
         npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
         tap_ok(rc == -EFAULT, "an injected NPU DMA fault is reported (rc %d): %s", rc, rk_gemm_last_error(e));
-        npu_sim_inject_fault(NPU_SIM_FAULT_TIMEOUT, 1);
+        npu_sim_inject_fault(NPU_SIM_FAULT_RESET, 1);
         rc = rk_gemm_run(e, w, X, 2, 64, Y, 32, NULL);
         npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
         tap_ok(rc == -ETIME, "an injected job timeout is reported (rc %d): %s", rc, rk_gemm_last_error(e));
