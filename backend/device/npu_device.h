@@ -138,6 +138,8 @@ struct npu_submit_stats {
     uint32_t unconfirmed_jobs; /* jobs the after-SUBMIT check could neither confirm nor call dropped (they
                                 * may have finished before it looked); only the caller's output checks
                                 * can tell */
+    uint64_t accept_check_ns;  /* measured: the after-SUBMIT fence check (rocket: up to one jiffy per job,
+                                * spent while the NPU runs) */
     uint64_t max_job_wait_ns;  /* measured: the longest job, from the later of submit and the previous job's
                                 * observed completion to its own (sim: its MODEL time + injected stalls, as the
                                 * host's time is not NPU time); compared with NPU_JOB_SUSPECT_PERCENT of the

@@ -134,7 +134,10 @@ int npu_fence_submit(struct npu_device *dev, const struct npu_job *jobs, uint32_
         f->fence_bos = NULL;
         return err;
     }
-    if (!dev->opt.unchecked_submit) check_acceptance(f);
+    if (!dev->opt.unchecked_submit) {
+        check_acceptance(f);
+        f->stats.accept_check_ns = (uint64_t)(npu_monotonic_ns() - f->submitted_ns);
+    }
     return 0;
 }
 
@@ -165,7 +168,7 @@ static int job_verdict(const struct npu_fence *f, int impl_err, struct npu_submi
             return npu_fail(-ETIME,
                             "job %u of %u took %.1f ms, at least %u%% of the %.1f ms job timeout: treated as a core "
                             "reset, as the kernel resets a hung core at the timeout and signals its fence as if it "
-                            "had completed (docs/hardware/rocket-uapi.md §1.3); its outputs are not used",
+                            "had completed (docs/hardware/rocket-uapi.md §1.3)",
                             j, f->job_count, f->wait_ns[j] / 1e6, NPU_JOB_SUSPECT_PERCENT,
                             f->dev->job_timeout_ns / 1e6);
         }
