@@ -25,8 +25,9 @@ enum npu_job_taken {
 
 struct npu_fence {
     struct npu_device *dev;
-    int64_t submit_ns;    /* CLOCK_MONOTONIC at npu_submit entry */
-    int64_t submitted_ns; /* when the implementation's submit returned */
+    int64_t submit_ns;       /* CLOCK_MONOTONIC at npu_submit entry */
+    int64_t submit_entry_ns; /* just before the implementation's submit */
+    int64_t submitted_ns;    /* when it returned */
     uint32_t job_count;
     struct npu_submit_stats stats; /* what is known at submit (rocket: model from shapes) */
     void *impl;

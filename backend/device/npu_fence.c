@@ -11,8 +11,10 @@
  * now?": busy, or idle only after a visible wait (the fence signalled during the check), means a fence
  * exists: the job was taken. Idle at once means no fence now: dropped, or already finished. It cannot
  * have finished yet when
- *   (a) the answer came back within NPU_SCHED_LATENCY_MIN_NS of SUBMIT returning: no job reaches a core
- *       sooner (the drm_sched worker alone takes ~90 us, docs/hardware/rocket-uapi.md §4.5), or
+ *   (a) the answer came back within NPU_SCHED_LATENCY_MIN_NS of entering SUBMIT: no job reaches a core
+ *       sooner (the drm_sched worker alone takes ~90 us, docs/hardware/rocket-uapi.md §4.5). Counted from
+ *       the entry, not the return: a thread descheduled right after the kernel queued the jobs may return
+ *       when they are long done. Or
  *   (b) the fd's jobs complete in order (one drm_sched entity stays on one core, §1.2, §4.6) and an
  *       earlier taken job is still busy when asked again after the idle answer.
  * Then the job is dropped; otherwise it stays unconfirmed and only the caller's output checks can tell.
@@ -27,9 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* No job can signal its fence sooner than this after SUBMIT returns, nor after its predecessor on the same
- * core was seen unfinished; also the shortest PREP_BO that counts as a wait on a fence. A quarter of the
- * ~90 us drm_sched worker time measured on a rocket-derived kernel (docs/hardware/rocket-uapi.md §4.5). */
+/* No job can signal its fence sooner than this after SUBMIT is entered; also the shortest PREP_BO that
+ * counts as a wait on a fence. Under a quarter of the ~90 us drm_sched worker time measured on a
+ * rocket-derived kernel (docs/hardware/rocket-uapi.md §4.5), which the simulator reproduces. */
 #define NPU_SCHED_LATENCY_MIN_NS 20000
 
 static struct npu_bo_node *node_of(struct npu_bo *bo) { return (struct npu_bo_node *)bo; }
@@ -88,7 +90,7 @@ static void check_acceptance(struct npu_fence *f)
             f->taken[j] = NPU_JOB_TAKEN;
             continue;
         }
-        if (r - f->submitted_ns < NPU_SCHED_LATENCY_MIN_NS) { /* (a) nothing can have finished yet */
+        if (r - f->submit_entry_ns < NPU_SCHED_LATENCY_MIN_NS) { /* (a) nothing can have finished yet */
             f->taken[j] = NPU_JOB_DROPPED;
             continue;
         }
@@ -123,6 +125,7 @@ int npu_fence_submit(struct npu_device *dev, const struct npu_job *jobs, uint32_
             *o++ = f->fence_bos[j];
             for (uint32_t b = 0; b < jobs[j].out_count; b++) *o++ = jobs[j].out_bos[b];
         }
+        f->submit_entry_ns = npu_monotonic_ns();
         err = dev->ops->submit(dev, with_fence, job_count, f);
         f->submitted_ns = npu_monotonic_ns();
         if (err) pool_give(dev, f->fence_bos, job_count);
