@@ -64,7 +64,7 @@ export class RknpuPlugin {
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Number(v)])) as unknown as RknpuStats;
   }
 
-  /** Simulator only: "timeout" | "reject" | "dma" [ "@N" ] | "none"; 0 or a negative errno. */
+  /** Simulator only: "reset" | "dropped" | "slow" | "dma" [ "@N" ] | "none"; 0 or a negative errno. */
   injectFault(spec: string): number {
     const fn = this.proc('ggml_backend_rknpu_sim_inject_fault');
     return fn ? (koffi.call(fn, rknpu_sim_inject_fault_fn, spec) as number) : -ENODEV;
