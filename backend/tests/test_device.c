@@ -213,13 +213,15 @@ static struct {
     bool complete_on_wait;        /* a PREP_BO with a future deadline finishes the job */
     uint32_t complete_after_us;   /* ...after this long (a job that ran into the kernel's timeout) */
     bool drop_next_job;           /* SUBMIT returns 0 but drops the job (rocket-uapi §4.3) */
+    int drop_job_index;           /* ...or the job of this index in the next SUBMIT (-1: none) */
+    uint32_t busy_answer_us;      /* a zero-timeout PREP_BO on a busy BO takes this long (up to a jiffy) */
     bool signal_within_jiffy;     /* a zero-timeout PREP_BO sees the job finish during its one-jiffy wait */
     int gem_closes, submits;
     int64_t last_deadline;
     struct rocket_uapi_job last_job;
     struct rocket_uapi_task last_tasks[8];
     uint32_t last_in[8], last_out[8];
-} fk = {.name = "rocket"};
+} fk = {.name = "rocket", .drop_job_index = -1};
 
 static int64_t now_ns(void)
 {
@@ -264,6 +266,8 @@ static int fk_ioctl(int fd, unsigned long req, void *arg)
             return -1;
         }
         fk.submits++;
+        int drop_index = fk.drop_job_index;
+        fk.drop_job_index = -1;
         for (uint32_t j = 0; j < s->job_count; j++) {
             const struct rocket_uapi_job *job = (const void *)(uintptr_t)(s->jobs + j * s->job_struct_size);
             fk.last_job = *job;
@@ -274,7 +278,7 @@ static int fk_ioctl(int fd, unsigned long req, void *arg)
                    4 * (job->in_bo_handle_count < 8 ? job->in_bo_handle_count : 8));
             memcpy(fk.last_out, (const void *)(uintptr_t)job->out_bo_handles,
                    4 * (job->out_bo_handle_count < 8 ? job->out_bo_handle_count : 8));
-            if (fk.drop_next_job || !job->task_count || job->task_struct_size < 8) {
+            if (fk.drop_next_job || (int)j == drop_index || !job->task_count || job->task_struct_size < 8) {
                 fk.drop_next_job = false;
                 continue;
             }
@@ -295,6 +299,7 @@ static int fk_ioctl(int fd, unsigned long req, void *arg)
         if (job) {
             if (p->timeout_ns <= now_ns()) { /* absolute deadline already passed */
                 if (!fk.signal_within_jiffy) {
+                    usleep(fk.busy_answer_us);
                     errno = EBUSY;
                     return -1;
                 }
@@ -423,6 +428,18 @@ static void test_rocket_fake_kernel(void)
         fk.signal_within_jiffy = false;
     }
 
+    /* Job 1 of 2 dropped, found idle too late for rule (a) (job 0's busy answer took a while, as a jiffy
+     * would): job 0 still busy afterwards proves it (rule (b): one fd's jobs finish in order). */
+    struct npu_job two[2] = {job, job};
+    fk.drop_job_index = 1;
+    fk.busy_answer_us = 200;
+    tap_ok(!npu_submit(dev, two, 2, &fence), "SUBMIT of 2 jobs, the kernel drops the second");
+    tap_is_int(npu_fence_wait(fence, npu_deadline_after_ms(1000), &s), -EIO, "  the wait reports it (-EIO)");
+    tap_ok(s.failed_job == 1 && s.unconfirmed_jobs == 0, "  job 1 failed; no job left unconfirmed: %s",
+           npu_last_error());
+    npu_fence_free(fence);
+    fk.busy_answer_us = 0;
+
     /* The kernel's reset: the fence signals like a good one, only late. */
     fk.complete_after_us = ROCKET_UAPI_JOB_TIMEOUT_MS * 1000 * NPU_JOB_SUSPECT_PERCENT / 100 + 5000;
     tap_ok(!npu_submit(dev, &job, 1, &fence), "SUBMIT of a job whose fence signals only after %u ms",
@@ -444,7 +461,7 @@ static void test_rocket_fake_kernel(void)
     tap_is_int(fk.submits, before, "  no SUBMIT ioctl was made");
     int closes = fk.gem_closes;
     npu_device_close(dev);
-    tap_is_int(fk.gem_closes - closes, 4, "close: every BO unmapped and GEM_CLOSEd (3 + the pooled fence BO)");
+    tap_is_int(fk.gem_closes - closes, 5, "close: every BO unmapped and GEM_CLOSEd (3 + the 2 pooled fence BOs)");
     unsetenv("RKNPU_ACCEL_DIR");
     fk.ino = 0;
     unlink(node);
