@@ -31,6 +31,8 @@
 extern "C" {
 #endif
 
+struct npu_envelope; /* hw/npu_envelope.h */
+
 enum npu_device_kind {
     NPU_DEVICE_AUTO = 0, /* rocket if a rocket node exists, else a "no device" error (never the sim) */
     NPU_DEVICE_ROCKET,
@@ -65,10 +67,12 @@ enum npu_sim_sched {
 struct npu_open_options {
     uint32_t model_clock_mhz; /* clock the timing MODEL assumes; 0 = NPU_CLOCK_MAINLINE_MHZ (hw/npu_limits.h) */
     bool sim_lenient;         /* sim: turn off the core's strict checks (reads of registers the task did not write) */
-    enum npu_sim_sched sim_sched; /* sim: scheduling policy */
-    uint32_t sim_job_timeout_us;  /* sim: job timeout against MODEL time; 0 = rocket's (tests use less) */
-    bool unchecked_submit;        /* skip the per-job "did the kernel take it" check after SUBMIT (on rocket
-                                    * it costs up to one jiffy per job; see npu_fence.c) */
+    enum npu_sim_sched sim_sched;        /* sim: scheduling policy */
+    uint32_t sim_job_timeout_us;         /* sim: job timeout against MODEL time; 0 = rocket's (tests use less) */
+    const struct npu_envelope *envelope; /* sim: tasks outside this execution envelope fail (NULL: hard limits only);
+                                          * copied at open */
+    bool unchecked_submit;               /* skip the per-job "did the kernel take it" check after SUBMIT (on rocket
+                                          * it costs up to one jiffy per job; see npu_fence.c) */
 };
 
 struct npu_device_info {

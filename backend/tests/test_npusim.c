@@ -773,6 +773,57 @@ static void test_threads(void)
     tap_is_int(bad, 0, "3 cores in 3 threads, 8 tasks each, all exact");
 }
 
+/* Execution envelopes (hw/npu_envelope.h): the core refuses a task the active envelope does not allow. */
+static void test_execution_envelope(struct npusim_core *core)
+{
+    const struct npu_envelope *safe = &npu_envelope_safe;
+    char err[512] = "";
+    int bad, rc;
+    npusim_core_set_envelope(core, safe);
+    struct rk_matmul mm = mk(RK_INT8, RK_INT32, safe->m_tile_max, 64, safe->n_tile_max);
+    rc = sim_matmul(core, &mm, err, sizeof err, NULL, &bad);
+    tap_ok(rc == 0 && bad == 0, "safe: the largest safe tile (%u x %u) runs bit-exact (%s)", mm.m, mm.n, err);
+    mm.m++;
+    rc = sim_matmul(core, &mm, err, sizeof err, NULL, &bad);
+    tap_ok(rc == -EINVAL && strstr(err, "rows per task") && strstr(err, "'safe'"), "safe: one row more is refused (%s)",
+           err);
+    mm = mk(RK_INT8, RK_INT32, 4, 64, safe->n_tile_max + 32);
+    rc = sim_matmul(core, &mm, err, sizeof err, NULL, &bad);
+    tap_ok(rc == -EINVAL && strstr(err, "output channels"), "safe: one kernel group more is refused (%s)", err);
+
+    /* an in-place K-slice: A rows 96 wide, the task reads 64 of them */
+    struct space s;
+    struct run r = {.mm = mk(RK_INT8, RK_INT32, 5, 96, 64)};
+    space_init(&s);
+    run_make(&r, &s, NULL);
+    uint64_t *regs = bo_new(&s, REG_IOVA, 2 * SEG_CAP * 8);
+    struct rk_matmul sl = mk(RK_INT8, RK_INT32, 5, 64, 64);
+    sl.a_row_stride = 96;
+    bo_new(&s, 0x04000000, rk_b_bytes(&sl));
+    bo_new(&s, 0x05000000, rk_c_bytes(&sl));
+    sl.b_iova = 0x04000000, sl.c_iova = 0x05000000;
+    uint32_t count = 0;
+    rc = rk_regcmd_matmul_task(&sl, 0, regs, SEG_CAP, &count, err, sizeof err);
+    rc = rc ? rc : npusim_core_run_task(core, &s.mem, REG_IOVA, count, NULL, err, sizeof err);
+    tap_ok(rc == -EINVAL && strstr(err, "LINE_STRIDE"), "safe: an in-place K-slice is refused (%s)", err);
+    npusim_core_set_envelope(core, &npu_envelope_vendor);
+    rc = npusim_core_run_task(core, &s.mem, REG_IOVA, count, NULL, err, sizeof err);
+    tap_ok(rc == 0, "vendor: the same in-place K-slice runs (%s)", err);
+
+    /* a tail that names the next task */
+    npusim_core_set_envelope(core, safe);
+    sl.a_row_stride = 0;
+    rc = rk_regcmd_matmul_task(&sl, REG_IOVA + SEG_CAP * 8, regs, SEG_CAP, &count, err, sizeof err);
+    rc = rc ? rc : npusim_core_run_task(core, &s.mem, REG_IOVA, count, NULL, err, sizeof err);
+    tap_ok(rc == -EINVAL && strstr(err, "next task"), "safe: a chained tail is refused (%s)", err);
+    rc = rk_regcmd_matmul_task(&sl, 0, regs, SEG_CAP, &count, err, sizeof err);
+    rc = rc ? rc : npusim_core_run_task(core, &s.mem, REG_IOVA, count, NULL, err, sizeof err);
+    tap_ok(rc == 0, "safe: the same task with a zero next pointer runs (%s)", err);
+    space_free(&s);
+    run_free(&r);
+    npusim_core_set_envelope(core, NULL);
+}
+
 int main(void)
 {
     const char *s = getenv("RK_TEST_SEED");
@@ -789,6 +840,7 @@ int main(void)
     test_stream_faults(core);
     test_strict_and_persistence();
     test_chains(core);
+    test_execution_envelope(core);
     test_wide_cube(core);
     test_threads();
     npusim_core_destroy(core);

@@ -89,6 +89,8 @@ struct sim_file {
     int core;         /* entity's current core */
     uint32_t pending; /* jobs not done; machine lock */
     bool strict;
+    bool has_envelope;
+    struct npu_envelope envelope; /* npu_open_options.envelope, copied */
     enum npu_sim_sched sched;
     uint32_t clock_mhz;
     uint64_t job_timeout_ns;

@@ -255,6 +255,8 @@ int sim_device_open(const struct npu_open_options *opt, struct npu_device *dev)
     f->core = -1;
     f->strict = !opt->sim_lenient; /* strict by default: stale registers bite on silicon (npu-registers §3.8) */
     f->sched = opt->sim_sched;
+    f->has_envelope = opt->envelope != NULL;
+    if (opt->envelope) f->envelope = *opt->envelope;
     f->clock_mhz = opt->model_clock_mhz;
     f->job_timeout_ns = opt->sim_job_timeout_us ? opt->sim_job_timeout_us * 1000ull : npu_model_job_timeout_ns();
     dev->impl = f;

@@ -171,6 +171,7 @@ static void run_tasks(struct sim_core *core, struct sim_job *job, uint32_t end, 
     unsigned long long seq = (unsigned long long)job->seq;
     uint64_t timeout = f->job_timeout_ns;
     npusim_core_set_strict(core->hw, f->strict);
+    npusim_core_set_envelope(core->hw, f->has_envelope ? &f->envelope : NULL);
     struct npusim_mem mem = {.ctx = f, .map = sim_file_map};
     char err[288] = "";
     pthread_rwlock_rdlock(&f->mem_lock);

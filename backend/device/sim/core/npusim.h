@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "npu_envelope.h"
+
 /* The IOVA space a task runs in (one fd's), supplied by the sim device layer. */
 struct npusim_mem {
     void *ctx;
@@ -43,6 +45,10 @@ void npusim_core_destroy(struct npusim_core *core);
  * hardware's two ping-pong groups are not modelled) and counts in stats.stale_reads; a register
  * never written since create is still an error (its reset value is unknown). */
 void npusim_core_set_strict(struct npusim_core *core, bool strict); /* default: strict */
+/* The execution envelope tasks must stay inside (hw/npu_envelope.h): a task outside it fails with -EINVAL
+ * naming the limit, as the planner must never emit one. NULL (the default): the hard limits only. The
+ * envelope is copied. */
+void npusim_core_set_envelope(struct npusim_core *core, const struct npu_envelope *env);
 
 /*
  * Execute one rocket task the way the kernel starts it (PC base = regcmd_iova, fetch amount

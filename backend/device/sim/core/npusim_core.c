@@ -86,6 +86,12 @@ struct npusim_core *npusim_core_create(int index)
 void npusim_core_destroy(struct npusim_core *core) { free(core); }
 void npusim_core_set_strict(struct npusim_core *core, bool strict) { core->strict = strict; }
 
+void npusim_core_set_envelope(struct npusim_core *core, const struct npu_envelope *env)
+{
+    core->has_envelope = env != NULL;
+    if (env) core->envelope = *env;
+}
+
 bool npusim_core_peek(const struct npusim_core *core, uint16_t reg, uint32_t *value)
 {
     if (!core->written[reg / 4]) return false;
@@ -113,6 +119,13 @@ static int run_one(struct sim_task *t, uint32_t addr, uint32_t n_entries, struct
     };
     int rc = npu_limits_check(&g, t->err, t->errlen);
     if (rc) return t->rc = rc;
+    if (t->core->has_envelope) {
+        struct npu_task_features f = {.line_stride_atoms = t->line_stride, .chained = tail->has_next};
+        char why[200];
+        if ((rc = npu_envelope_task_check(&t->core->envelope, &g, &f, why, sizeof why)))
+            return sim_fail(t, rc, "task at 0x%08x is outside the active execution %s: the planner must not emit it",
+                            t->regcmd_addr, why);
+    }
 
     t->st.m = t->w * t->h;
     t->st.k = t->kpad;

@@ -18,6 +18,8 @@
 struct npusim_core {
     int index;
     bool strict;
+    bool has_envelope;
+    struct npu_envelope envelope;   /* tasks outside it fail (npusim_core_set_envelope) */
     uint32_t epoch;                 /* task counter; 0 = never written */
     uint32_t regs[NPUSIM_NREGS];    /* values persist across tasks (§2.7, §3.8) */
     uint32_t written[NPUSIM_NREGS]; /* epoch of the last write */
