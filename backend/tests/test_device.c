@@ -429,16 +429,21 @@ static void test_rocket_fake_kernel(void)
     }
 
     /* Job 1 of 2 dropped, found idle too late for rule (a) (job 0's busy answer took a while, as a jiffy
-     * would): job 0 still busy afterwards proves it (rule (b): one fd's jobs finish in order). */
-    struct npu_job two[2] = {job, job};
-    fk.drop_job_index = 1;
-    fk.busy_answer_us = 200;
-    tap_ok(!npu_submit(dev, two, 2, &fence), "SUBMIT of 2 jobs, the kernel drops the second");
-    tap_is_int(npu_fence_wait(fence, npu_deadline_after_ms(1000), &s), -EIO, "  the wait reports it (-EIO)");
-    tap_ok(s.failed_job == 1 && s.unconfirmed_jobs == 0, "  job 1 failed; no job left unconfirmed: %s",
-           npu_last_error());
-    npu_fence_free(fence);
-    fk.busy_answer_us = 0;
+     * would): job 0 still busy afterwards proves it (rule (b): one fd's jobs finish in order). Under
+     * emulation even an idle answer is slow enough to count as a wait on a fence, so it is skipped there. */
+    if (getenv("RK_TEST_EMULATED")) {
+        tap_skip("timing-based check, meaningless under emulation", "a dropped second job is found by rule (b)");
+    } else {
+        struct npu_job two[2] = {job, job};
+        fk.drop_job_index = 1;
+        fk.busy_answer_us = 200;
+        tap_ok(!npu_submit(dev, two, 2, &fence), "SUBMIT of 2 jobs, the kernel drops the second");
+        tap_is_int(npu_fence_wait(fence, npu_deadline_after_ms(1000), &s), -EIO, "  the wait reports it (-EIO)");
+        tap_ok(s.failed_job == 1 && s.unconfirmed_jobs == 0, "  job 1 failed; no job left unconfirmed: %s",
+               npu_last_error());
+        npu_fence_free(fence);
+        fk.busy_answer_us = 0;
+    }
 
     /* The kernel's reset: the fence signals like a good one, only late. */
     fk.complete_after_us = ROCKET_UAPI_JOB_TIMEOUT_MS * 1000 * NPU_JOB_SUSPECT_PERCENT / 100 + 5000;
@@ -461,7 +466,9 @@ static void test_rocket_fake_kernel(void)
     tap_is_int(fk.submits, before, "  no SUBMIT ioctl was made");
     int closes = fk.gem_closes;
     npu_device_close(dev);
-    tap_is_int(fk.gem_closes - closes, 5, "close: every BO unmapped and GEM_CLOSEd (3 + the 2 pooled fence BOs)");
+    int fence_bos = getenv("RK_TEST_EMULATED") ? 1 : 2; /* the most jobs of one submit above */
+    tap_is_int(fk.gem_closes - closes, 3 + fence_bos,
+               "close: every BO unmapped and GEM_CLOSEd (3 + %d pooled fence BOs)", fence_bos);
     unsetenv("RKNPU_ACCEL_DIR");
     fk.ino = 0;
     unlink(node);
