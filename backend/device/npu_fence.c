@@ -8,8 +8,8 @@
  * on a fence, not a sync of a large output.
  *
  * Acceptance, right after SUBMIT (which returns 0 for jobs it drops). Each job's fence BO is asked "busy
- * now?": busy, or idle only after a visible wait (the fence signalled during the check), means a fence
- * exists: the job was taken. Idle at once means no fence now: dropped, or already finished. It cannot
+ * now?": busy, or (rocket, whose answer may wait for the fence) idle only after a visible wait (the fence
+ * signalled during the check), means a fence exists: the job was taken. Idle at once means no fence now: dropped, or already finished. It cannot
  * have finished yet when
  *   (a) the answer came back within NPU_SCHED_LATENCY_MIN_NS of entering SUBMIT: no job reaches a core
  *       sooner (the drm_sched worker alone takes ~90 us, docs/hardware/rocket-uapi.md §4.5). Counted from
@@ -86,7 +86,7 @@ static void check_acceptance(struct npu_fence *f)
         int busy = ops->bo_busy(node_of(f->fence_bos[j]));
         int64_t r = npu_monotonic_ns();
         if (busy < 0) continue; /* the question failed: unconfirmed */
-        if (busy || r - s >= NPU_SCHED_LATENCY_MIN_NS) {
+        if (busy || (f->dev->busy_check_waits && r - s >= NPU_SCHED_LATENCY_MIN_NS)) {
             f->taken[j] = NPU_JOB_TAKEN;
             continue;
         }

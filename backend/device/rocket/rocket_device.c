@@ -144,7 +144,8 @@ int rocket_device_open(const struct npu_open_options *opt, struct npu_device *de
     dev->info.is_simulator = false;
     dev->info.job_timeout_ms = ROCKET_UAPI_JOB_TIMEOUT_MS;
     dev->job_timeout_ns = (uint64_t)ROCKET_UAPI_JOB_TIMEOUT_MS * 1000000;
-    dev->jobs_in_order = true; /* one drm_sched entity per fd (docs/hardware/rocket-uapi.md §1.2) */
+    dev->jobs_in_order = true;    /* one drm_sched entity per fd (docs/hardware/rocket-uapi.md §1.2) */
+    dev->busy_check_waits = true; /* a zero-timeout PREP_BO waits up to a jiffy per pending fence */
     dev->info.model_clock_mhz = opt->model_clock_mhz;
     count_cores(&dev->info);
     return 0;
