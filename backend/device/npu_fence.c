@@ -9,8 +9,8 @@
  *
  * Acceptance, right after SUBMIT (which returns 0 for jobs it drops). Each job's fence BO is asked "busy
  * now?": busy, or (rocket, whose answer may wait for the fence) idle only after a visible wait (the fence
- * signalled during the check), means a fence exists: the job was taken. Idle at once means no fence now: dropped, or already finished. It cannot
- * have finished yet when
+ * signalled during the check), means a fence exists: the job was taken. Idle at once means no fence now:
+ * dropped, or already finished. It cannot have finished yet when
  *   (a) the answer came back within NPU_SCHED_LATENCY_MIN_NS of entering SUBMIT: no job reaches a core
  *       sooner (the drm_sched worker alone takes ~90 us, docs/hardware/rocket-uapi.md §4.5). Counted from
  *       the entry, not the return: a thread descheduled right after the kernel queued the jobs may return
@@ -22,7 +22,8 @@
  * Per-job waits. npu_fence_wait waits on the fence BOs in job order and times each job from the later of
  * SUBMIT returning and the previous job's observed completion. The kernel resets a hung core at the job
  * timeout and signals its fence as if the job had completed, so a job that took NPU_JOB_SUSPECT_PERCENT
- * of the timeout or more is treated as reset (-ETIME), even though its wait returned success. */
+ * of the timeout or more is treated as reset (-ETIME), even though its wait returned success. The sim
+ * answers with the job's MODEL time plus injected stalls (ops->job_time_ns): host time is not NPU time. */
 #include "npu_device_impl.h"
 
 #include <errno.h>
