@@ -1,6 +1,6 @@
 /* Common layer of the device API: selection of the implementation, the per-device BO list, and the
  * validation every submit goes through before it reaches rocket or the sim. The kernel silently drops
- * malformed jobs (SUBMIT still returns 0, rocket-uapi §2.3/§4.3), so everything it would reject is
+ * malformed jobs (SUBMIT still returns 0, docs/hardware/rocket-uapi.md §2.3, §4.3), so everything it would reject is
  * rejected here, with a message. What is checked after SUBMIT (fence BOs, dropped jobs, per-job waits,
  * resets) is in npu_fence.c. */
 #include "npu_device_impl.h"
@@ -213,7 +213,8 @@ static int validate_task(struct npu_device *dev, uint32_t j, uint32_t t, const s
     if (!n)
         return npu_fail(-EFAULT, "job %u task %u: regcmd [0x%08x, +%llu B) is not inside one BO of this device", j, t,
                         task->regcmd_iova, (unsigned long long)len);
-    /* Without the tail the PC never reaches op_en and the job hangs until the 500 ms reset (rocket-uapi §4.2). */
+    /* Without the tail the PC never reaches op_en and the job hangs until the 500 ms reset
+     * (docs/hardware/rocket-uapi.md §4.2). */
     if (marker != npu_entry(NPU_TGT_MARKER, 0, 0) || npu_entry_target(op_en) != NPU_TGT_OP_EN)
         return npu_fail(-EINVAL,
                         "job %u task %u: stream does not end with the %u-entry tail (entry[count-2]=0x%016llx, "
@@ -228,7 +229,8 @@ static int validate_jobs(struct npu_device *dev, const struct npu_job *jobs, uin
     for (uint32_t j = 0; j < job_count; j++) {
         const struct npu_job *job = &jobs[j];
         if (!job->task_count || !job->tasks) return npu_fail(-EINVAL, "job %u: no tasks", j);
-        /* The completion fence is attached to out-BOs only; without one nobody can wait (rocket-uapi §2.3). */
+        /* The completion fence is attached to out-BOs only; without one nobody can wait
+         * (docs/hardware/rocket-uapi.md §2.3). */
         if (!job->out_count) return npu_fail(-EINVAL, "job %u: no out BO (the only way to wait for a job)", j);
         int err = validate_bo_list(dev, j, "in", job->in_bos, job->in_count);
         if (!err) err = validate_bo_list(dev, j, "out", job->out_bos, job->out_count);

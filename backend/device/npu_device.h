@@ -3,7 +3,7 @@
  *   rocket  the mainline accel driver: ioctls on /dev/accel/accelN whose DRM name is "rocket"
  *   sim     the register-level software NPU (backend/device/sim/core) with the same semantics
  *
- * Model (shared reference rocket-uapi-and-kernel.md §1.2, §2.3, §4.6):
+ * Model (docs/hardware/rocket-uapi.md §1.2–§1.4, §2.3, §4.6):
  *   - one npu_device = one open fd = one private 32-bit IOVA space + one scheduler entity. A stream of
  *     jobs from one device stays on one core, so use one device per core (and one thread each) for
  *     parallelism; BOs belong to the device that created them.
@@ -57,8 +57,8 @@ enum npu_sim_sched {
 
 /* A job whose wait takes at least this share of the device's job timeout (rocket: 450 ms of
  * ROCKET_UAPI_JOB_TIMEOUT_MS) is treated as reset even when its wait returned success: the kernel resets
- * a hung core at the timeout and signals the fence as if the job had completed (docs/hardware/rocket-uapi.md
- * §1.3), so a job this close to the limit either was reset or may be next time. */
+ * a hung core at the timeout and signals the fence as if the job had completed
+ * (docs/hardware/rocket-uapi.md §1.3), so a job this close to the limit either was reset or may be next time. */
 #define NPU_JOB_SUSPECT_PERCENT 90
 /* Bytes of the per-job fence BO: one page, so the cache sync of PREP_BO on it is short and cannot be
  * mistaken for a wait on a fence (docs/hardware/rocket-uapi.md §2.3). */
@@ -113,7 +113,7 @@ struct npu_task_shape {
 
 struct npu_task {
     uint32_t regcmd_iova;        /* 16-byte aligned, inside a BO of the same device */
-    uint32_t regcmd_count;       /* 64-bit entries INCLUDING the 4-entry tail (npu-registers §3.2) */
+    uint32_t regcmd_count;       /* 64-bit entries INCLUDING the 4-entry tail (docs/hardware/regcmd.md §2) */
     struct npu_task_shape shape; /* optional, for the rocket timing model */
 };
 
@@ -157,7 +157,7 @@ int npu_device_open(enum npu_device_kind kind, const struct npu_open_options *op
 void npu_device_close(struct npu_device *dev); /* closes remaining BOs; waits for the device's jobs */
 int npu_device_get_info(const struct npu_device *dev, struct npu_device_info *info);
 
-/* Buffer objects (rocket-uapi §2.3): size in bytes (> 0, < 4 GiB); the BO is mapped on return. */
+/* Buffer objects (docs/hardware/rocket-uapi.md §2.3): size in bytes (> 0, < 4 GiB); the BO is mapped on return. */
 int npu_bo_create(struct npu_device *dev, uint32_t size, struct npu_bo **out);
 /* CPU takes ownership: waits until jobs writing the BO are done, then syncs caches. deadline_ns is an
  * ABSOLUTE CLOCK_MONOTONIC time (see npu_deadline_after_ms); -ETIMEDOUT when it passes, -EBUSY if the

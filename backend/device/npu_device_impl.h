@@ -61,7 +61,7 @@ struct npu_device {
     struct npu_device_info info;
     struct npu_open_options opt;
     uint64_t job_timeout_ns; /* set by the implementation at open */
-    bool jobs_in_order;      /* the fd's jobs complete in submission order (one drm_sched entity, §1.2) */
+    bool jobs_in_order;      /* the fd's jobs complete in submission order (docs/hardware/rocket-uapi.md §1.2) */
     bool busy_check_waits;   /* ops->bo_busy may wait for a fence before it answers (rocket: up to a jiffy) */
     pthread_mutex_t lock;    /* protects the BO list and the fence BO pool */
     struct npu_bo_node *bos;

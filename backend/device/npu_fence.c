@@ -15,8 +15,9 @@
  *       sooner (the drm_sched worker alone takes ~90 us, docs/hardware/rocket-uapi.md §4.5). Counted from
  *       the entry, not the return: a thread descheduled right after the kernel queued the jobs may return
  *       when they are long done. Or
- *   (b) the fd's jobs complete in order (one drm_sched entity stays on one core, §1.2, §4.6) and an
- *       earlier taken job is still busy when asked again after the idle answer.
+ *   (b) the fd's jobs complete in order (one drm_sched entity stays on one core,
+ *       docs/hardware/rocket-uapi.md §1.2, §4.6) and an earlier taken job is still busy when asked again
+ *       after the idle answer.
  * Then the job is dropped; otherwise it stays unconfirmed and only the caller's output checks can tell.
  *
  * Per-job waits. npu_fence_wait waits on the fence BOs in job order and times each job from the later of

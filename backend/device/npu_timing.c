@@ -7,29 +7,30 @@
 
 const struct npu_model_param npu_model_params[NPU_MODEL_PARAM_COUNT] = {
         [NPU_MODEL_INT8_MACS_PER_CYCLE] = {"int8_macs_per_cycle_per_core", 1024, "MAC/cycle",
-                                           "npu-registers §9 (TRM 36.1)"},
+                                           "docs/hardware/measurements.md §1 (TRM 36.1)"},
         [NPU_MODEL_FP16_MACS_PER_CYCLE] = {"fp16_macs_per_cycle_per_core", 512, "MAC/cycle",
-                                           "npu-registers §8, §9 (fp16/bf16/int16 at half the int8 rate)"},
-        [NPU_MODEL_TF32_MACS_PER_CYCLE] = {"tf32_macs_per_cycle_per_core", 256, "MAC/cycle", "npu-registers §9"},
+                                           "docs/hardware/measurements.md §1 (fp16/bf16/int16 at half the int8 rate)"},
+        [NPU_MODEL_TF32_MACS_PER_CYCLE] = {"tf32_macs_per_cycle_per_core", 256, "MAC/cycle",
+                                           "docs/hardware/measurements.md §1"},
         [NPU_MODEL_CLOCK_MAINLINE_MHZ] = {"clock_mainline_default", NPU_CLOCK_MAINLINE_MHZ, "MHz",
-                                          "mainline-status §4.2 (DT assigned-clock-rates, no devfreq)"},
+                                          "docs/npu-mainline-status.md §6.1 (DT assigned-clock-rates, no devfreq)"},
         [NPU_MODEL_CLOCK_VENDOR_MHZ] = {"clock_vendor_max", NPU_CLOCK_VENDOR_MHZ, "MHz",
-                                        "npu-registers §9; peers-and-numbers §5"},
+                                        "docs/hardware/measurements.md §1"},
         /* Measured at 1 GHz with the vendor stack; kept at 200 MHz too (UNVERIFIED: the bus clock ACLK_NPU is
-     * separate from SCMI_CLK_NPU, mainline-status §4.2). */
+     * separate from SCMI_CLK_NPU, docs/hardware/measurements.md §4, docs/npu-mainline-status.md §4). */
         [NPU_MODEL_DMA_CORE_GBPS] = {"dma_per_core", 11.1, "GB/s",
-                                     "npu-registers §9 / peers-and-numbers §8.2 (unimatrix099 11.1 GB/s per core; ORK "
+                                     "docs/hardware/measurements.md §4 (unimatrix099 11.1 GB/s per core; ORK "
                                      "single task 8.6-8.8)"},
-        [NPU_MODEL_DMA_AGGREGATE_GBPS] =
-                {"dma_aggregate_3_cores", 26.6, "GB/s",
-                 "npu-registers §9 / peers-and-numbers §8.2 (26.6 GB/s on 3 cores; ORK ceiling ~22)"},
-        [NPU_MODEL_TASK_OVERHEAD_US] = {"per_task_overhead", 22, "us",
-                                        "rocket-uapi §4.2 (one kick + IRQ per task), §4.5 (IRQ thread ~22 us)"},
+        [NPU_MODEL_DMA_AGGREGATE_GBPS] = {"dma_aggregate_3_cores", 26.6, "GB/s",
+                                          "docs/hardware/measurements.md §4 (26.6 GB/s on 3 cores; ORK ceiling ~22)"},
+        [NPU_MODEL_TASK_OVERHEAD_US] =
+                {"per_task_overhead", 22, "us",
+                 "docs/hardware/rocket-uapi.md §4.2 (one kick + IRQ per task), §4.5 (IRQ thread ~22 us)"},
         [NPU_MODEL_JOB_OVERHEAD_US] = {"per_job_overhead", 90, "us",
-                                       "rocket-uapi §4.5 (drm_sched worker ~90 us per submitted job)"},
+                                       "docs/hardware/rocket-uapi.md §4.5 (drm_sched worker ~90 us per submitted job)"},
         [NPU_MODEL_JOB_TIMEOUT_MS] = {"job_timeout", ROCKET_UAPI_JOB_TIMEOUT_MS, "ms",
-                                      "rocket-uapi §1.2 (JOB_TIMEOUT_MS, then core reset)"},
-        [NPU_MODEL_CORES] = {"cores", NPU_CORES, "", "rocket-uapi §1.2"},
+                                      "docs/hardware/rocket-uapi.md §1.3 (JOB_TIMEOUT_MS, then core reset)"},
+        [NPU_MODEL_CORES] = {"cores", NPU_CORES, "", "docs/hardware/rocket-uapi.md §1.1"},
 };
 
 double npu_model_param(enum npu_model_param_id id) { return npu_model_params[id].value; }

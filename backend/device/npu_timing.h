@@ -35,13 +35,13 @@ struct npu_model_param {
     const char *name;
     double value;
     const char *unit;
-    const char *source; /* shared reference section */
+    const char *source; /* where the value comes from: a docs/hardware/ section */
 };
 extern const struct npu_model_param npu_model_params[NPU_MODEL_PARAM_COUNT];
 double npu_model_param(enum npu_model_param_id id);
 
 /* Work of one task. precision = the NPU's 3-bit input precision code (enum npu_precision in
- * hw/npu_regs.h, npu-registers §15.2). */
+ * hw/npu_regs.h, docs/hardware/registers.md §1.4). */
 struct npu_model_work {
     uint64_t macs, bytes_in, bytes_out;
     int precision;

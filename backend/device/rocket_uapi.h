@@ -1,6 +1,6 @@
 /* Our own definitions of the mainline rocket accel uAPI (kernel 6.18+) and the two generic DRM ioctls
  * we need (VERSION, GEM_CLOSE). Layouts and ioctl numbers are the facts in
- * shared reference rocket-uapi-and-kernel.md §2.1/§2.2 (no implicit padding anywhere; unchanged after 6.18
+ * docs/hardware/rocket-uapi.md §2.1/§2.2 (no implicit padding anywhere; unchanged after 6.18
  * apart from comments). Every size, offset and ioctl number is checked at compile time below; when the
  * system header <drm/rocket_accel.h> exists we additionally prove that it agrees with us.
  *
@@ -18,7 +18,7 @@
 #define ROCKET_UAPI_STATIC_ASSERT _Static_assert
 #endif
 
-/* ---- rocket structs (rocket-uapi §2.2) ---- */
+/* ---- rocket structs (docs/hardware/rocket-uapi.md §2.2) ---- */
 struct rocket_uapi_create_bo { /* 24 B */
     uint32_t size;             /* in: bytes (< 4 GiB) */
     uint32_t handle;           /* out: GEM handle */
@@ -29,7 +29,7 @@ struct rocket_uapi_create_bo { /* 24 B */
 struct rocket_uapi_prep_bo { /* 16 B: CPU takes ownership (waits for NPU writers, cache sync) */
     uint32_t handle;
     uint32_t reserved;  /* must be 0 */
-    int64_t timeout_ns; /* ABSOLUTE CLOCK_MONOTONIC deadline (rocket-uapi §2.3) */
+    int64_t timeout_ns; /* ABSOLUTE CLOCK_MONOTONIC deadline (docs/hardware/rocket-uapi.md §2.3) */
 };
 
 struct rocket_uapi_fini_bo { /* 8 B: CPU hands the BO back to the NPU (cache sync) */
@@ -75,7 +75,7 @@ struct rocket_uapi_gem_close {
 };
 
 #define ROCKET_UAPI_DRM_IOCTL_TYPE   'd'
-#define ROCKET_UAPI_DRM_COMMAND_BASE 0x40 /* driver ioctls start here (rocket-uapi §2.1) */
+#define ROCKET_UAPI_DRM_COMMAND_BASE 0x40 /* driver ioctls start here (docs/hardware/rocket-uapi.md §2.1) */
 
 #define ROCKET_UAPI_IOCTL_CREATE_BO                                                                                    \
     _IOWR(ROCKET_UAPI_DRM_IOCTL_TYPE, ROCKET_UAPI_DRM_COMMAND_BASE + 0x00, struct rocket_uapi_create_bo)
@@ -88,10 +88,10 @@ struct rocket_uapi_gem_close {
 #define ROCKET_UAPI_IOCTL_VERSION   _IOWR(ROCKET_UAPI_DRM_IOCTL_TYPE, 0x00, struct rocket_uapi_drm_version)
 #define ROCKET_UAPI_IOCTL_GEM_CLOSE _IOW(ROCKET_UAPI_DRM_IOCTL_TYPE, 0x09, struct rocket_uapi_gem_close)
 
-#define ROCKET_UAPI_DRIVER_NAME    "rocket" /* DRM_IOCTL_VERSION name (rocket-uapi §3) */
-#define ROCKET_UAPI_JOB_TIMEOUT_MS 500      /* per job, then core reset (rocket-uapi §1.2) */
+#define ROCKET_UAPI_DRIVER_NAME    "rocket" /* DRM_IOCTL_VERSION name (docs/hardware/rocket-uapi.md §3) */
+#define ROCKET_UAPI_JOB_TIMEOUT_MS 500      /* per job, then core reset (docs/hardware/rocket-uapi.md §1.3) */
 
-/* ---- compile-time proof against the reference table (rocket-uapi §2.1/§2.2) ---- */
+/* ---- compile-time proof against the reference table (docs/hardware/rocket-uapi.md §2.1/§2.2) ---- */
 #define ROCKET_UAPI_CHECK_FIELD(S, f, off, sz)                                                                         \
     ROCKET_UAPI_STATIC_ASSERT(offsetof(struct S, f) == (off) && sizeof(((struct S *)0)->f) == (sz), #S "." #f)
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Quantization of rows: weights (prepare time) and activations (run time, straight into the NPU's
- * row-major A layout, npu-registers §4.1 "normal A": row pitch Kpad·bpe, zero padding §4).
+ * row-major A layout, docs/hardware/layouts.md §2.2: row pitch Kpad·bpe, zero padding §1).
  * The scalar functions here are the reference the vectorised ones (act_quant_avx2.c / _neon.c) must match
  * bit for bit: same scale, same multiply, round-half-even conversion, same clamp.
  */
@@ -13,8 +13,8 @@
 #include "gemm_internal.h"
 #include "layout.h"
 
-#define Q8_MAX           127.0f /* symmetric int8: ±127, never −128 (ggml-backend-guide §5.4) */
-#define F16_HEADROOM_EXP 14     /* |value| < 2^14 after scaling: fp16 max is 65504 (npu-registers §5.5) */
+#define Q8_MAX           127.0f /* symmetric int8: ±127, never −128 (docs/hardware/arithmetic.md §4) */
+#define F16_HEADROOM_EXP 14     /* |value| < 2^14 after scaling: fp16 max is 65504 (docs/hardware/arithmetic.md §5) */
 
 float rk_pow2_scale_f16(float amax)
 {
@@ -43,7 +43,7 @@ int rk_quant_row_i8(const float *w, uint32_t k, int8_t *q, float *scale)
     if (row_amax(w, k, &amax)) return -EINVAL;
     if (amax == 0) {
         memset(q, 0, k);
-        *scale = 1.0f; /* all-zero row: scale 1 (guide §5.4) */
+        *scale = 1.0f; /* all-zero row: scale 1 (docs/hardware/arithmetic.md §4) */
         return 0;
     }
     float inv = Q8_MAX / amax;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Engine object: one npu_device (fd, IOVA space) per NPU core (rocket-uapi §1.2, §4.6), error text. */
+/* Engine object: one npu_device (fd, IOVA space) per NPU core (docs/hardware/rocket-uapi.md §1.4, §4.6), error text. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

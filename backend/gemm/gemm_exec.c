@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Execution of one matmul: quantize X straight into core 0's A buffer (copied to the other cores: BOs and
- * IOVAs are per fd, rocket-uapi §1.2), then one thread per core poisons its tasks' canary rows (canary.c),
- * writes the core's regcmd segments (tasks chained per job, npu-registers §3.2), submits its jobs, waits,
+ * IOVAs are per fd, docs/hardware/rocket-uapi.md §1.4), then one thread per core poisons its tasks' canary rows (canary.c),
+ * writes the core's regcmd segments (tasks chained per job, docs/hardware/regcmd.md §2), submits its jobs, waits,
  * checks the canaries and reads its N range of Y out of the int32/fp32 tiles. Any device failure and any
  * untouched canary is returned with the core, the job, its tasks and the shape; the result is discarded
  * and nothing is computed on the CPU instead.

@@ -12,16 +12,19 @@
 
 #define RK_GEMM_MAX_SLICES       8  /* K-slices; K ≤ 65535 (16-bit DATAIN_CHANNEL) needs at most 8 of ≤ 8192 */
 #define RK_GEMM_MAX_NTILES       64 /* per core: 151936/3 columns in tiles of ≤ 3072 need 17 */
-#define RK_GEMM_N_UNIT           NPU_KGROUP_INT8 /* cores and N-tiles start at multiples of it (§4.2, §4.3) */
-#define RK_GEMM_N_TILE_MAX       3072 /* practical N per task (HM tuner, npu-registers §6.3, §17.3); hard limit 8192 */
-#define RK_GEMM_M_TILE_MAX       128  /* rows per task (HM cap, npu-registers §6.3, §17.3; top-20 fact 7) */
-#define RK_GEMM_I8_DATA_BANKS    8    /* int8 feature tile ≤ 8 CBUF banks; 16 banks = WRONG (§17.3 HM) */
-#define RK_GEMM_FP16_K_SLICE_MAX 4096 /* fp16 slices: keep ≥ 2 weight banks + useful rows (§6.1, §17.3 HM fp16) */
+/* cores and N-tiles start at multiples of it (docs/hardware/layouts.md §3.2, §4.3) */
+#define RK_GEMM_N_UNIT           NPU_KGROUP_INT8
+#define RK_GEMM_N_TILE_MAX       3072 /* practical N per task (HM tuner, docs/hardware/limits.md §5); hard limit 8192 */
+#define RK_GEMM_M_TILE_MAX       128  /* rows per task (HM cap, docs/hardware/limits.md §5) */
+/* int8 feature tile ≤ 8 CBUF banks; 16 banks = WRONG (HM, docs/hardware/limits.md §5) */
+#define RK_GEMM_I8_DATA_BANKS    8
+/* fp16 slices: keep ≥ 2 weight banks + useful rows (HM-F16, docs/hardware/limits.md §1.3, §5) */
+#define RK_GEMM_FP16_K_SLICE_MAX 4096
 
 static inline bool rk_mode_int8(enum rk_gemm_mode m) { return m != RK_GEMM_FP16; } /* NPU runs int8 */
 
-/* How a weight is cut: K-slices (each packed separately, §4.2 "a K-tile needs its own packed B"), N over
- * cores, N-tiles per core. Fixed at prepare time, independent of M, so it must be valid for every M. */
+/* How a weight is cut: K-slices (each packed separately, docs/hardware/layouts.md §3.2 "a K-slice needs its own packed
+ * B"), N over cores, N-tiles per core. Fixed at prepare time, independent of M, so it must be valid for every M. */
 struct rk_wlayout {
     enum rk_gemm_mode mode;
     uint32_t K, N, Kpad, bpe; /* bpe: 1 int8, 2 fp16 */
@@ -120,7 +123,7 @@ void rk_canary_write(const struct rk_plan *p, uint32_t core, void *cmap, unsigne
 int64_t rk_canary_check(const struct rk_plan *p, uint32_t core, const void *cmap);
 
 /* ---- weight quantization (one row) ---- */
-/* int8: s = amax/127 (1 if the row is 0), q = clamp(rne(w·127/amax), ±127) (ggml-backend-guide §5.4).
+/* int8: s = amax/127 (1 if the row is 0), q = clamp(rne(w·127/amax), ±127) (docs/hardware/arithmetic.md §4).
  * fp16: s = 2^(ceil(log2 amax) − 14) so |w/s| ≤ 2^14 (exact power-of-two scaling, fp16 max 65504).
  * Return -EINVAL if the row holds a non-finite value. */
 int rk_quant_row_i8(const float *w, uint32_t k, int8_t *q, float *scale);
@@ -139,7 +142,8 @@ int rk_act_quant_f16_ref(const float *x, int64_t M, int64_t ldx, uint32_t K, uin
 int rk_act_quant_i8_simd(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx);
 int rk_act_quant_f16_simd(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx);
 
-/* ---- readout: y[j] = (float)(Σ_s c_s[j]) · (sx · sw[j]), j < n (int32 sums wrap like the NPU, §5.1) ---- */
+/* ---- readout: y[j] = (float)(Σ_s c_s[j]) · (sx · sw[j]), j < n ---- */
+/* int32 sums wrap like the NPU (docs/hardware/arithmetic.md §1 item 5). */
 typedef void (*rk_readout_fn)(const void *const *c, uint32_t nslices, uint32_t n, float sx, const float *sw, float *y,
                               int32_t *acc);
 void rk_readout_i32_ref(const void *const *c, uint32_t nslices, uint32_t n, float sx, const float *sw, float *y,

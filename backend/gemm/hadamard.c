@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * Block Hadamard rotation for the int8-had mode: y = x·wᵀ = (x·H)(w·H)ᵀ for an orthogonal H, so rotating
- * activations and weights alike leaves the product unchanged while spreading an outlier channel over a
- * whole block (its magnitude drops by √B), which shrinks the per-token int8 scale (guide §5.4: outlier
- * channels are what hurt per-token int8). H = diag(H_B, …) with H_B the normalized B×B Walsh-Hadamard
- * matrix, B = the largest power of two ≤ 256 dividing K (256 for every Qwen2.5 K).
- * The same function rotates weights at prepare time and activations at run time (and in the tests).
+ * Block Hadamard rotation for the int8-had mode: y = x·wᵀ = (x·H)(w·H)ᵀ for an orthogonal H, so rotating activations
+ * and weights alike leaves the product unchanged while spreading an outlier channel over a whole block (its magnitude
+ * drops by √B), which shrinks the per-token int8 scale (docs/hardware/arithmetic.md §4: outlier channels are what hurt
+ * per-token int8). H = diag(H_B, …) with H_B the normalized B×B Walsh-Hadamard matrix, B = the largest power of two ≤
+ * 256 dividing K (256 for every Qwen2.5 K). The same function rotates weights at prepare time and activations at run
+ * time (and in the tests).
  */
 #include <math.h>
 

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * Planner: how a [N,K] weight is cut (layout, fixed at prepare time) and how one matmul with M rows runs
- * (plan: tasks per core, jobs). Tiling follows npu-registers §6.6 (HM's recommended model): K-slices
- * with int32 partials summed on the host, M-tiles sized to the CBUF data banks, N-tiles within the DPU
- * limits, disjoint N ranges per core (§7), tasks chained into jobs bounded by the 500 ms job timeout.
- * The plan is plain data so it can be printed (--explain) and tested without a device.
+ * Planner: how a [N,K] weight is cut (layout, fixed at prepare time) and how one matmul with M rows runs (plan: tasks
+ * per core, jobs). Tiling follows docs/hardware/limits.md §7 (HM's recommended model): K-slices with int32 partials
+ * summed on the host, M-tiles sized to the CBUF data banks, N-tiles within the DPU limits, disjoint N ranges per core
+ * (docs/hardware/limits.md §8), tasks chained into jobs bounded by the 500 ms job timeout. The plan is plain data so it
+ * can be printed (--explain) and tested without a device.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,14 +16,14 @@
 #include "npu_limits.h"
 #include "npu_timing.h"
 
-/* int8 rows per task beyond NPU_I8_LARGE_KPAD, HM's board-verified envelope (npu-registers §6.3, §17.3). */
+/* int8 rows per task beyond NPU_I8_LARGE_KPAD, HM's board-verified envelope (docs/hardware/limits.md §5). */
 static const struct {
     uint32_t kpad_max, rows;
 } i8_large_k_rows[] = {{6144, 32}, {NPU_INT8_K_MAX, 16}};
-/* fp16: weight banks for 32 kernels of K, clamped to [2, all but one bank] (HM fp16, §17.3). */
+/* fp16: weight banks for 32 kernels of K, clamped to [2, all but one bank] (HM-F16, docs/hardware/limits.md §5). */
 #define FP16_WBANK_KERNELS 32
 #define FP16_WBANKS_MIN    2
-/* The M a weight's K-slicing is chosen for: prefill, what the NPU is for (peers-and-numbers §0). */
+/* The M a weight's K-slicing is chosen for: prefill, what the NPU is for (docs/hardware/measurements.md §5). */
 #define SLICING_COST_M     512
 
 static uint32_t div_up(uint64_t a, uint64_t b) { return (uint32_t)((a + b - 1) / b); }
@@ -48,7 +48,7 @@ static enum rk_dtype out_dtype(enum rk_gemm_mode m) { return rk_mode_int8(m) ? R
 uint32_t rk_plan_m_tile(enum rk_gemm_mode mode, uint32_t kpad)
 {
     if (rk_mode_int8(mode)) {
-        /* HM's board-verified int8 envelope (npu-registers §6.3, §17.3): ≤ 8 data banks up to K=4096, then
+        /* HM's board-verified int8 envelope (docs/hardware/limits.md §5): ≤ 8 data banks up to K=4096, then
          * the rows of i8_large_k_rows (with FEATURE_GRAINS=30, which the builder sets). */
         if (kpad <= NPU_I8_LARGE_KPAD)
             return min_u(RK_GEMM_M_TILE_MAX, RK_GEMM_I8_DATA_BANKS * NPU_CBUF_BANK_BYTES / kpad);
@@ -56,7 +56,7 @@ uint32_t rk_plan_m_tile(enum rk_gemm_mode mode, uint32_t kpad)
         while (i + 1 < sizeof i8_large_k_rows / sizeof i8_large_k_rows[0] && kpad > i8_large_k_rows[i].kpad_max) i++;
         return i8_large_k_rows[i].rows;
     }
-    /* fp16: the weight banks of FP16_WBANK_KERNELS kernels, the rest hold A (HM fp16, §17.3). */
+    /* fp16: the weight banks of FP16_WBANK_KERNELS kernels, the rest hold A (HM-F16, docs/hardware/limits.md §5). */
     uint32_t bpe = (uint32_t)rk_dtype_size(RK_FP16);
     uint32_t wb = div_up((uint64_t)kpad * bpe * FP16_WBANK_KERNELS, NPU_CBUF_BANK_BYTES);
     wb = wb < FP16_WBANKS_MIN ? FP16_WBANKS_MIN : wb > NPU_CBUF_BANKS - 1 ? NPU_CBUF_BANKS - 1 : wb;
@@ -79,8 +79,8 @@ static uint64_t task_ns(enum rk_gemm_mode mode, uint32_t m, uint32_t kpad, uint3
 
 static bool k_hazard(enum rk_gemm_mode mode, uint32_t kpad)
 {
-    /* int8 Kpad in (3072, 4096) with M > 4 failed on silicon (npu-registers §6.3, §17.3 HM). The slicing
-     * is fixed before M is known, so avoid the range for every M. fp16 is safe with m+1 grains (§6.4). */
+    /* int8 Kpad in (3072, 4096) with M > 4 failed on silicon (HM, docs/hardware/limits.md §5). The slicing is fixed
+     * before M is known, so avoid the range for every M. fp16 is safe with m+1 grains (docs/hardware/limits.md §4). */
     return rk_mode_int8(mode) && kpad > NPU_K_HAZARD_LO && kpad < NPU_K_HAZARD_HI;
 }
 
@@ -97,7 +97,7 @@ static void split_k(uint32_t K, uint32_t Kpad, uint32_t s, struct rk_wlayout *L)
     }
 }
 
-/* MODEL cost of one slicing for a prefill-sized M (the case the NPU is for, peers-and-numbers §0). */
+/* MODEL cost of one slicing for a prefill-sized M (the case the NPU is for, docs/hardware/measurements.md §5). */
 static uint64_t slicing_cost(const struct rk_wlayout *L, uint32_t n)
 {
     const uint32_t M = SLICING_COST_M;
@@ -105,7 +105,8 @@ static uint64_t slicing_cost(const struct rk_wlayout *L, uint32_t n)
     uint32_t ntile = min_u(n, RK_GEMM_N_TILE_MAX), ntiles = div_up(n, ntile);
     for (uint32_t s = 0; s < L->slices; s++) {
         uint32_t mt = rk_plan_m_tile(L->mode, L->kpad[s]), tiles = div_up(M, mt);
-        /* both clocks: at 200 MHz compute dominates, at 1 GHz the weight re-reads per M-tile (§9) */
+        /* both clocks: at 200 MHz compute dominates, at 1 GHz the weight re-reads per M-tile
+         * (docs/hardware/measurements.md §4) */
         ns += (uint64_t)tiles * ntiles *
               (task_ns(L->mode, div_up(M, tiles), L->kpad[s], ntile, NPU_CLOCK_MAINLINE_MHZ) +
                task_ns(L->mode, div_up(M, tiles), L->kpad[s], ntile, NPU_CLOCK_VENDOR_MHZ));
@@ -122,13 +123,14 @@ int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, char *why, si
     uint64_t kmax = (uint64_t)RK_GEMM_MAX_SLICES * (rk_mode_int8(mode) ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX);
     if ((uint64_t)K > kmax)
         return why_fail(why, whylen, -ENOTSUP,
-                        "K=%" PRId64 " > %" PRIu64 " (%d K-slices of at most %u, npu-registers §6.3)", K, kmax,
+                        "K=%" PRId64 " > %" PRIu64 " (%d K-slices of at most %u, docs/hardware/limits.md §7)", K, kmax,
                         RK_GEMM_MAX_SLICES, rk_mode_int8(mode) ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX);
     uint64_t nmax = (uint64_t)NPU_CORES * RK_GEMM_MAX_NTILES * RK_GEMM_N_TILE_MAX;
     if ((uint64_t)N > nmax)
         return why_fail(why, whylen, -ENOTSUP, "N=%" PRId64 " > %" PRIu64 " (%u cores x %d N-tiles of %d)", N, nmax,
                         NPU_CORES, RK_GEMM_MAX_NTILES, RK_GEMM_N_TILE_MAX);
-    /* Each core's share of the packed weight must fit one BO (< 4 GiB, 32-bit IOVA space: rocket-uapi §2.3). */
+    /* Each core's share of the packed weight must fit one BO (< 4 GiB, 32-bit IOVA space:
+     * docs/hardware/rocket-uapi.md §2.3). */
     uint64_t bytes = (uint64_t)(K + 31) / 32 * 32 * ((N + 31) / 32 * 32) * (mode == RK_GEMM_FP16 ? 2 : 1);
     if (bytes > NPU_CORES * (NPU_IOVA_SPACE / 2))
         return why_fail(why, whylen, -ENOTSUP,
@@ -171,9 +173,9 @@ int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t co
         }
     }
 
-    /* K-slices: the fewest of at most 8192 (int8 per task, §6.3, §17.3 MF-rocket) / 4096 (fp16) outside the
-     * int8 hazard window; among the next few slicings take the cheapest by the timing MODEL at M=512
-     * (larger slices mean fewer rows per task and more weight re-reads, §17.4 ORK). */
+    /* K-slices: the fewest of at most 8192 (int8 per task, MF-rocket: docs/hardware/limits.md §5) / 4096 (fp16) outside
+     * the int8 hazard window; among the next few slicings take the cheapest by the timing MODEL at M=512 (larger slices
+     * mean fewer rows per task and more weight re-reads, ORK: docs/hardware/limits.md §6.2). */
     uint32_t limit = rk_mode_int8(mode) ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX;
     uint32_t smin = div_up(L->Kpad, limit), best = 0;
     uint64_t best_cost = UINT64_MAX;
@@ -234,7 +236,8 @@ void rk_plan_task_offsets(const struct rk_plan *p, const struct rk_plan_task *t,
     const struct rk_wlayout *L = &p->L;
     const struct rk_core_share *cs = &L->core[t->core];
     *a = ((uint64_t)t->m0 * L->Kpad + L->k0[t->slice]) * L->bpe;
-    /* one kernel group is contiguous over the slice's K, so an N-tile at n0 starts at n0·Kpad·bpe (§4.2) */
+    /* one kernel group is contiguous over the slice's K, so an N-tile at n0 starts at n0·Kpad·bpe
+     * (docs/hardware/layouts.md §3.2) */
     *b = cs->b_off[t->slice] + (uint64_t)cs->t_n0[t->ntile] * L->kpad[t->slice] * L->bpe;
     *c = rk_plan_c_index(p, t->core, t->slice, t->ntile, t->m0) * 4;
 }
@@ -246,8 +249,8 @@ int rk_plan_make(const struct rk_wlayout *L, uint32_t M, uint32_t job_budget_ms,
     if (M < 1) return why_fail(why, whylen, -EINVAL, "M=%u: nothing to compute", M);
     if (M > RK_GEMM_M_MAX) return why_fail(why, whylen, -ENOTSUP, "M=%u > %d rows per call", M, RK_GEMM_M_MAX);
     p->L = *L, p->M = M;
-    /* Budget per job: half the job timeout by default (rocket-uapi §1.2), because the MODEL is an
-     * estimate; measured at the slow mainline clock (mainline-status §4.2). */
+    /* Budget per job: half the job timeout by default (docs/hardware/rocket-uapi.md §1.3), because the MODEL is an
+     * estimate; measured at the slow mainline clock (docs/npu-mainline-status.md §6.1). */
     p->job_budget_ns = job_budget_ms ? (uint64_t)job_budget_ms * 1000000 : npu_model_job_timeout_ns() / 2;
     if (p->job_budget_ns > npu_model_job_timeout_ns()) p->job_budget_ns = npu_model_job_timeout_ns();
 
@@ -349,9 +352,9 @@ void rk_plan_print(const struct rk_plan *p, FILE *out)
             p->macs / 1e9, p->dma_bytes / 1e6);
     fprintf(out, "  MODEL NPU time: %.3f ms @%u MHz, %.3f ms @%u MHz (cores in parallel)\n", p->model_ns_200 / 1e6,
             NPU_CLOCK_MAINLINE_MHZ, p->model_ns_1000 / 1e6, NPU_CLOCK_VENDOR_MHZ);
-    fprintf(out,
-            "  weight reuse: one packed B per core shared by all M-tiles (loop order slice > N-tile > M-tile); "
-            "CBUF WEIGHT_REUSE is not used (not covered by the regcmd builder / software NPU, npu-registers §6.5)\n");
+    fprintf(out, "  weight reuse: one packed B per core shared by all M-tiles (loop order slice > N-tile > M-tile); "
+                 "CBUF WEIGHT_REUSE is not used (not covered by the regcmd builder / software NPU, "
+                 "docs/hardware/limits.md §6.3)\n");
 }
 
 int rk_gemm_explain_shape(int64_t K, int64_t N, int64_t M, enum rk_gemm_mode mode, uint32_t cores, FILE *out)

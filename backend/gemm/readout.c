@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * Readout: the NPU's row-major C tiles (int32 or fp32, npu-registers §4.3 "normal" output) of every K-slice
- * summed and scaled into row-major f32 Y: y = (float)(Σ_s c_s) · (s_x[m] · s_w[n]) (guide §5.4).
- * int32 partials are summed modulo 2^32 like the NPU accumulator (§5.1 item 5), so split-K is exact.
- * These scalar functions are the reference for readout_avx2.c / readout_neon.c (bit-identical: the same
- * two multiplications in the same order, no fused multiply-add).
+ * Readout: the NPU's row-major C tiles (int32 or fp32, docs/hardware/layouts.md §4.2) of every K-slice summed and
+ * scaled into row-major f32 Y: y = (float)(Σ_s c_s) · (s_x[m] · s_w[n]) (docs/hardware/arithmetic.md §4). int32
+ * partials are summed modulo 2^32 like the NPU accumulator (docs/hardware/arithmetic.md §1 item 5), so split-K is
+ * exact. These scalar functions are the reference for readout_avx2.c / readout_neon.c (bit-identical: the same two
+ * multiplications in the same order, no fused multiply-add).
  */
 #include "gemm_internal.h"
 

@@ -6,11 +6,12 @@
  *
  *   int8 mode (default): W re-quantized to int8 with one symmetric scale per output channel, X quantized per
  *     row (token) to int8 at run time, exact int32 accumulation on the NPU (and across K-slices on the host),
- *     Y = acc · s_x[m] · s_w[n] on the host (ggml-backend-guide §5.4, npu-registers §5.1, §5.4).
+ *     Y = acc · s_x[m] · s_w[n] on the host (docs/hardware/arithmetic.md §1, §4).
  *   fp16 mode: W and X in fp16 (power-of-two row scales keep them in range), fp32 partials, higher accuracy at
- *     half the MAC rate and twice the weight bytes (npu-registers §5.5, §8).
+ *     half the MAC rate and twice the weight bytes (docs/hardware/arithmetic.md §5, §7).
  *
- * W is split by N over the cores (one device = one fd = one IOVA space per core, rocket-uapi §1.2, §4.6):
+ * W is split by N over the cores (one device = one fd = one IOVA space per core,
+ * docs/hardware/rocket-uapi.md §1.4, §4.6):
  * nothing is duplicated. Every failure returns a negative errno and a reason (rk_gemm_last_error); an NPU
  * failure is reported, never replaced by a CPU computation. Every result is checked before it is used:
  * the device layer's per-job checks (dropped job, a wait long enough to be a reset) and the engine's output

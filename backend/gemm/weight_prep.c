@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * Weight preparation: decode each row with the caller's to_float (ggml's type traits: Q4_K, Q6_K, Q8_0, ...),
- * re-quantize it (int8, one symmetric scale per output channel, ggml-backend-guide §5.4) or convert it to
- * fp16, and scatter it into the NPU weight blocks of every K-slice (npu-registers §4.2:
- * int8 [N/32][Kpad/32][32 n][32 k], fp16 [N/16][Kpad/32][16 n][32 k]) in the BO of the core that owns the
- * row's N range (§7: disjoint N per core, nothing duplicated). Padding stays zero (§4).
- * The cores' shares are converted in parallel (one thread per share).
+ * re-quantize it (int8, one symmetric scale per output channel, docs/hardware/arithmetic.md §4) or convert it to fp16,
+ * and scatter it into the NPU weight blocks of every K-slice (docs/hardware/layouts.md §3:
+ * int8 [N/32][Kpad/32][32 n][32 k], fp16 [N/16][Kpad/32][16 n][32 k]) in the BO of the core that owns the row's N range
+ * (docs/hardware/limits.md §8: disjoint N per core, nothing duplicated). Padding stays zero
+ * (docs/hardware/layouts.md §1). The cores' shares are converted in parallel (one thread per share).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -70,8 +70,8 @@ static void *prep_core(void *arg)
         else
             memcpy(row, src, (size_t)L->K * sizeof *row);
         rk_hadamard_rows(row, 1, L->K, L->K, L->had_block); /* int8-had only (B = 1: no-op) */
-        /* The vectorised activation quantizers compute exactly rk_quant_row_i8/_f16 on one row (tests
-         * compare); only an all-zero int8 row differs: scale 0 there, 1 for weights (guide §5.4). */
+        /* The vectorised activation quantizers compute exactly rk_quant_row_i8/_f16 on one row (tests compare); only an
+         * all-zero int8 row differs: scale 0 there, 1 for weights (docs/hardware/arithmetic.md §4). */
         rc = (rk_mode_int8(L->mode) ? rk_act_quant_i8_simd : rk_act_quant_f16_simd)(row, 1, L->K, L->K, L->K, q,
                                                                                     &w->scale[n])
                      ? -EINVAL

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Reference packers for the NPU operand layouts (npu-registers §4.1–§4.3). */
+/* Reference packers for the NPU operand layouts (docs/hardware/layouts.md §2–§4). */
 #include <string.h>
 
 #include "layout.h"
@@ -82,7 +82,7 @@ void rk_pack_a(const struct rk_matmul *mm, void *dst, const void *src, size_t ld
     }
 }
 
-/* One layout for both types: [Npad/G][Kpad/32][G n][32 k], G = kernel group (§4.2). */
+/* One layout for both types: [Npad/G][Kpad/32][G n][32 k], G = kernel group (docs/hardware/layouts.md §3.1). */
 static void pack_b(void *dst, const void *src, size_t bpe, uint32_t g, uint32_t k, uint32_t n, size_t stride_k,
                    size_t stride_n)
 {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Host-side reference layouts for the NPU's matmul operands (npu-registers §4): buffer sizes,
- * packing A and B, unpacking C.  Scalar and obvious on purpose: tests and the probe tool use them
- * as the definition of the layouts.  All padding is zero (§4: padded channels must contribute 0).
+ * Host-side reference layouts for the NPU's matmul operands (docs/hardware/layouts.md): buffer sizes, packing A and B,
+ * unpacking C.  Scalar and obvious on purpose: tests and the probe tool use them as the definition of the layouts.  All
+ * padding is zero (docs/hardware/layouts.md §1: padded channels must contribute 0).
  */
 #ifndef RK_LAYOUT_H
 #define RK_LAYOUT_H
@@ -19,7 +19,7 @@ enum rk_dtype {
     RK_FP32
 };
 enum rk_layout {
-    RK_LAYOUT_ROW_MAJOR = 0, /* A[M][Kpad] / C[M][Npad] (padded rows; §4.1 "normal", §4.3) */
+    RK_LAYOUT_ROW_MAJOR = 0, /* A[M][Kpad] / C[M][Npad] (padded rows; docs/hardware/layouts.md §2.2, §4.2) */
     RK_LAYOUT_NC1HWC2 = 1,   /* A[Kpad/epa][M][epa], C[Npad/oepa][M][oepa], epa = 16 B / elem */
 };
 
@@ -31,7 +31,7 @@ struct rk_matmul {
     enum rk_layout a_layout, c_layout;
     /* Row-major only, in elements, 0 = Kpad / Npad.  a_row_stride > Kpad reads a K-slice of a wider
 	 * A in place; c_row_stride > Npad writes an N-tile into a wider C (int32/fp32 out only: fp16
-	 * N-tile scatter found no working register combination, §4.3).  The DPU writes all Npad
+	 * N-tile scatter found no working register combination, docs/hardware/layouts.md §4.3).  The DPU writes all Npad
 	 * columns of a tile, so N-tiles sharing a row must start at multiples of 32 and only the last
 	 * may be ragged. */
     uint32_t a_row_stride, c_row_stride;
@@ -55,7 +55,7 @@ void rk_pack_a(const struct rk_matmul *mm, void *dst, const void *src, size_t ld
 
 /* B[k][n] = src[k·stride_k + n·stride_n] (K×N row-major: stride_k = n, stride_n = 1; ggml's
  * N rows of K: stride_k = 1, stride_n = k).  dst holds Kpad·Npad elements:
- *   int8 [Npad/32][Kpad/32][32 n][32 k], fp16 [Npad/16][Kpad/32][16 n][32 k]  (§4.2). */
+ *   int8 [Npad/32][Kpad/32][32 n][32 k], fp16 [Npad/16][Kpad/32][16 n][32 k]  (docs/hardware/layouts.md §3.1). */
 void rk_pack_b_int8(int8_t *dst, const int8_t *src, uint32_t k, uint32_t n, size_t stride_k, size_t stride_n);
 void rk_pack_b_fp16(uint16_t *dst, const uint16_t *src, uint32_t k, uint32_t n, size_t stride_k, size_t stride_n);
 

@@ -7,9 +7,9 @@
  *   safe    only what public evidence shows working on mainline rocket: MF-rocket's tile sizes,
  *           K-slices in separate A blocks, tails without a next pointer, short jobs, no CBUF reuse
  *           (docs/hardware/limits.md §6.1). The default while no board profile exists.
- *   vendor  what the planner was designed from: HM's vendor-driver envelope (docs/hardware/limits.md
- *           §6.2, §7), on silicon only as good as the assumption that register behaviour does not
- *           depend on the driver.
+ *   vendor  what the planner was designed from: HM's vendor-driver envelope
+ *           (docs/hardware/limits.md §6.2, §7), on silicon only as good as the assumption that register
+ *           behaviour does not depend on the driver.
  *   board   what `rosenblatt-dl calibrate` proved on one board, read from its board profile.
  *
  * Whatever the envelope, a task must also pass npu_limits_check(): an envelope only narrows.

@@ -14,36 +14,39 @@
 #include <stdint.h>
 
 /* The NPU of the RK3588 as a whole. */
-#define NPU_CORES              3    /* three identical cores, one job queue each (rocket-uapi §1.2) */
-#define NPU_CLOCK_MAINLINE_MHZ 200  /* mainline DT assigned-clock-rates, no devfreq (mainline-status §4.2) */
-#define NPU_CLOCK_VENDOR_MHZ   1000 /* the vendor stack's maximum (npu-registers §9) */
+#define NPU_CORES              3   /* identical cores, one job queue each (docs/hardware/rocket-uapi.md §1.1, §1.2) */
+#define NPU_CLOCK_MAINLINE_MHZ 200 /* DT assigned-clock-rates, no devfreq (docs/npu-mainline-status.md §6.1) */
+#define NPU_CLOCK_VENDOR_MHZ   1000 /* the vendor stack's maximum (docs/hardware/measurements.md §1) */
 
-#define NPU_CBUF_BANKS       12 /* 12 × 32 KiB = 384 KiB per core (§1.3, §6.1) */
+#define NPU_CBUF_BANKS       12 /* 12 × 32 KiB = 384 KiB per core (docs/hardware/limits.md §1.1) */
 #define NPU_CBUF_BANK_BYTES  32768
-#define NPU_ATOM_BYTES       16           /* one feature/output atom; DMA granule (§4) */
-#define NPU_ADDR_ALIGN       16           /* address fields are [31:4] (§3.5, §16.4) */
-#define NPU_IOVA_SPACE       (1ull << 32) /* 32-bit NPU addresses: 4 GiB per address space (§1.2) */
-#define NPU_K_ALIGN          32           /* Kpad = align32(K) for int8/fp16 (§4) */
-#define NPU_KGROUP_INT8      32           /* kernels per group (§1.3, TRM CONV_CON2.KERNEL_GROUP) */
+#define NPU_ATOM_BYTES       16 /* one feature/output atom; DMA granule (docs/hardware/layouts.md §1) */
+/* address fields are [31:4] (operands: docs/hardware/layouts.md §5; the regcmd: docs/hardware/regcmd.md §5) */
+#define NPU_ADDR_ALIGN       16
+/* 32-bit NPU addresses: 4 GiB per address space (docs/hardware/registers.md §1.2) */
+#define NPU_IOVA_SPACE       (1ull << 32)
+#define NPU_K_ALIGN          32 /* Kpad = align32(K) for int8/fp16 (docs/hardware/layouts.md §1) */
+#define NPU_KGROUP_INT8      32 /* kernels per group (docs/hardware/registers.md §1.3, TRM CONV_CON2.KERNEL_GROUP) */
 #define NPU_KGROUP_FP16      16
-#define NPU_DATA_ENTRY_BYTES 64 /* DATA_ENTRIES divisor that works (§6.2) */
+#define NPU_DATA_ENTRY_BYTES 64 /* DATA_ENTRIES divisor that works (docs/hardware/limits.md §2) */
 
-#define NPU_INT8_K_MAX           8192 /* int8 K per task: 11008 = garbage (§6.3, §17.3 MF-rocket) */
-#define NPU_K_HAZARD_LO          3072 /* Kpad in (3072, 4096) with M > 4 failed (K=3840, §6.3, §17.3 HM) */
+#define NPU_INT8_K_MAX           8192 /* int8 K per task: 11008 = garbage (MF-rocket, docs/hardware/limits.md §5) */
+#define NPU_K_HAZARD_LO          3072 /* Kpad in (3072, 4096), M > 4: K=3840 failed (HM, docs/hardware/limits.md §5) */
 #define NPU_K_HAZARD_HI          4096
 #define NPU_K_HAZARD_M_MAX       4
 /* int8 beyond Kpad 4096 works with few rows only: FEATURE_GRAINS = 30 from 16 rows on, at most 32 rows
- * per task up to Kpad 6144 and 16 up to 8192 (HM, §6.3, §6.4, §17.3). */
+ * per task up to Kpad 6144 and 16 up to 8192 (HM, docs/hardware/limits.md §4, §5). */
 #define NPU_I8_LARGE_KPAD        4096
 #define NPU_I8_LARGE_KPAD_GRAINS 30
-#define NPU_I8_LARGE_KPAD_ROWS   16     /* rows from which NPU_I8_LARGE_KPAD_GRAINS applies */
-#define NPU_N_MAX                8192   /* 13-bit DPU channel fields; N=16384 silently wrong (§6.3, §17.3 ORK) */
-#define NPU_NOTCH_MAX            8191   /* 13-bit DATA_CUBE_NOTCH_ADDR (§4.3) */
-#define NPU_HW_MAX               2047   /* 11-bit DATAIN_HEIGHT/WIDTH (§6.3) */
-#define NPU_KPAD_MAX             65535  /* 16-bit DATAIN_CHANNEL (§6.3) */
-#define NPU_FEATURE_GRAINS_MAX   1023   /* 10-bit CONV_CON2.FEATURE_GRAINS (§2.2) */
-#define NPU_TASKS_PER_KICK_MAX   4095   /* 12-bit PC_TASK_CON.TASK_NUMBER (§3.6) */
-#define NPU_PC_AMOUNT_MAX        0xffff /* 16-bit PC_DATA_AMOUNT (§2.1) */
+#define NPU_I8_LARGE_KPAD_ROWS   16 /* rows from which NPU_I8_LARGE_KPAD_GRAINS applies */
+/* 13-bit DPU channel fields; N=16384 silently wrong (ORK, docs/hardware/limits.md §3, §5) */
+#define NPU_N_MAX                8192
+#define NPU_NOTCH_MAX            8191   /* 13-bit DATA_CUBE_NOTCH_ADDR (docs/hardware/layouts.md §4.3) */
+#define NPU_HW_MAX               2047   /* 11-bit DATAIN_HEIGHT/WIDTH (docs/hardware/limits.md §3) */
+#define NPU_KPAD_MAX             65535  /* 16-bit DATAIN_CHANNEL (docs/hardware/limits.md §3) */
+#define NPU_FEATURE_GRAINS_MAX   1023   /* 10-bit CONV_CON2.FEATURE_GRAINS (docs/hardware/registers.md §2.2) */
+#define NPU_TASKS_PER_KICK_MAX   4095   /* 12-bit PC_TASK_CON.TASK_NUMBER (docs/hardware/limits.md §3, §9) */
+#define NPU_PC_AMOUNT_MAX        0xffff /* 16-bit PC_DATA_AMOUNT (docs/hardware/registers.md §2.1) */
 
 /* What one task asks of the core, as the builder plans it or the sim decodes it from registers. */
 struct npu_task_geom {
@@ -60,9 +63,9 @@ struct npu_task_geom {
 unsigned npu_prec_bytes(int prec);
 /* Kernels per kernel group for a processing precision (32 int8, 16 fp16), 0 if unmodelled. */
 unsigned npu_kernel_group(int proc_prec);
-/* CBUF banks the feature cube needs: ceil(w·h·kpad·bpe / 32 KiB), at least 1 (§6.1). */
+/* CBUF banks the feature cube needs: ceil(w·h·kpad·bpe / 32 KiB), at least 1 (docs/hardware/limits.md §1.2). */
 uint32_t npu_data_banks_needed(uint32_t w, uint32_t h, uint32_t kpad, unsigned bpe);
-/* CBUF banks one kernel group needs: ceil(G·kpad·bpe / 32 KiB) (§6.1, HM-F16). */
+/* CBUF banks one kernel group needs: ceil(G·kpad·bpe / 32 KiB) (HM-F16, docs/hardware/limits.md §1.3). */
 uint32_t npu_weight_banks_needed(uint32_t kpad, int proc_prec);
 
 /* Input -> output precision pairs the model covers; −ENOTSUP with a reason otherwise. */
@@ -71,7 +74,7 @@ int npu_precision_check(int in_prec, int out_prec, char *err, size_t errlen);
 /*
  * The shared envelope check.  Returns 0, or −EINVAL with a message naming the reason and the
  * reference section, e.g. "silicon would produce garbage here: int8 K=11008 > 8192 per task
- * (npu-registers §6.3)".  Also rejects precision pairs the model does not cover (−ENOTSUP).
+ * (docs/hardware/limits.md §5)".  Also rejects precision pairs the model does not cover (−ENOTSUP).
  */
 int npu_limits_check(const struct npu_task_geom *g, char *err, size_t errlen);
 

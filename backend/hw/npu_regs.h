@@ -2,8 +2,8 @@
 /*
  * RK3588 NPU register table: every register the regcmd builder writes and the software NPU
  * reads, by block, offset and field.  One source of truth; neither the builder nor the sim
- * spells a register or field as bare hex.  Offsets and bit ranges: npu-registers §2
- * (Mesa registers.xml + TRM ch. 36), target codes: §1.1 / §3.1.
+ * spells a register or field as bare hex.  Offsets and bit ranges: docs/hardware/registers.md §2
+ * (Mesa registers.xml + TRM ch. 36), target codes: docs/hardware/regcmd.md §1.
  */
 #ifndef RK_NPU_REGS_H
 #define RK_NPU_REGS_H
@@ -12,11 +12,12 @@
 #include <stdint.h>
 
 /* Regcmd targets (bits 63:48 of an entry).  Block id | 0x1 = "register write"; the meaning of
- * bit 48 is undocumented but every working stream sets it (§3.1). */
+ * bit 48 is undocumented but every working stream sets it (docs/hardware/regcmd.md §1). */
 #define NPU_TGT_NOP      0x0000u /* all-zero word: no-op ("no next task" in the tail) */
-#define NPU_TGT_NOP1     0x0001u /* HM/AB no-op spelling (§3.1) */
-#define NPU_TGT_MARKER   0x0041u /* mandatory before op-enable (TRM, §3.1) */
-#define NPU_TGT_OP_EN    0x0081u /* value = GLOBAL op-enable block mask (§3.2, §2.6) */
+#define NPU_TGT_NOP1     0x0001u /* HM/AB no-op spelling (docs/hardware/regcmd.md §1) */
+#define NPU_TGT_MARKER   0x0041u /* mandatory before op-enable (TRM, docs/hardware/regcmd.md §1) */
+/* value = GLOBAL op-enable block mask (docs/hardware/regcmd.md §2, docs/hardware/registers.md §2.6) */
+#define NPU_TGT_OP_EN    0x0081u
 #define NPU_TGT_PC       0x0101u
 #define NPU_TGT_CNA      0x0201u
 #define NPU_TGT_CORE     0x0801u
@@ -25,7 +26,7 @@
 #define NPU_TGT_PPU      0x4001u
 #define NPU_TGT_PPU_RDMA 0x8001u
 
-/* Blocks by offset[15:12] (§1.1). */
+/* Blocks by offset[15:12] (docs/hardware/registers.md §1.1). */
 enum npu_block {
     NPU_BLK_PC = 0x0,
     NPU_BLK_CNA = 0x1,
@@ -36,7 +37,8 @@ enum npu_block {
     NPU_BLK_PPU_RDMA = 0x7,
 };
 
-/* GLOBAL_OPERATION_ENABLE layout, also the op-enable entry's value (§2.6, §3.2). */
+/* GLOBAL_OPERATION_ENABLE layout, also the op-enable entry's value (docs/hardware/registers.md §2.6,
+ * docs/hardware/regcmd.md §2). */
 #define NPU_EN_CNA      (1u << 0)
 #define NPU_EN_CORE     (1u << 2)
 #define NPU_EN_DPU      (1u << 3)
@@ -57,14 +59,14 @@ static inline uint32_t npu_get(uint32_t v, uint32_t f) { return (v >> (f & 0xff)
 static inline uint32_t npu_set(uint32_t f, uint32_t x) { return (x & npu_fmask(f)) << (f & 0xff); }
 static inline bool npu_fits(uint32_t f, uint64_t x) { return x <= npu_fmask(f); }
 
-/* Register offsets inside a core (§2.1–§2.5). */
+/* Register offsets inside a core (docs/hardware/registers.md §2.1–§2.5). */
 enum npu_reg {
-    /* PC (§2.1): written by the kernel, and by the regcmd tail */
+    /* PC (docs/hardware/registers.md §2.1): written by the kernel, and by the regcmd tail */
     PC_OPERATION_ENABLE = 0x0008,
     PC_BASE_ADDRESS = 0x0010,
     PC_REGISTER_AMOUNTS = 0x0014,
 
-    /* CNA (§2.2) */
+    /* CNA (docs/hardware/registers.md §2.2) */
     CNA_CONV_CON1 = 0x100c,
     CNA_CONV_CON2 = 0x1010,
     CNA_CONV_CON3 = 0x1014,
@@ -94,19 +96,19 @@ enum npu_reg {
     CNA_FC_DATA_SIZE1 = 0x1088,
     CNA_DCOMP_CTRL = 0x1100,
     CNA_DCOMP_REGNUM = 0x1104,
-    CNA_DCOMP_ADDR0 = 0x1110,   /* weight (B) base, used even uncompressed (§2.2) */
+    CNA_DCOMP_ADDR0 = 0x1110,   /* weight (B) base, used even uncompressed (docs/hardware/registers.md §2.2) */
     CNA_DCOMP_AMOUNT0 = 0x1140, /* ..AMOUNT15 at +4·i */
     CNA_CVT_CON5 = 0x1180,
     CNA_PAD_CON1 = 0x1184,
 
-    /* CORE (§2.3) */
+    /* CORE (docs/hardware/registers.md §2.3) */
     CORE_MISC_CFG = 0x3010,
     CORE_DATAOUT_SIZE_0 = 0x3014,
     CORE_DATAOUT_SIZE_1 = 0x3018,
     CORE_CLIP_TRUNCATE = 0x301c,
-    CORE_RESERVED_3030 = 0x3030, /* undocumented, everyone writes 0 (§2.3, §18.3) */
+    CORE_RESERVED_3030 = 0x3030, /* undocumented, everyone writes 0 (docs/hardware/registers.md §2.3, §3.3) */
 
-    /* DPU (§2.4) */
+    /* DPU (docs/hardware/registers.md §2.4) */
     DPU_S_POINTER = 0x4004,
     DPU_FEATURE_MODE_CFG = 0x400c,
     DPU_DATA_FORMAT = 0x4010,
@@ -138,7 +140,7 @@ enum npu_reg {
     DPU_OUT_CVT_SHIFT = 0x4088,
     DPU_EW_OP_VALUE_0 = 0x4090, /* ..VALUE_7 at +4·i */
     DPU_SURFACE_ADD = 0x40c0,
-    DPU_RESERVED_40C4 = 0x40c4, /* undocumented, everyone writes 0 (§2.4) */
+    DPU_RESERVED_40C4 = 0x40c4, /* undocumented, everyone writes 0 (docs/hardware/registers.md §2.4, §3.3) */
     DPU_LUT_ACCESS_CFG = 0x4100,
     DPU_LUT_ACCESS_DATA = 0x4104,
     DPU_LUT_CFG = 0x4108,
@@ -157,10 +159,10 @@ enum npu_reg {
 #define NPU_DCOMP_AMOUNTS   16
 #define NPU_EW_OP_VALUES    8
 
-/* ---- fields (§2) ---- */
+/* ---- fields (docs/hardware/registers.md §2) ---- */
 #define PC_BASE_ADDRESS_PC_SEL          NPU_FIELD(0, 1) /* 1 = slave (AHB) mode */
 #define PC_BASE_ADDRESS_SOURCE_ADDR     NPU_FIELD(4, 28)
-#define PC_REGISTER_AMOUNTS_DATA_AMOUNT NPU_FIELD(0, 16) /* 128-bit units − 1 (§3.4) */
+#define PC_REGISTER_AMOUNTS_DATA_AMOUNT NPU_FIELD(0, 16) /* 128-bit units − 1 (docs/hardware/regcmd.md §4) */
 
 #define CNA_CONV_CON1_CONV_MODE      NPU_FIELD(0, 4) /* 0 direct */
 #define CNA_CONV_CON1_IN_PRECISION   NPU_FIELD(4, 3)
@@ -208,7 +210,7 @@ enum npu_reg {
 #define CNA_DMA_CON0_DATA_BURST_LEN   NPU_FIELD(0, 4)
 #define CNA_DMA_CON0_WEIGHT_BURST_LEN NPU_FIELD(16, 4)
 #define CNA_DMA_CON1_LINE_STRIDE      NPU_FIELD(0, 28)
-#define CNA_DMA_CON2_SURF_STRIDE      NPU_FIELD(0, 28) /* 28-bit two's complement (§4.1) */
+#define CNA_DMA_CON2_SURF_STRIDE      NPU_FIELD(0, 28) /* 28-bit two's complement (docs/hardware/layouts.md §2.1) */
 #define CNA_FC_DATA_SIZE0_DMA_HEIGHT  NPU_FIELD(0, 11)
 #define CNA_FC_DATA_SIZE0_DMA_WIDTH   NPU_FIELD(16, 14)
 #define CNA_FC_DATA_SIZE1_DMA_CHANNEL NPU_FIELD(0, 16)
@@ -223,19 +225,20 @@ enum npu_reg {
 #define DPU_S_POINTER_PP_EN          NPU_FIELD(1, 1)
 #define DPU_S_POINTER_EXECUTER_PP_EN NPU_FIELD(2, 1)
 #define DPU_S_POINTER_PP_MODE        NPU_FIELD(3, 1)
-#define DPU_S_POINTER_REARM          0xeu /* the three bits above: every segment writes it (§18.4) */
+/* the three bits above, re-armed by every task (docs/hardware/registers.md §3.4) */
+#define DPU_S_POINTER_REARM          0xeu
 
 #define DPU_FEATURE_MODE_CFG_FLYING_MODE NPU_FIELD(0, 1)
 #define DPU_FEATURE_MODE_CFG_OUTPUT_MODE NPU_FIELD(1, 2)
 #define DPU_FEATURE_MODE_CFG_CONV_MODE   NPU_FIELD(3, 2)
 #define DPU_FEATURE_MODE_CFG_BURST_LEN   NPU_FIELD(5, 4)
-#define DPU_OUTPUT_MODE_MEMORY           2 /* OUTPUT_MODE value: results go to memory (§2.4) */
+#define DPU_OUTPUT_MODE_MEMORY           2 /* OUTPUT_MODE value: to memory (docs/hardware/registers.md §2.4) */
 
 #define DPU_DATA_FORMAT_PROC_PRECISION NPU_FIELD(0, 3)
 #define DPU_DATA_FORMAT_IN_PRECISION   NPU_FIELD(26, 3)
 #define DPU_DATA_FORMAT_OUT_PRECISION  NPU_FIELD(29, 3)
 
-#define DPU_DST_SURF_STRIDE_STRIDE    NPU_FIELD(4, 28) /* value is bytes (§2.4) */
+#define DPU_DST_SURF_STRIDE_STRIDE    NPU_FIELD(4, 28) /* value is bytes (docs/hardware/registers.md §2.4) */
 #define DPU_DATA_CUBE_WIDTH_WIDTH     NPU_FIELD(0, 13) /* −1 */
 #define DPU_DATA_CUBE_HEIGHT_HEIGHT   NPU_FIELD(0, 13) /* −1 */
 #define DPU_DATA_CUBE_NOTCH_ADDR_0    NPU_FIELD(0, 13)
@@ -247,7 +250,7 @@ enum npu_reg {
 #define DPU_BS_CFG_BS_ALU_BYPASS  NPU_FIELD(1, 1)
 #define DPU_BS_CFG_BS_MUL_BYPASS  NPU_FIELD(4, 1)
 #define DPU_BS_CFG_BS_RELU_BYPASS NPU_FIELD(6, 1)
-#define DPU_BS_CFG_ALL_BYPASS     0x53u /* the four bypass bits above (§10 #67) */
+#define DPU_BS_CFG_ALL_BYPASS     0x53u /* the four bypass bits above (docs/hardware/regcmd.md §8.3 #67) */
 
 #define DPU_BS_OW_CFG_OW_SRC    NPU_FIELD(0, 1)
 #define DPU_BS_OW_CFG_OD_BYPASS NPU_FIELD(1, 1)
@@ -264,13 +267,13 @@ enum npu_reg {
 #define DPU_EW_CFG_EW_LUT_BYPASS    NPU_FIELD(7, 1)
 #define DPU_EW_CFG_EW_OP_CVT_BYPASS NPU_FIELD(8, 1)
 #define DPU_EW_CFG_EW_RELU_BYPASS   NPU_FIELD(9, 1)
-#define DPU_EW_CFG_ALL_BYPASS       0x383u /* the five bypass bits above (§10 #79) */
+#define DPU_EW_CFG_ALL_BYPASS       0x383u /* the five bypass bits above (docs/hardware/regcmd.md §8.3 #79) */
 
 #define DPU_OUT_CVT_SCALE_SCALE         NPU_FIELD(0, 16)
 #define DPU_OUT_CVT_SCALE_FP32TOFP16_EN NPU_FIELD(16, 1)
-#define DPU_SURFACE_ADD_SURF_ADD        NPU_FIELD(4, 28) /* value is bytes (§2.4) */
+#define DPU_SURFACE_ADD_SURF_ADD        NPU_FIELD(4, 28) /* value is bytes (docs/hardware/registers.md §2.4) */
 
-/* 3-bit precision codes shared by CNA/CORE/DPU (§1.3, §15.2). */
+/* 3-bit precision codes shared by CNA/CORE/DPU (docs/hardware/registers.md §1.4). */
 enum npu_precision {
     NPU_PREC_INT8 = 0,
     NPU_PREC_INT16 = 1,
@@ -282,12 +285,12 @@ enum npu_precision {
     NPU_PREC_TF32 = 7,
 };
 
-/* Every task's stream ends with a 4-entry tail (§3.2): next PC_BASE_ADDRESS (or a zero word), next
- * PC_REGISTER_AMOUNTS, the NPU_TGT_MARKER entry, the NPU_TGT_OP_EN entry. rocket's regcmd_count
- * includes it (rocket-uapi §4.2). */
+/* Every task's stream ends with a 4-entry tail (docs/hardware/regcmd.md §2): next PC_BASE_ADDRESS (or a zero
+ * word), next PC_REGISTER_AMOUNTS, the NPU_TGT_MARKER entry, the NPU_TGT_OP_EN entry. rocket's regcmd_count
+ * includes it (docs/hardware/rocket-uapi.md §4.2). */
 #define NPU_REGCMD_TAIL_ENTRIES 4
 
-/* Entry encoding (§3.1): target<<48 | value<<16 | offset. */
+/* Entry encoding (docs/hardware/regcmd.md §1): target<<48 | value<<16 | offset. */
 static inline uint64_t npu_entry(uint16_t target, uint16_t off, uint32_t value)
 {
     return (uint64_t)target << 48 | (uint64_t)value << 16 | off;
@@ -298,7 +301,7 @@ static inline uint16_t npu_entry_reg(uint64_t e) { return (uint16_t)e; }
 
 static inline enum npu_block npu_block_of(uint16_t off) { return (enum npu_block)(off >> 12); }
 
-/* Register-write target for a block, 0 if the block has none (§1.1). */
+/* Register-write target for a block, 0 if the block has none (docs/hardware/registers.md §1.1). */
 uint16_t npu_block_target(enum npu_block blk);
 const char *npu_block_name(enum npu_block blk);
 

@@ -1,12 +1,12 @@
 // libggml-rknpu.so: ggml backend plugin for the RK3588 NPU (mainline `rocket` driver).
 //
-// Reads top-down like ggml's small backends (style.md): device selection, the MUL_MAT kernel, the
+// Reads top-down like ggml's small backends (docs/style.md §1): device selection, the MUL_MAT kernel, the
 // backend (stream), the device with its placement policy, the registry, the dynamic-loading entry
 // points. The settings (RKNPU_DEVICE, RKNPU_MODE, RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ) are parsed in
 // rknpu-config.cpp, the buffer type lives in rknpu-buffer.cpp, the extra entry points reached through
 // get_proc_address are declared in ggml-rknpu.h. Registry, device and buffer type are static
 // singletons: every ggml_backend_load_all() dlopens the plugin again and must get the same objects
-// back (ggml-backend-guide.md §1.7).
+// back (docs/hardware/ggml-backend.md §1.7).
 
 #include "rknpu-common.h"
 
@@ -18,7 +18,7 @@
 
 // Quantized weights (Q4_K, Q8_0, ...) carry at most 8 bits of precision, so int8 loses little and
 // runs at the full MAC rate; float weights (F32, F16, BF16) would lose precision they have, so they
-// run in fp16 (half the MAC rate, npu-registers §8). RKNPU_MODE overrides this for all weights.
+// run in fp16 (half the MAC rate, docs/hardware/arithmetic.md §7). RKNPU_MODE overrides this for all weights.
 rk_gemm_mode rknpu_weight_mode(const rknpu_device_context &dev, ggml_type type)
 {
     if (dev.config.mode_forced) {
@@ -117,7 +117,7 @@ static rknpu_plugin &rknpu_get_plugin(void)
 }
 
 // ---------------------------------------------------------------------------------------------
-// MUL_MAT: dst[N, M] = src1[K, M] · src0[K, N]ᵀ with src0 a prepared weight (ggml-backend-guide §3.2)
+// MUL_MAT: dst[N, M] = src1[K, M] · src0[K, N]ᵀ with src0 a prepared weight (docs/hardware/ggml-backend.md §3.2)
 // ---------------------------------------------------------------------------------------------
 
 static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
@@ -278,7 +278,7 @@ static const char *ggml_backend_rknpu_device_get_description(ggml_backend_dev_t 
     return ((rknpu_device_context *)dev->context)->description.c_str();
 }
 
-// ACCEL devices that report 0/0 are given the host's memory by llama.cpp (guide §1.3): the NPU
+// ACCEL devices that report 0/0 are given the host's memory by llama.cpp (docs/hardware/ggml-backend.md §1.3): the NPU
 // shares system RAM.
 static void ggml_backend_rknpu_device_get_memory(ggml_backend_dev_t dev, size_t *free, size_t *total)
 {
@@ -288,7 +288,7 @@ static void ggml_backend_rknpu_device_get_memory(ggml_backend_dev_t dev, size_t 
 }
 
 // ACCEL: used without -ngl/-dev, its buffer type heads the CPU weight list, KV cache and flash
-// attention stay on the CPU (guide §2.4).
+// attention stay on the CPU (docs/hardware/ggml-backend.md §2.4).
 static enum ggml_backend_dev_type ggml_backend_rknpu_device_get_type(ggml_backend_dev_t dev)
 {
     return GGML_BACKEND_DEVICE_TYPE_ACCEL;
@@ -305,7 +305,8 @@ static void ggml_backend_rknpu_device_get_props(ggml_backend_dev_t dev, ggml_bac
     props->caps = {
             .async = false,
             .host_buffer = false,
-            .buffer_from_host_ptr = false, // must stay false: the loader would bypass set_tensor (guide §0.7)
+            // must stay false: the loader would bypass set_tensor (docs/hardware/ggml-backend.md §1.3)
+            .buffer_from_host_ptr = false,
             .events = false,
             .mmap_support = true,
     };
@@ -330,8 +331,8 @@ static ggml_backend_buffer_type_t ggml_backend_rknpu_device_get_buffer_type(ggml
     GGML_UNUSED(dev);
 }
 
-// The placement policy (guide §2.1, §3.3): weights are placed by probing this with M=512, and the
-// scheduler asks it again for every graph. Only real, contiguous 2-D weights of a convertible type
+// The placement policy (docs/hardware/ggml-backend.md §2.1, §3.3): weights are placed by probing this with M=512,
+// and the scheduler asks it again for every graph. Only real, contiguous 2-D weights of a convertible type
 // in our buffer type (or not yet allocated: a capability probe), with F32 activations. KV-cache
 // views (KQ, KQV) are declined, and so are batches below min_batch, which then run on the CPU from
 // ggml's own bytes.
@@ -373,7 +374,7 @@ static bool ggml_backend_rknpu_device_supports_op(ggml_backend_dev_t dev, const 
     case GGML_OP_VIEW:
     case GGML_OP_PERMUTE:
     case GGML_OP_TRANSPOSE:
-        return true; // test-backend-ops asks about every tensor, leaves included (guide §3.3)
+        return true; // test-backend-ops asks about every tensor, leaves included (docs/hardware/ggml-backend.md §3.3)
     case GGML_OP_MUL_MAT:
         return rknpu_mul_mat_supported(*(rknpu_device_context *)dev->context, op);
     default:

@@ -1,6 +1,6 @@
 // The RKNPU buffer type: host memory in ggml's own layout (is_host = true, so the CPU reads and
 // writes it in place and no split needs a copy), plus an NPU copy of every weight beside it
-// (ggml-backend-guide.md §1.4, §1.5, §2.3 design B).
+// (docs/hardware/ggml-backend.md §1.4, §1.5, §2.3 design B).
 #include "rknpu-common.h"
 
 #include "ggml-impl.h"

@@ -1,6 +1,6 @@
 // Shared objects of the RKNPU ggml plugin: the device context (one NPU, its GEMM engine and run
-// settings) and the sidecar that holds each weight's NPU copy (design B of ggml-backend-guide.md
-// §2.3: ggml's bytes stay at tensor->data, the NPU copy lives beside them).
+// settings) and the sidecar that holds each weight's NPU copy (design B of
+// docs/hardware/ggml-backend.md §2.3: ggml's bytes stay at tensor->data, the NPU copy lives beside them).
 #pragma once
 
 #include "ggml-backend-impl.h"

@@ -8,8 +8,8 @@
 #include <cstring>
 
 // Decode (one token) is memory-bound: the NPU would stream int8 weights, 1.8x the bytes of Q4_K,
-// and CPU Q4 decode already beats the vendor NPU stack on Qwen2.5-1.5B (peers-and-numbers.md §0;
-// ggml-backend-guide.md §2.3). The timing model (npu_timing.c: 3 cores x 1024 int8 MAC/cycle at
+// and CPU Q4 decode already beats the vendor NPU stack on Qwen2.5-1.5B (docs/hardware/measurements.md §5;
+// docs/hardware/ggml-backend.md §2.3). The timing model (npu_timing.c: 3 cores x 1024 int8 MAC/cycle at
 // 200 MHz, 26.6 GB/s DMA) puts the NPU's ffn_up (K=1536, N=8960) at ~0.52 ms for M=1, dominated by
 // the 13.8 MB weight stream, and compute-bound only from M ~ 24; the A76 cores run the same Q4_K
 // matmul in ~0.4 ms at M=1 and fall behind from a few tokens. 8 tokens is where the model says the

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* The vendor-captured register stream of npu-registers §10, as data: the reference the regcmd
+/* The vendor-captured register stream of docs/hardware/regcmd.md §8, as data: the reference the regcmd
  * builder must reproduce byte for byte and the software NPU must execute bit-exactly. */
 #ifndef RK_TEST_BLOB_I8_H
 #define RK_TEST_BLOB_I8_H
 
 #include <stdint.h>
 
-/* npu-registers §10: rknn_matmul_api_demo 2 4 64 32 (int8 M=4 K=64 N=32 -> int32), the vendor
+/* docs/hardware/regcmd.md §8: rknn_matmul_api_demo 2 4 64 32 (int8 M=4 K=64 N=32 -> int32), the vendor
  * runtime's 112 words with the section's example IOVAs A=0x00100000, B=0x00200000, C=0x00300000. */
 static const uint64_t blob_i8[112] = {
         0x0201000000b11040, 0x0201000000001104, 0x0201000000001100, 0x020120000000100c, 0x10010000000e4004,

@@ -201,7 +201,7 @@ static void test_rocket_discovery(void)
 
 /* ---------- a fake rocket kernel behind ioctl(): exercises the rocket code without hardware ----------
  * The accel node is a regular temp file (so mmap at the fake offsets works); ioctls on it are answered
- * here with the kernel's documented behaviour (rocket-uapi §2.3): absolute PREP_BO deadlines, positive
+ * here with the kernel's documented behaviour (docs/hardware/rocket-uapi.md §2.3): absolute PREP_BO deadlines, positive
  * PREP_BO success values, SUBMIT returning 0 for dropped jobs. All other fds go to the real syscall. */
 #define FK_MAX_BO 64
 static struct {
@@ -212,7 +212,7 @@ static struct {
     uint32_t jobs;                /* job serials */
     bool complete_on_wait;        /* a PREP_BO with a future deadline finishes the job */
     uint32_t complete_after_us;   /* ...after this long (a job that ran into the kernel's timeout) */
-    bool drop_next_job;           /* SUBMIT returns 0 but drops the job (rocket-uapi §4.3) */
+    bool drop_next_job;           /* SUBMIT returns 0 but drops the job (docs/hardware/rocket-uapi.md §4.3) */
     int drop_job_index;           /* ...or the job of this index in the next SUBMIT (-1: none) */
     uint32_t busy_answer_us;      /* a zero-timeout PREP_BO on a busy BO takes this long (up to a jiffy) */
     bool signal_within_jiffy;     /* a zero-timeout PREP_BO sees the job finish during its one-jiffy wait */
@@ -647,7 +647,7 @@ static void test_sim_order_and_cores(void)
     tap_is_int(mask, 7, "three fds used all three cores");
     tap_ok(same && check_i8(&xs[0], A, B1), "3 cores in parallel: identical, correct results");
 
-    /* One fd, three jobs: they stay on one core (one scheduler entity per fd, rocket-uapi §4.6). */
+    /* One fd, three jobs: they stay on one core (one scheduler entity per fd, docs/hardware/rocket-uapi.md §4.6). */
     struct npu_job jb[3];
     struct npu_bo *jins[3][3], *jouts[3][1];
     for (int i = 0; i < 3; i++) jb[i] = mm_job(&xs[0], jins[i], jouts[i]);
@@ -845,7 +845,8 @@ static void test_sim_timeout_and_faults(void)
            "a 1-task job on the reset core is correct again");
     tap_ok(s.failed_job == -1 && s.max_job_wait_ns > 0 && s.max_job_wait_ns < job64_ns / 2,
            "  its measured time %.3f ms is well under the timeout; no failed job", s.max_job_wait_ns / 1e6);
-    tap_ok(npu_model_job_timeout_ns() == 500000000ull, "default job timeout is 500 ms (rocket-uapi §1.2)");
+    tap_ok(npu_model_job_timeout_ns() == 500000000ull,
+           "default job timeout is 500 ms (docs/hardware/rocket-uapi.md §1.3)");
     mm_free(&x, false);
     npu_device_close(d);
 

@@ -2,11 +2,12 @@
 /*
  * Unit tests for the software NPU core (TAP).  A tiny in-test IOVA space (an array of fake BOs)
  * implements npusim_mem; streams come from the regcmd builder, from the vendor capture of
- * npu-registers §10, or from either with registers patched to reach one check at a time.
+ * docs/hardware/regcmd.md §8, or from either with registers patched to reach one check at a time.
  *
- * Tolerances: int8 -> int32 and int8 -> fp32 are compared bit-exactly (§5.1).  fp16 accumulation is
- * not bit-exact on silicon (§5.5); the model accumulates in double and rounds once, and the test
- * accepts |got - ref| <= 2^-20·Σ|a·b| (+ half an fp16 ulp of ref for fp16 output), ref = fp64 sum.
+ * Tolerances: int8 -> int32 and int8 -> fp32 are compared bit-exactly (docs/hardware/arithmetic.md §1).  fp16
+ * accumulation is not bit-exact on silicon (docs/hardware/arithmetic.md §5); the model accumulates in double and
+ * rounds once, and the test accepts |got - ref| <= 2^-20·Σ|a·b| (+ half an fp16 ulp of ref for fp16 output),
+ * ref = fp64 sum.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -269,8 +270,8 @@ static void test_blob_and_stats(struct npusim_core *core)
     struct npusim_task_stats st;
     char err[256] = "";
     int rc = npusim_core_run_task(core, &s.mem, REG_IOVA, 112, &st, err, sizeof(err));
-    tap_ok(rc == 0 && run_compare(&r, &s) == 0, "vendor-captured §10 stream runs bit-exact int8 M=4 K=64 N=32 (%s)",
-           err);
+    tap_ok(rc == 0 && run_compare(&r, &s) == 0,
+           "vendor-captured docs/hardware/regcmd.md §8.3 stream runs bit-exact int8 M=4 K=64 N=32 (%s)", err);
     tap_ok(st.regcmd_entries == 112 && st.macs == 4 * 64 * 32 && st.bytes_in == 4 * 64 + 64 * 32 &&
                    st.bytes_out == 4 * 32 * 4 && st.m == 4 && st.k == 64 && st.n == 32 && st.in_precision == 0 &&
                    st.out_precision == 4 && st.tasks == 1,
@@ -385,7 +386,7 @@ static void test_envelope(struct npusim_core *core)
     rig_init(&g, RK_INT8, RK_INT32);
     patch_geom(g.seg, 0, 4, 1, 11008, 32, 1, 2);
     rig_expect(core, &g, -EINVAL,
-               "silicon would produce garbage here: int8 K=11008 > 8192 per task (npu-registers §6.3",
+               "silicon would produce garbage here: int8 K=11008 > 8192 per task (docs/hardware/limits.md §5)",
                "sim: int8 K=11008 > 8192 per task reported as garbage");
     rig_init(&g, RK_INT8, RK_INT32);
     patch_geom(g.seg, 0, 4, 8, 3840, 32, 1, 9);
@@ -456,13 +457,13 @@ static void test_envelope(struct npusim_core *core)
     rig_expect(core, &g, -ENOTSUP, "bypassed BS/BN/EW", "sim: BS bias stage not modelled");
     rig_init(&g, RK_INT8, RK_INT32);
     patch(g.seg, 108, DPU_S_POINTER, 0);
-    rig_expect(core, &g, -EINVAL, "§18.4", "sim: DPU_S_POINTER not re-armed");
+    rig_expect(core, &g, -EINVAL, "docs/hardware/registers.md §2.4, §3.4", "sim: DPU_S_POINTER not re-armed");
     rig_init(&g, RK_INT8, RK_INT32);
     patch(g.seg, 108, DPU_SURFACE_ADD, 0x40);
     rig_expect(core, &g, -EINVAL, "SURFACE_ADD", "sim: SURFACE_ADD inconsistent with the output atoms");
     rig_init(&g, RK_INT8, RK_INT32);
     patch(g.seg, 108, CNA_CBUF_CON1, 2);
-    rig_expect(core, &g, -EINVAL, "DATA_ENTRIES", "sim: DATA_ENTRIES off the §6.2 rule");
+    rig_expect(core, &g, -EINVAL, "DATA_ENTRIES", "sim: DATA_ENTRIES off the docs/hardware/limits.md §2 rule");
     rig_init(&g, RK_INT8, RK_INT32);
     patch(g.seg, 108, CORE_DATAOUT_SIZE_1, 63);
     rig_expect(core, &g, -EINVAL, "CORE output channels", "sim: CORE channels disagree with WEIGHT_KERNELS");
@@ -668,7 +669,7 @@ static void test_chains(struct npusim_core *core)
     space_free(&s);
     run_free(&r);
 
-    /* N-tiles written into one wide row-major C (int32, notch from the full row, §4.3) */
+    /* N-tiles written into one wide row-major C (int32, notch from the full row, docs/hardware/layouts.md §4.3) */
     space_init(&s);
     r = (struct run){.mm = mk(RK_INT8, RK_INT32, 6, 64, 96)};
     run_make(&r, &s, NULL);
@@ -678,7 +679,7 @@ static void test_chains(struct npusim_core *core)
         struct rk_matmul nt = r.mm;
         nt.n = 32;
         nt.c_row_stride = 96;
-        nt.b_iova = B_IOVA + t * 32 * 64; /* kernel groups are contiguous (§4.2) */
+        nt.b_iova = B_IOVA + t * 32 * 64; /* kernel groups are contiguous (docs/hardware/layouts.md §3.2) */
         nt.c_iova = C_IOVA + t * 32 * 4;
         rc = rk_regcmd_matmul_task(&nt, 0, regs + t * SEG_CAP, SEG_CAP, &count, err, sizeof(err));
         rc = rc ? rc : npusim_core_run_task(core, &s.mem, REG_IOVA + t * SEG_CAP * 8, count, NULL, err, sizeof(err));
@@ -699,7 +700,7 @@ static void test_chains(struct npusim_core *core)
 }
 
 /* The M=8 NC1HWC2 stream re-expressed as a W=2 x H=4 feature cube, Mesa-conv style:
- * LS = 4W, SS = W·H − 4W, output S = 16·W·H (§4.1 table, §4.3). */
+ * LS = 4W, SS = W·H − 4W, output S = 16·W·H (docs/hardware/layouts.md §2.2, §4.2). */
 static void patch_w2h4(uint64_t *seg)
 {
     patch(seg, 108, CNA_DATA_SIZE0, 2u << 16 | 4);

@@ -2,6 +2,7 @@
 /* Unit tests for the regcmd builder, the shared envelope and the reference layouts (TAP). */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,7 +55,7 @@ static void build(const struct rk_matmul *mm, uint32_t next, uint64_t *seg, int 
 static void test_entries(void)
 {
     uint64_t e = npu_entry(NPU_TGT_CNA, CNA_CBUF_CON0, 0xb1);
-    tap_is_int(e, 0x0201000000b11040ull, "entry encode: target<<48 | value<<16 | reg (§3.1)");
+    tap_is_int(e, 0x0201000000b11040ull, "entry encode: target<<48 | value<<16 | reg (docs/hardware/regcmd.md §1)");
     tap_ok(npu_entry_target(e) == NPU_TGT_CNA && npu_entry_reg(e) == CNA_CBUF_CON0 && npu_entry_value(e) == 0xb1,
            "entry decode round-trips target, register, value");
     e = npu_entry(NPU_TGT_DPU, DPU_DATA_FORMAT, 0xA8000002u);
@@ -83,10 +84,11 @@ static void test_blob_stream(void)
 
     build(&mm, 0, seg, &rc, err);
     tap_ok(rc == 0, "build int8 M=4 K=64 N=32 (%s)", err);
-    tap_ok(first_diff(seg, blob_i8, 112) < 0, "byte-exact §10 stream: 108 body + 4 tail words");
+    tap_ok(first_diff(seg, blob_i8, 112) < 0,
+           "byte-exact docs/hardware/regcmd.md §8.3 stream: 108 body + 4 tail words");
     tap_is_int(last_count, 112, "regcmd_count for the task = 108 + 4");
 
-    /* The capture itself had zero addresses (§10). */
+    /* The capture itself had zero addresses (docs/hardware/regcmd.md §8.1). */
     uint64_t want[112];
     memcpy(want, blob_i8, sizeof(want));
     want[25] = npu_entry(NPU_TGT_CNA, CNA_FEATURE_DATA_ADDR, 0);
@@ -94,7 +96,8 @@ static void test_blob_stream(void)
     want[61] = npu_entry(NPU_TGT_DPU, DPU_DST_BASE_ADDR, 0);
     mm.a_iova = mm.b_iova = mm.c_iova = 0;
     build(&mm, 0, seg, &rc, err);
-    tap_ok(rc == 0 && first_diff(seg, want, 112) < 0, "byte-exact §10 stream with zero addresses");
+    tap_ok(rc == 0 && first_diff(seg, want, 112) < 0,
+           "byte-exact docs/hardware/regcmd.md §8.3 stream with zero addresses");
 
     /* Two-task variant: M=8 as two M-tiles of 4, segments at 0x00400000 and 0x00400380. */
     uint64_t t0[120], t1[120];
@@ -106,13 +109,15 @@ static void test_blob_stream(void)
     memcpy(want, blob_i8, sizeof(want));
     want[108] = 0x0101004003800010ull;
     want[109] = 0x0101000000370014ull;
-    tap_ok(first_diff(t0, want, 112) < 0, "two-task chain: task 0 tail = next PC_BASE_ADDRESS + amount 55 (§10)");
+    tap_ok(first_diff(t0, want, 112) < 0,
+           "two-task chain: task 0 tail = next PC_BASE_ADDRESS + amount 55 (docs/hardware/regcmd.md §8.5)");
     memcpy(want, blob_i8, sizeof(want));
     want[25] = 0x0201001001001070ull;
     want[61] = 0x1001003002004020ull;
-    tap_ok(first_diff(t1, want, 112) < 0, "two-task chain: task 1 differs in entries 25 and 61 only (§10)");
+    tap_ok(first_diff(t1, want, 112) < 0,
+           "two-task chain: task 1 differs in entries 25 and 61 only (docs/hardware/regcmd.md §8.5)");
 
-    /* BLOB-F16 differs from BLOB-I8 in exactly these entries (§8). */
+    /* BLOB-F16 differs from BLOB-I8 in exactly these entries (docs/hardware/regcmd.md §8.6). */
     mm = blob_mm();
     mm.in = RK_FP16;
     mm.out = RK_FP32;
@@ -127,17 +132,20 @@ static void test_blob_stream(void)
     want[59] = npu_entry(NPU_TGT_DPU, DPU_DATA_FORMAT, 0xA8000002u);
     want[71] = npu_entry(NPU_TGT_DPU, DPU_BS_OW_CFG, 0x36E);
     want[94] = npu_entry(NPU_TGT_DPU, DPU_SURFACE_ADD, 0x40);
-    tap_ok(rc == 0 && first_diff(seg, want, 112) < 0, "fp16->fp32 stream = §10 with the nine BLOB-F16 deltas (§8)");
+    tap_ok(rc == 0 && first_diff(seg, want, 112) < 0,
+           "fp16->fp32 stream = docs/hardware/regcmd.md §8.3 with the nine BLOB-F16 deltas (§8.6)");
 
-    /* int8 -> fp32 differs only in DATA_FORMAT (§10 note). */
+    /* int8 -> fp32 differs only in DATA_FORMAT (docs/hardware/regcmd.md §8.6). */
     mm = blob_mm();
     mm.out = RK_FP32;
     build(&mm, 0, seg, &rc, err);
     memcpy(want, blob_i8, sizeof(want));
     want[59] = npu_entry(NPU_TGT_DPU, DPU_DATA_FORMAT, 0xA0000000u);
-    tap_ok(rc == 0 && first_diff(seg, want, 112) < 0, "int8->fp32 stream = §10 with OUT_PRECISION 5");
+    tap_ok(rc == 0 && first_diff(seg, want, 112) < 0,
+           "int8->fp32 stream = docs/hardware/regcmd.md §8.3 with OUT_PRECISION 5 (§8.6)");
 
-    /* fp16 -> fp16: OUT_CVT FP32TOFP16_EN, SIZE_E 1, SURFACE_ADD 0x20, notch Npad/8-1 (§4.3, §5.2). */
+    /* fp16 -> fp16: OUT_CVT FP32TOFP16_EN, SIZE_E 1, SURFACE_ADD 0x20, notch Npad/8-1 (docs/hardware/layouts.md §4.2,
+     * docs/hardware/arithmetic.md §2). */
     mm.in = RK_FP16;
     mm.out = RK_FP16;
     build(&mm, 0, seg, &rc, err);
@@ -145,7 +153,7 @@ static void test_blob_stream(void)
                    seg[94] == npu_entry(NPU_TGT_DPU, DPU_SURFACE_ADD, 0x20) &&
                    seg[65] == npu_entry(NPU_TGT_DPU, DPU_DATA_CUBE_NOTCH_ADDR, 0x00030003) &&
                    seg[59] == npu_entry(NPU_TGT_DPU, DPU_DATA_FORMAT, 0x48000002u),
-           "fp16->fp16 output registers (§4.3 table, §5.2)");
+           "fp16->fp16 output registers (docs/hardware/layouts.md §4.2, docs/hardware/arithmetic.md §2)");
 }
 
 static void test_body_shape(void)
@@ -172,7 +180,8 @@ static void test_body_shape(void)
     rc = rk_regcmd_matmul(&mm, body, 100, &n, err, sizeof(err));
     tap_ok(rc == -ENOSPC, "too small a body buffer is rejected");
 
-    /* NC1HWC2 recipes (MTX): group line on, LS 4, SS M-4; C stride 16·M, notch 0 (§4.1, §4.3). */
+    /* NC1HWC2 recipes (MTX): group line on, LS 4, SS M-4; C stride 16·M, notch 0
+     * (docs/hardware/layouts.md §2.2, §4.2). */
     mm = blob_mm();
     mm.a_layout = mm.c_layout = RK_LAYOUT_NC1HWC2;
     mm.m = 8;
@@ -187,14 +196,14 @@ static void test_body_shape(void)
     mm.m = 1;
     rc = rk_regcmd_matmul(&mm, body, RK_REGCMD_BODY_ENTRIES, &n, err, sizeof(err));
     tap_ok(rc == 0 && body[29] == npu_entry(NPU_TGT_CNA, CNA_DMA_CON2, 0x0ffffffd),
-           "NC1HWC2 A with M=1: SURF_STRIDE -3 masked to 28 bits (§4.1)");
+           "NC1HWC2 A with M=1: SURF_STRIDE -3 masked to 28 bits (docs/hardware/layouts.md §2.2)");
 
-    /* N-tile into a wider int32 C: notch from the full row (HM, §4.3). */
+    /* N-tile into a wider int32 C: notch from the full row (HM, docs/hardware/layouts.md §4.3). */
     mm = blob_mm();
     mm.c_row_stride = 1024;
     rc = rk_regcmd_matmul(&mm, body, RK_REGCMD_BODY_ENTRIES, &n, err, sizeof(err));
     tap_ok(rc == 0 && body[65] == npu_entry(NPU_TGT_DPU, DPU_DATA_CUBE_NOTCH_ADDR, 0x00ff00ff),
-           "int32 N-tile into a 1024-wide C: notch 255 (§4.3)");
+           "int32 N-tile into a 1024-wide C: notch 255 (docs/hardware/layouts.md §4.3)");
     /* K-slice of a wider A: LINE_STRIDE from the full row. */
     mm = blob_mm();
     mm.a_row_stride = 4096;
@@ -202,7 +211,7 @@ static void test_body_shape(void)
     tap_ok(rc == 0 && body[28] == npu_entry(NPU_TGT_CNA, CNA_DMA_CON1, 256),
            "K-slice of a 4096-wide A: LINE_STRIDE 256");
 
-    /* Large M: grains capped at two banks of rows for int8 (§6.4), banks split (§6.1). */
+    /* Large M: grains capped at two banks of rows for int8 (docs/hardware/limits.md §4), banks split (§1.2). */
     mm = blob_mm();
     mm.m = 128;
     mm.k = 1024;
@@ -215,19 +224,19 @@ static void test_body_shape(void)
 static void test_amounts(void)
 {
     tap_is_int(rk_regcmd_count(108), 112, "rocket regcmd_count = body + 4");
-    tap_is_int(rk_pc_data_amount(112), 55, "kernel PC_DATA_AMOUNT (112+1)/2-1 = 55 (§3.4, §10)");
+    tap_is_int(rk_pc_data_amount(112), 55, "kernel PC_DATA_AMOUNT (112+1)/2-1 = 55 (docs/hardware/regcmd.md §4, §8.4)");
     tap_is_int(rk_pc_data_amount(111), 55, "odd regcmd_count rounds up to whole 128-bit units");
     tap_is_int(rk_pc_fetch_entries(55), 112, "PC fetches 2·(amount+1) entries");
-    tap_is_int(rk_next_amount(108), 55, "in-stream next amount ceil(108/2)+1 = 55 (§3.4)");
+    tap_is_int(rk_next_amount(108), 55, "in-stream next amount ceil(108/2)+1 = 55 (docs/hardware/regcmd.md §4)");
     tap_ok(rk_next_amount(13) == 8 && rk_next_amount(12) == 7 && rk_next_amount(17) == 10,
-           "in-stream amounts match the RKNN capture 13->8, 12->7, 17->10 (§3.4)");
+           "in-stream amounts match the RKNN capture 13->8, 12->7, 17->10 (docs/hardware/regcmd.md §4)");
     tap_is_int(rk_regcmd_segment_entries(108), 112, "segment room 112 entries for a 108 body");
     tap_is_int(rk_regcmd_segment_entries(13), 24, "segment room rounds body+4 up to 64 bytes");
 
     uint64_t t[4];
     tap_is_int(rk_regcmd_tail(t, 0, 0), 4, "tail has 4 entries");
     tap_ok(t[0] == 0 && t[1] == 0x0101000000000014ull && t[2] == 0x0041000000000000ull && t[3] == 0x00810000000d0008ull,
-           "end-of-chain tail = §10 entries 108-111");
+           "end-of-chain tail = docs/hardware/regcmd.md §8.3 entries 108-111");
     rk_regcmd_tail(t, 0x12345670, 108);
     tap_ok(t[0] == npu_entry(NPU_TGT_PC, PC_BASE_ADDRESS, 0x12345670) &&
                    t[1] == npu_entry(NPU_TGT_PC, PC_REGISTER_AMOUNTS, 55),
@@ -240,12 +249,21 @@ static void test_amounts(void)
            "unaligned next regcmd address rejected");
 }
 
+/* A refusal names its source in the repository, as in "(docs/hardware/limits.md §5)". */
+static bool cites_docs(const char *err)
+{
+    static const char section_sign[] = "\u00a7"; /* UTF-8, as in the messages */
+    const char *doc = strstr(err, "docs/hardware/");
+    const char *md = doc ? strstr(doc, ".md ") : NULL;
+    return md && strncmp(md + strlen(".md "), section_sign, strlen(section_sign)) == 0;
+}
+
 /* One test per envelope check: the builder refuses with the reason and the section. */
 static void expect_reject(struct rk_matmul mm, int want_rc, const char *needle, const char *desc)
 {
     char err[256] = "";
     int rc = rk_matmul_check(&mm, err, sizeof(err));
-    if (!tap_ok(rc == want_rc && strstr(err, needle) && strstr(err, "§"), "%s", desc))
+    if (!tap_ok(rc == want_rc && strstr(err, needle) && cites_docs(err), "%s", desc))
         tap_diag("rc %d, err \"%s\", want rc %d mentioning \"%s\"", rc, err, want_rc, needle);
 }
 
@@ -335,7 +353,7 @@ static void test_envelope(void)
 
 static void test_layouts(void)
 {
-    /* B packing agrees with the §4.2 formula, from K×N and from N×K sources alike. */
+    /* B packing agrees with the docs/hardware/layouts.md §3.1 formula, from K×N and from N×K sources alike. */
     const uint32_t shapes[][2] = {{64, 32}, {100, 1023}, {33, 1}, {1, 31}, {300, 70}};
     int bad_fmt = 0, bad_t = 0, bad_pad = 0;
     for (unsigned s = 0; s < 5; s++) {
@@ -360,7 +378,7 @@ static void test_layouts(void)
         free(p);
         free(pt);
     }
-    tap_ok(!bad_fmt, "int8 B packing follows [N/32][K/32][32][32] (§4.2), odd K/N");
+    tap_ok(!bad_fmt, "int8 B packing follows [N/32][K/32][32][32] (docs/hardware/layouts.md §3.1), odd K/N");
     tap_ok(!bad_t, "int8 B packing: K×N and N×K sources give the same blocks");
     tap_ok(!bad_pad, "int8 B padding is zero");
 
@@ -379,7 +397,7 @@ static void test_layouts(void)
                     bad_pad += v != 0;
             }
         tap_ok(np == 48 && !bad_fmt && !bad_pad,
-               "fp16 B packing follows [N/16][K/32][16][32] with zero padding (§4.2)");
+               "fp16 B packing follows [N/16][K/32][16][32] with zero padding (docs/hardware/layouts.md §3.1)");
         free(b);
         free(p);
     }
@@ -398,7 +416,8 @@ static void test_layouts(void)
                 int8_t v = lay ? pa[(c / 16) * 4 * 16 + r * 16 + c % 16] : pa[r * 64 + c];
                 bad += v != (c < 45 ? a[r * 45 + c] : 0);
             }
-        tap_ok(!bad, "A packing %s with zero K padding (§4.1)", lay ? "NC1HWC2 [K/16][M][16]" : "row-major [M][Kpad]");
+        tap_ok(!bad, "A packing %s with zero K padding (docs/hardware/layouts.md §1, §2.2)",
+               lay ? "NC1HWC2 [K/16][M][16]" : "row-major [M][Kpad]");
 
         uint32_t np = rk_npad(RK_INT8, 37);
         int32_t craw[4 * 64], c[4 * 37];
@@ -408,7 +427,8 @@ static void test_layouts(void)
         for (int r = 0; r < 4; r++)
             for (int n = 0; n < 37; n++)
                 bad += c[r * 37 + n] != (lay ? craw[(n / 4) * 4 * 4 + r * 4 + n % 4] : craw[r * (int)np + n]);
-        tap_ok(!bad, "C unpack %s (§4.3)", lay ? "NC1HWC2 [N/4][M][4]" : "row-major [M][Npad]");
+        tap_ok(!bad, "C unpack %s (docs/hardware/layouts.md §4.2)",
+               lay ? "NC1HWC2 [N/4][M][4]" : "row-major [M][Npad]");
     }
     struct rk_matmul mm = blob_mm();
     mm.a_row_stride = 256;

@@ -1,5 +1,5 @@
 /* uAPI checks. The real proof is compile time: rocket_uapi.h static-asserts every size, offset and
- * ioctl number against the reference table (rocket-uapi §2.1/§2.2) and, when <drm/rocket_accel.h> is
+ * ioctl number against the reference table (docs/hardware/rocket-uapi.md §2.1/§2.2) and, when <drm/rocket_accel.h> is
  * installed, against the system header. This program repeats the table at run time so the TAP log
  * shows what was checked. */
 #include "rocket_uapi.h"

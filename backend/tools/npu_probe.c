@@ -1,6 +1,6 @@
 /* npu-probe library: see npu_probe.h. Each case splits N into 32-column units over the cores (one
- * device = one fd per core, rocket-uapi §4.6); on each core one job runs M-tiles of PROBE_M_TILE rows
- * as chained tasks (each tail points at the next segment, npu-registers §3.2). Outputs are poisoned
+ * device = one fd per core, docs/hardware/rocket-uapi.md §4.6); on each core one job runs M-tiles of PROBE_M_TILE rows
+ * as chained tasks (each tail points at the next segment, docs/hardware/regcmd.md §2). Outputs are poisoned
  * before the submit so a job that never ran (or hung and was reset) cannot pass. */
 #include "npu_probe.h"
 #include "npu_timing.h"
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define PROBE_M_TILE    64
-#define PROBE_N_UNIT    NPU_KGROUP_INT8 /* also a multiple of the fp16 kernel group (npu-registers §4.2) */
+#define PROBE_N_UNIT    NPU_KGROUP_INT8 /* also a multiple of the fp16 kernel group (docs/hardware/layouts.md §1) */
 #define PROBE_MAX_TASKS 16
 #define PROBE_WAIT_MS   10000
 #define PROBE_POISON    0xA5

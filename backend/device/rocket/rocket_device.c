@@ -1,5 +1,5 @@
 /* rocket device: find the accel node whose DRM driver is "rocket", open it, describe it.
- * One open = one fd = one private IOVA space and one scheduler entity (rocket-uapi §1.2, §4.6). */
+ * One open = one fd = one private IOVA space and one scheduler entity (docs/hardware/rocket-uapi.md §1.4, §4.6). */
 #include "rocket.h"
 
 #include <dirent.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define ACCEL_DIR_DEFAULT   "/dev/accel" /* DRIVER_COMPUTE_ACCEL node (rocket-uapi §3) */
+#define ACCEL_DIR_DEFAULT   "/dev/accel" /* DRIVER_COMPUTE_ACCEL node (docs/hardware/rocket-uapi.md §3) */
 #define ROCKET_SYSFS_DRIVER "/sys/bus/platform/drivers/rocket"
 
 int rocket_ioctl(int fd, unsigned long request, void *arg)

@@ -1,4 +1,4 @@
-/* rocket buffers: CREATE_BO + mmap, PREP_BO / FINI_BO, munmap + GEM_CLOSE (rocket-uapi §2.3, §4.1). */
+/* rocket buffers: CREATE_BO + mmap, PREP_BO / FINI_BO, munmap + GEM_CLOSE (docs/hardware/rocket-uapi.md §2.3, §4.1). */
 #include "rocket.h"
 
 #include <errno.h>
@@ -23,7 +23,7 @@ int rocket_bo_create(struct npu_device *dev, struct npu_bo_node *node)
     struct rocket_uapi_create_bo c = {.size = node->bo.size};
     int ret = rocket_ioctl(dev->fd, ROCKET_UAPI_IOCTL_CREATE_BO, &c);
     if (ret < 0) return npu_fail(ret, "CREATE_BO(%u bytes) failed: %s", node->bo.size, strerror(-ret));
-    if (c.dma_address + node->bo.size > NPU_IOVA_SPACE) { /* the NPU VA is 32-bit (rocket-uapi §1.2) */
+    if (c.dma_address + node->bo.size > NPU_IOVA_SPACE) { /* the NPU VA is 32-bit (docs/hardware/rocket-uapi.md §1.4) */
         gem_close(dev->fd, c.handle);
         return npu_fail(-EOVERFLOW, "CREATE_BO returned IOVA 0x%llx beyond 32 bits", (unsigned long long)c.dma_address);
     }
@@ -52,7 +52,7 @@ int rocket_bo_busy(struct npu_bo_node *node)
 int rocket_bo_prep(struct npu_bo_node *node, int64_t deadline_ns)
 {
     /* timeout_ns is an ABSOLUTE CLOCK_MONOTONIC deadline, and success may be a positive value
-     * (the remaining jiffies) - treat >= 0 as success (rocket-uapi §2.3). */
+     * (the remaining jiffies) - treat >= 0 as success (docs/hardware/rocket-uapi.md §2.3). */
     struct rocket_uapi_prep_bo p = {.handle = node->bo.handle, .timeout_ns = deadline_ns};
     int ret = rocket_ioctl(node->bo.dev->fd, ROCKET_UAPI_IOCTL_PREP_BO, &p);
     if (ret >= 0) return 0;
@@ -74,7 +74,7 @@ int rocket_bo_fini(struct npu_bo_node *node)
 
 void rocket_bo_close(struct npu_bo_node *node)
 {
-    /* GEM_CLOSE alone leaks: the VMA keeps the object pinned (rocket-uapi §4.1). */
+    /* GEM_CLOSE alone leaks: the VMA keeps the object pinned (docs/hardware/rocket-uapi.md §4.1). */
     if (node->bo.map) munmap(node->bo.map, node->map_len);
     gem_close(node->bo.dev->fd, node->bo.handle);
 }

@@ -1,7 +1,7 @@
 /* rocket jobs: SUBMIT. Waiting is PREP_BO on each job's fence BO, done by the common layer (npu_fence.c),
  * which also checks after SUBMIT that each job got a fence: SUBMIT returns 0 even when it drops a job
  * (docs/hardware/rocket-uapi.md §2.3, §4.3), and a job the kernel reset after the job timeout signals its
- * fence like a good one (§1.3). */
+ * fence like a good one (docs/hardware/rocket-uapi.md §1.3). */
 #include "rocket.h"
 #include "../npu_timing.h"
 
@@ -59,7 +59,7 @@ int rocket_job_submit(struct npu_device *dev, const struct npu_job *jobs, uint32
         for (uint32_t b = 0; b < job->out_count; b++) out_h[oi++] = job->out_bos[b]->handle;
         model_job(job, dev->opt.model_clock_mhz, &fence->stats);
     }
-    /* One fd's jobs stay on one core (rocket-uapi §4.6): the submit takes the sum of its jobs. */
+    /* One fd's jobs stay on one core (docs/hardware/rocket-uapi.md §4.6): the submit takes the sum of its jobs. */
     fence->stats.model_ns = fence->stats.model_busy_ns;
 
     struct rocket_uapi_submit s = {.jobs = (uintptr_t)uj, .job_count = job_count, .job_struct_size = sizeof *uj};

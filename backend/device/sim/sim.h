@@ -15,7 +15,7 @@
 
 #include <pthread.h>
 
-#define SIM_PAGE 4096u /* BO IOVA alignment: drm_mm PAGE_SIZE (rocket-uapi §2.3) */
+#define SIM_PAGE 4096u /* BO IOVA alignment: drm_mm PAGE_SIZE (docs/hardware/rocket-uapi.md §2.3) */
 
 enum sim_job_state {
     SIM_JOB_QUEUED,
@@ -33,7 +33,7 @@ struct sim_bo {
     uint64_t span; /* page-rounded */
     void *mem;
     int refs;                    /* handle + pending jobs; machine lock */
-    struct sim_job *last_writer; /* implicit sync (rocket-uapi §2.3); machine lock */
+    struct sim_job *last_writer; /* implicit sync (docs/hardware/rocket-uapi.md §2.3); machine lock */
 };
 
 struct sim_job {

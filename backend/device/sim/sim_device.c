@@ -1,5 +1,5 @@
 /* Simulated rocket device: the machine (3 cores + threads, shared by every sim fd of the process, so
- * register state persists across jobs and fds like on silicon, npu-registers §3.8), the files, fault
+ * register state persists across jobs and fds like on silicon, docs/hardware/registers.md §3.1), the files, fault
  * injection (what each fault does: npu_device.h, sim_job.c). */
 #include "sim.h"
 #include "../npu_timing.h"
@@ -253,7 +253,8 @@ int sim_device_open(const struct npu_open_options *opt, struct npu_device *dev)
     pthread_rwlock_init(&f->mem_lock, NULL);
     f->dev = dev;
     f->core = -1;
-    f->strict = !opt->sim_lenient; /* strict by default: stale registers bite on silicon (npu-registers §3.8) */
+    /* strict by default: stale registers bite on silicon (docs/hardware/registers.md §3.1, §3.2) */
+    f->strict = !opt->sim_lenient;
     f->sched = opt->sim_sched;
     f->has_envelope = opt->envelope != NULL;
     if (opt->envelope) f->envelope = *opt->envelope;

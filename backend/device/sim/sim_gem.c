@@ -1,6 +1,6 @@
 /* Simulated BOs: anonymous memory (zero-filled like shmem pages, committed lazily so a 4 GiB IOVA
  * space can be exercised), placed first-fit at page alignment in the file's private 32-bit IOVA space
- * starting at 0 (0 is a valid IOVA, rocket-uapi §2.3). */
+ * starting at 0 (0 is a valid IOVA, docs/hardware/rocket-uapi.md §2.3). */
 #include "sim.h"
 
 #include <errno.h>
@@ -59,7 +59,7 @@ int sim_bo_create(struct npu_device *dev, struct npu_bo_node *node)
         if (err == -ENOSPC)
             return npu_fail(err,
                             "IOVA space of this fd exhausted: no free %llu-byte range in the 4 GiB aperture "
-                            "(each fd has its own 32-bit space, rocket-uapi §1.2)",
+                            "(each fd has its own 32-bit space, docs/hardware/rocket-uapi.md §1.4)",
                             (unsigned long long)span);
         return npu_fail(err, "out of memory");
     }
@@ -99,10 +99,10 @@ int sim_bo_prep(struct npu_bo_node *node, int64_t deadline_ns)
     struct sim_bo *bo = node->impl;
     struct sim_machine *m = bo->file->m;
     int err = 0;
-    /* A deadline already in the past is a zero timeout: -EBUSY when busy (rocket-uapi §2.3). */
+    /* A deadline already in the past is a zero timeout: -EBUSY when busy (docs/hardware/rocket-uapi.md §2.3). */
     bool zero_timeout = npu_monotonic_ns() >= deadline_ns;
     pthread_mutex_lock(&m->lock);
-    /* Waits for the job writing the BO (its fence is on out-BOs only, rocket-uapi §2.3). */
+    /* Waits for the job writing the BO (its fence is on out-BOs only, docs/hardware/rocket-uapi.md §2.3). */
     while (bo->last_writer && bo->last_writer->state != SIM_JOB_DONE) {
         if (zero_timeout || sim_cond_wait_until(m, deadline_ns) == ETIMEDOUT) {
             if (bo->last_writer->state != SIM_JOB_DONE) err = zero_timeout ? -EBUSY : -ETIMEDOUT;

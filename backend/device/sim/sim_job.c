@@ -1,8 +1,8 @@
 /* Simulated jobs: implicit sync through BOs, scheduling onto the 3 core threads, running each task on
  * the register-level core, the per-job timeout, fault injection, fences.
  *
- * Scheduling (rocket-uapi §4.6): STICKY is drm_sched's behaviour - a file's entity keeps its core while
- * it has jobs queued or running, and when idle it re-picks the least loaded core (ties to the lowest
+ * Scheduling (docs/hardware/rocket-uapi.md §4.6): STICKY is drm_sched's behaviour - a file's entity keeps its
+ * core while it has jobs queued or running, and when idle it re-picks the least loaded core (ties to the lowest
  * index); jobs of one file run in submission order. SPREAD lets any idle core take any job whose BO
  * dependencies are done. Either way a job waits for the earlier jobs writing its in- or out-BOs. A
  * picked job reaches its core after the drm_sched worker's latency (the MODEL's per-job overhead,
@@ -158,7 +158,7 @@ static struct sim_job *pick_job(struct sim_machine *m, int c, struct sim_job **p
 
 static void core_reset(struct sim_core *core)
 {
-    /* The kernel asserts srst_a/srst_h after a timeout (rocket-uapi §1.2): registers are lost. */
+    /* The kernel asserts srst_a/srst_h after a timeout (docs/hardware/rocket-uapi.md §1.3): registers are lost. */
     npusim_core_destroy(core->hw);
     core->hw = npusim_core_create(core->index);
     core->resets++;
@@ -196,7 +196,8 @@ static void run_tasks(struct sim_core *core, struct sim_job *job, uint32_t end, 
             job->result = -ETIME;
             snprintf(job->msg, sizeof job->msg,
                      "job %llu exceeded the %.1f ms job timeout: MODEL time %.3f ms after "
-                     "task %u of %u at %u MHz; the kernel would reset core %d (rocket-uapi §1.2) - put fewer tasks "
+                     "task %u of %u at %u MHz; the kernel would reset core %d (docs/hardware/rocket-uapi.md §1.3) - "
+                     "put fewer tasks "
                      "in one job",
                      seq, timeout / 1e6, *model / 1e6, t + 1, job->task_count, f->clock_mhz, core->index);
             core_reset(core);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * bench-gemm: the GEMM engine on Qwen2.5-1.5B shapes (ggml-backend-guide §6) against ggml's CPU backend in
+ * bench-gemm: the GEMM engine on Qwen2.5-1.5B shapes (docs/hardware/ggml-backend.md §6) against ggml's CPU backend in
  * the same run. Per shape × M: plan stats, measured host glue (and GB/s), the timing MODEL's NPU time at
  * 200 MHz and 1 GHz, the CPU backend's matmul time, and with --verify the acceptance checks (int32 bit-exact
  * vs the CPU reference of the same quantization, f32 error vs an exact matmul within the stated bound).
@@ -31,7 +31,7 @@
 struct shape {
     const char *name;
     int64_t K, N;
-    enum ggml_type type; /* as in a Q4_K_M file (guide §5.3): Q4_K, Q6_K for the tied lm_head */
+    enum ggml_type type; /* as in a Q4_K_M file (docs/hardware/ggml-backend.md §5.3): Q4_K, Q6_K for the tied lm_head */
     int per_layer;       /* occurrences per layer (0: once per model) */
 };
 

@@ -2,7 +2,7 @@
 /*
  * Weight preparation from real ggml formats (Q4_K, Q6_K, Q8_0, Q5_0, Q4_0, F16, F32, BF16) made with
  * ggml_quantize_chunk and decoded with ggml's to_float: the packed NPU blocks equal the reference packer
- * (regcmd/layout.h) applied to the re-quantized rows, and a matmul on the simulated NPU is bit-exact in int32
+ * (hw/layout.h) applied to the re-quantized rows, and a matmul on the simulated NPU is bit-exact in int32
  * and within the f32 bound against the decoded weights. Reports conversion throughput and bytes per weight.
  */
 #include <errno.h>

@@ -2,7 +2,7 @@
 /*
  * CORE: the MAC array and accumulator.  int8 products accumulate exactly (the envelope keeps
  * |acc| < 2^31: K <= 8192); fp16 accumulates in double, since the hardware's accumulation order and
- * width are unknown (npu-registers §5.1, §5.5).
+ * width are unknown (docs/hardware/arithmetic.md §1, §5).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,22 +13,23 @@ int core_decode(struct sim_task *t)
 {
     uint32_t misc = reg_rd(t, CORE_MISC_CFG);
     uint32_t proc = npu_get(misc, CORE_MISC_CFG_PROC_PRECISION);
-    /* QD_EN: 1 in BLOB/HM/AB, 0 in MTX; both work (§12). */
+    /* QD_EN: 1 in BLOB/HM/AB, 0 in MTX; both work (docs/hardware/registers.md §6). */
     reg_expect(t, CORE_MISC_CFG,
                npu_set(CORE_MISC_CFG_PROC_PRECISION, proc) |
                        npu_set(CORE_MISC_CFG_QD_EN, npu_get(misc, CORE_MISC_CFG_QD_EN)),
-               -ENOTSUP, "depthwise and soft gating are not covered (npu-registers §2.3)");
+               -ENOTSUP, "depthwise and soft gating are not covered (docs/hardware/registers.md §2.3)");
     if (!t->rc && proc != (uint32_t)t->prec)
-        return sim_fail(t, -EINVAL, "CORE_MISC_CFG precision %u != CNA precision %d (npu-registers §11)", proc,
-                        t->prec);
+        return sim_fail(t, -EINVAL, "CORE_MISC_CFG precision %u != CNA precision %d (docs/hardware/registers.md §4.2)",
+                        proc, t->prec);
     reg_expect(t, CORE_DATAOUT_SIZE_0,
                npu_set(CORE_DATAOUT_SIZE_0_HEIGHT, t->h - 1) | npu_set(CORE_DATAOUT_SIZE_0_WIDTH, t->w - 1), -EINVAL,
-               "CORE output size must match the CNA feature plane (npu-registers §11)");
+               "CORE output size must match the CNA feature plane (docs/hardware/registers.md §4.2)");
     reg_expect(t, CORE_DATAOUT_SIZE_1, npu_set(CORE_DATAOUT_SIZE_1_CHANNEL, t->nk - 1), -EINVAL,
-               "CORE output channels must equal WEIGHT_KERNELS (npu-registers §11)");
+               "CORE output channels must equal WEIGHT_KERNELS (docs/hardware/registers.md §4.2)");
     reg_expect(t, CORE_CLIP_TRUNCATE, 0, -ENOTSUP,
-               "accumulator truncation rounding is UNVERIFIED (npu-registers §5.1)");
-    reg_expect(t, CORE_RESERVED_3030, 0, -ENOTSUP, "undocumented, every working stream writes 0 (npu-registers §2.3)");
+               "accumulator truncation rounding is UNVERIFIED (docs/hardware/arithmetic.md §1, §9)");
+    reg_expect(t, CORE_RESERVED_3030, 0, -ENOTSUP,
+               "undocumented, every working stream writes 0 (docs/hardware/registers.md §2.3)");
     return t->rc;
 }
 

@@ -31,7 +31,7 @@ struct npusim_task_stats {
     uint64_t bytes_in;               /* feature + weight bytes read by DMA */
     uint64_t bytes_out;              /* bytes written by the DPU */
     uint32_t m, k, n;                /* task geometry as decoded from registers: rows (W·H), Kpad, Npad */
-    int in_precision, out_precision; /* 3-bit precision codes (npu-registers §15.2) */
+    int in_precision, out_precision; /* 3-bit precision codes (docs/hardware/registers.md §1.4) */
     uint32_t tasks;                  /* tasks executed (1 for npusim_core_run_task) */
     uint32_t stale_reads;            /* non-strict mode: registers read that this task did not write */
 };
@@ -40,7 +40,7 @@ struct npusim_core; /* one NPU core with its persistent register file */
 struct npusim_core *npusim_core_create(int index);
 void npusim_core_destroy(struct npusim_core *core);
 /* Strict (default): a task that reads a register it did not write itself fails (-EINVAL), since
- * values persist and ping-pong register groups make a stale value unsafe (npu-registers §2.7, §3.8).
+ * values persist and ping-pong register groups make a stale value unsafe (docs/hardware/registers.md §3.1, §3.2).
  * Non-strict: such a read returns the last value written on this core (one register group; the
  * hardware's two ping-pong groups are not modelled) and counts in stats.stale_reads; a register
  * never written since create is still an error (its reset value is unknown). */
@@ -52,10 +52,10 @@ void npusim_core_set_envelope(struct npusim_core *core, const struct npu_envelop
 
 /*
  * Execute one rocket task the way the kernel starts it (PC base = regcmd_iova, fetch amount
- * (regcmd_count+1)/2 − 1 units of 128 bits, TASK_NUMBER = 1: rocket-uapi §4.2), until op-enable.
- * A next-task pointer in the tail is checked but not followed, as on mainline (npu-registers §3.7).
+ * (regcmd_count+1)/2 − 1 units of 128 bits, TASK_NUMBER = 1: docs/hardware/rocket-uapi.md §4.2), until op-enable.
+ * A next-task pointer in the tail is checked but not followed, as on mainline (docs/hardware/regcmd.md §6.2).
  * Returns 0, or a negative errno with a human message in err, e.g. "silicon would produce garbage
- * here: int8 K=11008 > 8192 per task (npu-registers §6.3)":
+ * here: int8 K=11008 > 8192 per task (docs/hardware/limits.md §5)":
  *   -EFAULT     IOMMU-style fault (regcmd, feature, weight or output range not mapped)
  *   -EINVAL     bad stream or registers, strict-mode read of an unwritten register, or a task
  *               outside the known-good envelope (garbage / hang on silicon)
@@ -70,7 +70,7 @@ int npusim_core_run_task(struct npusim_core *core, const struct npusim_mem *mem,
 /*
  * Vendor-driver style kick: PC_REGISTER_AMOUNTS = pc_data_amount, TASK_NUMBER = task_number
  * (1..4095); the PC follows each tail's PC_BASE_ADDRESS / PC_REGISTER_AMOUNTS to the next task
- * (npu-registers §3.4, §3.6, §11).  stats accumulate over the chain (geometry of the last task).
+ * (docs/hardware/regcmd.md §3, §4, §6.1).  stats accumulate over the chain (geometry of the last task).
  */
 int npusim_core_run_chain(struct npusim_core *core, const struct npusim_mem *mem, uint32_t regcmd_iova,
                           uint32_t pc_data_amount, uint32_t task_number, struct npusim_task_stats *stats, char *err,

@@ -38,13 +38,13 @@ uint32_t reg_rd(struct sim_task *t, uint16_t reg)
         if (c->strict)
             return sim_fail(t, -EINVAL,
                             "strict: task at 0x%08x reads %s (0x%04x) which it did not write; registers persist and "
-                            "ping-pong groups make a stale value unsafe (npu-registers §2.7, §3.8)",
+                            "ping-pong groups make a stale value unsafe (docs/hardware/registers.md §3.1, §3.2)",
                             t->regcmd_addr, name ? name : "?", reg),
                    0;
         if (!c->written[i])
             return sim_fail(t, -EINVAL,
                             "task at 0x%08x reads %s (0x%04x), never written on core %d: its reset value is unknown "
-                            "(npu-registers §3.8)",
+                            "(docs/hardware/registers.md §3.1)",
                             t->regcmd_addr, name ? name : "?", reg, c->index),
                    0;
         t->st.stale_reads++;
@@ -170,13 +170,15 @@ int npusim_core_run_task(struct npusim_core *core, const struct npusim_mem *mem,
     struct pc_tail tail;
     task_init(&t, core, mem, err, errlen);
 
-    /* rocket: PC_REGISTER_AMOUNTS = (regcmd_count+1)/2 − 1, TASK_NUMBER = 1 (rocket-uapi §4.2). */
+    /* rocket: PC_REGISTER_AMOUNTS = (regcmd_count+1)/2 − 1, TASK_NUMBER = 1 (docs/hardware/rocket-uapi.md §4.2). */
     if (!regcmd_count)
-        return sim_fail(&t, -EINVAL,
-                        "regcmd_count 0: rocket drops such a job without an error (rocket-uapi §2.3, §4.3)");
+        return sim_fail(
+                &t, -EINVAL,
+                "regcmd_count 0: rocket drops such a job without an error (docs/hardware/rocket-uapi.md §2.3, §4.3)");
     uint32_t amount = (regcmd_count + 1) / 2 - 1;
     if (amount > NPU_PC_AMOUNT_MAX)
-        return sim_fail(&t, -EINVAL, "regcmd_count %u needs PC_DATA_AMOUNT %u > 16 bits (npu-registers §2.1)",
+        return sim_fail(&t, -EINVAL,
+                        "regcmd_count %u needs PC_DATA_AMOUNT %u > 16 bits (docs/hardware/registers.md §2.1)",
                         regcmd_count, amount);
     int rc = run_one(&t, regcmd_iova, 2 * (amount + 1), &tail);
     if (!rc && stats) *stats = t.st;
@@ -192,10 +194,11 @@ int npusim_core_run_chain(struct npusim_core *core, const struct npusim_mem *mem
     task_init(&t, core, mem, err, errlen);
 
     if (task_number < 1 || task_number > NPU_TASKS_PER_KICK_MAX)
-        return sim_fail(&t, -EINVAL, "TASK_NUMBER %u outside 1..%u (12-bit PC_TASK_CON; npu-registers §3.6)",
+        return sim_fail(&t, -EINVAL, "TASK_NUMBER %u outside 1..%u (12-bit PC_TASK_CON; docs/hardware/regcmd.md §6.1)",
                         task_number, NPU_TASKS_PER_KICK_MAX);
     if (pc_data_amount > NPU_PC_AMOUNT_MAX)
-        return sim_fail(&t, -EINVAL, "PC_DATA_AMOUNT %u exceeds 16 bits (npu-registers §2.1)", pc_data_amount);
+        return sim_fail(&t, -EINVAL, "PC_DATA_AMOUNT %u exceeds 16 bits (docs/hardware/registers.md §2.1)",
+                        pc_data_amount);
 
     uint32_t addr = regcmd_iova, amount = pc_data_amount;
     for (uint32_t i = 0; i < task_number; i++) {
@@ -203,11 +206,11 @@ int npusim_core_run_chain(struct npusim_core *core, const struct npusim_mem *mem
         if (run_one(&t, addr, 2 * (amount + 1), &tail)) return t.rc;
         if (i + 1 == task_number) break;
         /* Without a next pointer the PC stalls with the task counter short: the vendor
-		 * driver's job times out (§3.6, §18.2 ORK). */
+		 * driver's job times out (ORK, docs/hardware/regcmd.md §6.1). */
         if (!tail.has_next || !tail.next_amount)
             return sim_fail(&t, -ETIMEDOUT,
                             "task %u of %u (regcmd 0x%08x) has no next PC_BASE_ADDRESS/PC_REGISTER_AMOUNTS in its "
-                            "tail: the PC would stall and the job time out (npu-registers §3.2, §18.2)",
+                            "tail: the PC would stall and the job time out (docs/hardware/regcmd.md §2, §6.1)",
                             i, task_number, addr);
         addr = tail.next_addr;
         amount = tail.next_amount;

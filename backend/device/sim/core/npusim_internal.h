@@ -13,7 +13,7 @@
 #include "npu_regs.h"
 #include "npusim.h"
 
-#define NPUSIM_NREGS (0x10000 / 4) /* one 32-bit slot per offset inside a core (§1.1) */
+#define NPUSIM_NREGS (0x10000 / 4) /* one 32-bit slot per offset inside a core (docs/hardware/registers.md §1.1) */
 
 struct npusim_core {
     int index;
@@ -21,11 +21,11 @@ struct npusim_core {
     bool has_envelope;
     struct npu_envelope envelope;   /* tasks outside it fail (npusim_core_set_envelope) */
     uint32_t epoch;                 /* task counter; 0 = never written */
-    uint32_t regs[NPUSIM_NREGS];    /* values persist across tasks (§2.7, §3.8) */
+    uint32_t regs[NPUSIM_NREGS];    /* values persist across tasks (docs/hardware/registers.md §3.1, §3.2) */
     uint32_t written[NPUSIM_NREGS]; /* epoch of the last write */
 };
 
-/* What the tail of a fetched task said about the next one (§3.2). */
+/* What the tail of a fetched task said about the next one (docs/hardware/regcmd.md §2). */
 struct pc_tail {
     bool has_next;
     uint32_t next_addr, next_amount;
