@@ -60,10 +60,11 @@ struct npu_device {
     const struct npu_device_ops *ops;
     struct npu_device_info info;
     struct npu_open_options opt;
-    uint64_t job_timeout_ns; /* set by the implementation at open */
-    bool jobs_in_order;      /* the fd's jobs complete in submission order (docs/hardware/rocket-uapi.md §1.2) */
-    bool busy_check_waits;   /* ops->bo_busy may wait for a fence before it answers (rocket: up to a jiffy) */
-    pthread_mutex_t lock;    /* protects the BO list and the fence BO pool */
+    uint64_t job_timeout_ns;       /* set by the implementation at open */
+    bool jobs_in_order;            /* the fd's jobs complete in submission order (docs/hardware/rocket-uapi.md §1.2) */
+    bool busy_check_waits;         /* ops->bo_busy may wait for a fence before it answers (rocket: up to a jiffy) */
+    uint64_t sched_latency_min_ns; /* no job completes sooner after SUBMIT is entered (npu_fence.c rule (a)) */
+    pthread_mutex_t lock;          /* protects the BO list and the fence BO pool */
     struct npu_bo_node *bos;
     struct npu_bo **fence_pool; /* idle fence BOs, reused across submits */
     uint32_t fence_pool_count, fence_pool_cap;

@@ -11,8 +11,9 @@
  * now?": busy, or (rocket, whose answer may wait for the fence) idle only after a visible wait (the fence
  * signalled during the check), means a fence exists: the job was taken. Idle at once means no fence now:
  * dropped, or already finished. It cannot have finished yet when
- *   (a) the answer came back within NPU_SCHED_LATENCY_MIN_NS of entering SUBMIT: no job reaches a core
- *       sooner (the drm_sched worker alone takes ~90 us, docs/hardware/rocket-uapi.md §4.5). Counted from
+ *   (a) the answer came back within the device's sched_latency_min_ns of entering SUBMIT: no job
+ *       completes sooner (rocket: 20 us, under a quarter of the ~90 us the drm_sched worker alone takes,
+ *       docs/hardware/rocket-uapi.md §4.5; the sim: the 90 us it waits before a job reaches a core). Counted from
  *       the entry, not the return: a thread descheduled right after the kernel queued the jobs may return
  *       when they are long done. Or
  *   (b) the fd's jobs complete in order (one drm_sched entity stays on one core,
@@ -31,10 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* No job can signal its fence sooner than this after SUBMIT is entered; also the shortest PREP_BO that
- * counts as a wait on a fence. Under a quarter of the ~90 us drm_sched worker time measured on a
- * rocket-derived kernel (docs/hardware/rocket-uapi.md §4.5), which the simulator reproduces. */
-#define NPU_SCHED_LATENCY_MIN_NS 20000
+/* The shortest PREP_BO that counts as a wait on a fence (rocket): a PREP_BO on an idle one-page BO returns
+ * in a few microseconds. */
+#define NPU_FENCE_WAIT_MIN_NS 20000
 
 static struct npu_bo_node *node_of(struct npu_bo *bo) { return (struct npu_bo_node *)bo; }
 
@@ -88,11 +88,11 @@ static void check_acceptance(struct npu_fence *f)
         int busy = ops->bo_busy(node_of(f->fence_bos[j]));
         int64_t r = npu_monotonic_ns();
         if (busy < 0) continue; /* the question failed: unconfirmed */
-        if (busy || (f->dev->busy_check_waits && r - s >= NPU_SCHED_LATENCY_MIN_NS)) {
+        if (busy || (f->dev->busy_check_waits && r - s >= NPU_FENCE_WAIT_MIN_NS)) {
             f->taken[j] = NPU_JOB_TAKEN;
             continue;
         }
-        if (r - f->submit_entry_ns < NPU_SCHED_LATENCY_MIN_NS) { /* (a) nothing can have finished yet */
+        if (r - f->submit_entry_ns < (int64_t)f->dev->sched_latency_min_ns) { /* (a) none can have finished */
             f->taken[j] = NPU_JOB_DROPPED;
             continue;
         }

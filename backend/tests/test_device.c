@@ -909,9 +909,9 @@ static void test_sim_timeout_and_faults(void)
     npu_fence_free(f);
     /* the first job of a submit: found idle right after SUBMIT (rule (a)), or, if this thread was
      * descheduled for longer than a job's scheduling latency, left unconfirmed - never accepted silently */
-    int dropped = 0, unconfirmed = 0, other = 0;
-    bool emulated = getenv("RK_TEST_EMULATED") != NULL; /* every call slower than the 20 us of rule (a) */
-    for (int i = 0; i < 5; i++) {
+    int dropped = 0, unconfirmed = 0, other = 0, tries = 0;
+    bool emulated = getenv("RK_TEST_EMULATED") != NULL;       /* every call slower than the window of rule (a) */
+    for (; tries < 20 && !(dropped && tries >= 5); tries++) { /* a loaded host can miss the window */
         npu_sim_inject_fault(NPU_SIM_FAULT_DROPPED, 1);
         err = npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s);
         if (err == -EIO && s.failed_job == 0)
@@ -921,8 +921,8 @@ static void test_sim_timeout_and_faults(void)
         else
             other++;
     }
-    tap_ok(!other && (dropped >= 1 || emulated), "dropped@1 x5: %d reported dropped, %d unconfirmed, %d otherwise%s",
-           dropped, unconfirmed, other, emulated ? " (emulated: unconfirmed is acceptable)" : "");
+    tap_ok(!other && (dropped >= 1 || emulated), "dropped@1 x%d: %d reported dropped, %d unconfirmed, %d otherwise%s",
+           tries, dropped, unconfirmed, other, emulated ? " (emulated: unconfirmed is acceptable)" : "");
 
     npu_sim_inject_fault(NPU_SIM_FAULT_DMA, 0);
     tap_is_int(npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s), -EFAULT, "dma -> -EFAULT");
