@@ -211,6 +211,21 @@ static int run_case(struct npu_device **devs, const struct npu_probe_options *o,
         struct rk_matmul full = {.in = in, .out = out, .m = M, .k = K, .n = p->n};
         rk_unpack_c(&full, (char *)got + p->n0 * 4, N, p->c->map);
     }
+    uint32_t poison_word;
+    memset(&poison_word, PROBE_POISON, sizeof poison_word);
+    uint64_t unwritten = 0;
+    for (size_t i = 0; i < (size_t)M * N; i++) unwritten += ((const uint32_t *)got)[i] == poison_word;
+    if (unwritten) {
+        /* no result has this bit pattern: as int32 it is -1515870811, far beyond 127·128·K for the probe's K;
+         * as fp32 about -2.9e-16, while the fp16 cases' inputs are multiples of 1/64, so a nonzero sum is at
+         * least 2^-12 in magnitude */
+        snprintf(c->error, sizeof c->error,
+                 "%llu of %llu outputs still hold the poison written before the submit: the NPU never wrote them "
+                 "(the job was dropped, or the core was reset before it finished)",
+                 (unsigned long long)unwritten, (unsigned long long)M * N);
+        err = -EIO;
+        goto out;
+    }
     for (size_t i = 0; i < (size_t)M * N; i++) {
         double v = i8 ? ((int32_t *)got)[i] : ((float *)got)[i], d = fabs(v - ref[i]);
         bool bad = i8 ? d != 0 : !(d <= mag[i] / 1024.0 + 1e-6); /* NaN from the poison fails too */
