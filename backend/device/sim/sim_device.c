@@ -273,7 +273,7 @@ int sim_device_open(const struct npu_open_options *opt, struct npu_device *dev)
     snprintf(i->cores_source, sizeof i->cores_source, "simulated RK3588");
     i->job_timeout_ms = (uint32_t)((f->job_timeout_ns + 999999) / 1000000);
     dev->job_timeout_ns = f->job_timeout_ns;
-    dev->jobs_in_order = f->sched == NPU_SIM_SCHED_STICKY;   /* SPREAD runs a file's jobs on any idle core */
+    dev->jobs_in_order = f->sched == NPU_SIM_SCHED_STICKY; /* SPREAD runs a file's jobs on any idle core */
     /* what a core thread waits before a job (sim_job.c): the shortest, so the optimistic bound */
     dev->sched_latency_min_ns = npu_model_job_overhead_ns(NPU_MODEL_OPTIMISTIC);
     return 0;

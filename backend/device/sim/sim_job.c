@@ -282,7 +282,8 @@ void *sim_core_thread(void *arg)
             if (job->deps[d]->result) failed_dep = job->deps[d];
         pthread_mutex_unlock(&m->lock);
 
-        sim_sleep_ns(npu_model_job_overhead_ns(NPU_MODEL_OPTIMISTIC)); /* the drm_sched worker, before the job reaches the core */
+        sim_sleep_ns(npu_model_job_overhead_ns(
+                NPU_MODEL_OPTIMISTIC)); /* the drm_sched worker, before the job reaches the core */
         run_job(core, job, failed_dep);
         for (uint32_t b = 0; b < job->in_count + job->out_count; b++) sim_bo_put(job->bos[b]);
 
