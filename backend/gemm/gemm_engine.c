@@ -60,7 +60,8 @@ int rk_gemm_open(const struct rk_gemm_options *opt, struct rk_gemm_engine **out,
         return -EINVAL;
     }
     /* The software NPU refuses any task outside the envelope, so a planner mistake cannot pass as a result. */
-    struct npu_open_options oo = {.model_clock_mhz = o.model_clock_mhz, .envelope = &e->env};
+    struct npu_open_options oo = {
+            .model_clock_mhz = o.model_clock_mhz, .envelope = &e->env, .unchecked_submit = o.unchecked_submit};
     for (uint32_t c = 0; c < e->cores; c++) {
         int rc = npu_device_open(o.kind, &oo, &e->dev[c]);
         if (rc) {

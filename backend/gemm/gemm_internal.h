@@ -129,6 +129,43 @@ static inline int8_t rk_q8(float v)
     return (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
 }
 
+/* ---- output canaries (canary.c) ----
+ * The kernel reports neither a job it dropped nor one it reset after the job timeout: both signal
+ * "complete" with their outputs unwritten (docs/hardware/rocket-uapi.md §1.3, §2.3). So before each job
+ * the whole last row of every task's output tile (each K-slice's partial tile included) is poisoned with a
+ * word no result can have, and checked after the wait: a canary still there fails the matmul. The last
+ * row holds the last element the task writes whichever order the DPU writes in (row by row, or one
+ * column group over all rows after the other).
+ *   int32 out (int8 tasks): activations and weights are clamped to ±127 (rk_q8), K per task is at most
+ *     NPU_INT8_K_MAX, so |acc| <= 127·127·8192 = 132,128,768 < 2^27 (docs/hardware/arithmetic.md §1): a
+ *     word of magnitude >= 2^30 is never a result.
+ *   fp32 out (fp16 tasks): inputs are finite and scaled to |v| < 2^14, so every sum is finite
+ *     (docs/hardware/arithmetic.md §5): a NaN is never a result; its fixed payload makes it ours.
+ * The two words of each type alternate between calls (per engine and core) and both count as "untouched",
+ * so a region left unwritten since the previous call cannot pass either. */
+#define RK_I8_ABS_MAX      127
+#define RK_ACC_I8_BOUND    ((int64_t)RK_I8_ABS_MAX * RK_I8_ABS_MAX * NPU_INT8_K_MAX)
+#define RK_CANARY_I32_MIN  (1ll << 30) /* smallest |canary| of the int32 words */
+#define RK_CANARY_I32_EVEN 0x5A5A5A5Au /* +1515870810 */
+#define RK_CANARY_I32_ODD  0xA5A5A5A5u /* -1515870811 */
+#define RK_CANARY_F32_EVEN 0x7FC5A5A5u /* quiet NaN, payload 0x45A5A5 */
+#define RK_CANARY_F32_ODD  0x7FCA5A5Au /* quiet NaN, payload 0x4A5A5A */
+_Static_assert(RK_ACC_I8_BOUND < (1ll << 27) && (1ll << 27) < RK_CANARY_I32_MIN, "int8 sums stay below 2^27");
+_Static_assert((int64_t)(int32_t)RK_CANARY_I32_EVEN >= RK_CANARY_I32_MIN &&
+                       -(int64_t)(int32_t)RK_CANARY_I32_ODD >= RK_CANARY_I32_MIN,
+               "int32 canaries are at least 2^30 in magnitude");
+_Static_assert(((RK_CANARY_F32_EVEN >> 23) & 0xFF) == 0xFF && ((RK_CANARY_F32_ODD >> 23) & 0xFF) == 0xFF &&
+                       (RK_CANARY_F32_EVEN & 0x7FFFFF) && (RK_CANARY_F32_ODD & 0x7FFFFF),
+               "fp32 canaries are NaNs");
+
+/* The canary word of a layout's output type for a call's phase (0 or 1). */
+uint32_t rk_canary_word(const struct rk_wlayout *L, unsigned phase);
+/* Poison the last row of every task of `core` in its C BO mapping (cmap). */
+void rk_canary_write(const struct rk_plan *p, uint32_t core, void *cmap, unsigned phase);
+/* The first task of `core` (index among the core's tasks) whose canary row still holds a canary word of
+ * either phase, or -1 when every task wrote its row. */
+int64_t rk_canary_check(const struct rk_plan *p, uint32_t core, const void *cmap);
+
 /* ---- weight quantization (one row) ---- */
 /* int8: s = amax/127 (1 if the row is 0), q = clamp(rne(w·127/amax), ±127) (docs/hardware/arithmetic.md §4).
  * fp16: s = 2^(ceil(log2 amax) − 14) so |w/s| ≤ 2^14 (exact power-of-two scaling, fp16 max 65504).
@@ -167,6 +204,8 @@ bool rk_simd_available(void);
 /* ---- engine objects ---- */
 struct rk_core_scratch {
     struct npu_bo *a, *c, *regcmd;
+    bool c_cpu_owned;      /* C prepped for the readout and not handed back since (no NPU access) */
+    unsigned canary_phase; /* flips every call */
 };
 
 struct rk_gemm_engine {

@@ -11,8 +11,11 @@
  *     half the MAC rate and twice the weight bytes (docs/hardware/arithmetic.md §5, §7).
  *
  * W is split by N over the cores (one device = one fd = one IOVA space per core,
- * docs/hardware/rocket-uapi.md §1.4, §4.6): nothing is duplicated. Every failure returns a negative errno and a reason
- * (rk_gemm_last_error); an NPU failure is reported, never replaced by a CPU computation.
+ * docs/hardware/rocket-uapi.md §1.4, §4.6):
+ * nothing is duplicated. Every failure returns a negative errno and a reason (rk_gemm_last_error); an NPU
+ * failure is reported, never replaced by a CPU computation. Every result is checked before it is used:
+ * the device layer's per-job checks (dropped job, a wait long enough to be a reset) and the engine's output
+ * canaries (gemm_internal.h); a failure names the core, the job, its tasks and the shape.
  *
  * Thread-safety: one engine is used by one thread at a time; rk_gemm_run uses one thread per core inside.
  */
@@ -55,6 +58,8 @@ struct rk_gemm_options {
     /* What the planner may emit and the software NPU accepts (hw/npu_envelope.h); copied at open.
      * NULL: npu_envelope_safe, the envelope public evidence on mainline rocket supports. */
     const struct npu_envelope *envelope;
+    bool unchecked_submit; /* skip the device layer's after-SUBMIT fence check (npu_open_options); the output
+                            * canaries still catch a dropped job */
 };
 
 /* Open one npu_device per core. Returns 0, or -errno with the reason in why. */
@@ -100,6 +105,9 @@ struct rk_gemm_stats {
                                     * scaling; excludes one-time scratch BO growth */
     double glue_wall_ns;         /* the same phases in wall-clock time (inflated on the sim: shared host cores) */
     double quant_ns, readout_ns; /* parts of glue_ns (thread CPU time) */
+    double check_ns;             /* part of glue_ns: writing and checking the output canaries (slowest core) */
+    double fence_check_ns;       /* measured wall time of the device layer's after-SUBMIT fence checks (slowest
+                                  * core; on rocket it overlaps the NPU's work) */
     double wall_ns;              /* measured: whole rk_gemm_run */
     double npu_wait_ns;          /* measured: submit to fences done (simulation time on the sim) */
     /* MODEL: NPU time at the mainline (200 MHz) and vendor (1 GHz) clocks, [optimistic, pessimistic]

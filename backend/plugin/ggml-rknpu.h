@@ -42,9 +42,10 @@ struct ggml_backend_rknpu_status {
 typedef void (*ggml_backend_rknpu_get_status_t)(struct ggml_backend_rknpu_status *out);
 void ggml_backend_rknpu_get_status(struct ggml_backend_rknpu_status *out);
 
-/* Simulator only ("ggml_backend_rknpu_sim_inject_fault"): make a coming NPU job fail like the hardware
- * would: "timeout", "reject" or "dma", optionally "@N" for the Nth job from now; "none" clears.
- * Returns 0, or a negative errno (-ENODEV without a simulated RKNPU0). */
+/* Simulator only ("ggml_backend_rknpu_sim_inject_fault"): make a coming NPU job fail the way the kernel
+ * lets it fail: "reset", "dropped", "slow" or "dma" (npu_device.h; "timeout" and "reject" are the old names
+ * of reset and dropped), optionally "@N" for the Nth job from now; "none" clears. Returns 0, or a negative
+ * errno (-ENODEV without a simulated RKNPU0). */
 typedef int (*ggml_backend_rknpu_sim_inject_fault_t)(const char *spec);
 
 #ifdef __cplusplus

@@ -6,6 +6,7 @@
 #include "npu_image.h"
 #include "npu_ladder.h"
 #include "npu_probe.h"
+#include "npu_trial.h"
 #include "npu_timing.h"
 #include "layout.h"
 #include "peer_stream.h"
@@ -98,12 +99,16 @@ static void test_probe_cli(void)
     rc = run("RKNPU_SIM_FAULT=dma " NPU_PROBE_BIN " --device sim 2>&1", out, sizeof out);
     tap_is_int(rc, 2, "RKNPU_SIM_FAULT=dma: probe fails with a device error");
     tap_contains(out, "DMA fault", "  reason surfaces");
-    rc = run("RKNPU_SIM_FAULT=timeout " NPU_PROBE_BIN " --device sim 2>&1", out, sizeof out);
-    tap_is_int(rc, 2, "RKNPU_SIM_FAULT=timeout: device error");
-    tap_contains(out, "timeout", "  reason surfaces");
-    rc = run("RKNPU_SIM_FAULT=reject@2 " NPU_PROBE_BIN " --device sim 2>&1", out, sizeof out);
-    tap_is_int(rc, 2, "RKNPU_SIM_FAULT=reject@2: the second job is dropped, probe fails");
-    tap_contains(out, "not accepted by the kernel", "  reason surfaces");
+    rc = run("RKNPU_SIM_FAULT=reset " NPU_PROBE_BIN " --device sim 2>&1", out, sizeof out);
+    tap_is_int(rc, 2, "RKNPU_SIM_FAULT=reset: device error although the simulated kernel signalled success");
+    tap_contains(out, "treated as a core reset", "  reason surfaces");
+    rc = run("RKNPU_SIM_FAULT=slow@2 " NPU_PROBE_BIN " --device sim 2>&1", out, sizeof out);
+    tap_is_int(rc, 2, "RKNPU_SIM_FAULT=slow@2: a correct but slow job is a device error");
+    tap_contains(out, "treated as a core reset", "  reason surfaces");
+    rc = run("RKNPU_SIM_FAULT=dropped@2 " NPU_PROBE_BIN " --device sim 2>&1", out, sizeof out);
+    tap_is_int(rc, 2, "RKNPU_SIM_FAULT=dropped@2: the second job is dropped, probe fails");
+    tap_ok(strstr(out, "not accepted by the kernel") || strstr(out, "still hold the poison"),
+           "  reason surfaces: %.300s", out);
     rc = run(NPU_PROBE_BIN " --cores 4 2>&1", out, sizeof out);
     tap_is_int(rc, 64, "--cores 4 is a usage error");
 }
@@ -240,6 +245,46 @@ static void test_calibrate(void)
     tap_contains(out, "no rocket NPU found", "  with the reason");
 }
 
+/* A trial fails the way the device layer fails a job (a reset job: its per-job wait; a dropped one: the check
+ * after SUBMIT), and with that check off it still finds a dropped job's outputs by their poison. */
+#define FAULT_TIMEOUT_US 40000 /* a short simulated job timeout: a reset costs one of it */
+
+static void test_trial_faults(void)
+{
+    static struct npu_trial_result r;
+    struct npu_trial t = {.in = RK_INT8, .out = RK_INT32, .m = 64, .k = 96, .n = 64, .m_tile = 16, .tasks_per_job = 2};
+    for (int unchecked = 0; unchecked < 2; unchecked++) {
+        struct npu_open_options oo = {.sim_job_timeout_us = FAULT_TIMEOUT_US, .unchecked_submit = unchecked};
+        struct npu_device *dev = NULL;
+        if (!tap_ok(npu_device_open(NPU_DEVICE_SIM, &oo, &dev) == 0, "open a sim device (%s)",
+                    unchecked ? "unchecked submit" : "checked submit"))
+            return;
+        int rc = npu_trial_run(&dev, 1, &t, &r);
+        tap_ok(rc == 0 && r.jobs == 2 && r.compared == 64 * 64, "  fault-free: 4 tasks in 2 jobs, bit-exact (%s)",
+               r.error);
+        npu_sim_inject_fault(NPU_SIM_FAULT_DROPPED, 2);
+        rc = npu_trial_run(&dev, 1, &t, &r);
+        npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
+        if (!unchecked)
+            tap_ok(rc == -EIO && r.bad_task == 2 && strstr(r.error, "job 1") &&
+                           (strstr(r.error, "not accepted by the kernel") || strstr(r.error, "still hold the poison")),
+                   "  the second job dropped: -EIO naming it and its first task (%s)", r.error);
+        else
+            tap_ok(rc == -EIO && r.unwritten == 32 * 64 && r.bad_task == 2 && r.bad_row == 32 &&
+                           strstr(r.error, "still hold the poison") && r.reg_count > 100,
+                   "  the second job dropped, no check after SUBMIT: its %llu outputs still hold the poison, task %d "
+                   "and its registers kept (%s)",
+                   (unsigned long long)r.unwritten, r.bad_task, r.error);
+        npu_sim_inject_fault(NPU_SIM_FAULT_RESET, 1);
+        rc = npu_trial_run(&dev, 1, &t, &r);
+        npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
+        tap_ok(rc == -ETIME && strstr(r.error, "job 0") && strstr(r.error, "treated as a core reset") &&
+                       r.bad_task >= 0,
+               "  the first job reset after the job timeout (its fence signalled): -ETIME from its wait (%s)", r.error);
+        npu_device_close(dev);
+    }
+}
+
 /* npu-replay --peer-streams: a two-task job of Mesa-style int8 tasks (the second reusing the weights) gives
  * the same memory as the simulated core run in-process; without the flag the replay refuses the stream. */
 static void test_replay_peer(void)
@@ -342,6 +387,7 @@ int main(void)
     test_probe_lib();
     test_probe_cli();
     test_calibrate();
+    test_trial_faults();
     test_replay();
     test_replay_peer();
     return tap_done();

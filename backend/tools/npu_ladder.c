@@ -646,13 +646,14 @@ static void print_step(FILE *out, const struct npu_ladder_step *s)
     fprintf(out,
             ",\"value\":%u,\"ran\":%s,\"ok\":%s,\"skipped\":%s,\"in\":\"%s\",\"out\":\"%s\",\"m\":%u,\"k\":%u,"
             "\"n\":%u,\"m_tile\":%u,\"n_tile\":%u,\"k_slice\":%u,\"inplace\":%s,\"chained\":%s,\"tasks_per_job\":%u,"
-            "\"fds\":%u,\"tasks\":%u,\"jobs\":%u,\"compared\":%llu,\"mismatches\":%llu,\"max_abs_err\":%.9g,"
+            "\"fds\":%u,\"tasks\":%u,\"jobs\":%u,\"compared\":%llu,\"mismatches\":%llu,\"unwritten\":%llu,"
+            "\"max_abs_err\":%.9g,"
             "\"wall_ms\":%.6f,\"model_ms\":[%.6f,%.6f],\"job_measured_ms\":%.6f,\"job_model_ms\":[%.6f,%.6f],"
             "\"job_ratio_max\":%.6g,\"jobs_within_bounds\":%s,\"reps\":%u,\"cores\":[%d,%d,%d],\"tolerance\":",
             s->value, s->ran ? "true" : "false", s->ok ? "true" : "false", s->skip_reason[0] ? "true" : "false",
             dtype_name(t->in), dtype_name(t->out), t->m, t->k, t->n, t->m_tile, t->n_tile, t->k_slice,
             t->inplace ? "true" : "false", t->chained ? "true" : "false", t->tasks_per_job, s->fds, r->tasks, r->jobs,
-            (unsigned long long)r->compared, (unsigned long long)r->mismatches,
+            (unsigned long long)r->compared, (unsigned long long)r->mismatches, (unsigned long long)r->unwritten,
             isfinite(r->max_abs_err) ? r->max_abs_err : -1.0, r->wall_ms, r->model_ns[0] / 1e6, r->model_ns[1] / 1e6,
             r->job_measured_ns / 1e6, r->job_model_ns[0] / 1e6, r->job_model_ns[1] / 1e6, r->job_ratio_max,
             r->jobs_within_bounds ? "true" : "false", s->reps, r->dev_core[0], r->dev_core[1], r->dev_core[2]);

@@ -65,6 +65,11 @@ const char *npu_trial_tolerance(const struct npu_trial *t)
     return "|npu - ref| <= 2^-10 * sum_k |a*b| + 1e-6 (fp16 products, fp32 accumulation)";
 }
 
+static uint32_t poison_word(const struct npu_trial *t)
+{
+    return t->out == RK_INT32 ? TRIAL_POISON_I32 : TRIAL_POISON_F32;
+}
+
 static uint32_t tile_cols(const struct npu_trial *t, const struct part *p)
 {
     return t->n_tile && t->n_tile < p->n ? t->n_tile : p->n;
@@ -176,7 +181,7 @@ static int build_part(struct part *p, const struct npu_trial *t, const struct ge
         boff += (size_t)p->npad * g->kpad[s] * g->bpe;
     }
     /* C poisoned: an output no task wrote cannot pass */
-    uint32_t poison = t->out == RK_INT32 ? TRIAL_POISON_I32 : TRIAL_POISON_F32;
+    uint32_t poison = poison_word(t);
     for (size_t i = 0; i < c_bytes / 4; i++) ((uint32_t *)p->c->map)[i] = poison;
 
     uint32_t task = 0;
@@ -292,10 +297,14 @@ static int submit_and_wait(struct part *parts, uint32_t used, const struct npu_t
     return r->rc;
 }
 
-/* Compare every output of every slice with its reference; the first wrong one names its task. */
+/* Compare every output of every slice with its reference; the first wrong one names its task. An output that
+ * still holds the poison was never written: the kernel signals a job it reset after the timeout, or dropped,
+ * like a good one (docs/hardware/rocket-uapi.md §1.3), so that is a device failure, not a wrong value. */
 static void compare(struct part *parts, uint32_t used, const struct npu_trial *t, const struct geometry *g,
                     const int32_t *iref, const double *fref, const double *mag, struct npu_trial_result *r)
 {
+    const uint32_t poison = poison_word(t);
+    uint32_t first_dev = 0, first_task = 0, first_row = 0, first_col = 0, first_slice = 0;
     for (uint32_t i = 0; i < used; i++) {
         struct part *p = &parts[i];
         if (npu_bo_prep(p->c, npu_deadline_after_ms(TRIAL_WAIT_MS))) {
@@ -307,6 +316,13 @@ static void compare(struct part *parts, uint32_t used, const struct npu_trial *t
                 for (uint32_t c = 0; c < p->n; c++) {
                     size_t ri = ((size_t)s * t->m + m) * t->n + p->n0 + c;
                     size_t ci = ((size_t)s * t->m + m) * p->npad + c;
+                    uint32_t nt = tile_cols(t, p), ntiles = (p->n + nt - 1) / nt;
+                    uint32_t task = (s * ntiles + c / nt) * g->mtiles + m / g->mt;
+                    if (((const uint32_t *)p->c->map)[ci] == poison) {
+                        if (!r->unwritten++)
+                            first_dev = i, first_task = task, first_row = m, first_col = p->n0 + c, first_slice = s;
+                        continue;
+                    }
                     double got, want, d;
                     bool bad;
                     if (t->out == RK_INT32) {
@@ -324,11 +340,20 @@ static void compare(struct part *parts, uint32_t used, const struct npu_trial *t
                     if (d > r->max_abs_err || isnan(d)) r->max_abs_err = isnan(d) ? INFINITY : d;
                     r->compared++;
                     if (!bad || r->mismatches++) continue;
-                    uint32_t nt = tile_cols(t, p), ntiles = (p->n + nt - 1) / nt;
-                    uint32_t task = (s * ntiles + c / nt) * g->mtiles + m / g->mt;
                     keep_task(r, t, g, p, i, task);
                     r->bad_row = m, r->bad_col = p->n0 + c, r->bad_got = got, r->bad_want = want;
                 }
+    }
+    if (r->unwritten) {
+        keep_task(r, t, g, &parts[first_dev], first_dev, first_task);
+        r->bad_row = first_row, r->bad_col = first_col;
+        trial_fail(r, -EIO,
+                   "%llu of %llu outputs still hold the poison written before the submit, first at row %u, column %u "
+                   "(K-slice %u) of device %u, task %u: the NPU never wrote them (the job was dropped, or the core was "
+                   "reset before it finished)",
+                   (unsigned long long)r->unwritten, (unsigned long long)(r->compared + r->unwritten), first_row,
+                   first_col, first_slice, first_dev, first_task);
+        return;
     }
     if (r->mismatches)
         trial_fail(

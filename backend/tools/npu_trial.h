@@ -38,8 +38,9 @@ struct npu_trial_result {
     char error[640];
     uint32_t devices, tasks, jobs;
     uint64_t compared, mismatches, macs, bytes;
-    double max_abs_err;                  /* fp16: the largest |npu - ref|; int8: 0 when exact */
-    double wall_ms;                      /* measured: first submit to last wait */
+    uint64_t unwritten; /* outputs still holding the poison: their job never ran to the end (rc -EIO) */
+    double max_abs_err; /* fp16: the largest |npu - ref|; int8: 0 when exact */
+    double wall_ms;     /* measured: first submit to last wait */
     uint64_t model_ns[NPU_MODEL_BOUNDS]; /* the MODEL from the tasks' shapes, cores in parallel, both bounds */
     /* serial: per job, the measured time (rocket: submit to wait; simulator: its timing MODEL, the pessimistic
      * bound) and the MODEL's two bounds from the tasks' shapes; their sums, the largest measured/pessimistic

@@ -77,7 +77,7 @@ export class RknpuPlugin {
     ) as unknown as RknpuStats;
   }
 
-  /** Simulator only: "timeout" | "reject" | "dma" [ "@N" ] | "none"; 0 or a negative errno. */
+  /** Simulator only: "reset" | "dropped" | "slow" | "dma" [ "@N" ] | "none"; 0 or a negative errno. */
   injectFault(spec: string): number {
     const fn = this.proc('ggml_backend_rknpu_sim_inject_fault');
     return fn ? (koffi.call(fn, rknpu_sim_inject_fault_fn, spec) as number) : -ENODEV;

@@ -449,6 +449,18 @@ int main(int argc, char **argv)
                    lm[0][0][1], lm[0][1][0], lm[0][1][1], lm[1][0][0], lm[1][0][1], lm[1][1][0], lm[1][1][1]);
     }
 
+    /* The result checks (gemm_internal.h canaries, npu_fence.c fence checks) against the glue they are part of. */
+    printf("\n# result checks per matmul: output canaries written and checked (thread CPU time, part of the glue), "
+           "after-SUBMIT fence checks (wall time; on rocket they overlap the NPU's work)\n");
+    for (int i = 0; i < nrows; i++) {
+        const struct row *r = &rows[i];
+        if (r->rc) continue;
+        printf("# checks %-14s M=%-4d %-8s canaries %8.4f ms of %9.3f ms glue (%5.2f%%), fence checks %8.4f ms "
+               "for %u job(s)\n",
+               shapes[r->shape].name, r->M, rk_gemm_mode_name(r->mode), r->st.check_ns / 1e6, r->st.glue_ns / 1e6,
+               100 * r->st.check_ns / r->st.glue_ns, r->st.fence_check_ns / 1e6, r->st.jobs);
+    }
+
     if (json) {
         FILE *f = fopen(json, "w");
         if (!f) {
@@ -470,14 +482,15 @@ int main(int argc, char **argv)
                     "6f,"
                     "\"glue_gbps\":%.4f,\"model_ms_200mhz\":[%.6f,%.6f],\"model_ms_1ghz\":[%.6f,%.6f],"
                     "\"model_max_job_ms\":%.6f,\"reuse_tasks\":%u,"
-                    "\"sim_wait_ms\":%.3f,\"cpu_ms\":%.6f,\"prep_mweights_per_s\":%.2f,\"npu_bytes_per_weight\":%.5f",
+                    "\"sim_wait_ms\":%.3f,\"cpu_ms\":%.6f,\"prep_mweights_per_s\":%.2f,\"npu_bytes_per_weight\":%.5f,"
+                    "\"check_ms\":%.6f,\"fence_check_ms\":%.6f",
                     i ? "," : "", sh->name, (long long)sh->K, (long long)sh->N, ggml_type_name(sh->type), r->M,
                     rk_gemm_mode_name(r->mode), r->rc ? "false" : "true", r->st.tasks, r->st.jobs,
                     (unsigned long long)r->st.dma_bytes, r->st.glue_ns / 1e6, r->st.quant_ns / 1e6,
                     r->st.readout_ns / 1e6, r->glue_gbps, r->st.model_ns_200[0] / 1e6, r->st.model_ns_200[1] / 1e6,
                     r->st.model_ns_1000[0] / 1e6, r->st.model_ns_1000[1] / 1e6, r->st.model_max_job_ns / 1e6,
                     r->st.reuse_tasks, r->st.npu_wait_ns / 1e6, r->cpu_ms, prep_mw[r->shape][r->mode],
-                    prep_bpw[r->shape][r->mode]);
+                    prep_bpw[r->shape][r->mode], r->st.check_ns / 1e6, r->st.fence_check_ns / 1e6);
             if (r->verified)
                 fprintf(f,
                         ",\"int_compared\":%llu,\"int_mismatches\":%llu,\"nmse\":%.4g,\"max_err_over_bound\":%.4g,"

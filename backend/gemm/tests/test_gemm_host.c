@@ -4,8 +4,9 @@
  * per-task limits and outside the hazard window, m-tiles within the CBUF rule, N-tiles within the DPU
  * limits, every output covered once, jobs within the budget, every task inside the execution envelope
  * the layout was made for) for the Qwen2.5-1.5B shapes and odd shapes in the safe and vendor envelopes
- * and a narrow board envelope, and the vectorised activation quantization and readout against the
- * scalar reference (bit-exact).
+ * and a narrow board envelope, the vectorised activation quantization and readout against the scalar
+ * reference (bit-exact), and the output canaries (an unwritten task is found; no int8 result is a canary
+ * word).
  */
 #include <errno.h>
 #include <math.h>
@@ -344,9 +345,80 @@ static void test_kernels(void)
     tap_ok(rk_pow2_scale_f16(65504.0f * 4) == 16.0f, "fp16 row scale is a power of two keeping |v| < 2^14");
 }
 
+/* Canaries on real plans: 2 cores, several K-slices and M-tiles, in each envelope (its rows, columns and
+ * slicing decide which rows a task writes); an "NPU" that writes every task's tile except one. */
+static void canaries_in(const struct npu_envelope *env)
+{
+    struct rk_wlayout L;
+    struct rk_plan p;
+    char why[256];
+    const char *name = npu_envelope_name(env->kind);
+    int rc = rk_layout_make(8960, 100, RK_GEMM_INT8, 2, env, &L, why, sizeof why);
+    if (!rc) rc = rk_plan_make(&L, 300, NULL, 0, &p, why, sizeof why);
+    if (!tap_ok(!rc && L.slices > 1 && p.core[1].tasks > 3,
+                "%s: plan M=300 K=8960 N=100 on 2 cores: %u slices, %u tasks", name, L.slices, p.ntasks)) {
+        tap_diag("%s", why);
+        return;
+    }
+    const uint32_t core = 1;
+    const struct rk_plan_core *pc = &p.core[core];
+    const struct rk_core_share *cs = &p.L.core[core];
+    uint32_t *c = malloc(pc->c_bytes);
+    uint64_t seed = 9;
+    bool all_found = true, ints = true;
+    for (uint32_t skip = 0; skip < pc->tasks; skip++)
+        for (unsigned phase = 0; phase < 2; phase++) {
+            for (uint64_t i = 0; i < pc->c_bytes / 4; i++) c[i] = rk_canary_word(&L, phase ^ 1); /* last call's */
+            rk_canary_write(&p, core, c, phase);
+            for (uint32_t i = 0; i < pc->tasks; i++) { /* the NPU writes every task's tile but one */
+                const struct rk_plan_task *t = &p.tasks[pc->task0 + i];
+                if (i == skip) continue;
+                /* exactly the rows and columns of the task's matmul (what the builder programs) */
+                struct rk_matmul mm = rk_plan_task_matmul(&p, t);
+                for (uint32_t m = t->m0; m < t->m0 + mm.m; m++) {
+                    uint32_t *row = c + rk_plan_c_index(&p, core, t->slice, t->ntile, m);
+                    for (uint32_t n = 0; n < rk_npad(mm.in, mm.n); n++) {
+                        int64_t v = (int64_t)(gr_next(&seed) % (2 * RK_ACC_I8_BOUND + 1)) - RK_ACC_I8_BOUND;
+                        row[n] = (uint32_t)(int32_t)v;
+                        ints &= v != (int32_t)rk_canary_word(&L, 0) && v != (int32_t)rk_canary_word(&L, 1);
+                    }
+                }
+            }
+            all_found &= rk_canary_check(&p, core, c) == (int64_t)skip;
+        }
+    tap_ok(all_found, "%s: the one unwritten task of %u is found, with either phase's canary word", name, pc->tasks);
+    tap_ok(ints, "%s: no int8 result (|acc| <= 127*127*8192) equals a canary word", name);
+    for (uint32_t i = 0; i < pc->tasks; i++) { /* all written: the last row only, then nothing */
+        const struct rk_plan_task *t = &p.tasks[pc->task0 + i];
+        memset(c + rk_plan_c_index(&p, core, t->slice, t->ntile, t->m0 + t->m - 1), 0, 4 * rk_tile_n(cs, t->ntile));
+    }
+    tap_is_int((int)rk_canary_check(&p, core, c), -1, "%s: every task wrote its last row: no canary left", name);
+    const struct rk_plan_task *t0 = &p.tasks[pc->task0];
+    c[rk_plan_c_index(&p, core, t0->slice, t0->ntile, t0->m0 + t0->m - 1) + rk_tile_n(cs, t0->ntile) - 1] =
+            rk_canary_word(&L, 1);
+    tap_is_int((int)rk_canary_check(&p, core, c), 0, "%s: one canary word left in the last column of task 0: found",
+               name);
+    free(c);
+    rk_plan_free(&p);
+}
+
+static void test_canaries(void)
+{
+    canaries_in(&npu_envelope_safe);
+    canaries_in(&npu_envelope_vendor);
+    struct rk_wlayout L = {.mode = RK_GEMM_INT8};
+    struct rk_wlayout F = {.mode = RK_GEMM_FP16};
+    float f0, f1;
+    uint32_t w0 = rk_canary_word(&F, 0), w1 = rk_canary_word(&F, 1);
+    memcpy(&f0, &w0, 4), memcpy(&f1, &w1, 4);
+    tap_ok(isnan(f0) && isnan(f1) && w0 != w1, "fp16 tasks' canaries are two different NaNs (0x%08x, 0x%08x)", w0, w1);
+    tap_ok(rk_canary_word(&L, 0) != rk_canary_word(&L, 1), "int8 tasks' two canary words differ");
+}
+
 int main(void)
 {
     test_plans();
     test_kernels();
+    test_canaries();
     return tap_done();
 }

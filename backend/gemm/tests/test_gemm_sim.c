@@ -139,7 +139,31 @@ int main(void)
                    r.st.jobs);
             /* the pessimistic job overhead alone (IOMMU attach) fills the 1 ms: one task per job */
             tap_ok(r.st.jobs == r.st.tasks, "a budget below the job overhead: one task per job (%u tasks)", r.st.tasks);
+            npu_sim_inject_fault(NPU_SIM_FAULT_RESET, r.st.jobs);
+            rc = gc_run(e2, &p, &r);
+            npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
+            char want[96];
+            snprintf(want, sizeof want, "simulated NPU core 0, job %u/%u (tasks ", r.st.jobs - 1, r.st.jobs);
+            tap_ok(rc == -ETIME && strstr(r.err, want) && strstr(r.err, "; M=256 K=2048 N=512 int8): job ") &&
+                           strstr(r.err, "treated as a core reset"),
+                   "reset in the last job: named with its tasks and the shape: %s", r.err);
             rk_gemm_close(e2);
+        }
+        struct rk_gemm_engine *e3 = NULL;
+        o2.unchecked_submit = true;
+        if (tap_ok(rk_gemm_open(&o2, &e3, why, sizeof why) == 0, "the same without the after-SUBMIT fence check")) {
+            struct gc_params p = P(.mode = I8, .M = 128, .K = 8960, .N = 256, .seed = 23);
+            struct gc_result r;
+            npu_sim_inject_fault(NPU_SIM_FAULT_DROPPED, 2);
+            int rc = gc_run(e3, &p, &r);
+            npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
+            tap_ok(rc == -EIO && strstr(r.err, "simulated NPU core 0, job 1/") && strstr(r.err, ", K-slice ") &&
+                           strstr(r.err, " (k ") &&
+                           strstr(r.err, "; M=128 K=8960 N=256 int8) untouched after the job signalled completion"),
+                   "dropped@2 of a K-sliced plan: the canary names the task, its rows, columns and slice: %s", r.err);
+            rc = gc_run(e3, &p, &r);
+            tap_ok(rc == 0 && r.int_mismatches == 0, "  the next run is bit-exact");
+            rk_gemm_close(e3);
         }
     }
 
@@ -175,16 +199,57 @@ int main(void)
         tap_ok(rc == -EINVAL && strstr(rk_gemm_last_error(e), "row 1"), "NaN activation row declined: %s",
                rk_gemm_last_error(e));
         X[70] = 0;
-        npu_sim_inject_fault(NPU_SIM_FAULT_DMA, 1);
-        rc = rk_gemm_run(e, w, X, 2, 64, Y, 32, NULL);
-        npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
-        tap_ok(rc == -EFAULT, "an injected NPU DMA fault is reported (rc %d): %s", rc, rk_gemm_last_error(e));
-        npu_sim_inject_fault(NPU_SIM_FAULT_TIMEOUT, 1);
-        rc = rk_gemm_run(e, w, X, 2, 64, Y, 32, NULL);
-        npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
-        tap_ok(rc == -ETIME, "an injected job timeout is reported (rc %d): %s", rc, rk_gemm_last_error(e));
-        rc = rk_gemm_run(e, w, X, 2, 64, Y, 32, NULL);
-        tap_ok(rc == 0, "the engine works again after the faults");
+        /* Each fault fails the matmul with the core, the job and its tasks, the shape and the reason. */
+        static const struct {
+            enum npu_sim_fault fault;
+            int rc;
+            const char *why;
+        } faults[] = {
+                {NPU_SIM_FAULT_DMA, -EFAULT, "DMA fault"},
+                {NPU_SIM_FAULT_RESET, -ETIME, "treated as a core reset"},
+                {NPU_SIM_FAULT_SLOW, -ETIME, "treated as a core reset"},
+                {NPU_SIM_FAULT_DROPPED, 0, NULL}, /* -EIO: the fence check or, if it could not tell, a canary */
+        };
+        for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
+            for (int k = 0; k < 2 * 32; k++) Y[k] = 12345.0f;
+            npu_sim_inject_fault(faults[i].fault, 1);
+            rc = rk_gemm_run(e, w, X, 2, 64, Y, 32, NULL);
+            npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
+            const char *msg = rk_gemm_last_error(e);
+            bool why = faults[i].why ? strstr(msg, faults[i].why) != NULL
+                                     : strstr(msg, "not accepted by the kernel") || strstr(msg, "canary");
+            tap_ok(rc == (faults[i].rc ? faults[i].rc : -EIO) && why && strstr(msg, "simulated NPU core 0, job 0/1") &&
+                           strstr(msg, "M=2 K=64 N=32 int8") && strstr(msg, "result discarded"),
+                   "injected '%s' fails the matmul (rc %d): %s", npu_sim_fault_name(faults[i].fault), rc, msg);
+            bool kept = true;
+            for (int k = 0; k < 2 * 32; k++) kept &= Y[k] == 12345.0f;
+            tap_ok(kept, "  nothing was written to Y");
+            rc = rk_gemm_run(e, w, X, 2, 64, Y, 32, NULL);
+            tap_ok(rc == 0, "  the next matmul works");
+        }
+        /* Without the device layer's fence check a dropped job is caught by its canaries. */
+        {
+            struct rk_gemm_engine *e1 = NULL;
+            struct rk_gemm_options o1 = {.kind = NPU_DEVICE_SIM, .cores = 1, .unchecked_submit = true};
+            struct rk_weight *w1 = NULL;
+            if (tap_ok(rk_gemm_open(&o1, &e1, why, sizeof why) == 0 &&
+                               rk_weight_prepare(e1, W, 64, 32, 256, NULL, I8, &w1) == 0,
+                       "a 1-core engine without the after-SUBMIT fence check")) {
+                npu_sim_inject_fault(NPU_SIM_FAULT_DROPPED, 1);
+                rc = rk_gemm_run(e1, w1, X, 2, 64, Y, 32, NULL);
+                npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
+                tap_ok(rc == -EIO && strstr(rk_gemm_last_error(e1),
+                                            "simulated NPU core 0, job 0/1 (tasks 0-0): output canary of task 0 "
+                                            "(rows 0-1, cols 0-31; M=2 K=64 N=32 int8) untouched after the job "
+                                            "signalled completion: the core was reset or the job dropped; "
+                                            "result discarded"),
+                       "dropped: the untouched canary fails the matmul: %s", rk_gemm_last_error(e1));
+                tap_ok(rk_gemm_run(e1, w1, X, 2, 64, Y, 32, NULL) == 0,
+                       "  the next matmul works (the other canary word)");
+            }
+            rk_weight_free(w1);
+            rk_gemm_close(e1);
+        }
         { /* a non-finite row found by a parallel share (M·K above the threading threshold) */
             struct rk_weight *wb = NULL;
             float *Wb = malloc(sizeof(float) * 64 * 1536), *Xb = malloc(sizeof(float) * 300 * 1536);

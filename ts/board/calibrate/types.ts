@@ -31,6 +31,8 @@ export interface LadderStep {
   fds: number;
   compared: number;
   mismatches: number;
+  /** outputs still holding the poison: their job never ran to the end (dropped, or reset after the timeout) */
+  unwritten: number;
   job_measured_ms: number;
   /** the timing MODEL's [optimistic, pessimistic] bounds of the same jobs */
   job_model_ms: [number, number];
