@@ -21,7 +21,7 @@ const WIDEST: ProfileEnvelope = {
   k_task_max_fp16: 4096,
   inplace_k_slices: true,
   chained_tails: true,
-  weight_reuse: false,
+  weight_reuse: true,
   out_pairs: ['int8-int32', 'int8-fp32', 'fp16-fp32'],
   tasks_per_job_max: 4095,
   job_budget_ms: 250,
@@ -40,6 +40,8 @@ const FLAWS: { flaw: string; narrowed: Partial<ProfileEnvelope>; edges: string[]
   },
   { flaw: 'inplace', narrowed: { inplace_k_slices: false }, edges: ['k-slices'], breaks: 'vendor' },
   { flaw: 'chain', narrowed: { chained_tails: false }, edges: ['tails'], breaks: 'vendor' },
+  // vendor reuses CBUF weights where the model finds it cheaper (m=576 and m=1,n=2048 among the cases below)
+  { flaw: 'reuse', narrowed: { weight_reuse: false }, edges: ['weight-reuse'], breaks: 'vendor' },
   // the engine never asks for int8 -> fp32 output: the profile drops it, nothing else changes
   { flaw: 'int8-fp32', narrowed: { out_pairs: ['int8-int32', 'fp16-fp32'] }, edges: ['out'], breaks: null },
 ];

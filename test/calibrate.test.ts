@@ -29,6 +29,11 @@ t.test('calibrate --sim: every rung passes and the profile is written', (t) => {
   t.same([...new Set(steps.map((s) => s.rung))], ['a', 'b', 'c', 'd'], 'rungs a to d');
   t.ok(steps.length > 30 && steps.every((s) => s.ran && s.ok), `all ${steps.length} steps ran and passed`);
   t.same(j.ladder.edges, [], 'no edge on a flawless simulator');
+  t.same(
+    steps.filter((s) => s.id.startsWith('c8')).map((s) => s.id),
+    ['c8.1', 'c8.2'],
+    'c8: weight reuse, int8 then fp16',
+  );
   t.match(r.stderr, /npu-calibrate: \[a2\] simulated cores that ran the three fds: 0, 1, 2/, 'a2: one core per fd');
   t.match(r.stderr, /calibrate: PASS; the widest envelope that passed: tasks <= 128 rows x 3072 columns/);
 
@@ -47,7 +52,7 @@ t.test('calibrate --sim: every rung passes and the profile is written', (t) => {
     k_task_max_fp16: 4096,
     inplace_k_slices: true,
     chained_tails: true,
-    weight_reuse: false,
+    weight_reuse: true,
     out_pairs: ['int8-int32', 'int8-fp32', 'fp16-fp32'],
     tasks_per_job_max: 4095,
     job_budget_ms: 250,

@@ -203,10 +203,16 @@ static void test_calibrate(void)
     const struct npu_envelope *e = &L.env, *v = &npu_envelope_vendor;
     tap_ok(e->kind == NPU_ENVELOPE_BOARD && e->m_tile_max == v->m_tile_max && e->n_tile_max == v->n_tile_max &&
                    e->k_task_max_int8 == v->k_task_max_int8 && e->k_task_max_fp16 == v->k_task_max_fp16 &&
-                   e->inplace_k_slices && e->chained_tails && !e->weight_reuse &&
+                   e->inplace_k_slices && e->chained_tails && e->weight_reuse &&
                    e->out_pairs == (NPU_PAIR_I8_I32 | NPU_PAIR_I8_F32 | NPU_PAIR_F16_F32) &&
                    e->tasks_per_job_max == v->tasks_per_job_max && e->job_budget_ms == v->job_budget_ms,
-           "  the widest envelope: the vendor one without weight reuse (no ladder step proves it)");
+           "  the widest envelope: the vendor one");
+    const struct npu_ladder_step *c8 = NULL;
+    for (uint32_t i = 0; i < L.nsteps; i++)
+        if (!strcmp(L.steps[i].id, "c8.2")) c8 = &L.steps[i];
+    tap_ok(c8 && c8->ok && c8->trial.in == RK_FP16 && c8->res.reuse_tasks == 3 && c8->res.tasks == 4 &&
+                   c8->res.jobs == 1,
+           "  c8.2: fp16, 3 of 4 M-tiles in one job reuse the first's weights from CBUF");
     /* the simulator's measured job time is the MODEL's pessimistic bound, so the fits give that bound back */
     const struct npu_ladder_timing *t = &L.timing;
     const enum npu_model_bound P = NPU_MODEL_PESSIMISTIC;
@@ -232,6 +238,14 @@ static void test_calibrate(void)
     tap_ok(s && s->res.reg_count == 112 && s->res.bad_row == 8 && s->res.bad_task == 0 &&
                    (s->res.regs[0] >> 48) == NPU_TGT_CNA,
            "  the failing task and its 112 register entries are kept (first wrong row %u)", s ? s->res.bad_row : 0);
+
+    /* a flaw only in what reused weights compute: the edge is c8.1, and nothing else narrows */
+    npu_sim_set_flaws("reuse");
+    rc = npu_ladder_run(&o, &L, NULL);
+    npu_sim_set_flaws("none");
+    tap_ok(rc == 0 && L.ok && !L.env.weight_reuse && L.env.m_tile_max == v->m_tile_max && L.env.chained_tails &&
+                   L.nedges == 1 && !strcmp(L.edges[0].dim, "weight-reuse") && !strcmp(L.edges[0].step, "c8.1"),
+           "flaw reuse: the ladder passes with weight reuse off, its edge at %s", L.nedges ? L.edges[0].step : "-");
 
     rc = run("RKNPU_SIM_FLAW='m-tile>8' " NPU_CALIBRATE_BIN " --device sim 2>&1", out, sizeof out);
     tap_is_int(rc, 1, "npu-calibrate under a flaw inside safe: exit 1");

@@ -35,7 +35,8 @@ static const uint32_t k16_steps[] = {64, 1536, 3008, 4096};
 #define WIDEN_K            1536 /* Qwen2.5-1.5B's hidden size: rows and columns are widened at a real K */
 #define WIDEN_ROWS         32   /* rows of the K-slice, tail and output steps (safe's) */
 #define WIDEN_COLS         256  /* columns of the same (safe's) */
-#define CHAIN_TASKS        4    /* M-tiles of the tail steps, one job */
+#define CHAIN_TASKS        4    /* M-tiles of the tail and weight-reuse steps, one job */
+#define REUSE_COLS         64   /* columns of the weight-reuse steps: the N-tile's weights fit the CBUF's banks */
 #define TIMING_TASKS       32   /* tiny tasks in the per-task overhead job (safe's tasks per job) */
 #define TIMING_REPS_ROCKET 3    /* timing jobs on silicon: the fastest of three */
 #define COMPUTE_COLS       1024 /* columns of the compute-heavy timing tasks: compute outweighs their DMA */
@@ -51,7 +52,7 @@ struct climb {
     bool stop;
     /* proven so far */
     uint32_t m_max, n_max, k8_max, k16_max, tasks_max, pairs;
-    bool inplace, chained;
+    bool inplace, chained, reuse;
 };
 
 static void say(struct climb *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -397,6 +398,30 @@ static void rung_c(struct climb *c)
         add_edge(c, "out", 0, outs[i].pair, s);
         if (!recovered(c, s)) return;
     }
+    /* CBUF weight reuse (docs/hardware/limits.md §6.3): CHAIN_TASKS M-tiles of one N-tile in one job, tails as
+     * proven, the later tiles computing with the weights the first left in CBUF; int8, then fp16 when its output
+     * passed. The planner reuses in both modes, so both must pass. */
+    c->reuse = true;
+    for (int fp16 = 0; fp16 < 2 && c->reuse && !c->stop; fp16++) {
+        char id[12];
+        snprintf(id, sizeof id, "c8.%d", fp16 + 1);
+        uint32_t k = min_u(ks, fp16 ? c->k16_max : c->k8_max);
+        t = mk(fp16 ? RK_FP16 : RK_INT8, fp16 ? RK_FP32 : RK_INT32, CHAIN_TASKS * rows, k, REUSE_COLS);
+        t.m_tile = rows, t.chained = c->chained, t.reuse = true;
+        s = new_step(c, 'c', id, NPU_STEP_WIDEN, "weight-reuse", 1, 1, t,
+                     "weight reuse: %u M-tiles of %s %ux%ux%u in one job%s, the last %u computing with the first's "
+                     "weights in CBUF",
+                     CHAIN_TASKS, fp16 ? "fp16" : "int8", rows, k, REUSE_COLS, c->chained ? ", chained" : "",
+                     CHAIN_TASKS - 1);
+        if (fp16 && !(c->pairs & NPU_PAIR_F16_F32)) {
+            skip(c, s, "fp16 -> fp32 output did not pass, so the engine runs no fp16 task to reuse weights in");
+            continue;
+        }
+        if (run(c, s)) continue;
+        c->reuse = false;
+        add_edge(c, "weight-reuse", 0, 1, s);
+        if (!recovered(c, s)) return;
+    }
 }
 
 /* ---- rung d: timing ----
@@ -582,7 +607,7 @@ int npu_ladder_run(const struct npu_ladder_options *o, struct npu_ladder *L, FIL
     if (L->ok) {
         struct npu_envelope *e = &L->env;
         *e = proven(&c);
-        e->inplace_k_slices = c.inplace, e->chained_tails = c.chained, e->weight_reuse = false;
+        e->inplace_k_slices = c.inplace, e->chained_tails = c.chained, e->weight_reuse = c.reuse;
         e->out_pairs = c.pairs, e->tasks_per_job_max = c.tasks_max;
         /* MODEL time per job: the vendor budget, shrunk by how much the measured jobs outran the MODEL */
         double ratio = L->timing.job_time_ratio_max > 1 ? L->timing.job_time_ratio_max : 1;
@@ -645,15 +670,16 @@ static void print_step(FILE *out, const struct npu_ladder_step *s)
         fputs("null", out);
     fprintf(out,
             ",\"value\":%u,\"ran\":%s,\"ok\":%s,\"skipped\":%s,\"in\":\"%s\",\"out\":\"%s\",\"m\":%u,\"k\":%u,"
-            "\"n\":%u,\"m_tile\":%u,\"n_tile\":%u,\"k_slice\":%u,\"inplace\":%s,\"chained\":%s,\"tasks_per_job\":%u,"
-            "\"fds\":%u,\"tasks\":%u,\"jobs\":%u,\"compared\":%llu,\"mismatches\":%llu,\"unwritten\":%llu,"
-            "\"max_abs_err\":%.9g,"
-            "\"wall_ms\":%.6f,\"model_ms\":[%.6f,%.6f],\"job_measured_ms\":%.6f,\"job_model_ms\":[%.6f,%.6f],"
+            "\"n\":%u,\"m_tile\":%u,\"n_tile\":%u,\"k_slice\":%u,\"inplace\":%s,\"chained\":%s,\"reuse\":%s,"
+            "\"tasks_per_job\":%u,\"fds\":%u,\"tasks\":%u,\"reuse_tasks\":%u,\"jobs\":%u,\"compared\":%llu,"
+            "\"mismatches\":%llu,\"unwritten\":%llu,\"max_abs_err\":%.9g,\"wall_ms\":%.6f,\"model_ms\":[%.6f,%.6f],"
+            "\"job_measured_ms\":%.6f,\"job_model_ms\":[%.6f,%.6f],"
             "\"job_ratio_max\":%.6g,\"jobs_within_bounds\":%s,\"reps\":%u,\"cores\":[%d,%d,%d],\"tolerance\":",
             s->value, s->ran ? "true" : "false", s->ok ? "true" : "false", s->skip_reason[0] ? "true" : "false",
             dtype_name(t->in), dtype_name(t->out), t->m, t->k, t->n, t->m_tile, t->n_tile, t->k_slice,
-            t->inplace ? "true" : "false", t->chained ? "true" : "false", t->tasks_per_job, s->fds, r->tasks, r->jobs,
-            (unsigned long long)r->compared, (unsigned long long)r->mismatches, (unsigned long long)r->unwritten,
+            t->inplace ? "true" : "false", t->chained ? "true" : "false", t->reuse ? "true" : "false", t->tasks_per_job,
+            s->fds, r->tasks, r->reuse_tasks, r->jobs, (unsigned long long)r->compared,
+            (unsigned long long)r->mismatches, (unsigned long long)r->unwritten,
             isfinite(r->max_abs_err) ? r->max_abs_err : -1.0, r->wall_ms, r->model_ns[0] / 1e6, r->model_ns[1] / 1e6,
             r->job_measured_ns / 1e6, r->job_model_ns[0] / 1e6, r->job_model_ns[1] / 1e6, r->job_ratio_max,
             r->jobs_within_bounds ? "true" : "false", s->reps, r->dev_core[0], r->dev_core[1], r->dev_core[2]);
@@ -711,9 +737,14 @@ void npu_ladder_print_json(FILE *out, const struct npu_ladder *L)
         fprintf(out, "%s{\"dim\":\"%s\",\"passed\":", k ? "," : "", e->dim);
         if (!strcmp(e->dim, "out"))
             fprintf(out, "null,\"failed\":\"%s\"", pair_name(e->failed));
-        else if (!strcmp(e->dim, "k-slices") || !strcmp(e->dim, "tails"))
-            fprintf(out, "\"%s\",\"failed\":\"%s\"", !strcmp(e->dim, "tails") ? "unchained" : "packed",
-                    !strcmp(e->dim, "tails") ? "chained" : "in place");
+        else if (!strcmp(e->dim, "k-slices") || !strcmp(e->dim, "tails") || !strcmp(e->dim, "weight-reuse"))
+            fprintf(out, "\"%s\",\"failed\":\"%s\"",
+                    !strcmp(e->dim, "tails")          ? "unchained"
+                    : !strcmp(e->dim, "weight-reuse") ? "weights fetched by every task"
+                                                      : "packed",
+                    !strcmp(e->dim, "tails")          ? "chained"
+                    : !strcmp(e->dim, "weight-reuse") ? "reused from CBUF"
+                                                      : "in place");
         else
             fprintf(out, "%u,\"failed\":%u", e->passed, e->failed);
         fprintf(out, ",\"step\":\"%s\",\"error\":", e->step);

@@ -8,7 +8,8 @@
  *   b  npu-probe's cases, int8 and fp16, cut as the safe envelope allows, on one fd, then three
  *   c  widening, one dimension after the other, each from a value that must pass: rows per task, columns
  *      per task, int8 K per task, fp16 K per task (each step the tile the planner would emit), K-slices
- *      packed then read in place, tails unchained then chained, outputs int8->int32, int8->fp32, fp16->fp32
+ *      packed then read in place, tails unchained then chained, outputs int8->int32, int8->fp32, fp16->fp32,
+ *      CBUF weight reuse between the M-tiles of a job (int8, then fp16)
  *   d  timing on one fd, one job at a time: per-task and per-job overhead, the DMA bandwidth and the int8 and
  *      fp16 MAC rates at the current clock (read from the MODEL's pessimistic form), tasks per job, measured
  *      job time against the MODEL's two bounds

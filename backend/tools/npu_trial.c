@@ -30,6 +30,7 @@ struct part { /* one device's share */
     uint32_t ntasks, njobs;
     struct npu_task *tasks;
     uint32_t *task_slice, *task_m0, *task_tile, *job_first;
+    bool *task_reuse;
     struct npu_fence **fences;
     uint64_t bytes;
     uint32_t core_mask;
@@ -104,6 +105,7 @@ static void close_part(struct part *p)
     for (uint32_t j = 0; p->fences && j < p->njobs; j++) npu_fence_free(p->fences[j]);
     npu_bo_close(p->a), npu_bo_close(p->b), npu_bo_close(p->c), npu_bo_close(p->regcmd);
     free(p->tasks), free(p->task_slice), free(p->task_m0), free(p->task_tile), free(p->job_first), free(p->fences);
+    free(p->task_reuse);
     memset(p, 0, sizeof *p);
 }
 
@@ -147,7 +149,8 @@ static int build_part(struct part *p, const struct npu_trial *t, const struct ge
     p->task_tile = calloc(p->ntasks, sizeof *p->task_tile);
     p->job_first = calloc(p->njobs, sizeof *p->job_first);
     p->fences = calloc(p->njobs, sizeof *p->fences);
-    if (!p->tasks || !p->task_slice || !p->task_m0 || !p->task_tile || !p->job_first || !p->fences)
+    p->task_reuse = calloc(p->ntasks, sizeof *p->task_reuse);
+    if (!p->tasks || !p->task_slice || !p->task_m0 || !p->task_tile || !p->job_first || !p->fences || !p->task_reuse)
         return trial_fail(r, -ENOMEM, "out of memory");
     uint64_t a_bytes = (uint64_t)t->m * g->Kpad * g->bpe, b_bytes = (uint64_t)p->npad * g->Kpad * g->bpe;
     uint64_t c_bytes = (uint64_t)g->slices * t->m * p->npad * g->obpe;
@@ -187,9 +190,15 @@ static int build_part(struct part *p, const struct npu_trial *t, const struct ge
     uint32_t task = 0;
     for (uint32_t s = 0; s < g->slices; s++)
         for (uint32_t tile = 0; tile < ntiles; tile++)
-            for (uint32_t i = 0; i < g->mtiles; i++, task++) {
+            for (uint32_t i = 0, prev_banks = 0; i < g->mtiles; i++, task++) {
                 uint32_t m0 = i * g->mt;
                 struct rk_matmul mm = task_matmul(t, g, p, s, tile, m0);
+                /* the task before is this N-tile's previous M-tile, in the same job, with the same bank split */
+                uint32_t banks = npu_data_banks_needed(1, mm.m, g->kpad[s], (unsigned)g->bpe);
+                mm.weight_reuse = t->reuse && i > 0 && task % per_job && banks == prev_banks;
+                p->task_reuse[task] = mm.weight_reuse;
+                r->reuse_tasks += mm.weight_reuse;
+                prev_banks = banks;
                 uint32_t seg_iova = p->regcmd->iova + (uint32_t)(task * seg * 8), count;
                 bool next_in_job = t->chained && task + 1 < p->ntasks && (task + 1) % per_job;
                 char why[256];
@@ -218,6 +227,7 @@ static uint64_t job_model_ns(const struct part *p, uint32_t first, uint32_t last
     uint64_t ns = npu_model_job_overhead_ns(b);
     for (uint32_t i = first; i < last; i++) {
         struct npu_model_work w = npu_model_work_from_shape(&p->tasks[i].shape);
+        w.weights_reused = p->task_reuse[i];
         ns += npu_model_task_ns(&w, clock_mhz, NPU_CORES, b);
     }
     return ns;

@@ -2,7 +2,8 @@
 /*
  * One matmul trial on the NPU with a tiling given explicitly: C = A·B on random data, cut into tasks by
  * M-tile, N-tile and K-slice, the slices read in place from one full-width A or packed in regions of their
- * own, tails chained or not, tasks grouped into jobs, on 1-3 devices (fds). Every output is poisoned before
+ * own, tails chained or not, weights reused from CBUF or fetched by every task, tasks grouped into jobs, on
+ * 1-3 devices (fds). Every output is poisoned before
  * the submit, every value compared with a CPU reference (int8 inputs: bit-exact; fp16: within the stated
  * bound), and for the first wrong value, or the first failed job, the trial keeps the register stream of
  * the task responsible. npu-probe and npu-calibrate are built on it.
@@ -26,6 +27,9 @@ struct npu_trial {
     uint32_t k_slice;        /* K per task (a multiple of 32); 0 = all of K in one slice */
     bool inplace;            /* slices read from one full-width A (LINE_STRIDE = the full row), else packed */
     bool chained;            /* a tail names the next task of its job */
+    bool reuse;              /* CBUF_CON0.WEIGHT_REUSE on every M-tile after the first of an N-tile in the same
+                              * job with the same CBUF bank split: it computes with the weights the task before
+                              * left in CBUF (docs/hardware/limits.md §6.3) */
     uint32_t tasks_per_job;  /* 0 = all of a device's tasks in one job */
     bool replicate;          /* every device computes the whole matmul (else N is split over the devices) */
     bool serial;             /* submit and wait one job at a time (per-job timing) */
@@ -36,7 +40,7 @@ struct npu_trial {
 struct npu_trial_result {
     int rc; /* 0, -EDOM (wrong values), or the device's -errno */
     char error[640];
-    uint32_t devices, tasks, jobs;
+    uint32_t devices, tasks, jobs, reuse_tasks;
     uint64_t compared, mismatches, macs, bytes;
     uint64_t unwritten; /* outputs still holding the poison: their job never ran to the end (rc -EIO) */
     double max_abs_err; /* fp16: the largest |npu - ref|; int8: 0 when exact */

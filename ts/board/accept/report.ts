@@ -2,6 +2,7 @@
 // facts, figures, accuracy, plots, fleet file, the commands run, the files).
 import fs from 'node:fs';
 import path from 'node:path';
+import { envelopeLine } from '../calibrate/report.js';
 import { KLD_BOUND, PPL_REL_BOUND } from './stages/perplexity.js';
 import type { AcceptReport, Verdict } from './types.js';
 
@@ -68,9 +69,7 @@ export function reportMarkdown(r: AcceptReport): string {
     );
     if (cf.envelope) {
       const e = cf.envelope;
-      L.push(
-        `- widest envelope that passed: tasks <= ${e.m_tile_max} rows x ${e.n_tile_max} columns, K <= ${e.k_task_max_int8} int8 / ${e.k_task_max_fp16} fp16; K-slices ${e.inplace_k_slices ? 'in place' : 'packed'}; tails ${e.chained_tails ? 'chained' : 'unchained'}; outputs ${e.out_pairs.join(', ')}; jobs <= ${e.tasks_per_job_max} tasks, <= ${e.job_budget_ms} ms modelled`,
-      );
+      L.push(`- widest envelope that passed: ${envelopeLine(e)}`);
     }
     for (const e of cf.edges ?? []) L.push(`- edge: ${e}`);
     if (cf.timing) {
