@@ -28,12 +28,12 @@
 #include <stdio.h>
 
 #include "npu_device.h"
+#include "npu_envelope.h"
 #include "npu_timing.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-#include "npu_envelope.h" /* a C header without C++ guards */
 
 enum rk_gemm_mode {
     RK_GEMM_INT8 = 0,     /* W8A8, int32 accumulation (default) */
@@ -51,11 +51,13 @@ struct rk_gemm_engine;
 struct rk_weight;
 
 struct rk_gemm_options {
-    enum npu_device_kind kind;           /* ROCKET or SIM (AUTO: rocket if present, never the sim) */
-    uint32_t cores;                      /* 1..NPU_CORES devices (fds), one per NPU core; 0 = all */
-    uint32_t model_clock_mhz;            /* clock the device's timing MODEL assumes (0 = the mainline clock) */
-    uint32_t job_budget_ms;              /* pessimistic MODEL time per job; 0 = the envelope's job_budget_ms */
-    const struct npu_envelope *envelope; /* what plans may use; NULL = npu_envelope_vendor (hw/npu_envelope.h) */
+    enum npu_device_kind kind; /* ROCKET or SIM (AUTO: rocket if present, never the sim) */
+    uint32_t cores;            /* 1..NPU_CORES devices (fds), one per NPU core; 0 = all */
+    uint32_t model_clock_mhz;  /* clock the device's timing MODEL assumes (0 = the mainline clock) */
+    uint32_t job_budget_ms;    /* pessimistic MODEL time per job; 0 = the envelope's job_budget_ms */
+    /* What the planner may emit and the software NPU accepts (hw/npu_envelope.h); copied at open.
+     * NULL: npu_envelope_safe, the envelope public evidence on mainline rocket supports. */
+    const struct npu_envelope *envelope;
     bool unchecked_submit; /* skip the device layer's after-SUBMIT fence check (npu_open_options); the output
                             * canaries still catch a dropped job */
 };
@@ -69,9 +71,12 @@ const char *rk_gemm_last_error(const struct rk_gemm_engine *e);
 /* The NPU the engine runs on (its devices are one NPU: the first answers for all). 0 or -EINVAL. */
 int rk_gemm_device_info(const struct rk_gemm_engine *e, struct npu_device_info *info);
 
-/* Can a [N,K] weight run in this mode? 0, or -ENOTSUP/-EINVAL with a reason in why. Pure function of the
- * shape (padding covers any K and N >= 1); call it from supports_op. */
-int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, char *why, size_t whylen);
+/* Can a [N,K] weight run in this mode inside this envelope (NULL: safe)? 0, or -ENOTSUP/-EINVAL with a reason
+ * in why. Pure function of the shape (padding covers any K and N >= 1); call it from supports_op. */
+int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, const struct npu_envelope *env, char *why,
+                     size_t whylen);
+/* The envelope the engine plans in (a copy of the one given at open). */
+const struct npu_envelope *rk_gemm_envelope(const struct rk_gemm_engine *e);
 
 /* Prepare a resident weight: row n of K values is at data + n·row_bytes, decoded by to_float (ggml's
  * type_traits->to_float, or NULL for plain f32 rows). Quantize/convert, pad, pack, place in each core's BOs. */
@@ -121,8 +126,10 @@ int rk_gemm_run(struct rk_gemm_engine *e, const struct rk_weight *w, const float
 
 /* Print the plan rk_gemm_run would use for this weight and M (tiles, slices, jobs, bytes, MODEL times). */
 int rk_gemm_explain(struct rk_gemm_engine *e, const struct rk_weight *w, int64_t M, FILE *out);
-/* The same without a prepared weight or an engine (planning is a pure function of the shape). */
-int rk_gemm_explain_shape(int64_t K, int64_t N, int64_t M, enum rk_gemm_mode mode, uint32_t cores, FILE *out);
+/* The same without a prepared weight or an engine (planning is a pure function of the shape and envelope;
+ * env NULL: safe). */
+int rk_gemm_explain_shape(int64_t K, int64_t N, int64_t M, enum rk_gemm_mode mode, uint32_t cores,
+                          const struct npu_envelope *env, FILE *out);
 
 #ifdef __cplusplus
 }

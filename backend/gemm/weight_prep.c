@@ -100,7 +100,7 @@ int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int
     struct rk_weight *w = calloc(1, sizeof *w);
     if (!w) return rk_gemm_fail(e, -ENOMEM, "out of memory");
     w->e = e;
-    int rc = rk_layout_make(K, N, mode, e->cores, &w->L, why, sizeof why);
+    int rc = rk_layout_make(K, N, mode, e->cores, &e->env, &w->L, why, sizeof why);
     if (rc) {
         free(w);
         return rk_gemm_fail(e, rc, "weight [N=%lld, K=%lld] declined: %s", (long long)N, (long long)K, why);

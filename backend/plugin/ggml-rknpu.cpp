@@ -2,9 +2,9 @@
 //
 // Reads top-down like ggml's small backends (docs/style.md §1): device selection, the MUL_MAT kernel, the
 // backend (stream), the device with its placement policy, the registry, the dynamic-loading entry
-// points. The settings (RKNPU_DEVICE, RKNPU_MODE, RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ) are parsed in
-// rknpu-config.cpp, the buffer type lives in rknpu-buffer.cpp, the extra entry points reached through
-// get_proc_address are declared in ggml-rknpu.h. Registry, device and buffer type are static
+// points. The settings (RKNPU_DEVICE, RKNPU_MODE, RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ, RKNPU_ENVELOPE,
+// RKNPU_PROFILE) and the board profile are read in rknpu-config.cpp, the buffer type lives in
+// rknpu-buffer.cpp, the extra entry points reached through get_proc_address are declared in ggml-rknpu.h. Registry, device and buffer type are static
 // singletons: every ggml_backend_load_all() dlopens the plugin again and must get the same objects
 // back (docs/hardware/ggml-backend.md §1.7).
 
@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <sys/utsname.h>
 
 // Quantized weights (Q4_K, Q8_0, ...) carry at most 8 bits of precision, so int8 loses little and
 // runs at the full MAC rate; float weights (F32, F16, BF16) would lose precision they have, so they
@@ -47,12 +48,52 @@ static rknpu_outcome rknpu_device_init(rknpu_device_context &dev, std::string &w
         why = "RKNPU_DEVICE=off";
         return rknpu_outcome::absent;
     }
-    rk_gemm_options opt = {};
-    opt.kind = cfg.kind;
-    opt.cores = 0; // every core
-    opt.model_clock_mhz = cfg.clock_mhz;
+    // One device first, for what the board profile is checked against (driver, its version, cores); the
+    // engine then opens every core in the envelope chosen.
     char reason[512] = "";
-    if (rk_gemm_open(&opt, &dev.engine, reason, sizeof reason) != 0) {
+    npu_open_options probe_opt = {};
+    probe_opt.model_clock_mhz = cfg.clock_mhz;
+    npu_device *probe = nullptr;
+    npu_device_info info = {};
+    if (npu_device_open(cfg.kind, &probe_opt, &probe) == 0) {
+        npu_device_get_info(probe, &info);
+        npu_device_close(probe);
+    } else {
+        snprintf(reason, sizeof reason, "opening the NPU (%s): %s", npu_device_kind_name(cfg.kind), npu_last_error());
+    }
+    rknpu_envelope_choice choice;
+    if (!reason[0]) {
+        utsname uts = {};
+        uname(&uts);
+        choice = rknpu_envelope_choose(cfg, info, uts.release);
+        if (!choice.error.empty()) {
+            why = choice.error;
+            return rknpu_outcome::config_error;
+        }
+        dev.envelope = choice.envelope;
+        dev.envelope_note = choice.note;
+        // A profile made on this system also measured the timing: the MODEL plans with it from here on
+        // (device/npu_timing.h; the planner's job budget is MODEL time, docs/hardware/limits.md §5 E5).
+        if (choice.profile_used) {
+            const rk_board_timing &t = choice.profile.timing;
+            npu_model_measured m = {};
+            m.task_overhead_us = t.task_overhead_us;
+            m.job_overhead_us = t.job_overhead_us;
+            m.mac_efficiency = t.mac_efficiency;
+            m.dma_core_gbps = t.dma_gbps;
+            m.clock_mhz = choice.profile.clock_mhz;
+            if (npu_model_install_measured(&m, choice.profile.created) != 0)
+                dev.envelope_note += "; its timing is implausible and not used (timing model as fitted)";
+        }
+        rk_gemm_options opt = {};
+        opt.kind = cfg.kind;
+        opt.cores = 0; // every core
+        opt.model_clock_mhz = cfg.clock_mhz;
+        opt.envelope = &dev.envelope;
+        rk_gemm_open(&opt, &dev.engine, reason, sizeof reason);
+    }
+    if (!dev.engine) {
+        npu_model_reset();
         if (cfg.kind == NPU_DEVICE_AUTO) {
             why = std::string(reason) + "; RKNPU_DEVICE=sim selects the software NPU";
             return rknpu_outcome::absent;
@@ -63,14 +104,15 @@ static rknpu_outcome rknpu_device_init(rknpu_device_context &dev, std::string &w
     }
     rk_gemm_device_info(dev.engine, &dev.info);
     char desc[256];
+    const char *env = npu_envelope_name(dev.envelope.kind);
     if (dev.info.is_simulator) {
         snprintf(desc, sizeof desc,
-                 "RK3588 NPU SOFTWARE SIMULATOR (%u cores, timing model %u MHz, %s; not real hardware)", dev.info.cores,
-                 dev.info.model_clock_mhz, npu_model_source());
+                 "RK3588 NPU SOFTWARE SIMULATOR (%u cores, timing model %u MHz, %s, envelope %s; not real hardware)",
+                 dev.info.cores, dev.info.model_clock_mhz, npu_model_source(), env);
     } else {
-        snprintf(desc, sizeof desc, "RK3588 NPU at %s (%s %d.%d.%d, %u cores, timing model %u MHz, %s)", dev.info.node,
-                 dev.info.driver, dev.info.version_major, dev.info.version_minor, dev.info.version_patch,
-                 dev.info.cores, dev.info.model_clock_mhz, npu_model_source());
+        snprintf(desc, sizeof desc, "RK3588 NPU at %s (%s %d.%d.%d, %u cores, timing model %u MHz, %s, envelope %s)",
+                 dev.info.node, dev.info.driver, dev.info.version_major, dev.info.version_minor, dev.info.version_patch,
+                 dev.info.cores, dev.info.model_clock_mhz, npu_model_source(), env);
     }
     dev.description = desc;
     return rknpu_outcome::present;
@@ -94,10 +136,10 @@ struct rknpu_plugin {
         // A config error is an ERROR: the user asked for something that cannot be had. The stock
         // tools go on on the CPU; the CLI reads the status and refuses.
         if (present) {
-            GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s for batches >= %lld tokens\n", RKNPU_NAME,
+            GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s for batches >= %lld tokens; %s\n", RKNPU_NAME,
                           dev.description.c_str(),
                           dev.config.mode_forced ? rk_gemm_mode_name(dev.config.mode) : "int8 (fp16 for float weights)",
-                          (long long)dev.config.min_batch);
+                          (long long)dev.config.min_batch, dev.envelope_note.c_str());
         } else if (config_error) {
             GGML_LOG_ERROR("%s: %s; no device registered\n", RKNPU_NAME, why.c_str());
         } else {
@@ -364,7 +406,7 @@ static bool rknpu_mul_mat_supported(const rknpu_device_context &dev, const ggml_
     if (src0->buffer && src0->buffer->buft != ggml_backend_rknpu_buffer_type()) {
         return false;
     }
-    if (rk_gemm_supports(src0->ne[0], src0->ne[1], mode, nullptr, 0) != 0) {
+    if (rk_gemm_supports(src0->ne[0], src0->ne[1], mode, rk_gemm_envelope(dev.engine), nullptr, 0) != 0) {
         return false;
     }
     return ggml_nrows(src1) >= dev.config.min_batch;

@@ -18,6 +18,8 @@ struct rknpu_device_context {
     rk_gemm_engine *engine = nullptr;
     npu_device_info info = {};
     rknpu_config config;
+    npu_envelope envelope = npu_envelope_safe; // the engine plans in it (rknpu_envelope_choose)
+    std::string envelope_note;                 // which envelope and what became of the board profile
     std::string description;
     std::mutex mutex; // one engine, one caller at a time (rk_gemm.h)
     // counters since load, for selftest/bench through get_proc_address

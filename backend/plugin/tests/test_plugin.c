@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -90,8 +92,61 @@ struct status_case {
     const char *name;
     const char *device, *mode, *min_batch, *clock_mhz; /* NULL = unset */
     int present, config_error, is_simulator;
-    const char *reason_has, *description_has; /* NULL = must be empty */
+    const char *reason_has, *description_has;     /* NULL = must be empty */
+    const char *envelope, *profile, *config_home; /* RKNPU_ENVELOPE, RKNPU_PROFILE, XDG_CONFIG_HOME */
 };
+
+/* Board profiles for the cases: one made on this system (the simulator, this kernel, 200 MHz), one for
+ * another kernel, one that is not JSON; and a config home holding the current one. */
+static char dir[] = "/tmp/rknpu-plugin-XXXXXX";
+static char current[PATH_MAX], stale[PATH_MAX], broken[PATH_MAX], home[PATH_MAX], odd_timing[PATH_MAX];
+
+static void write_profile(const char *path, const char *kernel, double mac_efficiency)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return;
+    fprintf(f,
+            "{\"format\": \"rosenblatt-board-profile\", \"version\": 1, \"created\": \"2026-11-30T12:00:00Z\", "
+            "\"host\": \"test\", \"kernel\": \"%s\", \"driver\": {\"name\": \"npusim\", \"version\": \"1.0.0\"}, "
+            "\"clock_mhz\": 200, \"cores\": 3, \"simulator\": true, "
+            "\"envelope\": {\"m_tile_max\": 64, \"n_tile_max\": 512, \"k_task_max_int8\": 8192, "
+            "\"k_task_max_fp16\": 4096, \"inplace_k_slices\": true, \"chained_tails\": false, \"weight_reuse\": false, "
+            "\"out_pairs\": [\"int8-int32\", \"fp16-fp32\"], \"tasks_per_job_max\": 64, \"job_budget_ms\": 100}, "
+            "\"timing\": {\"task_overhead_us\": 22, \"job_overhead_us\": 90, \"int8_macs_per_cycle\": 1024, "
+            "\"fp16_macs_per_cycle\": 512, \"dma_gbps\": 11.1, \"mac_efficiency\": %g, \"job_time_ratio_max\": 1}}\n",
+            kernel, mac_efficiency);
+    fclose(f);
+}
+
+static void make_profiles(void)
+{
+    struct utsname u;
+    uname(&u);
+    if (!mkdtemp(dir)) return;
+    snprintf(current, sizeof current, "%s/current.json", dir);
+    snprintf(stale, sizeof stale, "%s/stale.json", dir);
+    snprintf(broken, sizeof broken, "%s/broken.json", dir);
+    snprintf(home, sizeof home, "%s/config", dir);
+    snprintf(odd_timing, sizeof odd_timing, "%s/odd-timing.json", dir);
+    write_profile(current, u.release, 1);
+    write_profile(stale, "0.0.1-another-kernel", 1);
+    write_profile(odd_timing, u.release, 1.5); /* more MACs than the array has: implausible */
+    FILE *f = fopen(broken, "w");
+    if (f) fputs("{\"format\": \"rosenblatt-board-profile\",\n \"version\": }\n", f), fclose(f);
+    char sub[PATH_MAX + 32], file[PATH_MAX + 64];
+    mkdir(home, 0700);
+    snprintf(sub, sizeof sub, "%s/rosenblatt", home);
+    mkdir(sub, 0700);
+    snprintf(file, sizeof file, "%s/board-profile.json", sub);
+    write_profile(file, u.release, 1);
+}
+
+static void remove_profiles(void)
+{
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd)) tap_diag("could not remove %s", dir);
+}
 
 /* A child with the case's environment loads the plugin and prints its status into out. Called before
  * the parent loads the plugin, so every child starts without it. */
@@ -108,7 +163,11 @@ static int run_child(const struct status_case *c, char *out, size_t outlen)
         const char *vars[][2] = {{"RKNPU_DEVICE", c->device},
                                  {"RKNPU_MODE", c->mode},
                                  {"RKNPU_MIN_BATCH", c->min_batch},
-                                 {"RKNPU_CLOCK_MHZ", c->clock_mhz}};
+                                 {"RKNPU_CLOCK_MHZ", c->clock_mhz},
+                                 {"RKNPU_ENVELOPE", c->envelope},
+                                 {"RKNPU_PROFILE", c->profile},
+                                 /* never the user's own profile */
+                                 {"XDG_CONFIG_HOME", c->config_home ? c->config_home : "/nonexistent-config"}};
         for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
             vars[i][1] ? setenv(vars[i][0], vars[i][1], 1) : unsetenv(vars[i][0]);
         setenv("RKNPU_ACCEL_DIR", "/nonexistent-accel", 1); /* no NPU, even on a board */
@@ -161,18 +220,51 @@ static void check_status(const struct status_case *c)
 static void status_cases(void)
 {
     const struct status_case cases[] = {
-            {"RKNPU_DEVICE=gpu", "gpu", NULL, NULL, NULL, 0, 1, 0, "RKNPU_DEVICE='gpu'", NULL},
-            {"RKNPU_MODE=int4", "sim", "int4", NULL, NULL, 0, 1, 0, "RKNPU_MODE='int4'", NULL},
-            {"RKNPU_MIN_BATCH=0", "sim", NULL, "0", NULL, 0, 1, 0, "RKNPU_MIN_BATCH='0'", NULL},
-            {"RKNPU_MIN_BATCH=8x", "sim", NULL, "8x", NULL, 0, 1, 0, "RKNPU_MIN_BATCH='8x'", NULL},
-            {"RKNPU_CLOCK_MHZ=2001", "sim", NULL, NULL, "2001", 0, 1, 0, "RKNPU_CLOCK_MHZ='2001'", NULL},
-            {"RKNPU_CLOCK_MHZ=-200", "sim", NULL, NULL, "-200", 0, 1, 0, "RKNPU_CLOCK_MHZ='-200'", NULL},
-            {"RKNPU_DEVICE=rocket without an NPU", "rocket", NULL, NULL, NULL, 0, 1, 0, "RKNPU_DEVICE=rocket", NULL},
-            {"RKNPU_DEVICE=auto without an NPU", "auto", NULL, NULL, NULL, 0, 0, 0, "no rocket NPU found", NULL},
-            {"RKNPU_DEVICE unset without an NPU", NULL, NULL, NULL, NULL, 0, 0, 0, "no rocket NPU found", NULL},
-            {"RKNPU_DEVICE=off", "off", "fp16", "4", NULL, 0, 0, 0, "RKNPU_DEVICE=off", NULL},
+            {"RKNPU_DEVICE=gpu", "gpu", NULL, NULL, NULL, 0, 1, 0, "RKNPU_DEVICE='gpu'", NULL, NULL, NULL, NULL},
+            {"RKNPU_MODE=int4", "sim", "int4", NULL, NULL, 0, 1, 0, "RKNPU_MODE='int4'", NULL, NULL, NULL, NULL},
+            {"RKNPU_MIN_BATCH=0", "sim", NULL, "0", NULL, 0, 1, 0, "RKNPU_MIN_BATCH='0'", NULL, NULL, NULL, NULL},
+            {"RKNPU_MIN_BATCH=8x", "sim", NULL, "8x", NULL, 0, 1, 0, "RKNPU_MIN_BATCH='8x'", NULL, NULL, NULL, NULL},
+            {"RKNPU_CLOCK_MHZ=2001", "sim", NULL, NULL, "2001", 0, 1, 0, "RKNPU_CLOCK_MHZ='2001'", NULL, NULL, NULL,
+             NULL},
+            {"RKNPU_CLOCK_MHZ=-200", "sim", NULL, NULL, "-200", 0, 1, 0, "RKNPU_CLOCK_MHZ='-200'", NULL, NULL, NULL,
+             NULL},
+            {"RKNPU_DEVICE=rocket without an NPU", "rocket", NULL, NULL, NULL, 0, 1, 0, "RKNPU_DEVICE=rocket", NULL,
+             NULL, NULL, NULL},
+            {"RKNPU_DEVICE=auto without an NPU", "auto", NULL, NULL, NULL, 0, 0, 0, "no rocket NPU found", NULL, NULL,
+             NULL, NULL},
+            {"RKNPU_DEVICE unset without an NPU", NULL, NULL, NULL, NULL, 0, 0, 0, "no rocket NPU found", NULL, NULL,
+             NULL, NULL},
+            {"RKNPU_DEVICE=off", "off", "fp16", "4", NULL, 0, 0, 0, "RKNPU_DEVICE=off", NULL, NULL, NULL, NULL},
             {"RKNPU_DEVICE=sim", "sim", "int8-had", "3", "1000", 1, 0, 1, NULL,
-             "SOFTWARE SIMULATOR (3 cores, timing model 1000 MHz"},
+             "SOFTWARE SIMULATOR (3 cores, timing model 1000 MHz, fitted to published measurements, envelope safe",
+             NULL, NULL, NULL},
+            {"RKNPU_ENVELOPE=fast", "sim", NULL, NULL, NULL, 0, 1, 0, "RKNPU_ENVELOPE='fast'", NULL, "fast", NULL,
+             NULL},
+            {"RKNPU_ENVELOPE=vendor", "sim", NULL, NULL, NULL, 1, 0, 1, NULL, "envelope vendor", "vendor", NULL, NULL},
+            /* a profile made on this system also installs its measured timing into the MODEL */
+            {"a current profile: board", "sim", NULL, NULL, NULL, 1, 0, 1, NULL,
+             "timing model 200 MHz, board profile 2026-11-30T12:00:00Z, envelope board", NULL, current, NULL},
+            {"a current profile with implausible timing: board, MODEL as fitted", "sim", NULL, NULL, NULL, 1, 0, 1,
+             NULL, "fitted to published measurements, envelope board", NULL, odd_timing, NULL},
+            {"a current profile in the config home: board", "sim", NULL, NULL, NULL, 1, 0, 1, NULL, "envelope board",
+             NULL, NULL, home},
+            {"a current profile, RKNPU_ENVELOPE=safe", "sim", NULL, NULL, NULL, 1, 0, 1, NULL, "envelope safe", "safe",
+             current, NULL},
+            {"a current profile, RKNPU_ENVELOPE=board", "sim", NULL, NULL, NULL, 1, 0, 1, NULL, "envelope board",
+             "board", current, NULL},
+            {"a profile for another clock: safe", "sim", NULL, NULL, "1000", 1, 0, 1, NULL, "envelope safe", NULL,
+             current, NULL},
+            {"a stale profile: safe", "sim", NULL, NULL, NULL, 1, 0, 1, NULL,
+             "fitted to published measurements, envelope safe", NULL, stale, NULL},
+            {"a stale profile, RKNPU_ENVELOPE=board", "sim", NULL, NULL, NULL, 0, 1, 0,
+             "is stale: made for kernel 0.0.1-another-kernel", NULL, "board", stale, NULL},
+            {"RKNPU_ENVELOPE=board without a profile", "sim", NULL, NULL, NULL, 0, 1, 0,
+             "RKNPU_ENVELOPE=board, but there is no board profile at /nonexistent-config/rosenblatt/board-profile.json",
+             NULL, "board", NULL, NULL},
+            {"RKNPU_PROFILE names no file", "sim", NULL, NULL, NULL, 0, 1, 0,
+             "board profile /nonexistent/p.json: No such file", NULL, NULL, "/nonexistent/p.json", NULL},
+            {"RKNPU_PROFILE is not a profile", "sim", NULL, NULL, NULL, 0, 1, 0, "line 2, column 13: expected a value",
+             NULL, NULL, broken, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_status(&cases[i]);
 }
@@ -183,7 +275,9 @@ int main(int argc, char **argv)
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = 0;
     snprintf(plugin, sizeof plugin, "%s/libggml-rknpu.so", dirname(exe));
+    make_profiles();
     status_cases();
+    remove_profiles();
 
     setenv("RKNPU_DEVICE", "sim", 1);
     setenv("RKNPU_MIN_BATCH", "1", 1);

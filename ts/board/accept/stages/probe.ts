@@ -1,4 +1,4 @@
-// Stage 2: npu-probe, int8 and fp16 on 1, 2 and 3 cores; int8 must be bit-exact, fp16 within tolerance.
+// Stage 3: npu-probe, int8 and fp16 on 1, 2 and 3 cores; int8 must be bit-exact, fp16 within tolerance.
 import path from 'node:path';
 import { toolEnv } from '../../../runtime/npu-settings.js';
 import { ToolOutputError } from '../../../util/tool.js';
@@ -25,8 +25,8 @@ export const probeStage: StageFn = async (c, s) => {
   for (const dtype of DTYPES) {
     for (const cores of CORE_COUNTS) {
       const file = `probe-${dtype}-${cores}core.txt`;
-      const args = ['--device', c.o.npu.device, '--dtype', dtype, '--cores', String(cores), '--json'];
-      const r = await runStageTool(c, s, file, exe, args, toolEnv(c.o.npu));
+      const args = ['--device', c.npu.device, '--dtype', dtype, '--cores', String(cores), '--json'];
+      const r = await runStageTool(c, s, file, exe, args, toolEnv(c.npu));
       let j: any;
       try {
         j = parseProbeJson(r.stdout);
