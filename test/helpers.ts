@@ -38,6 +38,12 @@ export const nativeOut = (): string => path.dirname(pluginPath());
 /** The embedded default model (made by scripts/make-default-model.sh on first use). */
 export const defaultModel = once(() => sh('bash', [path.join(repo, 'scripts', 'make-default-model.sh')]));
 
+/** The tiny random-weight models of ts/model/tiny-archs.ts, Q4_K_M (scripts/make-fixture-models.sh, on first use). */
+const fixtureDir = once(() => sh('bash', [path.join(repo, 'scripts', 'make-fixture-models.sh')]));
+export const fixtureModel = (name: string): string => path.join(fixtureDir(), `${name}-q4_k_m.gguf`);
+/** The text the fixture models are evaluated on. */
+export const fixtureText = (): string => path.join(fixtureDir(), 'text.txt');
+
 /** A file of the trained tiny Qwen2 in ../shared/models, or null outside this setup. */
 export function sharedModel(name: string): string | null {
   const p = path.join(sharedModels, 'tiny-qwen2', name);
@@ -68,12 +74,17 @@ export function cli(args: string[], env: Record<string, string> = {}): RunResult
   return pick(r);
 }
 
-/** Run a tool of the pinned build. */
-export function tool(name: string, args: string[], env: Record<string, string> = {}): RunResult {
+/** Run a tool of the pinned build (for up to timeoutMs). */
+export function tool(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = CHILD_TIMEOUT_MS,
+): RunResult {
   const r = spawnSync(path.join(binDir(), name), args, {
     encoding: 'utf8',
     env: { ...process.env, ...env },
-    timeout: CHILD_TIMEOUT_MS,
+    timeout: timeoutMs,
   });
   return pick(r);
 }

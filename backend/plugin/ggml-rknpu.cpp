@@ -237,7 +237,9 @@ static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml
 {
     auto &ctx = *(rknpu_backend_context *)backend->context;
     const int n = ggml_graph_n_nodes(cgraph);
-    int cpu_0 = -1; // start of a run of nodes for the CPU
+    int cpu_0 = -1;                     // start of a run of nodes for the CPU
+    int n_mul_mat = 0, n_mmid = 0;      // what ran here, for the debug line below
+    const ggml_tensor *first = nullptr; // the first of them
     for (int i = 0; i <= n; i++) {
         ggml_tensor *node = i < n ? ggml_graph_node(cgraph, i) : nullptr;
         bool on_npu = node && rknpu_runs_here(*ctx.dev, node);
@@ -262,7 +264,15 @@ static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml
             if (st != GGML_STATUS_SUCCESS) {
                 return st;
             }
+            (node->op == GGML_OP_MUL_MAT ? n_mul_mat : n_mmid)++;
+            first = first ? first : node;
         }
+    }
+    // With -v the stock tools show debug lines: which matmuls of each graph the NPU ran, and on how many rows
+    // (a prefill's batch; decode's single rows stay with the CPU).
+    if (first) {
+        GGML_LOG_DEBUG("%s: graph of %d nodes: %d MUL_MAT and %d MUL_MAT_ID on the NPU, the first %s with %lld rows\n",
+                       RKNPU_NAME, n, n_mul_mat, n_mmid, first->name, (long long)ggml_nrows(first->src[1]));
     }
     return GGML_STATUS_SUCCESS;
 }

@@ -91,6 +91,9 @@ void rknpu_sidecar_release(rknpu_sidecar *sc)
 
 int rknpu_sidecar_convert(rknpu_device_context *dev, const ggml_tensor *t, rknpu_sidecar *sc)
 {
+    // The engine serves one thread at a time (rk_gemm.h): a lazy conversion must not run beside another
+    // thread's matmul (several contexts, test-backend-ops -j). Order: the buffer's mutex, then the device's.
+    std::lock_guard<std::mutex> engine_lock(dev->mutex);
     rknpu_sidecar_release(sc);
     // ggml's F32 has no to_float: the engine takes f32 rows as they are (rk_gemm.h)
     rk_row_to_float to_float = t->type == GGML_TYPE_F32 ? nullptr : ggml_get_type_traits(t->type)->to_float;
