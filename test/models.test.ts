@@ -120,7 +120,11 @@ t.test('control: a routing mistake fails the agreement rule', (t) => {
   const ref = path.join(dir, 'control-ref.bin'),
     wrong = path.join(dir, 'control-3-experts.bin');
   t.equal(logProbs(model, off(), ref), '', 'the reference: 4 experts per token');
-  t.equal(logProbs(model, off(), wrong, ['--override-kv', 'qwen3moe.expert_used_count=int:3']), '', '3 experts per token');
+  t.equal(
+    logProbs(model, off(), wrong, ['--override-kv', 'qwen3moe.expert_used_count=int:3']),
+    '',
+    '3 experts per token',
+  );
   const a = agreement(readLogitFile(ref), readLogitFile(wrong), TIE_NATS);
   t.ok(a.sameTopOrTie < MIN_AGREEMENT, `same top or near-tie at ${(100 * a.sameTopOrTie).toFixed(1)} %: fails`);
   t.end();
