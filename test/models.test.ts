@@ -3,7 +3,7 @@
 // tools with the plugin on the simulator.
 //
 // For each: llama-completion (greedy) on the NPU and on the CPU: the NPU runs the prompt's matmuls (the plugin's
-// debug lines), MUL_MAT_ID too for the MoE; then llama-perplexity over the same token windows on each, and the
+// debug lines with GGML_SCHED_DEBUG and -v), MUL_MAT_ID too for the MoE; then llama-perplexity over the same token windows on each, and the
 // agreement rule on their log-probabilities (ts/util/logit-file.ts):
 //   at >= 99 % of the positions the NPU's top token is the CPU's, or a near-tie by the CPU's own log-probabilities
 //   (its log p of the NPU's pick within 1 nat of its top).
@@ -46,7 +46,7 @@ function logProbs(model: string, env: Record<string, string>, file: string, extr
   return r.status === 0 ? '' : r.stderr.slice(-800) || `exit ${r.status}`;
 }
 
-/** The plugin's debug lines: matmuls per graph the NPU ran, with the first one's rows. */
+/** The plugin's debug lines (GGML_SCHED_DEBUG): matmuls per graph the NPU ran, with the first one's rows. */
 function npuGraphs(stderr: string) {
   return [
     ...stderr.matchAll(
@@ -59,7 +59,7 @@ for (const spec of TINY_ARCHS) {
   t.test(`${spec.name}: ${spec.arch} with the ratios of ${spec.mirrors}`, (t) => {
     const model = fixtureModel(spec.name);
     const args = ['-m', model, '-no-cnv', '-p', PROMPT, '-n', GENERATED, '--temp', '0', '-t', '2', '--no-warmup'];
-    const npu = tool('llama-completion', [...args, '-v'], sim());
+    const npu = tool('llama-completion', [...args, '-v'], { ...sim(), GGML_SCHED_DEBUG: '1' });
     const cpu = tool('llama-completion', args, off());
     t.equal(npu.status, 0, 'llama-completion with the plugin (simulator)', { stderr: npu.stderr.slice(-600) });
     t.equal(cpu.status, 0, 'llama-completion on the CPU', { stderr: cpu.stderr.slice(-600) });

@@ -2,9 +2,9 @@
 //
 // Reads top-down like ggml's small backends (docs/style.md §1): device selection, the MUL_MAT kernel, the
 // backend (stream), the device with its placement policy, the registry, the dynamic-loading entry
-// points. MUL_MAT_ID (mixture-of-experts) is in rknpu-mul-mat-id.cpp. The settings (RKNPU_DEVICE, RKNPU_MODE, RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ) are parsed in
-// rknpu-config.cpp, the buffer type lives in rknpu-buffer.cpp, the extra entry points reached through
-// get_proc_address are declared in ggml-rknpu.h. Registry, device and buffer type are static
+// points. MUL_MAT_ID (mixture of experts) is in rknpu-mul-mat-id.cpp. The settings (RKNPU_DEVICE,
+// RKNPU_MODE, RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ) are parsed in rknpu-config.cpp, the buffer type lives in
+// rknpu-buffer.cpp, the extra entry points reached through get_proc_address are declared in ggml-rknpu.h. Registry, device and buffer type are static
 // singletons: every ggml_backend_load_all() dlopens the plugin again and must get the same objects
 // back (docs/hardware/ggml-backend.md §1.7).
 
@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 // Quantized weights (Q4_K, Q8_0, ...) carry at most 8 bits of precision, so int8 loses little and
@@ -268,9 +269,10 @@ static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml
             first = first ? first : node;
         }
     }
-    // With -v the stock tools show debug lines: which matmuls of each graph the NPU ran, and on how many rows
-    // (a prefill's batch; decode's single rows stay with the CPU).
-    if (first) {
+    // With ggml's scheduler debugging on (GGML_SCHED_DEBUG, shown by the stock tools with -v), which matmuls of
+    // each graph the NPU ran, and on how many rows (a prefill's batch; decode's single rows stay with the CPU).
+    static const bool sched_debug = getenv("GGML_SCHED_DEBUG") != nullptr;
+    if (first && sched_debug) {
         GGML_LOG_DEBUG("%s: graph of %d nodes: %d MUL_MAT and %d MUL_MAT_ID on the NPU, the first %s with %lld rows\n",
                        RKNPU_NAME, n, n_mul_mat, n_mmid, first->name, (long long)ggml_nrows(first->src[1]));
     }

@@ -3,8 +3,9 @@
  * (those run on the CPU inside the same node) and one gets none; b is either one row per token for every slot
  * (broadcast) or one row per slot. Checked: every row of dst against the CPU backend's MUL_MAT_ID (the NPU's
  * rows within the int8/fp16 error, the CPU-run rows to float rounding: for int8 types that also tells that they
- * did not go through the NPU), the plugin's expert counters, the placement rule (expected rows per expert vs min_batch), and that an expert id
- * out of range fails the graph instead of reading outside the weights. TAP output. */
+ * did not go through the NPU), the plugin's expert counters, the placement rule (expected rows per expert vs
+ * min_batch), and that an expert id out of range fails the graph instead of reading outside the weights. TAP
+ * output. */
 #include "ggml.h"
 #include "ggml-alloc.h"
 #include "ggml-backend.h"
