@@ -182,10 +182,10 @@ static bool model_complete(const struct bench_model *m)
     return n == m->nshapes;
 }
 
-/* Occurrences of a shape in the whole model. */
+/* Weights of this shape in the whole model (an expert stack counts each expert). */
 static int model_count(const struct bench_model *m, const struct bench_shape *sh)
 {
-    return sh->per_layer ? m->layers * sh->per_layer : 1;
+    return (sh->per_layer ? m->layers * sh->per_layer : 1) * (sh->experts ? sh->experts : 1);
 }
 
 /* "a-b" milliseconds of [optimistic, pessimistic] nanoseconds, padded to the column. */
@@ -462,6 +462,12 @@ int main(int argc, char **argv)
         bool any = false;
         for (int s = 0; s < nsel; s++) any |= selected[s].model == m;
         if (!any) continue;
+        if (m->experts_used) { /* each expert runs on its share of the rows: a prediction needs the routing */
+            printf("\n# prefill prediction (%s): not made for a mixture of experts (rows per expert depend on the "
+                   "routing; %d of each stack's experts per token)\n",
+                   m->title, m->experts_used);
+            continue;
+        }
         printf("\n# prefill prediction (%s, 512 tokens, %d layers); NPU = timing MODEL (optimistic-pessimistic, %s), "
                "glue/CPU = measured here\n",
                m->title, m->layers, npu_model_source());

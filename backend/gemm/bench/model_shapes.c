@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* The models' matmul shapes (model_shapes.h). In ggml order: src0 [K, N] = [input width, output width].
  * Attention: Q [hidden, heads·head], K and V [hidden, KV heads·head], O [heads·head, hidden]; FFN: gate and up
- * [hidden, FFN], down [FFN, hidden]; lm_head [hidden, vocabulary] (tied or not, the NPU holds a copy). */
+ * [hidden, FFN], down [FFN, hidden]; lm_head [hidden, vocabulary] (tied or not, the NPU holds a copy). An expert
+ * stack is one [K, N] weight per expert on the NPU (backend/plugin/rknpu-mul-mat-id.cpp). */
 #include "model_shapes.h"
 
 #include <string.h>
@@ -54,6 +55,19 @@ static const struct bench_shape gemma3_4b[] = {
         {"ffn_down", 10240, 2560, GGML_TYPE_Q4_K, 1},     {"lm_head", 2560, 262144, GGML_TYPE_Q6_K, 0},
 };
 
+/* Qwen3-30B-A3B (mixture of experts): hidden 2048, 32 heads and 4 KV heads of 128 (Q width 4096), 48 layers,
+ * 128 experts of FFN 768, 8 per token, a router [2048, 128] per layer (F32 in a Q4_K_M file: fp16 on the NPU),
+ * vocabulary 151936 (separate) */
+static const struct bench_shape qwen3_30b_a3b[] = {
+        {"attn_q", 2048, 4096, GGML_TYPE_Q4_K, 1, 0},
+        {"attn_o", 4096, 2048, GGML_TYPE_Q4_K, 1, 0},
+        {"attn_k/attn_v", 2048, 512, GGML_TYPE_Q4_K, 2, 0},
+        {"ffn_gate_inp", 2048, 128, GGML_TYPE_F32, 1, 0},
+        {"ffn_gate/up_exps", 2048, 768, GGML_TYPE_Q4_K, 2, 128},
+        {"ffn_down_exps", 768, 2048, GGML_TYPE_Q5_0, 1, 128},
+        {"lm_head", 2048, 151936, GGML_TYPE_Q6_K, 0, 0},
+};
+
 const struct bench_model bench_models[] = {
         {"qwen2.5-1.5b", "Qwen2.5-1.5B", 28, qwen25_1_5b, N_OF(qwen25_1_5b)},
         {"qwen2.5-3b", "Qwen2.5-3B", 36, qwen25_3b, N_OF(qwen25_3b)},
@@ -62,6 +76,7 @@ const struct bench_model bench_models[] = {
         {"gemma2-2b", "Gemma 2 2B", 26, gemma2_2b, N_OF(gemma2_2b)},
         {"gemma3-1b", "Gemma 3 1B", 26, gemma3_1b, N_OF(gemma3_1b)},
         {"gemma3-4b", "Gemma 3 4B", 34, gemma3_4b, N_OF(gemma3_4b)},
+        {"qwen3-30b-a3b", "Qwen3-30B-A3B", 48, qwen3_30b_a3b, N_OF(qwen3_30b_a3b), 8},
 };
 const int bench_nmodels = N_OF(bench_models);
 

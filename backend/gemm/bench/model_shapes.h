@@ -15,6 +15,7 @@ struct bench_shape {
     int64_t K, N;
     enum ggml_type type;
     int per_layer; /* occurrences per layer (0: once per model, the lm_head) */
+    int experts;   /* an expert stack (MUL_MAT_ID): this many [K, N] weights per occurrence; 0 for a plain weight */
 };
 
 struct bench_model {
@@ -23,6 +24,7 @@ struct bench_model {
     int layers;
     const struct bench_shape *shapes;
     int nshapes;
+    int experts_used; /* mixture of experts: experts per token (0: dense) */
 };
 
 extern const struct bench_model bench_models[];
