@@ -16,7 +16,7 @@ import path from 'node:path';
 import t from 'tap';
 import { TINY_ARCHS } from '../ts/model/tiny-archs.js';
 import { agreement, readLogitFile } from '../ts/util/logit-file.js';
-import { cli, fixtureModel, fixtureText, pluginPath, tool } from './helpers.js';
+import { cli, completion, fixtureModel, fixtureText, pluginPath, tool } from './helpers.js';
 
 const TIE_NATS = 1;
 const MIN_AGREEMENT = 0.99;
@@ -59,8 +59,8 @@ for (const spec of TINY_ARCHS) {
   t.test(`${spec.name}: ${spec.arch} with the ratios of ${spec.mirrors}`, (t) => {
     const model = fixtureModel(spec.name);
     const args = ['-m', model, '-no-cnv', '-p', PROMPT, '-n', GENERATED, '--temp', '0', '-t', '2', '--no-warmup'];
-    const npu = tool('llama-completion', [...args, '-v'], { ...sim(), GGML_SCHED_DEBUG: '1' });
-    const cpu = tool('llama-completion', args, off());
+    const npu = completion([...args, '-v'], { ...sim(), GGML_SCHED_DEBUG: '1' });
+    const cpu = completion(args, off());
     t.equal(npu.status, 0, 'llama-completion with the plugin (simulator)', { stderr: npu.stderr.slice(-600) });
     t.equal(cpu.status, 0, 'llama-completion on the CPU', { stderr: cpu.stderr.slice(-600) });
     const graphs = npuGraphs(npu.stderr);
