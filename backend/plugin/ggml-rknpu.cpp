@@ -2,8 +2,9 @@
 //
 // Reads top-down like ggml's small backends (docs/style.md §1): device selection, the MUL_MAT kernel, the
 // backend (stream), the device with its placement policy, the registry, the dynamic-loading entry
-// points. The settings (RKNPU_DEVICE, RKNPU_MODE, RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ, RKNPU_ENVELOPE,
-// RKNPU_PROFILE) and the board profile are read in rknpu-config.cpp, the buffer type lives in
+// points. MUL_MAT_ID (mixture of experts) is in rknpu-mul-mat-id.cpp. The settings (RKNPU_DEVICE, RKNPU_MODE,
+// RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ, RKNPU_ENVELOPE, RKNPU_PROFILE) and the board profile are read in
+// rknpu-config.cpp, the buffer type lives in
 // rknpu-buffer.cpp, the extra entry points reached through get_proc_address are declared in ggml-rknpu.h. Registry, device and buffer type are static
 // singletons: every ggml_backend_load_all() dlopens the plugin again and must get the same objects
 // back (docs/hardware/ggml-backend.md §1.7).
@@ -14,6 +15,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <sys/utsname.h>
 
@@ -185,6 +187,12 @@ static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
                        (long long)K, (long long)src0->ne[1], (long long)M, rk_gemm_last_error(dev.engine));
         return GGML_STATUS_FAILED;
     }
+    rknpu_count_run(dev, st);
+    return GGML_STATUS_SUCCESS;
+}
+
+void rknpu_count_run(rknpu_device_context &dev, const rk_gemm_stats &st)
+{
     dev.n_tasks += st.tasks;
     dev.n_jobs += st.jobs;
     dev.glue_ns += st.glue_ns;
@@ -194,7 +202,6 @@ static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
         dev.model_ns_1000[b] += st.model_ns_1000[b];
     }
     dev.n_reuse_tasks += st.reuse_tasks;
-    return GGML_STATUS_SUCCESS;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -235,15 +242,15 @@ static bool rknpu_is_noop(const ggml_tensor *node)
            node->op == GGML_OP_PERMUTE || node->op == GGML_OP_TRANSPOSE;
 }
 
-static ggml_status rknpu_compute_on_cpu(rknpu_backend_context &ctx, ggml_cgraph *cgraph, int i0, int i1)
+// The CPU backend this backend hands work to, created on first need; nullptr (logged) without one.
+static ggml_backend_t rknpu_cpu_backend(rknpu_backend_context &ctx, const char *what)
 {
     if (!ctx.cpu) {
         ggml_backend_dev_t cpu_dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
         ctx.cpu = cpu_dev ? ggml_backend_dev_init(cpu_dev, nullptr) : nullptr;
         if (!ctx.cpu) {
-            GGML_LOG_ERROR("%s: a node that is not a matmul reached the NPU backend and no CPU backend is loaded\n",
-                           RKNPU_NAME);
-            return GGML_STATUS_FAILED;
+            GGML_LOG_ERROR("%s: %s needs the CPU backend and none is loaded\n", RKNPU_NAME, what);
+            return nullptr;
         }
         auto set_threads = (ggml_backend_set_n_threads_t)ggml_backend_reg_get_proc_address(
                 ggml_backend_dev_backend_reg(cpu_dev), "ggml_backend_set_n_threads");
@@ -251,18 +258,35 @@ static ggml_status rknpu_compute_on_cpu(rknpu_backend_context &ctx, ggml_cgraph 
             set_threads(ctx.cpu, ctx.n_threads);
         }
     }
+    return ctx.cpu;
+}
+
+static ggml_status rknpu_compute_on_cpu(rknpu_backend_context &ctx, ggml_cgraph *cgraph, int i0, int i1)
+{
+    if (!rknpu_cpu_backend(ctx, "a node that is not a matmul")) {
+        return GGML_STATUS_FAILED;
+    }
     ggml_cgraph view = ggml_graph_view(cgraph, i0, i1);
     return ggml_backend_graph_compute(ctx.cpu, &view);
+}
+
+// The matmuls this backend runs itself: accepted MUL_MATs and MUL_MAT_IDs.
+static bool rknpu_runs_here(const rknpu_device_context &dev, const ggml_tensor *node)
+{
+    return (node->op == GGML_OP_MUL_MAT && rknpu_mul_mat_supported(dev, node)) ||
+           (node->op == GGML_OP_MUL_MAT_ID && rknpu_mul_mat_id_supported(dev, node));
 }
 
 static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml_cgraph *cgraph)
 {
     auto &ctx = *(rknpu_backend_context *)backend->context;
     const int n = ggml_graph_n_nodes(cgraph);
-    int cpu_0 = -1; // start of a run of nodes for the CPU
+    int cpu_0 = -1;                     // start of a run of nodes for the CPU
+    int n_mul_mat = 0, n_mmid = 0;      // what ran here, for the debug line below
+    const ggml_tensor *first = nullptr; // the first of them
     for (int i = 0; i <= n; i++) {
         ggml_tensor *node = i < n ? ggml_graph_node(cgraph, i) : nullptr;
-        bool on_npu = node && node->op == GGML_OP_MUL_MAT && rknpu_mul_mat_supported(*ctx.dev, node);
+        bool on_npu = node && rknpu_runs_here(*ctx.dev, node);
         bool on_cpu = node && !on_npu && !rknpu_is_noop(node) && (node->flags & GGML_TENSOR_FLAG_COMPUTE);
         if (on_cpu && cpu_0 < 0) {
             cpu_0 = i;
@@ -275,11 +299,25 @@ static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml
             cpu_0 = -1;
         }
         if (on_npu && (node->flags & GGML_TENSOR_FLAG_COMPUTE)) {
-            ggml_status st = rknpu_mul_mat(*ctx.dev, node);
+            ggml_status st = GGML_STATUS_FAILED;
+            if (node->op == GGML_OP_MUL_MAT) {
+                st = rknpu_mul_mat(*ctx.dev, node);
+            } else if (ggml_backend_t cpu = rknpu_cpu_backend(ctx, "MUL_MAT_ID (experts below the NPU batch)")) {
+                st = rknpu_mul_mat_id(*ctx.dev, cpu, node);
+            }
             if (st != GGML_STATUS_SUCCESS) {
                 return st;
             }
+            (node->op == GGML_OP_MUL_MAT ? n_mul_mat : n_mmid)++;
+            first = first ? first : node;
         }
+    }
+    // With ggml's scheduler debugging on (GGML_SCHED_DEBUG, shown by the stock tools with -v), which matmuls of
+    // each graph the NPU ran, and on how many rows (a prefill's batch; decode's single rows stay with the CPU).
+    static const bool sched_debug = getenv("GGML_SCHED_DEBUG") != nullptr;
+    if (first && sched_debug) {
+        GGML_LOG_DEBUG("%s: graph of %d nodes: %d MUL_MAT and %d MUL_MAT_ID on the NPU, the first %s with %lld rows\n",
+                       RKNPU_NAME, n, n_mul_mat, n_mmid, first->name, (long long)ggml_nrows(first->src[1]));
     }
     return GGML_STATUS_SUCCESS;
 }
@@ -377,12 +415,7 @@ static ggml_backend_buffer_type_t ggml_backend_rknpu_device_get_buffer_type(ggml
     GGML_UNUSED(dev);
 }
 
-// The placement policy (docs/hardware/ggml-backend.md §2.1, §3.3): weights are placed by probing this with M=512,
-// and the scheduler asks it again for every graph. Only real, contiguous 2-D weights of a convertible type
-// in our buffer type (or not yet allocated: a capability probe), with F32 activations. KV-cache
-// views (KQ, KQV) are declined, and so are batches below min_batch, which then run on the CPU from
-// ggml's own bytes.
-static bool rknpu_mul_mat_supported(const rknpu_device_context &dev, const ggml_tensor *op)
+bool rknpu_weight_op_supported(const rknpu_device_context &dev, const ggml_tensor *op)
 {
     const ggml_tensor *src0 = op->src[0];
     const ggml_tensor *src1 = op->src[1];
@@ -397,19 +430,30 @@ static bool rknpu_mul_mat_supported(const rknpu_device_context &dev, const ggml_
     if (mode == RK_GEMM_INT8 && prec_src1 != GGML_PREC_UNDEFINED && prec_src1 < GGML_PREC_Q8) {
         return false; // the graph forbids 8-bit activations
     }
-    if (src0->view_src != nullptr || !ggml_is_contiguous(src0) || src0->ne[2] != 1 || src0->ne[3] != 1) {
-        return false;
-    }
-    if (!rknpu_is_weight_type(src0->type) || !ggml_is_contiguous(src1) || !ggml_is_contiguous(op)) {
+    if (src0->view_src != nullptr || !ggml_is_contiguous(src0) || src0->ne[3] != 1 ||
+        !rknpu_is_weight_type(src0->type)) {
         return false;
     }
     if (src0->buffer && src0->buffer->buft != ggml_backend_rknpu_buffer_type()) {
         return false;
     }
-    if (rk_gemm_supports(src0->ne[0], src0->ne[1], mode, rk_gemm_envelope(dev.engine), nullptr, 0) != 0) {
+    return rk_gemm_supports(src0->ne[0], src0->ne[1], mode, rk_gemm_envelope(dev.engine), nullptr, 0) == 0;
+}
+
+// The placement policy (docs/hardware/ggml-backend.md §2.1, §3.3): weights are placed by probing this with M=512,
+// and the scheduler asks it again for every graph. Only real, contiguous 2-D weights of a convertible type
+// in our buffer type (or not yet allocated: a capability probe), with F32 activations. KV-cache
+// views (KQ, KQV) are declined, and so are batches below min_batch, which then run on the CPU from
+// ggml's own bytes.
+static bool rknpu_mul_mat_supported(const rknpu_device_context &dev, const ggml_tensor *op)
+{
+    if (!rknpu_weight_op_supported(dev, op) || op->src[0]->ne[2] != 1) {
         return false;
     }
-    return ggml_nrows(src1) >= dev.config.min_batch;
+    if (!ggml_is_contiguous(op->src[1]) || !ggml_is_contiguous(op)) {
+        return false;
+    }
+    return ggml_nrows(op->src[1]) >= dev.config.min_batch;
 }
 
 static bool ggml_backend_rknpu_device_supports_op(ggml_backend_dev_t dev, const ggml_tensor *op)
@@ -423,6 +467,8 @@ static bool ggml_backend_rknpu_device_supports_op(ggml_backend_dev_t dev, const 
         return true; // test-backend-ops asks about every tensor, leaves included (docs/hardware/ggml-backend.md §3.3)
     case GGML_OP_MUL_MAT:
         return rknpu_mul_mat_supported(*(rknpu_device_context *)dev->context, op);
+    case GGML_OP_MUL_MAT_ID:
+        return rknpu_mul_mat_id_supported(*(rknpu_device_context *)dev->context, op);
     default:
         return false;
     }
@@ -488,7 +534,9 @@ static bool ggml_backend_rknpu_get_stats(ggml_backend_rknpu_stats *out)
             .model_ms_1000_opt = p.dev.model_ns_1000[NPU_MODEL_OPTIMISTIC] / 1e6,
             .model_ms_1000_pess = p.dev.model_ns_1000[NPU_MODEL_PESSIMISTIC] / 1e6,
             .reuse_tasks = p.dev.n_reuse_tasks,
-            .model_source = {}};
+            .model_source = {},
+            .expert_matmuls = p.dev.n_expert_matmuls,
+            .expert_cpu_matmuls = p.dev.n_expert_cpu_matmuls};
     snprintf(out->model_source, sizeof out->model_source, "%s", npu_model_source());
     return true;
 }

@@ -168,6 +168,8 @@ export function modelEstimate(o: BenchOptions): ModelEstimate {
         tasks: d('tasks'),
         jobs: d('jobs'),
         reuse_tasks: d('reuse_tasks'),
+        expert_matmuls: d('expert_matmuls'),
+        expert_cpu_matmuls: d('expert_cpu_matmuls'),
         glue_ms: d('glue_ms'),
         npu_wait_ms: d('npu_wait_ms'),
         model_ms_200_opt: d('model_ms_200_opt'),

@@ -104,6 +104,9 @@ export const rknpu_stats = koffi.struct('ggml_backend_rknpu_stats', {
   model_ms_1000_pess: 'double',
   reuse_tasks: 'uint64_t',
   model_source: koffi.array('char', RKNPU_MODEL_SOURCE_LEN, 'String'),
+  // MUL_MAT_ID: expert row groups on the NPU (included in matmuls), and below RKNPU_MIN_BATCH on the CPU
+  expert_matmuls: 'uint64_t',
+  expert_cpu_matmuls: 'uint64_t',
 });
 export const rknpu_get_stats_fn = koffi.proto(
   'bool ggml_backend_rknpu_get_stats_fn(_Out_ ggml_backend_rknpu_stats *out)',

@@ -35,6 +35,10 @@ export interface RknpuStats {
   reuse_tasks: number;
   /** "fitted to published measurements" or "board profile <date>" */
   model_source: string;
+  /** MUL_MAT_ID: experts' row groups run on the NPU (part of `matmuls`) */
+  expert_matmuls: number;
+  /** MUL_MAT_ID: experts' row groups below RKNPU_MIN_BATCH, run on the CPU */
+  expert_cpu_matmuls: number;
 }
 
 /** "model 12.3-19.8 ms (optimistic-pessimistic, 200 MHz)": how every MODEL figure is printed. */
