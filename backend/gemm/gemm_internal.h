@@ -198,7 +198,8 @@ struct rk_gemm_engine {
 struct rk_weight {
     struct rk_gemm_engine *e;
     struct rk_wlayout L;
-    float *scale; /* N per-output-channel scales */
+    float *scale;     /* N per-output-channel scales */
+    size_t scale_cap; /* ephemeral weights (rk_weight_load): scales allocated */
     struct npu_bo *b[NPU_CORES];
     struct rk_weight_info info;
 };

@@ -78,6 +78,11 @@ int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, char *why, si
 int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int64_t N, size_t row_bytes,
                       rk_row_to_float to_float, enum rk_gemm_mode mode, struct rk_weight **out);
 void rk_weight_free(struct rk_weight *w);
+/* An ephemeral weight: an operand that changes every call (attention's K and V rows read from the KV cache),
+ * converted and packed per call like rk_weight_prepare into BOs kept from call to call (grown as needed).
+ * *w NULL: created; otherwise re-laid out for this shape and refilled. Free it with rk_weight_free. */
+int rk_weight_load(struct rk_gemm_engine *e, struct rk_weight **w, const void *data, int64_t K, int64_t N,
+                   size_t row_bytes, rk_row_to_float to_float, enum rk_gemm_mode mode);
 
 struct rk_weight_info {
     int64_t K, N;

@@ -25,6 +25,11 @@ struct rknpu_device_context {
     double glue_ns = 0, npu_wait_ns = 0;
     double model_ns_200[NPU_MODEL_BOUNDS] = {}, model_ns_1000[NPU_MODEL_BOUNDS] = {}; // [optimistic, pessimistic]
     uint64_t n_reuse_tasks = 0;
+    // attention (rknpu-attention.cpp): KQ/KQV MUL_MATs and FLASH_ATTN_EXT nodes, the NPU GEMMs they ran as,
+    // and their host work outside the engine (packing the cache's K/V, gathers, the softmax)
+    uint64_t n_attn_ops = 0, n_attn_matmuls = 0;
+    double attn_host_ns = 0;
+    struct rknpu_attention *attn = nullptr; // per-call operands and scratch
 };
 
 // The NPU copy of one weight. `valid` is false until converted, and again after any write to

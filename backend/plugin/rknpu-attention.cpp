@@ -1,0 +1,409 @@
+// Attention on the NPU: operand roles, tiling and precision.
+//
+// Both products are GEMMs whose "weight" (the B operand, packed into the NPU's weight blocks) is read from
+// the KV cache and so changes every call: K rows for Q·Kᵀ (N = KV length, K = head size) and the V
+// channels for P·V (N = head size, K = KV length). They are converted and packed per call into
+// ephemeral weights (rk_weight_load) whose BOs are kept between calls. The cache side is the B operand
+// because (1) the NPU writes C row-major [M, N], which is ggml's dst layout for both products, so the
+// readout needs no transpose; (2) with grouped-query attention the n_head / n_head_kv query heads that
+// share a KV head are stacked as the M rows of one GEMM, so each KV head is packed once and runs as one
+// submission for its whole group; (3) per-output-channel scales of B are per-token scales of K.
+//
+// Without flash attention llama.cpp materialises KQ and runs the masked softmax on the CPU between the
+// two MUL_MATs. With flash attention the plugin does the whole op: per KV head and per tile of the KV
+// length, S = Q·Kᵀ on the NPU, the masked online softmax on the host (running max and sum per row, the
+// partial output rescaled), then O += P·V on the NPU; tiles the mask hides for every row are skipped
+// (causal prefill), and the tile bounds the score memory (FA_SCORE_BYTES).
+#include "rknpu-attention.h"
+
+#include "ggml-impl.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+// Score tile of flash attention: at most this many bytes of S per KV head (M rows of queries x T keys),
+// with T a multiple of FA_TILE_UNIT and at least one unit.
+#define FA_SCORE_BYTES (32u << 20)
+#define FA_TILE_UNIT   256
+
+struct rknpu_attention {
+    rk_weight *kw = nullptr, *vw = nullptr; // the per-call B operands (K rows, V channels)
+    std::vector<float> x, s, o, pv, vt, row, mask;
+    std::vector<float> mrow, lrow;
+};
+
+static rknpu_attention &attn_state(rknpu_device_context &dev)
+{
+    if (!dev.attn) {
+        dev.attn = new rknpu_attention;
+    }
+    return *dev.attn;
+}
+
+void rknpu_attention_free(rknpu_device_context &dev)
+{
+    if (dev.attn) {
+        rk_weight_free(dev.attn->kw);
+        rk_weight_free(dev.attn->vw);
+        delete dev.attn;
+        dev.attn = nullptr;
+    }
+}
+
+rk_gemm_mode rknpu_attention_mode(const rknpu_device_context &dev)
+{
+    return dev.config.mode_forced ? dev.config.mode : RK_GEMM_FP16;
+}
+
+static double now_ns(void)
+{
+    return (double)std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+}
+
+// Rows of ne[0] values of this type that the engine can decode (to_float, or plain f32) and that are
+// contiguous within the row.
+static bool rows_readable(const ggml_tensor *t)
+{
+    return rknpu_is_weight_type(t->type) && t->nb[0] == ggml_type_size(t->type) &&
+           t->ne[0] % ggml_blck_size(t->type) == 0;
+}
+
+static rk_row_to_float row_decoder(ggml_type type)
+{
+    return type == GGML_TYPE_F32 ? nullptr : (rk_row_to_float)ggml_get_type_traits(type)->to_float;
+}
+
+// A source that lives in somebody else's weight buffer is a weight placed elsewhere on purpose (an
+// override, a LoRA adapter): converting it on every call would be slower than the CPU, so it stays there.
+static bool foreign_weight(const ggml_tensor *t)
+{
+    const ggml_tensor *base = t->view_src ? t->view_src : t;
+    return base->buffer && base->buffer->buft != ggml_backend_rknpu_buffer_type() &&
+           ggml_backend_buffer_get_usage(base->buffer) == GGML_BACKEND_BUFFER_USAGE_WEIGHTS;
+}
+
+static void count_run(rknpu_device_context &dev, const rk_gemm_stats &st)
+{
+    dev.n_tasks += st.tasks;
+    dev.n_jobs += st.jobs;
+    dev.glue_ns += st.glue_ns;
+    dev.npu_wait_ns += st.npu_wait_ns;
+    for (int b = 0; b < NPU_MODEL_BOUNDS; b++) {
+        dev.model_ns_200[b] += st.model_ns_200[b];
+        dev.model_ns_1000[b] += st.model_ns_1000[b];
+    }
+    dev.n_attn_matmuls++;
+}
+
+// ---------------------------------------------------------------------------------------------
+// MUL_MAT with a per-call src0: dst[N, M, ne12, ne13] = src1 · src0ᵀ, src0 [K, N, ne02, ne03] broadcast over
+// ne12/ne02 and ne13/ne03 (docs/hardware/ggml-backend.md §3.2)
+// ---------------------------------------------------------------------------------------------
+
+bool rknpu_attn_mul_mat_supported(const rknpu_device_context &dev, const ggml_tensor *op)
+{
+    const ggml_tensor *src0 = op->src[0];
+    const ggml_tensor *src1 = op->src[1];
+    if (op->type != GGML_TYPE_F32 || src1->type != GGML_TYPE_F32 || !ggml_is_contiguous(op)) {
+        return false;
+    }
+    if (ggml_get_op_params_i32(op, 1) == GGML_HINT_SRC0_IS_HADAMARD) {
+        return false; // the quantized-cache rotation: left to the CPU like every Hadamard hint
+    }
+    const rk_gemm_mode mode = rknpu_attention_mode(dev);
+    const int32_t prec_src1 = ggml_get_op_params_i32(op, 3);
+    if (mode != RK_GEMM_FP16 && prec_src1 != GGML_PREC_UNDEFINED && prec_src1 < GGML_PREC_Q8) {
+        return false;
+    }
+    if (!rows_readable(src0) || src1->nb[0] != sizeof(float) || foreign_weight(src0)) {
+        return false;
+    }
+    if (src1->ne[2] % src0->ne[2] != 0 || src1->ne[3] % src0->ne[3] != 0) {
+        return false;
+    }
+    const int64_t M = src1->ne[1] * (src1->ne[2] / src0->ne[2]);
+    if (M > RK_GEMM_M_MAX || rk_gemm_supports(src0->ne[0], src0->ne[1], mode, nullptr, 0) != 0) {
+        return false;
+    }
+    return src1->ne[1] >= dev.config.min_batch; // tokens, not heads x tokens: decode stays on the CPU
+}
+
+ggml_status rknpu_attn_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
+{
+    const ggml_tensor *src0 = dst->src[0];
+    const ggml_tensor *src1 = dst->src[1];
+    const int64_t K = src0->ne[0], N = src0->ne[1], M0 = src1->ne[1];
+    const int64_t r2 = src1->ne[2] / src0->ne[2], r3 = src1->ne[3] / src0->ne[3];
+    const rk_gemm_mode mode = rknpu_attention_mode(dev);
+    const rk_row_to_float to_float = row_decoder(src0->type);
+    std::lock_guard<std::mutex> lock(dev.mutex);
+    rknpu_attention &at = attn_state(dev);
+    double host_ns = 0;
+    dev.n_matmuls++;
+    dev.n_attn_ops++;
+    // One GEMM per src0 matrix (a KV head): the r2 src1 matrices broadcast onto it are its M rows.
+    for (int64_t i13 = 0; i13 < src1->ne[3]; i13++) {
+        for (int64_t i02 = 0; i02 < src0->ne[2]; i02++) {
+            const char *b = (const char *)src0->data + i02 * src0->nb[2] + (i13 / r3) * src0->nb[3];
+            const char *x0 = (const char *)src1->data + i13 * src1->nb[3] + i02 * r2 * src1->nb[2];
+            float *y = (float *)((char *)dst->data + i13 * dst->nb[3] + i02 * r2 * dst->nb[2]);
+            const float *x = (const float *)x0;
+            int64_t ldx = src1->nb[1] / sizeof(float);
+            double t0 = now_ns();
+            if (r2 > 1 && src1->nb[2] != M0 * src1->nb[1]) { // rows of the group not evenly spaced: gather
+                at.x.resize((size_t)(r2 * M0 * K));
+                for (int64_t j = 0; j < r2; j++) {
+                    for (int64_t m = 0; m < M0; m++) {
+                        memcpy(&at.x[(size_t)((j * M0 + m) * K)], x0 + j * src1->nb[2] + m * src1->nb[1],
+                               (size_t)K * sizeof(float));
+                    }
+                }
+                x = at.x.data(), ldx = K;
+            }
+            int rc = rk_weight_load(dev.engine, &at.kw, b, K, N, src0->nb[1], to_float, mode);
+            host_ns += now_ns() - t0;
+            rk_gemm_stats st = {};
+            if (rc == 0) {
+                rc = rk_gemm_run(dev.engine, at.kw, x, r2 * M0, ldx, y, dst->nb[1] / sizeof(float), &st);
+            }
+            if (rc != 0) {
+                dev.n_failures++;
+                GGML_LOG_ERROR("%s: MUL_MAT %s (K=%lld, N=%lld, M=%lld, per-call src0 %s) failed on the NPU: %s\n",
+                               RKNPU_NAME, dst->name, (long long)K, (long long)N, (long long)(r2 * M0), src0->name,
+                               rk_gemm_last_error(dev.engine));
+                return GGML_STATUS_FAILED;
+            }
+            count_run(dev, st);
+        }
+    }
+    dev.attn_host_ns += host_ns;
+    return GGML_STATUS_SUCCESS;
+}
+
+// ---------------------------------------------------------------------------------------------
+// FLASH_ATTN_EXT: dst[DV, n_head, n_q, ne3] = softmax(scale · Q·Kᵀ + mask) · V, rows of dst permuted
+// (0, 2, 1, 3) against q; mask [n_kv, >= n_q, m2, m3] F16 broadcast over heads and sequences
+// ---------------------------------------------------------------------------------------------
+
+static bool fa_kv_type(ggml_type t)
+{
+    // the cache types people use; the 4/5-bit cache types are declined (docs/architecture.md)
+    return t == GGML_TYPE_F16 || t == GGML_TYPE_F32 || t == GGML_TYPE_BF16 || t == GGML_TYPE_Q8_0;
+}
+
+bool rknpu_flash_attn_supported(const rknpu_device_context &dev, const ggml_tensor *op)
+{
+    const ggml_tensor *q = op->src[0], *k = op->src[1], *v = op->src[2], *mask = op->src[3];
+    float max_bias = 0, softcap = 0;
+    memcpy(&max_bias, (const float *)op->op_params + 1, sizeof(float));
+    memcpy(&softcap, (const float *)op->op_params + 2, sizeof(float));
+    if (max_bias != 0.0f || softcap != 0.0f || op->src[4] != nullptr) {
+        return false; // ALiBi, soft-capping and attention sinks are not implemented
+    }
+    if (op->type != GGML_TYPE_F32 || q->type != GGML_TYPE_F32 || q->nb[0] != sizeof(float)) {
+        return false;
+    }
+    if (!fa_kv_type(k->type) || !fa_kv_type(v->type) || !rows_readable(k) || !rows_readable(v)) {
+        return false;
+    }
+    if (mask && (mask->type != GGML_TYPE_F16 || mask->nb[0] != sizeof(ggml_fp16_t) || mask->ne[1] < q->ne[1] ||
+                 mask->ne[0] < k->ne[1])) {
+        return false;
+    }
+    if (k->ne[2] != v->ne[2] || k->ne[3] != v->ne[3] || q->ne[2] % k->ne[2] != 0 || q->ne[3] % k->ne[3] != 0) {
+        return false;
+    }
+    if (op->nb[0] != sizeof(float) || !ggml_is_contiguous(op)) {
+        return false;
+    }
+    const rk_gemm_mode mode = rknpu_attention_mode(dev);
+    const int64_t M = q->ne[1] * (q->ne[2] / k->ne[2]);
+    if (M > RK_GEMM_M_MAX || rk_gemm_supports(k->ne[0], FA_TILE_UNIT, mode, nullptr, 0) != 0 ||
+        rk_gemm_supports(FA_TILE_UNIT, v->ne[0], mode, nullptr, 0) != 0) {
+        return false;
+    }
+    return q->ne[1] >= dev.config.min_batch;
+}
+
+// Does the mask leave any of the tile's keys visible to any row of this head group? (A causal prefill
+// hides the keys after the batch: those tiles are skipped.)
+static bool fa_tile_live(const ggml_tensor *mask, int64_t n_q, int64_t h0, int64_t heads, int64_t i3, int64_t c0,
+                         int64_t tn)
+{
+    if (!mask) {
+        return true;
+    }
+    const ggml_fp16_t ninf = ggml_fp32_to_fp16(-INFINITY);
+    for (int64_t j = 0; j < heads && j < mask->ne[2]; j++) {
+        for (int64_t t = 0; t < n_q; t++) {
+            const ggml_fp16_t *mp =
+                    (const ggml_fp16_t *)((const char *)mask->data + t * mask->nb[1] +
+                                          ((h0 + j) % mask->ne[2]) * mask->nb[2] + (i3 % mask->ne[3]) * mask->nb[3]) +
+                    c0;
+            for (int64_t c = 0; c < tn; c++) {
+                if (mp[c] != ninf) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+ggml_status rknpu_flash_attn(rknpu_device_context &dev, ggml_tensor *dst)
+{
+    const ggml_tensor *q = dst->src[0], *k = dst->src[1], *v = dst->src[2], *mask = dst->src[3];
+    float scale = 1.0f;
+    memcpy(&scale, (const float *)dst->op_params + 0, sizeof(float));
+    const int64_t DK = k->ne[0], DV = v->ne[0], n_q = q->ne[1], n_kv = k->ne[1], H = q->ne[2];
+    const int64_t r2 = H / k->ne[2], r3 = q->ne[3] / k->ne[3];
+    const int64_t M = r2 * n_q;
+    const rk_gemm_mode mode = rknpu_attention_mode(dev);
+    const rk_row_to_float k_to_float = row_decoder(k->type), v_to_float = row_decoder(v->type);
+    int64_t T = (int64_t)(FA_SCORE_BYTES / sizeof(float)) / M / FA_TILE_UNIT * FA_TILE_UNIT;
+    T = std::max<int64_t>(FA_TILE_UNIT, std::min<int64_t>(T, n_kv));
+
+    std::lock_guard<std::mutex> lock(dev.mutex);
+    rknpu_attention &at = attn_state(dev);
+    dev.n_attn_ops++;
+    double host_ns = 0;
+    at.x.resize((size_t)(M * DK));
+    at.s.resize((size_t)(M * T));
+    at.o.resize((size_t)(M * DV));
+    at.pv.resize((size_t)(M * DV));
+    at.vt.resize((size_t)(DV * T));
+    at.row.resize((size_t)std::max(DV, T));
+    at.mask.resize((size_t)T);
+    at.mrow.resize((size_t)M);
+    at.lrow.resize((size_t)M);
+
+    for (int64_t i3 = 0; i3 < q->ne[3]; i3++) {
+        for (int64_t g = 0; g < k->ne[2]; g++) {
+            const int64_t h0 = g * r2;
+            double t0 = now_ns();
+            // X: the group's query rows, head-major (row j·n_q + t is head h0 + j, token t)
+            for (int64_t j = 0; j < r2; j++) {
+                for (int64_t t = 0; t < n_q; t++) {
+                    memcpy(&at.x[(size_t)((j * n_q + t) * DK)],
+                           (const char *)q->data + t * q->nb[1] + (h0 + j) * q->nb[2] + i3 * q->nb[3],
+                           (size_t)DK * sizeof(float));
+                }
+            }
+            std::fill(at.o.begin(), at.o.end(), 0.0f);
+            std::fill(at.mrow.begin(), at.mrow.end(), -INFINITY);
+            std::fill(at.lrow.begin(), at.lrow.end(), 0.0f);
+            host_ns += now_ns() - t0;
+            const char *kb = (const char *)k->data + g * k->nb[2] + (i3 / r3) * k->nb[3];
+            const char *vb = (const char *)v->data + g * v->nb[2] + (i3 / r3) * v->nb[3];
+            for (int64_t c0 = 0; c0 < n_kv; c0 += T) {
+                const int64_t tn = std::min(T, n_kv - c0);
+                t0 = now_ns();
+                if (!fa_tile_live(mask, n_q, h0, r2, i3, c0, tn)) {
+                    host_ns += now_ns() - t0;
+                    continue;
+                }
+                rk_gemm_stats st = {};
+                int rc = rk_weight_load(dev.engine, &at.kw, kb + c0 * k->nb[1], DK, tn, k->nb[1], k_to_float, mode);
+                host_ns += now_ns() - t0;
+                if (rc == 0 && (rc = rk_gemm_run(dev.engine, at.kw, at.x.data(), M, DK, at.s.data(), tn, &st)) == 0) {
+                    count_run(dev, st);
+                }
+                t0 = now_ns();
+                // online softmax over this tile: new running max, P = exp(s - max) in place, rescale O and l
+                for (int64_t r = 0; r < M && rc == 0; r++) {
+                    const int64_t j = r / n_q, t = r % n_q;
+                    float *s = &at.s[(size_t)(r * tn)];
+                    float *mk = nullptr;
+                    if (mask) {
+                        const ggml_fp16_t *mp = (const ggml_fp16_t *)((const char *)mask->data + t * mask->nb[1] +
+                                                                      ((h0 + j) % mask->ne[2]) * mask->nb[2] +
+                                                                      (i3 % mask->ne[3]) * mask->nb[3]) +
+                                                c0;
+                        ggml_fp16_to_fp32_row(mp, at.mask.data(), tn);
+                        mk = at.mask.data();
+                    }
+                    float mx = -INFINITY;
+                    for (int64_t c = 0; c < tn; c++) {
+                        s[c] = s[c] * scale + (mk ? mk[c] : 0.0f);
+                        mx = std::max(mx, s[c]);
+                    }
+                    const float mold = at.mrow[(size_t)r], mnew = std::max(mold, mx);
+                    if (mnew == -INFINITY) { // every key so far hidden from this row
+                        std::fill(s, s + tn, 0.0f);
+                        continue;
+                    }
+                    float sum = 0;
+                    for (int64_t c = 0; c < tn; c++) {
+                        s[c] = expf(s[c] - mnew);
+                        sum += s[c];
+                    }
+                    const float alpha = mold == -INFINITY ? 0.0f : expf(mold - mnew);
+                    at.mrow[(size_t)r] = mnew;
+                    at.lrow[(size_t)r] = at.lrow[(size_t)r] * alpha + sum;
+                    if (alpha != 1.0f) {
+                        float *o = &at.o[(size_t)(r * DV)];
+                        for (int64_t d = 0; d < DV; d++) {
+                            o[d] *= alpha;
+                        }
+                    }
+                }
+                // B of P·V: the tile's V channels as rows of tn keys (V is stored token-major)
+                for (int64_t c = 0; c < tn && rc == 0; c++) {
+                    const char *vr = vb + (c0 + c) * v->nb[1];
+                    const float *vf = (const float *)vr;
+                    if (v_to_float) {
+                        v_to_float(vr, at.row.data(), DV);
+                        vf = at.row.data();
+                    }
+                    for (int64_t d = 0; d < DV; d++) {
+                        at.vt[(size_t)(d * tn + c)] = vf[d];
+                    }
+                }
+                if (rc == 0) {
+                    rc = rk_weight_load(dev.engine, &at.vw, at.vt.data(), tn, DV, (size_t)tn * sizeof(float), nullptr,
+                                        mode);
+                }
+                host_ns += now_ns() - t0;
+                if (rc == 0 && (rc = rk_gemm_run(dev.engine, at.vw, at.s.data(), M, tn, at.pv.data(), DV, &st)) == 0) {
+                    count_run(dev, st);
+                }
+                if (rc != 0) {
+                    dev.n_failures++;
+                    GGML_LOG_ERROR("%s: FLASH_ATTN_EXT %s (head size %lld/%lld, %lld queries x %lld heads, KV tile "
+                                   "%lld-%lld of %lld) failed on the NPU: %s\n",
+                                   RKNPU_NAME, dst->name, (long long)DK, (long long)DV, (long long)n_q, (long long)H,
+                                   (long long)c0, (long long)(c0 + tn - 1), (long long)n_kv,
+                                   rk_gemm_last_error(dev.engine));
+                    return GGML_STATUS_FAILED;
+                }
+                t0 = now_ns();
+                for (size_t i = 0; i < at.o.size(); i++) {
+                    at.o[i] += at.pv[i];
+                }
+                host_ns += now_ns() - t0;
+            }
+            t0 = now_ns();
+            // dst row of (token t, head h, sequence i3): index (i3·n_q + t)·H + h, each DV floats
+            for (int64_t j = 0; j < r2; j++) {
+                for (int64_t t = 0; t < n_q; t++) {
+                    const int64_t r = j * n_q + t;
+                    const float l = at.lrow[(size_t)r], inv = l == 0.0f ? 0.0f : 1.0f / l;
+                    float *out =
+                            (float *)((char *)dst->data + t * dst->nb[2] + (h0 + j) * dst->nb[1] + i3 * dst->nb[3]);
+                    for (int64_t d = 0; d < DV; d++) {
+                        out[d] = at.o[(size_t)(r * DV + d)] * inv;
+                    }
+                }
+            }
+            host_ns += now_ns() - t0;
+        }
+    }
+    dev.attn_host_ns += host_ns;
+    return GGML_STATUS_SUCCESS;
+}
