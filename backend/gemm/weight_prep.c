@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gemm_internal.h"
 #include "npu_limits.h"
@@ -24,8 +25,16 @@ struct prep_job {
     size_t row_bytes;
     rk_row_to_float to_float;
     int rc;
+    int64_t cpu_ns; /* thread CPU time of this share */
     char err[200];
 };
+
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* Copy one quantized row (elements of bpe bytes) into the blocks of its slices. */
 static void scatter_row(const struct rk_wlayout *L, const struct rk_core_share *cs, uint8_t *bo, uint32_t nl,
@@ -46,6 +55,7 @@ static void scatter_row(const struct rk_wlayout *L, const struct rk_core_share *
 static void *prep_core(void *arg)
 {
     struct prep_job *j = arg;
+    int64_t c0 = thread_cpu_ns();
     struct rk_weight *w = j->w;
     const struct rk_wlayout *L = &w->L;
     const struct rk_core_share *cs = &L->core[j->core];
@@ -87,6 +97,7 @@ static void *prep_core(void *arg)
 out:
     free(row), free(q);
     j->rc = rc;
+    j->cpu_ns = thread_cpu_ns() - c0;
     return NULL;
 }
 
@@ -95,6 +106,7 @@ static int weight_fill(struct rk_gemm_engine *e, struct rk_weight *w, const void
                        rk_row_to_float to_float)
 {
     int rc = 0;
+    int64_t cpu_max = 0;
     struct prep_job jobs[NPU_CORES];
     pthread_t th[NPU_CORES];
     bool started[NPU_CORES] = {0};
@@ -107,7 +119,9 @@ static int weight_fill(struct rk_gemm_engine *e, struct rk_weight *w, const void
     for (uint32_t c = 0; c < w->L.cores; c++) {
         if (started[c]) pthread_join(th[c], NULL);
         if (jobs[c].rc && !rc) rc = rk_gemm_fail(e, jobs[c].rc, "weight preparation, core %u: %s", c, jobs[c].err);
+        cpu_max = jobs[c].cpu_ns > cpu_max ? jobs[c].cpu_ns : cpu_max;
     }
+    w->fill_cpu_ns = cpu_max;
     return rc;
 }
 
@@ -119,6 +133,7 @@ static void weight_info(struct rk_weight *w, int64_t t0)
     for (uint32_t c = 0; c < w->L.cores; c++) i->npu_bytes += w->L.core[c].b_bytes;
     i->bytes_per_weight = (double)(i->npu_bytes + (uint64_t)N * sizeof(float)) / ((double)K * N);
     i->prep_seconds = (npu_monotonic_ns() - t0) / 1e9;
+    i->prep_cpu_seconds = w->fill_cpu_ns / 1e9;
     i->weights_per_second = (double)K * N / (i->prep_seconds > 0 ? i->prep_seconds : 1e-9);
 }
 

@@ -20,7 +20,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -59,11 +59,21 @@ rk_gemm_mode rknpu_attention_mode(const rknpu_device_context &dev)
     return dev.config.mode_forced ? dev.config.mode : RK_GEMM_FP16;
 }
 
+// Host work is measured as thread CPU time, like the engine's glue (rk_gemm_stats): on the simulator, and on
+// any loaded host, wall time would mostly measure other threads. Converting an operand runs one thread per
+// core share; its cost is the slowest share's CPU time (rk_weight_info.prep_cpu_seconds).
 static double now_ns(void)
 {
-    return (double)std::chrono::duration_cast<std::chrono::nanoseconds>(
-                   std::chrono::steady_clock::now().time_since_epoch())
-            .count();
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static double load_ns(const rk_weight *w)
+{
+    rk_weight_info info;
+    rk_weight_get_info(w, &info);
+    return info.prep_cpu_seconds * 1e9;
 }
 
 // Rows of ne[0] values of this type that the engine can decode (to_float, or plain f32) and that are
@@ -166,8 +176,9 @@ ggml_status rknpu_attn_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
                 }
                 x = at.x.data(), ldx = K;
             }
-            int rc = rk_weight_load(dev.engine, &at.kw, b, K, N, src0->nb[1], to_float, mode);
             host_ns += now_ns() - t0;
+            int rc = rk_weight_load(dev.engine, &at.kw, b, K, N, src0->nb[1], to_float, mode);
+            host_ns += rc == 0 ? load_ns(at.kw) : 0;
             rk_gemm_stats st = {};
             if (rc == 0) {
                 rc = rk_gemm_run(dev.engine, at.kw, x, r2 * M0, ldx, y, dst->nb[1] / sizeof(float), &st);
@@ -309,8 +320,9 @@ ggml_status rknpu_flash_attn(rknpu_device_context &dev, ggml_tensor *dst)
                     continue;
                 }
                 rk_gemm_stats st = {};
-                int rc = rk_weight_load(dev.engine, &at.kw, kb + c0 * k->nb[1], DK, tn, k->nb[1], k_to_float, mode);
                 host_ns += now_ns() - t0;
+                int rc = rk_weight_load(dev.engine, &at.kw, kb + c0 * k->nb[1], DK, tn, k->nb[1], k_to_float, mode);
+                host_ns += rc == 0 ? load_ns(at.kw) : 0;
                 if (rc == 0 && (rc = rk_gemm_run(dev.engine, at.kw, at.x.data(), M, DK, at.s.data(), tn, &st)) == 0) {
                     count_run(dev, st);
                 }
@@ -365,11 +377,12 @@ ggml_status rknpu_flash_attn(rknpu_device_context &dev, ggml_tensor *dst)
                         at.vt[(size_t)(d * tn + c)] = vf[d];
                     }
                 }
+                host_ns += now_ns() - t0;
                 if (rc == 0) {
                     rc = rk_weight_load(dev.engine, &at.vw, at.vt.data(), tn, DV, (size_t)tn * sizeof(float), nullptr,
                                         mode);
+                    host_ns += rc == 0 ? load_ns(at.vw) : 0;
                 }
-                host_ns += now_ns() - t0;
                 if (rc == 0 && (rc = rk_gemm_run(dev.engine, at.vw, at.s.data(), M, tn, at.pv.data(), DV, &st)) == 0) {
                     count_run(dev, st);
                 }
