@@ -104,6 +104,10 @@ export const rknpu_stats = koffi.struct('ggml_backend_rknpu_stats', {
   model_ms_1000_pess: 'double',
   reuse_tasks: 'uint64_t',
   model_source: koffi.array('char', RKNPU_MODEL_SOURCE_LEN, 'String'),
+  // attention on the NPU: KQ/KQV MUL_MATs and FLASH_ATTN_EXT nodes, the NPU GEMMs they ran as, their host work
+  attention_ops: 'uint64_t',
+  attention_matmuls: 'uint64_t',
+  attention_host_ms: 'double',
 });
 export const rknpu_get_stats_fn = koffi.proto(
   'bool ggml_backend_rknpu_get_stats_fn(_Out_ ggml_backend_rknpu_stats *out)',
