@@ -23,6 +23,7 @@
 #include <ctime>
 #include <cmath>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 // Score tile of flash attention: at most this many bytes of S per KV head (M rows of queries x T keys),
@@ -32,7 +33,7 @@
 
 struct rknpu_attention {
     rk_weight *kw = nullptr, *vw = nullptr; // the per-call B operands (K rows, V channels)
-    std::vector<float> x, s, o, pv, vt, row, mask;
+    std::vector<float> x, s, o, pv, vt, row;
     std::vector<float> mrow, lrow;
 };
 
@@ -267,6 +268,131 @@ static bool fa_tile_live(const ggml_tensor *mask, int64_t n_q, int64_t h0, int64
     return false;
 }
 
+// ---- the host half of flash attention: the masked online softmax of one score tile ----
+
+// Host threads for the softmax: llama.cpp's CPU threads are idle while this backend computes. Capped so
+// that on the RK3588 the rows stay on the four A76 cores' worth of threads.
+#define FA_HOST_THREADS_MAX    4
+// Rows per thread below which one thread does all (thread start-up would cost more).
+#define FA_ROWS_PER_THREAD_MIN 64
+// exp(x) for x <= 0 in a form compilers vectorise (range reduction to [-ln2/2, ln2/2] and a degree-6
+// polynomial: relative error about 1.2e-7, like expf); exactly 0 below FA_EXP_MIN, and for -inf.
+#define FA_EXP_MIN             (-87.0f)
+
+static inline float fa_exp_neg(float x)
+{
+    const float xc = x < FA_EXP_MIN ? FA_EXP_MIN : x;
+    const float n = (float)(int32_t)(xc * 1.44269504f - 0.5f); // round to nearest for xc <= 0, no libm call
+    const float r = (xc - n * 0.693145751953125f) - n * 1.428606765330187e-06f; // ln 2 in two parts
+    const float p =
+            1.0f +
+            r * (1.0f + r * (0.5f + r * (0.16666667f + r * (0.041666668f + r * (0.008333334f + r * 0.0013888889f)))));
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; // 2^n, n >= -126
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return x < FA_EXP_MIN ? 0.0f : p * scale;
+}
+
+struct fa_softmax_args {
+    float *s, *o, *mrow, *lrow; // scores [M][tn] (P on return), output [M][dv], running max and sum [M]
+    const ggml_tensor *mask;
+    float scale;
+    int64_t n_q, h0, i3, c0, tn, dv;
+};
+
+// Rows [r0, r1): s = s·scale + mask, new running max, P = exp(s − max) in place, rescale O and the sum.
+static void fa_softmax_rows(const fa_softmax_args &a, int64_t r0, int64_t r1, std::vector<float> &mk)
+{
+    const ggml_tensor *mask = a.mask;
+    const int64_t tn = a.tn;
+    mk.resize((size_t)tn);
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t j = r / a.n_q, t = r % a.n_q;
+        float *s = a.s + r * tn;
+        if (mask) {
+            const ggml_fp16_t *mp = (const ggml_fp16_t *)((const char *)mask->data + t * mask->nb[1] +
+                                                          ((a.h0 + j) % mask->ne[2]) * mask->nb[2] +
+                                                          (a.i3 % mask->ne[3]) * mask->nb[3]) +
+                                    a.c0;
+            ggml_fp16_to_fp32_row(mp, mk.data(), tn);
+        } else {
+            std::fill(mk.begin(), mk.end(), 0.0f);
+        }
+        for (int64_t c = 0; c < tn; c++) {
+            s[c] = s[c] * a.scale + mk[c];
+        }
+        float mxs[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+        int64_t cm = 0;
+        for (; cm + 8 <= tn; cm += 8) { // eight partial maxima: a vectorisable reduction
+            for (int k = 0; k < 8; k++) {
+                mxs[k] = s[cm + k] > mxs[k] ? s[cm + k] : mxs[k];
+            }
+        }
+        float mx = -INFINITY;
+        for (; cm < tn; cm++) {
+            mx = s[cm] > mx ? s[cm] : mx;
+        }
+        for (int k = 0; k < 8; k++) {
+            mx = mxs[k] > mx ? mxs[k] : mx;
+        }
+        const float mold = a.mrow[r], mnew = std::max(mold, mx);
+        if (mnew == -INFINITY) { // every key so far hidden from this row
+            std::fill(s, s + tn, 0.0f);
+            continue;
+        }
+        for (int64_t c = 0; c < tn; c++) {
+            s[c] = fa_exp_neg(s[c] - mnew);
+        }
+        float part[8] = {0}; // eight partial sums: a vectorisable reduction
+        int64_t c = 0;
+        for (; c + 8 <= tn; c += 8) {
+            for (int k = 0; k < 8; k++) {
+                part[k] += s[c + k];
+            }
+        }
+        float sum = 0;
+        for (; c < tn; c++) {
+            sum += s[c];
+        }
+        for (int k = 0; k < 8; k++) {
+            sum += part[k];
+        }
+        const float alpha = mold == -INFINITY ? 0.0f : fa_exp_neg(mold - mnew);
+        a.mrow[r] = mnew;
+        a.lrow[r] = a.lrow[r] * alpha + sum;
+        if (alpha != 1.0f) {
+            float *o = a.o + r * a.dv;
+            for (int64_t d = 0; d < a.dv; d++) {
+                o[d] *= alpha;
+            }
+        }
+    }
+}
+
+// All M rows, over up to FA_HOST_THREADS_MAX threads; returns the critical path's thread CPU time.
+static double fa_softmax(const fa_softmax_args &a, int64_t M)
+{
+    unsigned hw = std::thread::hardware_concurrency();
+    int64_t nt = std::min<int64_t>({(int64_t)(hw ? hw : 1), FA_HOST_THREADS_MAX, M / FA_ROWS_PER_THREAD_MIN});
+    nt = std::max<int64_t>(nt, 1);
+    std::vector<double> cpu((size_t)nt, 0.0);
+    std::vector<std::thread> th;
+    auto part = [&](int64_t i) {
+        std::vector<float> mk;
+        double c0 = now_ns();
+        fa_softmax_rows(a, M * i / nt, M * (i + 1) / nt, mk);
+        cpu[(size_t)i] = now_ns() - c0;
+    };
+    for (int64_t i = 1; i < nt; i++) {
+        th.emplace_back(part, i);
+    }
+    part(0);
+    for (auto &t : th) {
+        t.join();
+    }
+    return *std::max_element(cpu.begin(), cpu.end());
+}
+
 ggml_status rknpu_flash_attn(rknpu_device_context &dev, ggml_tensor *dst)
 {
     const ggml_tensor *q = dst->src[0], *k = dst->src[1], *v = dst->src[2], *mask = dst->src[3];
@@ -290,7 +416,6 @@ ggml_status rknpu_flash_attn(rknpu_device_context &dev, ggml_tensor *dst)
     at.pv.resize((size_t)(M * DV));
     at.vt.resize((size_t)(DV * T));
     at.row.resize((size_t)std::max(DV, T));
-    at.mask.resize((size_t)T);
     at.mrow.resize((size_t)M);
     at.lrow.resize((size_t)M);
 
@@ -326,45 +451,23 @@ ggml_status rknpu_flash_attn(rknpu_device_context &dev, ggml_tensor *dst)
                 if (rc == 0 && (rc = rk_gemm_run(dev.engine, at.kw, at.x.data(), M, DK, at.s.data(), tn, &st)) == 0) {
                     count_run(dev, st);
                 }
-                t0 = now_ns();
-                // online softmax over this tile: new running max, P = exp(s - max) in place, rescale O and l
-                for (int64_t r = 0; r < M && rc == 0; r++) {
-                    const int64_t j = r / n_q, t = r % n_q;
-                    float *s = &at.s[(size_t)(r * tn)];
-                    float *mk = nullptr;
-                    if (mask) {
-                        const ggml_fp16_t *mp = (const ggml_fp16_t *)((const char *)mask->data + t * mask->nb[1] +
-                                                                      ((h0 + j) % mask->ne[2]) * mask->nb[2] +
-                                                                      (i3 % mask->ne[3]) * mask->nb[3]) +
-                                                c0;
-                        ggml_fp16_to_fp32_row(mp, at.mask.data(), tn);
-                        mk = at.mask.data();
-                    }
-                    float mx = -INFINITY;
-                    for (int64_t c = 0; c < tn; c++) {
-                        s[c] = s[c] * scale + (mk ? mk[c] : 0.0f);
-                        mx = std::max(mx, s[c]);
-                    }
-                    const float mold = at.mrow[(size_t)r], mnew = std::max(mold, mx);
-                    if (mnew == -INFINITY) { // every key so far hidden from this row
-                        std::fill(s, s + tn, 0.0f);
-                        continue;
-                    }
-                    float sum = 0;
-                    for (int64_t c = 0; c < tn; c++) {
-                        s[c] = expf(s[c] - mnew);
-                        sum += s[c];
-                    }
-                    const float alpha = mold == -INFINITY ? 0.0f : expf(mold - mnew);
-                    at.mrow[(size_t)r] = mnew;
-                    at.lrow[(size_t)r] = at.lrow[(size_t)r] * alpha + sum;
-                    if (alpha != 1.0f) {
-                        float *o = &at.o[(size_t)(r * DV)];
-                        for (int64_t d = 0; d < DV; d++) {
-                            o[d] *= alpha;
-                        }
-                    }
+                // online softmax over this tile, rows spread over host threads
+                if (rc == 0) {
+                    fa_softmax_args sa = {.s = at.s.data(),
+                                          .o = at.o.data(),
+                                          .mrow = at.mrow.data(),
+                                          .lrow = at.lrow.data(),
+                                          .mask = mask,
+                                          .scale = scale,
+                                          .n_q = n_q,
+                                          .h0 = h0,
+                                          .i3 = i3,
+                                          .c0 = c0,
+                                          .tn = tn,
+                                          .dv = DV};
+                    host_ns += fa_softmax(sa, M);
                 }
+                t0 = now_ns();
                 // B of P·V: the tile's V channels as rows of tn keys (V is stored token-major)
                 for (int64_t c = 0; c < tn && rc == 0; c++) {
                     const char *vr = vb + (c0 + c) * v->nb[1];
