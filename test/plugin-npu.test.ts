@@ -41,9 +41,15 @@ t.test('test-backend-ops -o MUL_MAT on RKNPU0 (simulator)', (t) => {
     'odd shapes run',
   );
   // Attention without flash attention: src0 is a permuted view of the cache, broadcast over query heads.
+  // (o > 1 adds an ADD to the graph, which the NPU declines, so those cases are not supported as a whole.)
   const perCall = r.stdout
     .split('\n')
-    .filter((l) => /MUL_MAT\(type_a=(f32|f16),type_b=f32,/.test(l) && /nr=\[[2-9]|per=\[0,2,1,3\]|k_v=[1-9]/.test(l));
+    .filter(
+      (l) =>
+        /MUL_MAT\(type_a=(f32|f16),type_b=f32,/.test(l) &&
+        /nr=\[[2-9]|per=\[0,2,1,3\]|k_v=[1-9]/.test(l) &&
+        /,o=1,/.test(l),
+    );
   t.ok(perCall.length > 20, `${perCall.length} permuted / broadcast / view src0 cases`);
   t.same(
     perCall.filter((l) => !/OK/.test(l)),
@@ -98,7 +104,7 @@ t.test('placement: prefill matmuls on RKNPU, decode on the CPU', (t) => {
   t.match(r.stderr, /graph \(pp bs=\d+, tg bs=1\).*splits = \d+ \/ 1/, 'decode graph is one CPU split');
   // -fa auto (the default) resolves to on, with a one-token probe that stays on the CPU; the prefill's
   // FLASH_ATTN_EXT then runs on RKNPU, the decode's on the CPU.
-  t.match(r.stderr, /flash_attn += enabled/, 'flash attention stays on');
+  t.match(r.stderr, /Flash Attention enabled|flash_attn += enabled/, 'flash attention stays on');
   const fa = [...r.stderr.matchAll(/node # *\d+ \(FLASH_ATTN\): +\S+ \( *(\d+)([KM])\) \[ *([A-Z]+)/g)];
   t.ok(
     fa.some((w) => w[3] === 'RKNPU') && fa.some((w) => w[3] === 'CPU'),
