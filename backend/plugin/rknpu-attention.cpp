@@ -33,7 +33,7 @@
 
 struct rknpu_attention {
     rk_weight *kw = nullptr, *vw = nullptr; // the per-call B operands (K rows, V channels)
-    std::vector<float> x, s, o, pv, vt, row;
+    std::vector<float> x, s, o, pv, vt, row, mask;
     std::vector<float> mrow, lrow;
 };
 
@@ -281,21 +281,27 @@ static bool fa_tile_live(const ggml_tensor *mask, int64_t n_q, int64_t h0, int64
 
 static inline float fa_exp_neg(float x)
 {
-    const float xc = x < FA_EXP_MIN ? FA_EXP_MIN : x;
+    const float xc = std::max(x, FA_EXP_MIN);                  // -inf too
     const float n = (float)(int32_t)(xc * 1.44269504f - 0.5f); // round to nearest for xc <= 0, no libm call
     const float r = (xc - n * 0.693145751953125f) - n * 1.428606765330187e-06f; // ln 2 in two parts
     const float p =
             1.0f +
             r * (1.0f + r * (0.5f + r * (0.16666667f + r * (0.041666668f + r * (0.008333334f + r * 0.0013888889f)))));
-    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; // 2^n, n >= -126
+    const uint32_t pow2 = (uint32_t)((int32_t)n + 127) << 23; // 2^n, n >= -126
     float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return x < FA_EXP_MIN ? 0.0f : p * scale;
+    memcpy(&scale, &pow2, sizeof scale);
+    float e = p * scale;
+    uint32_t bits;
+    memcpy(&bits, &e, sizeof bits);
+    bits &= 0u - (uint32_t)(x >= FA_EXP_MIN); // branch-free, so the loop vectorises
+    memcpy(&e, &bits, sizeof e);
+    return e;
 }
 
 struct fa_softmax_args {
     float *s, *o, *mrow, *lrow; // scores [M][tn] (P on return), output [M][dv], running max and sum [M]
     const ggml_tensor *mask;
+    const float *mask_tile; // the tile's mask rows [n_q][tn] in f32 when every head shares them, else NULL
     float scale;
     int64_t n_q, h0, i3, c0, tn, dv;
 };
@@ -309,7 +315,10 @@ static void fa_softmax_rows(const fa_softmax_args &a, int64_t r0, int64_t r1, st
     for (int64_t r = r0; r < r1; r++) {
         const int64_t j = r / a.n_q, t = r % a.n_q;
         float *s = a.s + r * tn;
-        if (mask) {
+        const float *mrow = mk.data();
+        if (a.mask_tile) {
+            mrow = a.mask_tile + t * tn;
+        } else if (mask) {
             const ggml_fp16_t *mp = (const ggml_fp16_t *)((const char *)mask->data + t * mask->nb[1] +
                                                           ((a.h0 + j) % mask->ne[2]) * mask->nb[2] +
                                                           (a.i3 % mask->ne[3]) * mask->nb[3]) +
@@ -319,7 +328,7 @@ static void fa_softmax_rows(const fa_softmax_args &a, int64_t r0, int64_t r1, st
             std::fill(mk.begin(), mk.end(), 0.0f);
         }
         for (int64_t c = 0; c < tn; c++) {
-            s[c] = s[c] * a.scale + mk[c];
+            s[c] = s[c] * a.scale + mrow[c];
         }
         float mxs[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
         int64_t cm = 0;
@@ -451,13 +460,27 @@ ggml_status rknpu_flash_attn(rknpu_device_context &dev, ggml_tensor *dst)
                 if (rc == 0 && (rc = rk_gemm_run(dev.engine, at.kw, at.x.data(), M, DK, at.s.data(), tn, &st)) == 0) {
                     count_run(dev, st);
                 }
-                // online softmax over this tile, rows spread over host threads
+                // online softmax over this tile, rows spread over host threads; a mask all heads share is
+                // converted once per tile
+                const bool shared_mask = mask && mask->ne[2] == 1;
+                if (rc == 0 && shared_mask) {
+                    t0 = now_ns();
+                    at.mask.resize((size_t)(n_q * tn));
+                    for (int64_t t = 0; t < n_q; t++) {
+                        ggml_fp16_to_fp32_row((const ggml_fp16_t *)((const char *)mask->data + t * mask->nb[1] +
+                                                                    (i3 % mask->ne[3]) * mask->nb[3]) +
+                                                      c0,
+                                              &at.mask[(size_t)(t * tn)], tn);
+                    }
+                    host_ns += now_ns() - t0;
+                }
                 if (rc == 0) {
                     fa_softmax_args sa = {.s = at.s.data(),
                                           .o = at.o.data(),
                                           .mrow = at.mrow.data(),
                                           .lrow = at.lrow.data(),
                                           .mask = mask,
+                                          .mask_tile = shared_mask ? at.mask.data() : nullptr,
                                           .scale = scale,
                                           .n_q = n_q,
                                           .h0 = h0,
