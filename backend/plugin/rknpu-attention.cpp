@@ -90,13 +90,18 @@ static rk_row_to_float row_decoder(ggml_type type)
     return type == GGML_TYPE_F32 ? nullptr : (rk_row_to_float)ggml_get_type_traits(type)->to_float;
 }
 
-// A source that lives in somebody else's weight buffer is a weight placed elsewhere on purpose (an
-// override, a LoRA adapter): converting it on every call would be slower than the CPU, so it stays there.
-static bool foreign_weight(const ggml_tensor *t)
+// Per-call conversion is for operands that change between calls: KV-cache views, intermediates, test data.
+// A weight (a WEIGHTS buffer, ours or another backend's: a 3-D weight the resident path declines, a LoRA
+// adapter, an override) would be converted on every call, slower than the CPU; and a weight being placed
+// (llama.cpp's probe attaches a size-0 dummy buffer) must not be drawn into our buffer type by this path.
+static bool per_call_source(const ggml_tensor *t)
 {
     const ggml_tensor *base = t->view_src ? t->view_src : t;
-    return base->buffer && base->buffer->buft != ggml_backend_rknpu_buffer_type() &&
-           ggml_backend_buffer_get_usage(base->buffer) == GGML_BACKEND_BUFFER_USAGE_WEIGHTS;
+    if (!base->buffer) {
+        return true; // not allocated yet: a graph intermediate
+    }
+    return ggml_backend_buffer_get_usage(base->buffer) != GGML_BACKEND_BUFFER_USAGE_WEIGHTS &&
+           ggml_backend_buffer_get_size(base->buffer) > 0;
 }
 
 static void count_run(rknpu_device_context &dev, const rk_gemm_stats &st)
@@ -132,7 +137,8 @@ bool rknpu_attn_mul_mat_supported(const rknpu_device_context &dev, const ggml_te
     if (mode != RK_GEMM_FP16 && prec_src1 != GGML_PREC_UNDEFINED && prec_src1 < GGML_PREC_Q8) {
         return false;
     }
-    if (!rows_readable(src0) || src1->nb[0] != sizeof(float) || foreign_weight(src0)) {
+    if (!rows_readable(src0) || !per_call_source(src0) || src1->nb[0] != sizeof(float) ||
+        src1->nb[1] < src1->ne[0] * sizeof(float)) {
         return false;
     }
     if (src1->ne[2] % src0->ne[2] != 0 || src1->ne[3] % src0->ne[3] != 0) {
@@ -221,7 +227,8 @@ bool rknpu_flash_attn_supported(const rknpu_device_context &dev, const ggml_tens
     if (op->type != GGML_TYPE_F32 || q->type != GGML_TYPE_F32 || q->nb[0] != sizeof(float)) {
         return false;
     }
-    if (!fa_kv_type(k->type) || !fa_kv_type(v->type) || !rows_readable(k) || !rows_readable(v)) {
+    if (!fa_kv_type(k->type) || !fa_kv_type(v->type) || !rows_readable(k) || !rows_readable(v) || !per_call_source(k) ||
+        !per_call_source(v)) {
         return false;
     }
     if (mask && (mask->type != GGML_TYPE_F16 || mask->nb[0] != sizeof(ggml_fp16_t) || mask->ne[1] < q->ne[1] ||
