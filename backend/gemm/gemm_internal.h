@@ -226,7 +226,9 @@ struct rk_gemm_engine {
 struct rk_weight {
     struct rk_gemm_engine *e;
     struct rk_wlayout L;
-    float *scale; /* N per-output-channel scales */
+    float *scale;        /* N per-output-channel scales */
+    size_t scale_cap;    /* ephemeral weights (rk_weight_load): scales allocated */
+    int64_t fill_cpu_ns; /* the last conversion: thread CPU time of the slowest core's share */
     struct npu_bo *b[NPU_CORES];
     struct rk_weight_info info;
 };

@@ -83,6 +83,11 @@ const struct npu_envelope *rk_gemm_envelope(const struct rk_gemm_engine *e);
 int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int64_t N, size_t row_bytes,
                       rk_row_to_float to_float, enum rk_gemm_mode mode, struct rk_weight **out);
 void rk_weight_free(struct rk_weight *w);
+/* An ephemeral weight: an operand that changes every call (attention's K and V rows read from the KV cache),
+ * converted and packed per call like rk_weight_prepare into BOs kept from call to call (grown as needed).
+ * *w NULL: created; otherwise re-laid out for this shape and refilled. Free it with rk_weight_free. */
+int rk_weight_load(struct rk_gemm_engine *e, struct rk_weight **w, const void *data, int64_t K, int64_t N,
+                   size_t row_bytes, rk_row_to_float to_float, enum rk_gemm_mode mode);
 
 struct rk_weight_info {
     int64_t K, N;
@@ -90,6 +95,7 @@ struct rk_weight_info {
     uint64_t npu_bytes;        /* packed weight bytes on the NPU (all cores, incl. padding) */
     double bytes_per_weight;   /* npu_bytes / (K·N), plus the f32 scales */
     double prep_seconds;       /* decode + quantize + pack (measured) */
+    double prep_cpu_seconds;   /* the same as thread CPU time of the slowest core's share (shares run in parallel) */
     double weights_per_second; /* K·N / prep_seconds */
     uint32_t k_slices;         /* fixed at prepare time */
 };

@@ -9,6 +9,7 @@
 // singletons: every ggml_backend_load_all() dlopens the plugin again and must get the same objects
 // back (docs/hardware/ggml-backend.md §1.7).
 
+#include "rknpu-attention.h"
 #include "rknpu-common.h"
 
 #include "ggml-impl.h"
@@ -138,10 +139,12 @@ struct rknpu_plugin {
         // A config error is an ERROR: the user asked for something that cannot be had. The stock
         // tools go on on the CPU; the CLI reads the status and refuses.
         if (present) {
-            GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s for batches >= %lld tokens; %s\n", RKNPU_NAME,
-                          dev.description.c_str(),
+            GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s, attention (KQ/KQV, FLASH_ATTN_EXT) in %s, for batches "
+                          ">= %lld tokens; %s\n",
+                          RKNPU_NAME, dev.description.c_str(),
                           dev.config.mode_forced ? rk_gemm_mode_name(dev.config.mode) : "int8 (fp16 for float weights)",
-                          (long long)dev.config.min_batch, dev.envelope_note.c_str());
+                          rk_gemm_mode_name(rknpu_attention_mode(dev)), (long long)dev.config.min_batch,
+                          dev.envelope_note.c_str());
         } else if (config_error) {
             GGML_LOG_ERROR("%s: %s; no device registered\n", RKNPU_NAME, why.c_str());
         } else {
@@ -151,6 +154,7 @@ struct rknpu_plugin {
 
     ~rknpu_plugin()
     {
+        rknpu_attention_free(dev);
         rk_gemm_close(dev.engine); // models using it must be freed before the plugin is unloaded
     }
 };
@@ -220,6 +224,30 @@ struct rknpu_backend_context {
 
 static bool rknpu_mul_mat_supported(const rknpu_device_context &dev, const ggml_tensor *op);
 
+// The nodes this backend runs on the NPU: MUL_MAT with a resident weight, MUL_MAT with a per-call src0
+// (attention without flash attention), FLASH_ATTN_EXT, MUL_MAT_ID (experts, rknpu-mul-mat-id.cpp).
+static bool rknpu_node_on_npu(const rknpu_device_context &dev, const ggml_tensor *node)
+{
+    switch (node->op) {
+    case GGML_OP_MUL_MAT:
+        return rknpu_mul_mat_supported(dev, node) || rknpu_attn_mul_mat_supported(dev, node);
+    case GGML_OP_FLASH_ATTN_EXT:
+        return rknpu_flash_attn_supported(dev, node);
+    case GGML_OP_MUL_MAT_ID:
+        return rknpu_mul_mat_id_supported(dev, node);
+    default:
+        return false;
+    }
+}
+
+static ggml_status rknpu_node_compute(rknpu_device_context &dev, ggml_tensor *node)
+{
+    if (node->op == GGML_OP_FLASH_ATTN_EXT) {
+        return rknpu_flash_attn(dev, node);
+    }
+    return rknpu_mul_mat_supported(dev, node) ? rknpu_mul_mat(dev, node) : rknpu_attn_mul_mat(dev, node);
+}
+
 static const char *ggml_backend_rknpu_get_name(ggml_backend_t backend)
 {
     return RKNPU_NAME;
@@ -271,12 +299,6 @@ static ggml_status rknpu_compute_on_cpu(rknpu_backend_context &ctx, ggml_cgraph 
 }
 
 // The matmuls this backend runs itself: accepted MUL_MATs and MUL_MAT_IDs.
-static bool rknpu_runs_here(const rknpu_device_context &dev, const ggml_tensor *node)
-{
-    return (node->op == GGML_OP_MUL_MAT && rknpu_mul_mat_supported(dev, node)) ||
-           (node->op == GGML_OP_MUL_MAT_ID && rknpu_mul_mat_id_supported(dev, node));
-}
-
 static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml_cgraph *cgraph)
 {
     auto &ctx = *(rknpu_backend_context *)backend->context;
@@ -286,7 +308,7 @@ static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml
     const ggml_tensor *first = nullptr; // the first of them
     for (int i = 0; i <= n; i++) {
         ggml_tensor *node = i < n ? ggml_graph_node(cgraph, i) : nullptr;
-        bool on_npu = node && rknpu_runs_here(*ctx.dev, node);
+        bool on_npu = node && rknpu_node_on_npu(*ctx.dev, node);
         bool on_cpu = node && !on_npu && !rknpu_is_noop(node) && (node->flags & GGML_TENSOR_FLAG_COMPUTE);
         if (on_cpu && cpu_0 < 0) {
             cpu_0 = i;
@@ -300,15 +322,15 @@ static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml
         }
         if (on_npu && (node->flags & GGML_TENSOR_FLAG_COMPUTE)) {
             ggml_status st = GGML_STATUS_FAILED;
-            if (node->op == GGML_OP_MUL_MAT) {
-                st = rknpu_mul_mat(*ctx.dev, node);
+            if (node->op != GGML_OP_MUL_MAT_ID) {
+                st = rknpu_node_compute(*ctx.dev, node);
             } else if (ggml_backend_t cpu = rknpu_cpu_backend(ctx, "MUL_MAT_ID (experts below the NPU batch)")) {
                 st = rknpu_mul_mat_id(*ctx.dev, cpu, node);
             }
             if (st != GGML_STATUS_SUCCESS) {
                 return st;
             }
-            (node->op == GGML_OP_MUL_MAT ? n_mul_mat : n_mmid)++;
+            (node->op == GGML_OP_MUL_MAT_ID ? n_mmid : n_mul_mat)++;
             first = first ? first : node;
         }
     }
@@ -316,7 +338,8 @@ static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml
     // each graph the NPU ran, and on how many rows (a prefill's batch; decode's single rows stay with the CPU).
     static const bool sched_debug = getenv("GGML_SCHED_DEBUG") != nullptr;
     if (first && sched_debug) {
-        GGML_LOG_DEBUG("%s: graph of %d nodes: %d MUL_MAT and %d MUL_MAT_ID on the NPU, the first %s with %lld rows\n",
+        GGML_LOG_DEBUG("%s: graph of %d nodes: %d MUL_MAT/attention and %d MUL_MAT_ID on the NPU, the first %s with "
+                       "%lld rows\n",
                        RKNPU_NAME, n, n_mul_mat, n_mmid, first->name, (long long)ggml_nrows(first->src[1]));
     }
     return GGML_STATUS_SUCCESS;
@@ -434,17 +457,18 @@ bool rknpu_weight_op_supported(const rknpu_device_context &dev, const ggml_tenso
         !rknpu_is_weight_type(src0->type)) {
         return false;
     }
-    if (src0->buffer && src0->buffer->buft != ggml_backend_rknpu_buffer_type()) {
-        return false;
+    if (src0->buffer && (src0->buffer->buft != ggml_backend_rknpu_buffer_type() ||
+                         ggml_backend_buffer_get_usage(src0->buffer) == GGML_BACKEND_BUFFER_USAGE_COMPUTE)) {
+        return false; // not a resident weight (a per-call src0 may still run: rknpu_attn_mul_mat_supported)
     }
     return rk_gemm_supports(src0->ne[0], src0->ne[1], mode, rk_gemm_envelope(dev.engine), nullptr, 0) == 0;
 }
 
 // The placement policy (docs/hardware/ggml-backend.md §2.1, §3.3): weights are placed by probing this with M=512,
 // and the scheduler asks it again for every graph. Only real, contiguous 2-D weights of a convertible type
-// in our buffer type (or not yet allocated: a capability probe), with F32 activations. KV-cache
-// views (KQ, KQV) are declined, and so are batches below min_batch, which then run on the CPU from
-// ggml's own bytes.
+// in our buffer type (or not yet allocated: a capability probe), with F32 activations, and batches of at least
+// min_batch; smaller ones run on the CPU from ggml's own bytes. A src0 that is not such a weight (KV-cache
+// views in KQ/KQV, permuted or broadcast operands) is the per-call path of rknpu-attention.cpp.
 static bool rknpu_mul_mat_supported(const rknpu_device_context &dev, const ggml_tensor *op)
 {
     if (!rknpu_weight_op_supported(dev, op) || op->src[0]->ne[2] != 1) {
@@ -466,9 +490,9 @@ static bool ggml_backend_rknpu_device_supports_op(ggml_backend_dev_t dev, const 
     case GGML_OP_TRANSPOSE:
         return true; // test-backend-ops asks about every tensor, leaves included (docs/hardware/ggml-backend.md §3.3)
     case GGML_OP_MUL_MAT:
-        return rknpu_mul_mat_supported(*(rknpu_device_context *)dev->context, op);
     case GGML_OP_MUL_MAT_ID:
-        return rknpu_mul_mat_id_supported(*(rknpu_device_context *)dev->context, op);
+    case GGML_OP_FLASH_ATTN_EXT:
+        return rknpu_node_on_npu(*(rknpu_device_context *)dev->context, op);
     default:
         return false;
     }
@@ -536,7 +560,10 @@ static bool ggml_backend_rknpu_get_stats(ggml_backend_rknpu_stats *out)
             .reuse_tasks = p.dev.n_reuse_tasks,
             .model_source = {},
             .expert_matmuls = p.dev.n_expert_matmuls,
-            .expert_cpu_matmuls = p.dev.n_expert_cpu_matmuls};
+            .expert_cpu_matmuls = p.dev.n_expert_cpu_matmuls,
+            .attention_ops = p.dev.n_attn_ops,
+            .attention_matmuls = p.dev.n_attn_matmuls,
+            .attention_host_ms = p.dev.attn_host_ns / 1e6};
     snprintf(out->model_source, sizeof out->model_source, "%s", npu_model_source());
     return true;
 }

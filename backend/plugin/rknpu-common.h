@@ -30,6 +30,11 @@ struct rknpu_device_context {
     uint64_t n_reuse_tasks = 0;
     // MUL_MAT_ID: experts' row groups run on the NPU (also counted in n_matmuls) and on the CPU (below min_batch)
     uint64_t n_expert_matmuls = 0, n_expert_cpu_matmuls = 0;
+    // attention (rknpu-attention.cpp): KQ/KQV MUL_MATs and FLASH_ATTN_EXT nodes, the NPU GEMMs they ran as,
+    // and their host work outside the engine (packing the cache's K/V, gathers, the softmax)
+    uint64_t n_attn_ops = 0, n_attn_matmuls = 0;
+    double attn_host_ns = 0;
+    struct rknpu_attention *attn = nullptr; // per-call operands and scratch
 };
 
 // Adds one NPU matmul's statistics to the device's counters. Caller holds dev.mutex.

@@ -270,6 +270,39 @@ int main(void)
         tap_ok(rc == -EINVAL && w2 == NULL, "non-finite weight declined: %s", rk_gemm_last_error(e));
         rk_weight_free(w);
     }
+    {
+        /* Ephemeral weights (attention's K and V): one object reloaded with new values and shapes every call, its
+         * BOs grown when needed and kept otherwise; every result against a double reference. */
+        static const struct {
+            int64_t K, N;
+        } shapes[] = {{128, 200}, {128, 700}, {128, 96}, {300, 64}, {64, 513}};
+        struct rk_weight *ew = NULL;
+        uint64_t s = 11;
+        const int64_t M = 37, ld = 320; /* rows of B wider than K: a strided view, like a KV-cache head */
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+            int64_t K = shapes[i].K, N = shapes[i].N;
+            float *B = malloc(sizeof(float) * N * ld), *X = malloc(sizeof(float) * M * K),
+                  *Y = malloc(sizeof(float) * M * N);
+            gr_fill(B, N, ld, ld, 1, 0, 1, &s);
+            gr_fill(X, M, K, K, 1, 0, 1, &s);
+            uint32_t bo_before = ew && ew->b[0] ? ew->b[0]->size : 0;
+            int rc = rk_weight_load(e, &ew, B, K, N, sizeof(float) * ld, NULL, RK_GEMM_FP16);
+            if (!rc) rc = rk_gemm_run(e, ew, X, M, K, Y, N, NULL);
+            double err = 0, ref2 = 0;
+            for (int64_t m = 0; m < M && !rc; m++)
+                for (int64_t n = 0; n < N; n++) {
+                    double r = 0;
+                    for (int64_t k = 0; k < K; k++) r += (double)X[m * K + k] * B[n * ld + k];
+                    err += (Y[m * N + n] - r) * (Y[m * N + n] - r), ref2 += r * r;
+                }
+            tap_ok(rc == 0 && err / ref2 < 1e-6,
+                   "ephemeral weight %zu: K=%lld N=%lld fp16, NMSE %.2g (BO %u -> %u bytes)", i, (long long)K,
+                   (long long)N, rc ? -1.0 : err / ref2, bo_before, ew ? ew->b[0]->size : 0);
+            if (i == 2) tap_ok(ew->b[0]->size == bo_before, "  a smaller operand keeps the BO");
+            free(B), free(X), free(Y);
+        }
+        rk_weight_free(ew);
+    }
     rk_gemm_close(e);
     return tap_done();
 }
