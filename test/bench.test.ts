@@ -17,8 +17,9 @@ t.test('bench --sim: table, bench.json, bench.png', (t) => {
   t.match(r.stdout, /^run\s+pp32 t\/s\s+tg8 t\/s$/m, 'table header');
   t.match(r.stdout, /^CPU\s+[0-9.]+\s+[0-9.]+$/m);
   t.match(r.stdout, /^NPU \(simulator\)\s+[0-9.]+\s+[0-9.]+$/m);
-  t.match(r.stdout, /^NPU, timing MODEL 200 MHz\s+[0-9.]+\s+[0-9.]+$/m);
-  t.match(r.stdout, /^NPU, timing MODEL 1 GHz\s+[0-9.]+\s+[0-9.]+$/m);
+  t.match(r.stdout, /^NPU, timing MODEL 200 MHz \(optimistic-pessimistic\)\s+[0-9.]+-[0-9.]+\s+[0-9.]+$/m);
+  t.match(r.stdout, /^NPU, timing MODEL 1 GHz \(optimistic-pessimistic\)\s+[0-9.]+-[0-9.]+\s+[0-9.]+$/m);
+  t.match(r.stdout, /parameters fitted to published measurements/, 'names the model parameters used');
   t.match(r.stdout, /SOFTWARE SIMULATOR/);
   const j = JSON.parse(fs.readFileSync(path.join(out, 'bench.json'), 'utf8'));
   t.equal(j.tool, 'rosenblatt-dl bench');
@@ -37,8 +38,18 @@ t.test('bench --sim: table, bench.json, bench.png', (t) => {
   const e = j.model_estimate;
   t.equal(e.tokens, 32);
   t.ok(e.matmuls > 0 && e.jobs > 0 && e.tasks >= e.jobs, `${e.matmuls} matmuls, ${e.jobs} jobs, ${e.tasks} tasks`);
-  t.ok(e.model_ms_200 > 0 && e.model_ms_1000 > 0 && e.model_ms_1000 <= e.model_ms_200);
-  t.ok(e.pp_tps_1000 >= e.pp_tps_200 && e.pp_tps_200 > 0);
+  for (const c of ['200', '1000']) {
+    t.ok(
+      e[`model_ms_${c}_opt`] > 0 && e[`model_ms_${c}_opt`] <= e[`model_ms_${c}_pess`],
+      `${c} MHz: optimistic <= pessimistic`,
+    );
+    t.ok(
+      e[`pp_tps_${c}_pess`] > 0 && e[`pp_tps_${c}_pess`] <= e[`pp_tps_${c}_opt`],
+      `${c} MHz: rates in the same order`,
+    );
+  }
+  t.ok(e.model_ms_1000_pess <= e.model_ms_200_pess, '1 GHz not slower than 200 MHz');
+  t.equal(e.model_source, 'fitted to published measurements');
   for (const f of j.files.logs) t.ok(fs.statSync(path.join(out, f)).size > 0, `${f} saved`);
   const info = readPng(fs.readFileSync(path.join(out, 'bench.png')));
   t.equal(info.colorType, 2);

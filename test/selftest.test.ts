@@ -9,6 +9,8 @@ t.test('selftest passes every built-in case and says it ran on the simulator', (
   for (const ty of ['f32', 'f16', 'q8_0', 'q4_0', 'q4_K', 'q6_K'])
     t.match(r.stdout, new RegExp(`^${ty} .* ok$`, 'm'), `${ty} rows`);
   t.match(r.stdout, /^24 passed, 0 failed$/m);
+  t.match(r.stdout, /timing MODEL at 200 MHz \(optimistic-pessimistic, fitted to published measurements\)/);
+  t.match(r.stdout, /^q4_K .* [0-9.]+-[0-9.]+ .* ok$/m, 'rows carry both MODEL bounds');
   t.end();
 });
 
@@ -18,6 +20,10 @@ t.test('selftest --json and --case', (t) => {
   const j = JSON.parse(r.stdout);
   t.equal(j.results.length, 2);
   t.ok(j.results.every((x: { ok: boolean; nmse: number }) => x.ok && x.nmse <= j.bound));
+  t.ok(
+    j.results.every((x: { modelMs200: number[] }) => x.modelMs200[0] > 0 && x.modelMs200[0] <= x.modelMs200[1]),
+    'MODEL bounds per case',
+  );
   t.end();
 });
 

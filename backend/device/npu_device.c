@@ -1,7 +1,8 @@
 /* Common layer of the device API: selection of the implementation, the per-device BO list, and the
  * validation every submit goes through before it reaches rocket or the sim. The kernel silently drops
- * malformed jobs (SUBMIT still returns 0, docs/hardware/rocket-uapi.md §2.3/§4.3), so everything it would reject is
- * rejected here, with a message. */
+ * malformed jobs (SUBMIT still returns 0, docs/hardware/rocket-uapi.md §2.3, §4.3), so everything it would reject is
+ * rejected here, with a message. What is checked after SUBMIT (fence BOs, dropped jobs, per-job waits,
+ * resets) is in npu_fence.c. */
 #include "npu_device_impl.h"
 #include "npu_limits.h"
 #include "npu_regs.h"
@@ -95,6 +96,7 @@ void npu_device_close(struct npu_device *dev)
 {
     if (!dev) return;
     while (dev->bos) npu_bo_close(&dev->bos->bo);
+    npu_fence_pool_free(dev);
     dev->ops->close(dev);
     pthread_mutex_destroy(&dev->lock);
     free(dev);
@@ -254,40 +256,11 @@ int npu_submit(struct npu_device *dev, const struct npu_job *jobs, uint32_t job_
     for (uint32_t j = 0; j < job_count; j++)
         for (uint32_t b = 0; b < jobs[j].in_count; b++)
             f->stats.cpu_owned_in_bos += bo_node_of(jobs[j].in_bos[b])->cpu_owned;
-    err = dev->ops->submit(dev, jobs, job_count, f);
+    err = npu_fence_submit(dev, jobs, job_count, f);
     if (err) {
         free(f);
         return err;
     }
     *out = f;
     return 0;
-}
-
-int npu_fence_wait(struct npu_fence *f, int64_t deadline_ns, struct npu_submit_stats *stats)
-{
-    if (!f) return npu_fail(-EINVAL, "npu_fence_wait: NULL fence");
-    struct npu_submit_stats s = f->stats;
-    int err = f->dev->ops->fence_wait(f, deadline_ns, &s);
-    if (err == -ETIMEDOUT) return err;
-    s.wall_ns = (uint64_t)(npu_monotonic_ns() - f->submit_ns);
-    if (stats) *stats = s;
-    return err;
-}
-
-void npu_fence_free(struct npu_fence *f)
-{
-    if (!f) return;
-    f->dev->ops->fence_free(f);
-    free(f);
-}
-
-int npu_submit_wait(struct npu_device *dev, const struct npu_job *jobs, uint32_t job_count, int64_t deadline_ns,
-                    struct npu_submit_stats *stats)
-{
-    struct npu_fence *f;
-    int err = npu_submit(dev, jobs, job_count, &f);
-    if (err) return err;
-    err = npu_fence_wait(f, deadline_ns, stats);
-    npu_fence_free(f);
-    return err;
 }

@@ -10,6 +10,13 @@
  *   - a job = ordered tasks (register-command streams) run on one core + the BOs it reads and writes.
  *     Sync is implicit through the BOs: a job waits for earlier jobs that write its in/out BOs.
  *   - a job must finish within 500 ms or it is treated as hung (the kernel resets the core).
+ *   - every job is checked by this layer, because the kernel reports neither a dropped job nor a reset
+ *     (docs/hardware/rocket-uapi.md §1.3, §2.3): each job gets a small fence BO of its own (from a per-device
+ *     pool, first in the job's out-BO list); right after SUBMIT the layer checks that a fence appeared on
+ *     it, and npu_fence_wait waits for the jobs one by one on their fence BOs and times each. A job without
+ *     a fence (dropped) or one whose wait took >= NPU_JOB_SUSPECT_PERCENT of the job timeout (reset,
+ *     or about to be) fails the wait. What this layer cannot see - which outputs a reset job left
+ *     unwritten - the caller checks (the GEMM engine with canaries, npu-probe with poisoned outputs).
  *
  * Errors: every function returns 0 (or a count) on success and a negative errno on failure; the reason
  * is then available as text from npu_last_error() (per thread). Nothing fails silently. */
@@ -48,6 +55,15 @@ enum npu_sim_sched {
 /* Largest npu_open_options.model_clock_mhz accepted: a plausibility bound, twice the vendor maximum. */
 #define NPU_MODEL_CLOCK_MHZ_MAX 2000
 
+/* A job whose wait takes at least this share of the device's job timeout (rocket: 450 ms of
+ * ROCKET_UAPI_JOB_TIMEOUT_MS) is treated as reset even when its wait returned success: the kernel resets
+ * a hung core at the timeout and signals the fence as if the job had completed
+ * (docs/hardware/rocket-uapi.md §1.3), so a job this close to the limit either was reset or may be next time. */
+#define NPU_JOB_SUSPECT_PERCENT 90
+/* Bytes of the per-job fence BO: one page, so the cache sync of PREP_BO on it is short and cannot be
+ * mistaken for a wait on a fence (docs/hardware/rocket-uapi.md §2.3). */
+#define NPU_FENCE_BO_BYTES      4096
+
 struct npu_open_options {
     uint32_t model_clock_mhz; /* clock the timing MODEL assumes; 0 = NPU_CLOCK_MAINLINE_MHZ (hw/npu_limits.h) */
     bool sim_lenient;         /* sim: turn off the core's strict checks (reads of registers the task did not write) */
@@ -55,8 +71,8 @@ struct npu_open_options {
     uint32_t sim_job_timeout_us;         /* sim: job timeout against MODEL time; 0 = rocket's (tests use less) */
     const struct npu_envelope *envelope; /* sim: tasks outside this execution envelope fail (NULL: hard limits only);
                                           * copied at open */
-    bool rocket_unchecked_submit;        /* rocket: skip the per-job "did the kernel take it" check after SUBMIT
-                                    * (saves up to one jiffy per job; see rocket/rocket_job.c) */
+    bool unchecked_submit;               /* skip the per-job "did the kernel take it" check after SUBMIT (on rocket
+                                          * it costs up to one jiffy per job; see npu_fence.c) */
 };
 
 struct npu_device_info {
@@ -69,7 +85,7 @@ struct npu_device_info {
     uint32_t cores;        /* NPU cores behind this device */
     char cores_source[48]; /* how `cores` was learned */
     uint32_t model_clock_mhz;
-    uint32_t job_timeout_ms; /* rocket: ROCKET_UAPI_JOB_TIMEOUT_MS; sim: as opened */
+    uint32_t job_timeout_ms; /* rocket: ROCKET_UAPI_JOB_TIMEOUT_MS; sim: as opened (rounded up) */
 };
 
 struct npu_device;
@@ -110,7 +126,8 @@ struct npu_job {
     uint32_t out_count; /* BOs it writes; >= 1 (the only way to wait) */
 };
 
-/* Per-submit statistics. Everything named model_* is a MODEL estimate (npu_timing.h), not a measurement. */
+/* Per-submit statistics. Everything named model_* is a MODEL estimate (npu_timing.h), not a measurement: its
+ * pessimistic bound, the one the job timeout is checked against. */
 struct npu_submit_stats {
     uint32_t jobs, tasks;
     uint64_t macs, bytes_in, bytes_out;
@@ -122,6 +139,16 @@ struct npu_submit_stats {
     uint64_t wall_ns;          /* measured: npu_submit entry to npu_fence_wait success */
     uint32_t cpu_owned_in_bos; /* in-BOs still CPU-owned at submit (npu_bo_prep without npu_bo_fini):
                                     * on hardware, CPU writes to them may not reach the NPU */
+    int32_t failed_job;        /* index of the job npu_fence_wait's error is about; -1 when none or unknown */
+    uint32_t unconfirmed_jobs; /* jobs the after-SUBMIT check could neither confirm nor call dropped (they
+                                * may have finished before it looked); only the caller's output checks
+                                * can tell */
+    uint64_t accept_check_ns;  /* measured: the after-SUBMIT fence check (rocket: up to one jiffy per job,
+                                * spent while the NPU runs) */
+    uint64_t max_job_wait_ns;  /* measured: the longest job, from the later of submit and the previous job's
+                                * observed completion to its own (sim: its MODEL time + injected stalls, as the
+                                * host's time is not NPU time); compared with NPU_JOB_SUSPECT_PERCENT of the
+                                * job timeout */
 };
 
 struct npu_fence; /* one submit's completion; owned by the caller */
@@ -142,18 +169,23 @@ int npu_bo_fini(struct npu_bo *bo);
 /* Unmap and free (munmap + GEM_CLOSE). NULL is ignored. */
 void npu_bo_close(struct npu_bo *bo);
 
-/* Submit jobs. Everything the kernel would silently drop is validated first (-EINVAL + message).
- * Returns 0 and a fence; job failures (timeout, fault, rejection) are reported by npu_fence_wait. */
+/* Submit jobs. Everything the kernel would silently drop is validated first (-EINVAL + message). Each
+ * job's out-BOs get a fence BO of this device's pool in front; right after SUBMIT each job is checked for
+ * a fence (unless opened with unchecked_submit). Returns 0 and a fence; job failures (dropped, reset,
+ * fault) are reported by npu_fence_wait. */
 int npu_submit(struct npu_device *dev, const struct npu_job *jobs, uint32_t job_count, struct npu_fence **fence);
-/* Wait for all jobs of the submit until the absolute CLOCK_MONOTONIC deadline. 0 = all jobs completed;
- * -ETIMEDOUT = YOUR deadline passed (the jobs may still finish: call again); any other -errno = a job
- * failed, reason in npu_last_error():
- *   -ETIME      the job hit the 500 ms job timeout (hang; the kernel resets the core)
+/* Wait for all jobs of the submit until the absolute CLOCK_MONOTONIC deadline, one after the other on
+ * their fence BOs, timing each. 0 = all jobs completed; -ETIMEDOUT = YOUR deadline passed (the jobs may
+ * still finish: call again); any other -errno = a job failed (stats->failed_job says which), reason in
+ * npu_last_error():
+ *   -ETIME      the job's wait took >= NPU_JOB_SUSPECT_PERCENT of the job timeout: treated as a core
+ *               reset, its outputs are not to be trusted; (sim) its MODEL time exceeded the job timeout
  *   -EFAULT     IOMMU/DMA fault (an address outside the fd's BOs)
  *   -EIO        the kernel did not take the job (SUBMIT returned 0 but no fence appeared)
  *   -EINVAL / -ENOTSUP   (sim) the stream is outside what silicon computes correctly / what the sim models
  *   -ECANCELED  (sim) a job it depends on failed
- * stats (may be NULL) is filled on success and on job failure. */
+ * A job that the kernel reset before this layer could tell (its wait shorter than the threshold) returns
+ * 0 here: the caller's output checks catch it. stats (may be NULL) is filled on success and on job failure. */
 int npu_fence_wait(struct npu_fence *fence, int64_t deadline_ns, struct npu_submit_stats *stats);
 void npu_fence_free(struct npu_fence *fence); /* does not wait; free fences before closing their device */
 
@@ -168,15 +200,24 @@ int64_t npu_monotonic_ns(void);
 int64_t npu_deadline_after_ms(int64_t ms); /* now + ms, absolute CLOCK_MONOTONIC */
 
 /* ---- simulator-only controls (-ENODEV on a rocket device) ---- */
+/* Each fault behaves as the kernel does, reporting nothing the kernel would not report: detecting it is
+ * the job of this layer and of the callers (docs/hardware/rocket-uapi.md §1.3, §2.3). */
 enum npu_sim_fault {
     NPU_SIM_FAULT_NONE = 0,
-    NPU_SIM_FAULT_TIMEOUT, /* job hangs: fails as the 500 ms timeout + core reset would */
-    NPU_SIM_FAULT_REJECT,  /* the kernel drops the job although SUBMIT returned 0 */
-    NPU_SIM_FAULT_DMA,     /* IOMMU/DMA fault during the job's first task */
+    NPU_SIM_FAULT_RESET,   /* "reset": the job hangs in its middle task (task_count / 2): that task and the
+                            * ones after it write nothing; after the job timeout the core is reset (registers
+                            * lost), the fence signals and the wait returns success */
+    NPU_SIM_FAULT_DROPPED, /* "dropped": SUBMIT returns 0 but the kernel drops the job: nothing runs, no fence
+                            * appears (its out-BOs are idle at once) */
+    NPU_SIM_FAULT_SLOW,    /* "slow": the job computes correctly, but takes 95% of the job timeout */
+    NPU_SIM_FAULT_DMA,     /* "dma": IOMMU/DMA fault during the job's first task (-EFAULT from the wait) */
 };
+#define NPU_SIM_FAULT_LAST NPU_SIM_FAULT_DMA
 /* Fault injection for the whole simulator (all sim devices of the process). `nth` = 0: every job from
  * now on; nth >= 1: only the nth job submitted from now on. NONE clears. The env var
- * RKNPU_SIM_FAULT=timeout|reject|dma[@N] sets the same at the first sim open. */
+ * RKNPU_SIM_FAULT=reset|dropped|slow|dma[@N] sets the same at the first sim open; the old names
+ * `timeout` and `reject` are accepted as aliases of `reset` and `dropped`. Delays (reset, slow) scale with
+ * the device's job timeout (npu_open_options.sim_job_timeout_us). */
 int npu_sim_inject_fault(enum npu_sim_fault fault, uint32_t nth);
 int npu_sim_fault_parse(const char *spec, enum npu_sim_fault *fault, uint32_t *nth);
 /* Tests: while held, the simulated cores start no new job (queued jobs stay queued, so busy states and

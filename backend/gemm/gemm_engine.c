@@ -51,7 +51,7 @@ int rk_gemm_open(const struct rk_gemm_options *opt, struct rk_gemm_engine **out,
         return -ENOMEM;
     }
     e->opt = o, e->cores = o.cores;
-    struct npu_open_options oo = {.model_clock_mhz = o.model_clock_mhz};
+    struct npu_open_options oo = {.model_clock_mhz = o.model_clock_mhz, .unchecked_submit = o.unchecked_submit};
     for (uint32_t c = 0; c < e->cores; c++) {
         int rc = npu_device_open(o.kind, &oo, &e->dev[c]);
         if (rc) {

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * Execution of one matmul: quantize X straight into core 0's A buffer (copied to the other cores: BOs and IOVAs are per
- * fd, docs/hardware/rocket-uapi.md §1.4), then one thread per core writes the core's regcmd segments (tasks chained per
- * job, docs/hardware/regcmd.md §2), submits its jobs, waits, and reads its N range of Y out of the int32/fp32 tiles.
- * Any device failure is returned with its reason; nothing is computed on the CPU instead.
+ * Execution of one matmul: quantize X straight into core 0's A buffer (copied to the other cores: BOs and
+ * IOVAs are per fd, docs/hardware/rocket-uapi.md §1.4), then one thread per core poisons its tasks' canary rows (canary.c),
+ * writes the core's regcmd segments (tasks chained per job, docs/hardware/regcmd.md §2), submits its jobs, waits,
+ * checks the canaries and reads its N range of Y out of the int32/fp32 tiles. Any device failure and any
+ * untouched canary is returned with the core, the job, its tasks and the shape; the result is discarded
+ * and nothing is computed on the CPU instead.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -41,15 +43,66 @@ struct core_run {
     bool simulator;
     uint32_t job_timeout_ms; /* the device's */
     int rc;
-    char err[300];
-    int64_t glue_ns, glue_wall_ns, readout_ns, wait_ns; /* glue/readout: thread CPU time */
+    char err[480];
+    int64_t glue_ns, glue_wall_ns, readout_ns, check_ns, wait_ns; /* glue/readout/check: thread CPU time */
     struct npu_submit_stats st;
 };
 
+static const char *device_word(const struct core_run *r) { return r->simulator ? "simulated NPU" : "NPU"; }
+
+/* "M=512 K=1536 N=8960 int8" */
+static void shape_text(const struct rk_plan *p, char *buf, size_t len)
+{
+    snprintf(buf, len, "M=%u K=%u N=%u %s", p->M, p->L.K, p->L.N, rk_gemm_mode_name(p->L.mode));
+}
+
 static int core_fail(struct core_run *r, int rc, const char *what)
 {
-    snprintf(r->err, sizeof r->err, "%s: %s", what, npu_last_error());
+    char shape[64];
+    shape_text(r->p, shape, sizeof shape);
+    snprintf(r->err, sizeof r->err, "%s core %u (%s): %s: %s", device_word(r), r->core, shape, what, npu_last_error());
     return r->rc = rc;
+}
+
+/* A failure of job `job` of the core (jobs start at the core's tasks job_first[job]): "NPU core 1, job 3/12
+ * (tasks 96-127[; shape]): " and the reason. */
+static int job_fail(struct core_run *r, int rc, const uint32_t *job_first, uint32_t job, bool with_shape,
+                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int job_fail(struct core_run *r, int rc, const uint32_t *job_first, uint32_t job, bool with_shape,
+                    const char *fmt, ...)
+{
+    const struct rk_plan_core *pc = &r->p->core[r->core];
+    char shape[72] = "";
+    if (with_shape) {
+        shape[0] = ';', shape[1] = ' ';
+        shape_text(r->p, shape + 2, sizeof shape - 2);
+    }
+    int l = snprintf(r->err, sizeof r->err, "%s core %u, job %u/%u (tasks %u-%u%s): ", device_word(r), r->core, job,
+                     pc->jobs, job_first[job], job_first[job + 1] - 1, shape);
+    va_list ap;
+    va_start(ap, fmt);
+    if (l > 0 && (size_t)l < sizeof r->err) vsnprintf(r->err + l, sizeof r->err - (size_t)l, fmt, ap);
+    va_end(ap);
+    return r->rc = rc;
+}
+
+/* The untouched canary of task i (among the core's tasks) in job_fail's words. */
+static int canary_fail(struct core_run *r, const uint32_t *job_first, uint32_t i)
+{
+    const struct rk_plan *p = r->p;
+    const struct rk_plan_task *t = &p->tasks[p->core[r->core].task0 + i];
+    const struct rk_core_share *cs = &p->L.core[r->core];
+    uint32_t job = 0, c0 = cs->n0 + cs->t_n0[t->ntile];
+    while (job + 1 < p->core[r->core].jobs && job_first[job + 1] <= i) job++;
+    char shape[64], slice[64] = "";
+    shape_text(p, shape, sizeof shape);
+    if (p->L.slices > 1)
+        snprintf(slice, sizeof slice, ", K-slice %u of %u (k %u-%u)", t->slice, p->L.slices, p->L.k0[t->slice],
+                 p->L.k0[t->slice] + p->L.k[t->slice] - 1);
+    return job_fail(r, -EIO, job_first, job, false,
+                    "output canary of task %u (rows %u-%u, cols %u-%u%s; %s) untouched after the job signalled "
+                    "completion: the core was reset or the job dropped; result discarded",
+                    i, t->m0, t->m0 + t->m - 1, c0, c0 + cs->t_n[t->ntile] - 1, slice, shape);
 }
 
 /* Grow a scratch BO to at least `bytes` (with headroom so a growing M does not reallocate every call). */
@@ -79,14 +132,30 @@ static void *run_core(void *arg)
     struct npu_device *dev = r->e->dev[r->core];
     struct npu_task *tasks = calloc(pc->tasks, sizeof *tasks);
     struct npu_job *jobs = calloc(pc->jobs, sizeof *jobs);
+    uint32_t *job_first = calloc(pc->jobs + 1, sizeof *job_first);
     struct npu_fence *fence = NULL;
     size_t seg = rk_regcmd_segment_entries(RK_REGCMD_BODY_ENTRIES);
     int rc;
     int64_t t0 = npu_monotonic_ns(), c0 = thread_cpu_ns();
-    if (!tasks || !jobs) {
+    if (!tasks || !jobs || !job_first) {
         r->rc = -ENOMEM, snprintf(r->err, sizeof r->err, "out of memory");
         goto out;
     }
+    /* Canaries: C must be the CPU's to write them and handed back (FINI_BO cleans the caches) before the
+     * submit, or a dirty line evicted later could overwrite what the NPU wrote. */
+    sc->canary_phase ^= 1;
+    if (!sc->c_cpu_owned && (rc = npu_bo_prep(sc->c, npu_deadline_after_ms(BO_WAIT_MS)))) {
+        core_fail(r, rc, "output BO prep");
+        goto out;
+    }
+    sc->c_cpu_owned = true;
+    rk_canary_write(p, r->core, sc->c->map, sc->canary_phase);
+    if ((rc = npu_bo_fini(sc->c))) {
+        core_fail(r, rc, "output BO fini");
+        goto out;
+    }
+    sc->c_cpu_owned = false;
+    r->check_ns += thread_cpu_ns() - c0;
     if ((rc = npu_bo_prep(sc->regcmd, npu_deadline_after_ms(BO_WAIT_MS)))) {
         core_fail(r, rc, "regcmd BO prep");
         goto out;
@@ -121,11 +190,13 @@ static void *run_core(void *arg)
     struct npu_bo *ins[] = {sc->regcmd, sc->a, r->w->b[r->core]}, *outs[] = {sc->c};
     for (uint32_t i = 0, j = 0; i < pc->tasks; i++) {
         if (p->tasks[pc->task0 + i].job_start) {
+            job_first[j] = i;
             jobs[j++] =
                     (struct npu_job){.tasks = &tasks[i], .in_bos = ins, .in_count = 3, .out_bos = outs, .out_count = 1};
         }
         jobs[j - 1].task_count++;
     }
+    job_first[pc->jobs] = pc->tasks;
     int64_t t1 = npu_monotonic_ns(), c1 = thread_cpu_ns();
     r->glue_wall_ns += t1 - t0, r->glue_ns += c1 - c0;
     if ((rc = npu_submit(dev, jobs, pc->jobs, &fence))) {
@@ -135,7 +206,13 @@ static void *run_core(void *arg)
     int64_t wait_ms = r->simulator
                               ? SIM_WAIT_MS
                               : NPU_WAIT_MS_FLOOR + (int64_t)pc->jobs * NPU_WAIT_TIMEOUTS_PER_JOB * r->job_timeout_ms;
-    if ((rc = npu_fence_wait(fence, npu_deadline_after_ms(wait_ms), &r->st))) {
+    r->st.failed_job = -1;
+    rc = npu_fence_wait(fence, npu_deadline_after_ms(wait_ms), &r->st);
+    if (rc && r->st.failed_job >= 0 && (uint32_t)r->st.failed_job < pc->jobs) {
+        job_fail(r, rc, job_first, (uint32_t)r->st.failed_job, true, "%s; result discarded", npu_last_error());
+        goto out;
+    }
+    if (rc) {
         core_fail(r, rc, "NPU job");
         goto out;
     }
@@ -148,6 +225,14 @@ static void *run_core(void *arg)
     r->wait_ns = t2 - t1;
     if ((rc = npu_bo_prep(sc->c, npu_deadline_after_ms(BO_WAIT_MS)))) {
         core_fail(r, rc, "output BO prep");
+        goto out;
+    }
+    sc->c_cpu_owned = true;
+    int64_t untouched = rk_canary_check(p, r->core, sc->c->map);
+    int64_t c2b = thread_cpu_ns();
+    r->check_ns += c2b - c2;
+    if (untouched >= 0) {
+        canary_fail(r, job_first, (uint32_t)untouched);
         goto out;
     }
     /* Readout of this core's columns: per N-tile and row, the slices' partial rows are summed and scaled. */
@@ -164,11 +249,11 @@ static void *run_core(void *arg)
                r->acc ? r->acc + (uint64_t)m * L->N + col : NULL);
         }
     int64_t t3 = npu_monotonic_ns(), c3 = thread_cpu_ns();
-    r->readout_ns = c3 - c2;
+    r->readout_ns = c3 - c2b;
     r->glue_ns += c3 - c2, r->glue_wall_ns += t3 - t2;
 out:
     npu_fence_free(fence);
-    free(tasks), free(jobs);
+    free(tasks), free(jobs), free(job_first);
     return NULL;
 }
 
@@ -219,17 +304,19 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
                             (long long)ldx, L->K, (void *)Y, (long long)ldy, L->N);
     struct rk_plan p;
     char why[256];
-    int rc = rk_plan_make(L, (uint32_t)M, e->opt.job_budget_ms, &p, why, sizeof why);
+    int rc = rk_plan_make(L, (uint32_t)M, e->opt.envelope, e->opt.job_budget_ms, &p, why, sizeof why);
     if (rc) return rk_gemm_fail(e, rc, "plan for M=%lld: %s", (long long)M, why);
     struct npu_device_info info;
     npu_device_get_info(e->dev[0], &info);
 
     for (uint32_t c = 0; c < L->cores && !rc; c++) {
         struct rk_core_scratch *sc = &e->scratch[c];
+        struct npu_bo *c_before = sc->c;
         if ((rc = ensure_bo(e->dev[c], &sc->a, p.core[c].a_bytes)) ||
             (rc = ensure_bo(e->dev[c], &sc->c, p.core[c].c_bytes)) ||
             (rc = ensure_bo(e->dev[c], &sc->regcmd, p.core[c].regcmd_bytes)))
             rk_gemm_fail(e, rc, "scratch BOs on core %u: %s", c, npu_last_error());
+        if (sc->c != c_before) sc->c_cpu_owned = false; /* a new C comes back from ensure_bo NPU-owned */
     }
     if (!rc && e->sx_cap < (size_t)M) {
         float *n = realloc(e->sx, (size_t)M * sizeof *n);
@@ -309,16 +396,17 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
         if (c > 0 && !(started[c] = !pthread_create(&th[c], NULL, run_core, &runs[c]))) run_core(&runs[c]);
     }
     run_core(&runs[0]);
-    int64_t glue_max = 0, glue_wall_max = 0, readout_max = 0, wait_max = 0;
+    int64_t glue_max = 0, glue_wall_max = 0, readout_max = 0, check_max = 0, wait_max = 0;
+    uint64_t fence_check_max = 0;
     for (uint32_t c = 0; c < L->cores; c++) {
         if (started[c]) pthread_join(th[c], NULL);
-        if (runs[c].rc && !rc)
-            rc = rk_gemm_fail(e, runs[c].rc, "core %u (%s device): %s", c, info.is_simulator ? "simulated" : "rocket",
-                              runs[c].err);
+        if (runs[c].rc && !rc) rc = rk_gemm_fail(e, runs[c].rc, "%s", runs[c].err);
         glue_max = runs[c].glue_ns > glue_max ? runs[c].glue_ns : glue_max;
         glue_wall_max = runs[c].glue_wall_ns > glue_wall_max ? runs[c].glue_wall_ns : glue_wall_max;
         readout_max = runs[c].readout_ns > readout_max ? runs[c].readout_ns : readout_max;
+        check_max = runs[c].check_ns > check_max ? runs[c].check_ns : check_max;
         wait_max = runs[c].wait_ns > wait_max ? runs[c].wait_ns : wait_max;
+        if (runs[c].st.accept_check_ns > fence_check_max) fence_check_max = runs[c].st.accept_check_ns;
     }
     if (stats) {
         *stats = (struct rk_gemm_stats){
@@ -329,13 +417,18 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
                 .dma_bytes = p.dma_bytes,
                 .quant_ns = (double)(cq1 - cq0 - part0_cpu + part_cpu),
                 .readout_ns = (double)readout_max,
+                .check_ns = (double)check_max,
+                .fence_check_ns = (double)fence_check_max,
                 .glue_ns = (double)(cq1 - cq0 - part0_cpu + part_cpu + glue_max),
                 .glue_wall_ns = (double)(tq1 - t0 + glue_wall_max),
                 .npu_wait_ns = (double)wait_max,
                 .wall_ns = (double)(npu_monotonic_ns() - t_entry),
-                .model_ns_200 = p.model_ns_200,
-                .model_ns_1000 = p.model_ns_1000,
-                .model_max_job_ns_200 = p.max_job_ns_200,
+                .model_ns_200 = {p.model_ns[RK_CLOCK_MAINLINE][NPU_MODEL_OPTIMISTIC],
+                                 p.model_ns[RK_CLOCK_MAINLINE][NPU_MODEL_PESSIMISTIC]},
+                .model_ns_1000 = {p.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_OPTIMISTIC],
+                                  p.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_PESSIMISTIC]},
+                .model_max_job_ns = p.max_job_ns,
+                .reuse_tasks = p.reuse_tasks,
         };
     }
     rk_plan_free(&p);

@@ -6,7 +6,9 @@
 #include <math.h>
 #include <stdarg.h>
 
+#include "npu_envelope.h"
 #include "npu_limits.h"
+#include "npu_timing.h"
 #include "regcmd.h"
 #include "rk_gemm.h"
 
@@ -43,30 +45,47 @@ struct rk_wlayout {
 
 struct rk_plan_task {
     uint8_t core, slice, job_start;
+    uint8_t weight_reuse; /* the previous task on this core loaded the same weights with the same CBUF split:
+                           * CBUF_CON0.WEIGHT_REUSE (rk_matmul.weight_reuse), no weight fetch in the MODEL */
     uint16_t ntile;
     uint32_t m0, m;
-    uint64_t model_ns_200;
+    uint64_t model_split_ns; /* pessimistic MODEL time at the split clock: what job splitting adds up */
 };
 
+/* The two clocks every MODEL figure is reported at: the mainline clock and the vendor maximum. */
+enum rk_model_clock {
+    RK_CLOCK_MAINLINE = 0,
+    RK_CLOCK_VENDOR = 1
+};
+#define RK_MODEL_CLOCKS 2
+uint32_t rk_model_clock_mhz(enum rk_model_clock c);
+
 struct rk_plan {
-    struct rk_wlayout L;
+    struct rk_wlayout L; /* the weight's layout; the plan may cut N-tiles narrower for WEIGHT_REUSE */
     uint32_t M;
     uint32_t m_tile[RK_GEMM_MAX_SLICES];
+    struct npu_envelope env; /* what the plan may use (tiles, reuse, job budget) */
     struct rk_plan_core {
-        uint32_t task0, tasks, jobs;
+        uint32_t task0, tasks, jobs, reuse_tasks;
         uint64_t a_bytes, c_bytes, regcmd_bytes; /* per-core scratch BO sizes */
-        uint64_t busy_ns_200, busy_ns_1000, max_job_ns_200, dma_bytes;
+        uint64_t busy_ns[RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS], max_job_ns;
+        uint64_t dma_bytes; /* bytes the tasks move: A + weights actually fetched + C */
     } core[NPU_CORES];
     struct rk_plan_task *tasks; /* core-major; within a core: slice, N-tile, M-tile */
-    uint32_t ntasks, njobs;
-    uint64_t macs, dma_bytes, model_ns_200, model_ns_1000, max_job_ns_200;
+    uint32_t ntasks, njobs, reuse_tasks;
+    uint64_t macs, dma_bytes;
+    uint64_t model_ns[RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS]; /* MODEL: cores in parallel, [clock][bound] */
+    uint64_t max_job_ns;                                  /* pessimistic MODEL, at split_clock_mhz */
+    uint32_t split_clock_mhz;                             /* the clock jobs are split at */
     uint64_t job_budget_ns;
 };
 
 int rk_layout_make(int64_t K, int64_t N, enum rk_gemm_mode mode, uint32_t cores, struct rk_wlayout *L, char *why,
                    size_t whylen);
-int rk_plan_make(const struct rk_wlayout *L, uint32_t M, uint32_t job_budget_ms, struct rk_plan *p, char *why,
-                 size_t whylen);
+/* Plan one matmul of M rows inside an envelope (NULL = npu_envelope_vendor, today's planner). Jobs are split
+ * by the pessimistic MODEL at npu_model_clock_mhz() against job_budget_ms (0 = the envelope's budget). */
+int rk_plan_make(const struct rk_wlayout *L, uint32_t M, const struct npu_envelope *env, uint32_t job_budget_ms,
+                 struct rk_plan *p, char *why, size_t whylen);
 void rk_plan_free(struct rk_plan *p);
 void rk_plan_print(const struct rk_plan *p, FILE *out);
 uint32_t rk_plan_m_tile(enum rk_gemm_mode mode, uint32_t kpad);
@@ -84,6 +103,43 @@ static inline int8_t rk_q8(float v)
     long q = lrintf(v);
     return (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
 }
+
+/* ---- output canaries (canary.c) ----
+ * The kernel reports neither a job it dropped nor one it reset after the job timeout: both signal
+ * "complete" with their outputs unwritten (docs/hardware/rocket-uapi.md §1.3, §2.3). So before each job
+ * the whole last row of every task's output tile (each K-slice's partial tile included) is poisoned with a
+ * word no result can have, and checked after the wait: a canary still there fails the matmul. The last
+ * row holds the last element the task writes whichever order the DPU writes in (row by row, or one
+ * column group over all rows after the other).
+ *   int32 out (int8 tasks): activations and weights are clamped to ±127 (rk_q8), K per task is at most
+ *     NPU_INT8_K_MAX, so |acc| <= 127·127·8192 = 132,128,768 < 2^27 (docs/hardware/arithmetic.md §1): a
+ *     word of magnitude >= 2^30 is never a result.
+ *   fp32 out (fp16 tasks): inputs are finite and scaled to |v| < 2^14, so every sum is finite
+ *     (docs/hardware/arithmetic.md §5): a NaN is never a result; its fixed payload makes it ours.
+ * The two words of each type alternate between calls (per engine and core) and both count as "untouched",
+ * so a region left unwritten since the previous call cannot pass either. */
+#define RK_I8_ABS_MAX      127
+#define RK_ACC_I8_BOUND    ((int64_t)RK_I8_ABS_MAX * RK_I8_ABS_MAX * NPU_INT8_K_MAX)
+#define RK_CANARY_I32_MIN  (1ll << 30) /* smallest |canary| of the int32 words */
+#define RK_CANARY_I32_EVEN 0x5A5A5A5Au /* +1515870810 */
+#define RK_CANARY_I32_ODD  0xA5A5A5A5u /* -1515870811 */
+#define RK_CANARY_F32_EVEN 0x7FC5A5A5u /* quiet NaN, payload 0x45A5A5 */
+#define RK_CANARY_F32_ODD  0x7FCA5A5Au /* quiet NaN, payload 0x4A5A5A */
+_Static_assert(RK_ACC_I8_BOUND < (1ll << 27) && (1ll << 27) < RK_CANARY_I32_MIN, "int8 sums stay below 2^27");
+_Static_assert((int64_t)(int32_t)RK_CANARY_I32_EVEN >= RK_CANARY_I32_MIN &&
+                       -(int64_t)(int32_t)RK_CANARY_I32_ODD >= RK_CANARY_I32_MIN,
+               "int32 canaries are at least 2^30 in magnitude");
+_Static_assert(((RK_CANARY_F32_EVEN >> 23) & 0xFF) == 0xFF && ((RK_CANARY_F32_ODD >> 23) & 0xFF) == 0xFF &&
+                       (RK_CANARY_F32_EVEN & 0x7FFFFF) && (RK_CANARY_F32_ODD & 0x7FFFFF),
+               "fp32 canaries are NaNs");
+
+/* The canary word of a layout's output type for a call's phase (0 or 1). */
+uint32_t rk_canary_word(const struct rk_wlayout *L, unsigned phase);
+/* Poison the last row of every task of `core` in its C BO mapping (cmap). */
+void rk_canary_write(const struct rk_plan *p, uint32_t core, void *cmap, unsigned phase);
+/* The first task of `core` (index among the core's tasks) whose canary row still holds a canary word of
+ * either phase, or -1 when every task wrote its row. */
+int64_t rk_canary_check(const struct rk_plan *p, uint32_t core, const void *cmap);
 
 /* ---- weight quantization (one row) ---- */
 /* int8: s = amax/127 (1 if the row is 0), q = clamp(rne(w·127/amax), ±127) (docs/hardware/arithmetic.md §4).
@@ -123,6 +179,8 @@ bool rk_simd_available(void);
 /* ---- engine objects ---- */
 struct rk_core_scratch {
     struct npu_bo *a, *c, *regcmd;
+    bool c_cpu_owned;      /* C prepped for the readout and not handed back since (no NPU access) */
+    unsigned canary_phase; /* flips every call */
 };
 
 struct rk_gemm_engine {

@@ -3,8 +3,12 @@
  * Planner: how a [N,K] weight is cut (layout, fixed at prepare time) and how one matmul with M rows runs (plan: tasks
  * per core, jobs). Tiling follows docs/hardware/limits.md §7 (HM's recommended model): K-slices with int32 partials
  * summed on the host, M-tiles sized to the CBUF data banks, N-tiles within the DPU limits, disjoint N ranges per core
- * (docs/hardware/limits.md §8), tasks chained into jobs bounded by the 500 ms job timeout. The plan is plain data so it
- * can be printed (--explain) and tested without a device.
+ * (docs/hardware/limits.md §8), tasks chained into jobs bounded by the 500 ms job timeout. Jobs are sized by the
+ * PESSIMISTIC timing MODEL against the envelope's budget; every MODEL figure of a plan comes as two bounds at the
+ * mainline and the vendor clock. Where the envelope allows CBUF WEIGHT_REUSE and the MODEL finds it cheaper, a core's
+ * N-tiles are cut so one N-tile's weights stay in CBUF while its M-tiles run back to back
+ * (docs/hardware/limits.md §6.3). The plan is plain data so it can be printed (--explain) and tested without a
+ * device.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -64,17 +68,18 @@ uint32_t rk_plan_m_tile(enum rk_gemm_mode mode, uint32_t kpad)
     return rows < 1 ? 1 : min_u(RK_GEMM_M_TILE_MAX, rows);
 }
 
-static struct npu_task_shape task_shape(enum rk_gemm_mode mode, uint32_t m, uint32_t kpad, uint32_t npad)
+uint32_t rk_model_clock_mhz(enum rk_model_clock c)
 {
-    return (struct npu_task_shape){m, kpad, npad, rk_mode_int8(mode) ? NPU_DTYPE_INT8 : NPU_DTYPE_FP16,
-                                   rk_mode_int8(mode) ? NPU_DTYPE_INT32 : NPU_DTYPE_FP32};
+    return c == RK_CLOCK_MAINLINE ? NPU_CLOCK_MAINLINE_MHZ : NPU_CLOCK_VENDOR_MHZ;
 }
 
-static uint64_t task_ns(enum rk_gemm_mode mode, uint32_t m, uint32_t kpad, uint32_t npad, uint32_t mhz)
+static struct npu_model_work task_work(enum rk_gemm_mode mode, uint32_t m, uint32_t kpad, uint32_t npad,
+                                       bool weight_reuse)
 {
-    struct npu_task_shape s = task_shape(mode, m, kpad, npad);
-    struct npu_model_work w = npu_model_work_from_shape(&s);
-    return npu_model_task_ns(&w, mhz);
+    struct npu_model_work w = npu_model_work_matmul(m, kpad, npad, rk_mode_int8(mode) ? NPU_PREC_INT8 : NPU_PREC_FP16,
+                                                    (uint32_t)rk_dtype_size(out_dtype(mode)));
+    w.weights_reused = weight_reuse;
+    return w;
 }
 
 static bool k_hazard(enum rk_gemm_mode mode, uint32_t kpad)
@@ -97,7 +102,9 @@ static void split_k(uint32_t K, uint32_t Kpad, uint32_t s, struct rk_wlayout *L)
     }
 }
 
-/* MODEL cost of one slicing for a prefill-sized M (the case the NPU is for, docs/hardware/measurements.md §5). */
+/* MODEL cost of one slicing for a prefill-sized M (the case the NPU is for, docs/hardware/measurements.md §5): both
+ * bounds at both clocks, since at 200 MHz compute dominates and at 1 GHz the weight re-reads per M-tile
+ * (docs/hardware/measurements.md §4). */
 static uint64_t slicing_cost(const struct rk_wlayout *L, uint32_t n)
 {
     const uint32_t M = SLICING_COST_M;
@@ -105,11 +112,12 @@ static uint64_t slicing_cost(const struct rk_wlayout *L, uint32_t n)
     uint32_t ntile = min_u(n, RK_GEMM_N_TILE_MAX), ntiles = div_up(n, ntile);
     for (uint32_t s = 0; s < L->slices; s++) {
         uint32_t mt = rk_plan_m_tile(L->mode, L->kpad[s]), tiles = div_up(M, mt);
-        /* both clocks: at 200 MHz compute dominates, at 1 GHz the weight re-reads per M-tile
-         * (docs/hardware/measurements.md §4) */
-        ns += (uint64_t)tiles * ntiles *
-              (task_ns(L->mode, div_up(M, tiles), L->kpad[s], ntile, NPU_CLOCK_MAINLINE_MHZ) +
-               task_ns(L->mode, div_up(M, tiles), L->kpad[s], ntile, NPU_CLOCK_VENDOR_MHZ));
+        struct npu_model_work w = task_work(L->mode, div_up(M, tiles), L->kpad[s], ntile, false);
+        for (int c = 0; c < RK_MODEL_CLOCKS; c++)
+            for (int b = 0; b < NPU_MODEL_BOUNDS; b++)
+                ns += (uint64_t)tiles * ntiles *
+                      npu_model_task_ns(&w, rk_model_clock_mhz((enum rk_model_clock)c), L->cores,
+                                        (enum npu_model_bound)b);
         ns += (uint64_t)M * n * 4 * 2 / 4; /* host: read one more int32 partial per output (~4 GB/s) */
     }
     return ns;
@@ -140,6 +148,23 @@ int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, char *why, si
     return 0;
 }
 
+/* A core's columns in balanced N-tiles of at most tile_units 32-column units; -ENOSPC when that takes more
+ * than RK_GEMM_MAX_NTILES tiles (the share is left unchanged then). */
+static int cut_n_tiles(struct rk_core_share *cs, enum rk_gemm_mode mode, uint32_t tile_units)
+{
+    uint32_t u = div_up(cs->n, RK_GEMM_N_UNIT), ntiles = div_up(u, tile_units ? tile_units : 1);
+    if (ntiles > RK_GEMM_MAX_NTILES) return -ENOSPC;
+    cs->ntiles = ntiles;
+    for (uint32_t t = 0, t0 = 0; t < ntiles; t++) {
+        uint32_t tu = u / ntiles + (t < u % ntiles);
+        cs->t_n0[t] = t0;
+        cs->t_n[t] = min_u(tu * RK_GEMM_N_UNIT, cs->n - t0);
+        cs->t_npad[t] = rk_npad(in_dtype(mode), cs->t_n[t]);
+        t0 += tu * RK_GEMM_N_UNIT;
+    }
+    return 0;
+}
+
 int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t cores, struct rk_wlayout *L, char *why,
                    size_t whylen)
 {
@@ -160,17 +185,9 @@ int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t co
         uint32_t u = units / L->cores + (c < units % L->cores);
         cs->n0 = n0, cs->n = min_u(u * RK_GEMM_N_UNIT, N - n0), cs->npad = rk_npad(in_dtype(mode), cs->n);
         n0 += cs->n;
-        uint32_t tmax = RK_GEMM_N_TILE_MAX / RK_GEMM_N_UNIT;
-        cs->ntiles = div_up(u, tmax);
-        if (cs->ntiles > RK_GEMM_MAX_NTILES)
-            return why_fail(why, whylen, -ENOTSUP, "internal: %u N-tiles per core", cs->ntiles);
-        for (uint32_t t = 0, t0 = 0; t < cs->ntiles; t++) {
-            uint32_t tu = u / cs->ntiles + (t < u % cs->ntiles);
-            cs->t_n0[t] = t0;
-            cs->t_n[t] = min_u(tu * RK_GEMM_N_UNIT, cs->n - t0);
-            cs->t_npad[t] = rk_npad(in_dtype(mode), cs->t_n[t]);
-            t0 += tu * RK_GEMM_N_UNIT;
-        }
+        if (cut_n_tiles(cs, mode, RK_GEMM_N_TILE_MAX / RK_GEMM_N_UNIT))
+            return why_fail(why, whylen, -ENOTSUP, "internal: %u N-tiles per core",
+                            div_up(u, RK_GEMM_N_TILE_MAX / RK_GEMM_N_UNIT));
     }
 
     /* K-slices: the fewest of at most 8192 (int8 per task, MF-rocket: docs/hardware/limits.md §5) / 4096 (fp16) outside
@@ -228,6 +245,7 @@ struct rk_matmul rk_plan_task_matmul(const struct rk_plan *p, const struct rk_pl
             .c_layout = RK_LAYOUT_ROW_MAJOR,
             /* a K-slice reads its columns of the full-width A in place (regcmd.h a_row_stride) */
             .a_row_stride = L->kpad[t->slice] < L->Kpad ? L->Kpad : 0,
+            .weight_reuse = t->weight_reuse,
     };
 }
 
@@ -242,79 +260,179 @@ void rk_plan_task_offsets(const struct rk_plan *p, const struct rk_plan_task *t,
     *c = rk_plan_c_index(p, t->core, t->slice, t->ntile, t->m0) * 4;
 }
 
-int rk_plan_make(const struct rk_wlayout *L, uint32_t M, uint32_t job_budget_ms, struct rk_plan *p, char *why,
-                 size_t whylen)
+/* WEIGHT_REUSE needs the N-tile's weights resident in the weight banks the M-tile leaves, with one spare bank
+ * as Mesa keeps for its resident weights (docs/hardware/limits.md §6.1, §6.3). */
+#define REUSE_SPARE_BANKS 1
+
+static uint32_t banks_for(uint64_t bytes) { return div_up(bytes, NPU_CBUF_BANK_BYTES); }
+
+static bool weights_stay_in_cbuf(const struct rk_wlayout *L, uint32_t m, uint32_t kpad, uint32_t npad)
+{
+    uint32_t data = npu_data_banks_needed(1, m, kpad, L->bpe);
+    return data < NPU_CBUF_BANKS &&
+           banks_for((uint64_t)kpad * npad * L->bpe) + REUSE_SPARE_BANKS <= NPU_CBUF_BANKS - data;
+}
+
+/* The widest N-tile (in 32-column units) whose weights stay in CBUF next to every slice's largest M-tile. */
+static uint32_t reuse_tile_units(const struct rk_plan *p, const uint32_t *mtiles)
+{
+    const struct rk_wlayout *L = &p->L;
+    uint32_t units = min_u(RK_GEMM_N_TILE_MAX, p->env.n_tile_max) / RK_GEMM_N_UNIT;
+    for (uint32_t s = 0; s < L->slices; s++) {
+        uint32_t data = npu_data_banks_needed(1, div_up(p->M, mtiles[s]), L->kpad[s], L->bpe);
+        uint32_t free_banks = NPU_CBUF_BANKS > data + REUSE_SPARE_BANKS ? NPU_CBUF_BANKS - data - REUSE_SPARE_BANKS : 0;
+        units = min_u(units, (uint32_t)((uint64_t)free_banks * NPU_CBUF_BANK_BYTES /
+                                        ((uint64_t)L->kpad[s] * L->bpe * RK_GEMM_N_UNIT)));
+    }
+    return units;
+}
+
+/* One core's tasks in order (slice > N-tile > M-tile, so an N-tile's M-tiles run back to back), split into
+ * jobs by the pessimistic MODEL at the split clock, with the MODEL added up at both clocks and bounds. With
+ * emit, the tasks are written into the plan. */
+struct core_walk {
+    uint64_t busy[RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS], max_job_ns, dma_bytes, macs;
+    uint32_t tasks, jobs, reuse_tasks;
+};
+
+static uint64_t walk_cost(const struct core_walk *w)
+{
+    uint64_t ns = 0;
+    for (int c = 0; c < RK_MODEL_CLOCKS; c++)
+        for (int b = 0; b < NPU_MODEL_BOUNDS; b++) ns += w->busy[c][b];
+    return ns;
+}
+
+static void walk_core(struct rk_plan *p, uint32_t c, const uint32_t *mtiles, bool reuse, bool emit, struct core_walk *w)
+{
+    const struct rk_wlayout *L = &p->L;
+    const struct rk_core_share *cs = &L->core[c];
+    uint64_t job_ns = 0;
+    uint32_t job_tasks = 0, tasks_max = min_u(p->env.tasks_per_job_max, NPU_TASKS_PER_KICK_MAX);
+    memset(w, 0, sizeof *w);
+    for (uint32_t s = 0; s < L->slices; s++)
+        for (uint32_t t = 0; t < cs->ntiles; t++) {
+            uint32_t prev_banks = 0;
+            for (uint32_t i = 0, m0 = 0; i < mtiles[s]; i++) {
+                /* balanced M-tiles: sizes differ by at most one row */
+                uint32_t m = p->M / mtiles[s] + (i < p->M % mtiles[s]);
+                uint32_t banks = npu_data_banks_needed(1, m, L->kpad[s], L->bpe);
+                /* the previous task loaded this N-tile's weights with the same bank split */
+                bool reused =
+                        reuse && i > 0 && banks == prev_banks && weights_stay_in_cbuf(L, m, L->kpad[s], cs->t_npad[t]);
+                struct npu_model_work wk = task_work(L->mode, m, L->kpad[s], cs->t_npad[t], reused);
+                uint64_t split = npu_model_task_ns(&wk, p->split_clock_mhz, L->cores, NPU_MODEL_PESSIMISTIC);
+                bool start = !job_tasks || job_ns + split > p->job_budget_ns || job_tasks >= tasks_max;
+                if (start && reused) { /* a new job may find another fd's weights in CBUF */
+                    reused = wk.weights_reused = false;
+                    split = npu_model_task_ns(&wk, p->split_clock_mhz, L->cores, NPU_MODEL_PESSIMISTIC);
+                }
+                if (start) {
+                    if (job_tasks && job_ns > w->max_job_ns) w->max_job_ns = job_ns;
+                    w->jobs++, job_tasks = 0;
+                    job_ns = npu_model_job_overhead_ns(NPU_MODEL_PESSIMISTIC);
+                    for (int k = 0; k < RK_MODEL_CLOCKS; k++)
+                        for (int b = 0; b < NPU_MODEL_BOUNDS; b++)
+                            w->busy[k][b] += npu_model_job_overhead_ns((enum npu_model_bound)b);
+                }
+                job_ns += split, job_tasks++;
+                for (int k = 0; k < RK_MODEL_CLOCKS; k++)
+                    for (int b = 0; b < NPU_MODEL_BOUNDS; b++)
+                        w->busy[k][b] += npu_model_task_ns(&wk, rk_model_clock_mhz((enum rk_model_clock)k), L->cores,
+                                                           (enum npu_model_bound)b);
+                w->dma_bytes += wk.bytes_in + wk.bytes_out - (reused ? wk.weight_bytes : 0);
+                w->macs += (uint64_t)m * L->k[s] * cs->t_n[t];
+                w->reuse_tasks += reused;
+                if (emit)
+                    p->tasks[p->ntasks++] = (struct rk_plan_task){.core = (uint8_t)c,
+                                                                  .slice = (uint8_t)s,
+                                                                  .job_start = start,
+                                                                  .weight_reuse = reused,
+                                                                  .ntile = (uint16_t)t,
+                                                                  .m0 = m0,
+                                                                  .m = m,
+                                                                  .model_split_ns = split};
+                w->tasks++;
+                m0 += m, prev_banks = banks;
+            }
+        }
+    if (job_ns > w->max_job_ns) w->max_job_ns = job_ns;
+}
+
+/* Where the envelope allows it, cut the core's N-tiles for WEIGHT_REUSE if the MODEL finds that cheaper. */
+static void choose_reuse(struct rk_plan *p, uint32_t c, const uint32_t *mtiles, bool *reuse)
+{
+    *reuse = false;
+    if (!p->env.weight_reuse) return;
+    struct core_walk plain, r;
+    walk_core(p, c, mtiles, false, false, &plain);
+    struct rk_core_share saved = p->L.core[c];
+    uint32_t units = reuse_tile_units(p, mtiles);
+    if (units && !cut_n_tiles(&p->L.core[c], p->L.mode, units)) {
+        walk_core(p, c, mtiles, true, false, &r);
+        *reuse = r.reuse_tasks && walk_cost(&r) < walk_cost(&plain);
+    }
+    if (!*reuse) p->L.core[c] = saved;
+}
+
+int rk_plan_make(const struct rk_wlayout *L, uint32_t M, const struct npu_envelope *env, uint32_t job_budget_ms,
+                 struct rk_plan *p, char *why, size_t whylen)
 {
     memset(p, 0, sizeof *p);
     if (M < 1) return why_fail(why, whylen, -EINVAL, "M=%u: nothing to compute", M);
     if (M > RK_GEMM_M_MAX) return why_fail(why, whylen, -ENOTSUP, "M=%u > %d rows per call", M, RK_GEMM_M_MAX);
-    p->L = *L, p->M = M;
-    /* Budget per job: half the job timeout by default (docs/hardware/rocket-uapi.md §1.3), because the MODEL is an
-     * estimate; measured at the slow mainline clock (docs/npu-mainline-status.md §6.1). */
-    p->job_budget_ns = job_budget_ms ? (uint64_t)job_budget_ms * 1000000 : npu_model_job_timeout_ns() / 2;
+    p->L = *L, p->M = M, p->env = env ? *env : npu_envelope_vendor;
+    /* Budget per job: the envelope's (far below the 500 ms timeout, docs/hardware/rocket-uapi.md §1.3), against the
+     * pessimistic MODEL at the clock the model assumes (the mainline clock unless a board profile says). */
+    p->split_clock_mhz = npu_model_clock_mhz();
+    uint32_t budget_ms = job_budget_ms ? job_budget_ms : p->env.job_budget_ms;
+    p->job_budget_ns = budget_ms ? (uint64_t)budget_ms * 1000000 : npu_model_job_timeout_ns() / 2;
     if (p->job_budget_ns > npu_model_job_timeout_ns()) p->job_budget_ns = npu_model_job_timeout_ns();
 
     uint32_t mtiles[RK_GEMM_MAX_SLICES];
-    uint64_t count = 0;
     for (uint32_t s = 0; s < L->slices; s++) {
         p->m_tile[s] = rk_plan_m_tile(L->mode, L->kpad[s]);
         mtiles[s] = div_up(M, p->m_tile[s]);
-        for (uint32_t c = 0; c < L->cores; c++) count += (uint64_t)mtiles[s] * L->core[c].ntiles;
+    }
+    bool reuse[NPU_CORES] = {false};
+    uint64_t count = 0;
+    for (uint32_t c = 0; c < L->cores; c++) {
+        choose_reuse(p, c, mtiles, &reuse[c]);
+        for (uint32_t s = 0; s < L->slices; s++) count += (uint64_t)mtiles[s] * p->L.core[c].ntiles;
     }
     p->tasks = calloc(count, sizeof *p->tasks);
     if (!p->tasks) return why_fail(why, whylen, -ENOMEM, "out of memory for %" PRIu64 " tasks", count);
     size_t seg = rk_regcmd_segment_entries(RK_REGCMD_BODY_ENTRIES) * 8;
-    uint64_t busy200[NPU_CORES] = {0}, busy1000[NPU_CORES] = {0};
+    uint64_t busy[RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS][NPU_CORES] = {{{0}}};
     for (uint32_t c = 0; c < L->cores; c++) {
-        const struct rk_core_share *cs = &L->core[c];
+        const struct rk_core_share *cs = &p->L.core[c];
         struct rk_plan_core *pc = &p->core[c];
+        struct core_walk w;
         pc->task0 = p->ntasks;
-        uint64_t job_ns = 0;
-        uint32_t job_tasks = 0;
-        for (uint32_t s = 0; s < L->slices; s++)
-            for (uint32_t t = 0; t < cs->ntiles; t++)
-                for (uint32_t i = 0, m0 = 0; i < mtiles[s]; i++) {
-                    /* balanced M-tiles: sizes differ by at most one row */
-                    uint32_t m = M / mtiles[s] + (i < M % mtiles[s]);
-                    struct rk_plan_task *tk = &p->tasks[p->ntasks++];
-                    *tk = (struct rk_plan_task){
-                            .core = (uint8_t)c, .slice = (uint8_t)s, .ntile = (uint16_t)t, .m0 = m0, .m = m};
-                    m0 += m;
-                    tk->model_ns_200 = task_ns(L->mode, m, L->kpad[s], cs->t_npad[t], NPU_CLOCK_MAINLINE_MHZ);
-                    uint64_t ns1000 = task_ns(L->mode, m, L->kpad[s], cs->t_npad[t], NPU_CLOCK_VENDOR_MHZ);
-                    if (!job_tasks || job_ns + tk->model_ns_200 > p->job_budget_ns ||
-                        job_tasks >= NPU_TASKS_PER_KICK_MAX) {
-                        if (job_tasks && job_ns > pc->max_job_ns_200) pc->max_job_ns_200 = job_ns;
-                        tk->job_start = 1, pc->jobs++, job_tasks = 0;
-                        job_ns = npu_model_job_overhead_ns();
-                        busy200[c] += npu_model_job_overhead_ns(), busy1000[c] += npu_model_job_overhead_ns();
-                    }
-                    job_ns += tk->model_ns_200, job_tasks++;
-                    busy200[c] += tk->model_ns_200, busy1000[c] += ns1000;
-                    uint64_t dma = ((uint64_t)m * L->kpad[s] + (uint64_t)L->kpad[s] * cs->t_npad[t]) * L->bpe +
-                                   (uint64_t)m * cs->t_npad[t] * 4;
-                    pc->dma_bytes += dma;
-                    p->macs += (uint64_t)m * L->k[s] * cs->t_n[t];
-                }
-        if (job_ns > pc->max_job_ns_200) pc->max_job_ns_200 = job_ns;
-        if (pc->max_job_ns_200 > npu_model_job_timeout_ns())
-            return why_fail(why, whylen, -ENOTSUP, "one task alone exceeds the job timeout in the MODEL");
-        pc->tasks = p->ntasks - pc->task0;
+        walk_core(p, c, mtiles, reuse[c], true, &w);
+        if (w.max_job_ns > npu_model_job_timeout_ns())
+            return why_fail(why, whylen, -ENOTSUP, "one task alone exceeds the job timeout in the pessimistic MODEL");
+        pc->tasks = w.tasks, pc->jobs = w.jobs, pc->reuse_tasks = w.reuse_tasks;
+        pc->max_job_ns = w.max_job_ns, pc->dma_bytes = w.dma_bytes;
+        memcpy(pc->busy_ns, w.busy, sizeof pc->busy_ns);
+        for (int k = 0; k < RK_MODEL_CLOCKS; k++)
+            for (int b = 0; b < NPU_MODEL_BOUNDS; b++) busy[k][b][c] = w.busy[k][b];
         pc->a_bytes = (uint64_t)M * L->Kpad * L->bpe;
         pc->c_bytes = (uint64_t)L->slices * M * cs->npad * 4;
         pc->regcmd_bytes = (uint64_t)pc->tasks * seg;
-        pc->busy_ns_200 = busy200[c], pc->busy_ns_1000 = busy1000[c];
-        p->njobs += pc->jobs;
-        p->dma_bytes += pc->dma_bytes;
-        if (pc->max_job_ns_200 > p->max_job_ns_200) p->max_job_ns_200 = pc->max_job_ns_200;
+        p->njobs += pc->jobs, p->reuse_tasks += pc->reuse_tasks;
+        p->dma_bytes += pc->dma_bytes, p->macs += w.macs;
+        if (pc->max_job_ns > p->max_job_ns) p->max_job_ns = pc->max_job_ns;
         if (pc->a_bytes >= UINT32_MAX || pc->c_bytes >= UINT32_MAX || pc->regcmd_bytes >= UINT32_MAX)
             return why_fail(why, whylen, -E2BIG,
                             "M=%u: scratch buffers of core %u exceed 4 GiB (A %" PRIu64 ", C %" PRIu64
                             " bytes); split M",
                             M, c, pc->a_bytes, pc->c_bytes);
     }
-    p->model_ns_200 = npu_model_parallel_ns(busy200, (int)L->cores, p->dma_bytes);
-    p->model_ns_1000 = npu_model_parallel_ns(busy1000, (int)L->cores, p->dma_bytes);
+    for (int k = 0; k < RK_MODEL_CLOCKS; k++)
+        for (int b = 0; b < NPU_MODEL_BOUNDS; b++)
+            p->model_ns[k][b] =
+                    npu_model_parallel_bound_ns(busy[k][b], (int)L->cores, p->dma_bytes, (enum npu_model_bound)b);
     return 0;
 }
 
@@ -324,12 +442,23 @@ void rk_plan_free(struct rk_plan *p)
     p->tasks = NULL;
 }
 
+/* "a.aaa-b.bbb ms @200 MHz, c.ccc-d.ddd ms @1000 MHz" from [clock][bound] nanoseconds. */
+static void print_bounds(FILE *out, const uint64_t ns[RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS])
+{
+    for (int k = 0; k < RK_MODEL_CLOCKS; k++)
+        fprintf(out, "%s%.3f-%.3f ms @%u MHz", k ? ", " : "", ns[k][NPU_MODEL_OPTIMISTIC] / 1e6,
+                ns[k][NPU_MODEL_PESSIMISTIC] / 1e6, rk_model_clock_mhz((enum rk_model_clock)k));
+}
+
 void rk_plan_print(const struct rk_plan *p, FILE *out)
 {
     const struct rk_wlayout *L = &p->L;
+    char env[256];
+    npu_envelope_describe(&p->env, env, sizeof env);
     fprintf(out, "plan: Y[%u,%u] = X[%u,%u] * W[%u,%u]^T, mode %s (%s x %s -> %s)\n", p->M, L->N, p->M, L->K, L->N,
             L->K, rk_gemm_mode_name(L->mode), rk_mode_int8(L->mode) ? "int8" : "fp16",
             rk_mode_int8(L->mode) ? "int8" : "fp16", rk_mode_int8(L->mode) ? "int32" : "fp32");
+    fprintf(out, "  %s\n", env);
     if (L->had_block > 1) fprintf(out, "  X and W rotated by block Hadamard H_%u (host side)\n", L->had_block);
     fprintf(out, "  K: Kpad %u in %u slice(s):", L->Kpad, L->slices);
     for (uint32_t s = 0; s < L->slices; s++)
@@ -339,22 +468,29 @@ void rk_plan_print(const struct rk_plan *p, FILE *out)
         const struct rk_core_share *cs = &L->core[c];
         const struct rk_plan_core *pc = &p->core[c];
         fprintf(out,
-                "  core %u: N [%u,%u) npad %u, %u N-tile(s) of <= %u, %u task(s) in %u job(s); DMA %.3f MB; "
-                "MODEL busy %.3f ms @%u MHz, %.3f ms @%u MHz, longest job %.3f ms @%u MHz\n",
-                c, cs->n0, cs->n0 + cs->n, cs->npad, cs->ntiles, cs->t_npad[0], pc->tasks, pc->jobs,
-                pc->dma_bytes / 1e6, pc->busy_ns_200 / 1e6, NPU_CLOCK_MAINLINE_MHZ, pc->busy_ns_1000 / 1e6,
-                NPU_CLOCK_VENDOR_MHZ, pc->max_job_ns_200 / 1e6, NPU_CLOCK_MAINLINE_MHZ);
+                "  core %u: N [%u,%u) npad %u, %u N-tile(s) of <= %u, %u task(s) (%u reuse weights) in %u job(s); "
+                "DMA %.3f MB; MODEL busy ",
+                c, cs->n0, cs->n0 + cs->n, cs->npad, cs->ntiles, cs->t_npad[0], pc->tasks, pc->reuse_tasks, pc->jobs,
+                pc->dma_bytes / 1e6);
+        print_bounds(out, pc->busy_ns);
+        fprintf(out, "; longest job %.3f ms (pessimistic @%u MHz)\n", pc->max_job_ns / 1e6, p->split_clock_mhz);
     }
     fprintf(out,
-            "  total: %u task(s), %u job(s) (budget %.0f ms/job @%u MHz of the %.0f ms timeout), %.3f GMAC, "
-            "DMA %.3f MB\n",
-            p->ntasks, p->njobs, p->job_budget_ns / 1e6, NPU_CLOCK_MAINLINE_MHZ, npu_model_job_timeout_ns() / 1e6,
+            "  total: %u task(s), %u job(s) (budget %.0f ms/job of the %.0f ms timeout, pessimistic MODEL @%u MHz), "
+            "%.3f GMAC, DMA %.3f MB\n",
+            p->ntasks, p->njobs, p->job_budget_ns / 1e6, npu_model_job_timeout_ns() / 1e6, p->split_clock_mhz,
             p->macs / 1e9, p->dma_bytes / 1e6);
-    fprintf(out, "  MODEL NPU time: %.3f ms @%u MHz, %.3f ms @%u MHz (cores in parallel)\n", p->model_ns_200 / 1e6,
-            NPU_CLOCK_MAINLINE_MHZ, p->model_ns_1000 / 1e6, NPU_CLOCK_VENDOR_MHZ);
-    fprintf(out, "  weight reuse: one packed B per core shared by all M-tiles (loop order slice > N-tile > M-tile); "
-                 "CBUF WEIGHT_REUSE is not used (not covered by the regcmd builder / software NPU, "
-                 "docs/hardware/limits.md §6.3)\n");
+    fprintf(out, "  MODEL NPU time (optimistic-pessimistic, cores in parallel; %s): ", npu_model_source());
+    print_bounds(out, p->model_ns);
+    fprintf(out, "\n");
+    if (p->reuse_tasks)
+        fprintf(out,
+                "  weight reuse: %u task(s) set CBUF_CON0.WEIGHT_REUSE: an N-tile's M-tiles run back to back and only "
+                "the first fetches its weights (docs/hardware/limits.md §6.3)\n",
+                p->reuse_tasks);
+    else
+        fprintf(out, "  weight reuse: none (%s); every M-tile fetches its N-tile's weights\n",
+                p->env.weight_reuse ? "not cheaper in the MODEL for this shape" : "the envelope does not allow it");
 }
 
 int rk_gemm_explain_shape(int64_t K, int64_t N, int64_t M, enum rk_gemm_mode mode, uint32_t cores, FILE *out)
@@ -363,7 +499,7 @@ int rk_gemm_explain_shape(int64_t K, int64_t N, int64_t M, enum rk_gemm_mode mod
     struct rk_plan p;
     char why[256];
     int rc = rk_layout_make(K, N, mode, cores ? cores : NPU_CORES, &L, why, sizeof why);
-    if (!rc) rc = rk_plan_make(&L, (uint32_t)(M > 0 && M <= RK_GEMM_M_MAX ? M : 0), 0, &p, why, sizeof why);
+    if (!rc) rc = rk_plan_make(&L, (uint32_t)(M > 0 && M <= RK_GEMM_M_MAX ? M : 0), NULL, 0, &p, why, sizeof why);
     if (rc) {
         fprintf(out, "plan: declined: %s\n", why);
         return rc;

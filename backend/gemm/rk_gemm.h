@@ -11,8 +11,11 @@
  *     half the MAC rate and twice the weight bytes (docs/hardware/arithmetic.md §5, §7).
  *
  * W is split by N over the cores (one device = one fd = one IOVA space per core,
- * docs/hardware/rocket-uapi.md §1.4, §4.6): nothing is duplicated. Every failure returns a negative errno and a reason
- * (rk_gemm_last_error); an NPU failure is reported, never replaced by a CPU computation.
+ * docs/hardware/rocket-uapi.md §1.4, §4.6):
+ * nothing is duplicated. Every failure returns a negative errno and a reason (rk_gemm_last_error); an NPU
+ * failure is reported, never replaced by a CPU computation. Every result is checked before it is used:
+ * the device layer's per-job checks (dropped job, a wait long enough to be a reset) and the engine's output
+ * canaries (gemm_internal.h); a failure names the core, the job, its tasks and the shape.
  *
  * Thread-safety: one engine is used by one thread at a time; rk_gemm_run uses one thread per core inside.
  */
@@ -25,10 +28,12 @@
 #include <stdio.h>
 
 #include "npu_device.h"
+#include "npu_timing.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+#include "npu_envelope.h" /* a C header without C++ guards */
 
 enum rk_gemm_mode {
     RK_GEMM_INT8 = 0,     /* W8A8, int32 accumulation (default) */
@@ -46,10 +51,13 @@ struct rk_gemm_engine;
 struct rk_weight;
 
 struct rk_gemm_options {
-    enum npu_device_kind kind; /* ROCKET or SIM (AUTO: rocket if present, never the sim) */
-    uint32_t cores;            /* 1..NPU_CORES devices (fds), one per NPU core; 0 = all */
-    uint32_t model_clock_mhz;  /* clock the device's timing MODEL assumes (0 = the mainline clock) */
-    uint32_t job_budget_ms;    /* MODEL time budget per job at the mainline clock; 0 = half the job timeout */
+    enum npu_device_kind kind;           /* ROCKET or SIM (AUTO: rocket if present, never the sim) */
+    uint32_t cores;                      /* 1..NPU_CORES devices (fds), one per NPU core; 0 = all */
+    uint32_t model_clock_mhz;            /* clock the device's timing MODEL assumes (0 = the mainline clock) */
+    uint32_t job_budget_ms;              /* pessimistic MODEL time per job; 0 = the envelope's job_budget_ms */
+    const struct npu_envelope *envelope; /* what plans may use; NULL = npu_envelope_vendor (hw/npu_envelope.h) */
+    bool unchecked_submit; /* skip the device layer's after-SUBMIT fence check (npu_open_options); the output
+                            * canaries still catch a dropped job */
 };
 
 /* Open one npu_device per core. Returns 0, or -errno with the reason in why. */
@@ -92,10 +100,16 @@ struct rk_gemm_stats {
                                     * scaling; excludes one-time scratch BO growth */
     double glue_wall_ns;         /* the same phases in wall-clock time (inflated on the sim: shared host cores) */
     double quant_ns, readout_ns; /* parts of glue_ns (thread CPU time) */
+    double check_ns;             /* part of glue_ns: writing and checking the output canaries (slowest core) */
+    double fence_check_ns;       /* measured wall time of the device layer's after-SUBMIT fence checks (slowest
+                                  * core; on rocket it overlaps the NPU's work) */
     double wall_ns;              /* measured: whole rk_gemm_run */
     double npu_wait_ns;          /* measured: submit to fences done (simulation time on the sim) */
-    uint64_t model_ns_200, model_ns_1000; /* MODEL: NPU time at the mainline (200 MHz) and vendor (1 GHz) clocks */
-    uint64_t model_max_job_ns_200;        /* MODEL: the longest job at 200 MHz (vs the job timeout) */
+    /* MODEL: NPU time at the mainline (200 MHz) and vendor (1 GHz) clocks, [optimistic, pessimistic]
+     * (npu_timing.h: enum npu_model_bound) */
+    uint64_t model_ns_200[NPU_MODEL_BOUNDS], model_ns_1000[NPU_MODEL_BOUNDS];
+    uint64_t model_max_job_ns; /* MODEL: the longest job, pessimistic at the split clock (vs the job timeout) */
+    uint32_t reuse_tasks;      /* tasks that reuse CBUF weights (WEIGHT_REUSE) */
 };
 
 #define RK_GEMM_M_MAX 65535 /* rows of X per rk_gemm_run */

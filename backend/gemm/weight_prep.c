@@ -162,8 +162,8 @@ int rk_gemm_explain(struct rk_gemm_engine *e, const struct rk_weight *w, int64_t
 {
     struct rk_plan p;
     char why[256];
-    int rc = rk_plan_make(&w->L, (uint32_t)(M > 0 && M <= RK_GEMM_M_MAX ? M : 0), e->opt.job_budget_ms, &p, why,
-                          sizeof why);
+    int rc = rk_plan_make(&w->L, (uint32_t)(M > 0 && M <= RK_GEMM_M_MAX ? M : 0), e->opt.envelope, e->opt.job_budget_ms,
+                          &p, why, sizeof why);
     if (rc) {
         fprintf(out, "plan: declined: %s\n", why);
         return rk_gemm_fail(e, rc, "%s", why);

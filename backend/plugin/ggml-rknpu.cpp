@@ -64,12 +64,13 @@ static rknpu_outcome rknpu_device_init(rknpu_device_context &dev, std::string &w
     rk_gemm_device_info(dev.engine, &dev.info);
     char desc[256];
     if (dev.info.is_simulator) {
-        snprintf(desc, sizeof desc, "RK3588 NPU SOFTWARE SIMULATOR (%u cores, timing model %u MHz; not real hardware)",
-                 dev.info.cores, dev.info.model_clock_mhz);
+        snprintf(desc, sizeof desc,
+                 "RK3588 NPU SOFTWARE SIMULATOR (%u cores, timing model %u MHz, %s; not real hardware)", dev.info.cores,
+                 dev.info.model_clock_mhz, npu_model_source());
     } else {
-        snprintf(desc, sizeof desc, "RK3588 NPU at %s (%s %d.%d.%d, %u cores, timing model %u MHz)", dev.info.node,
+        snprintf(desc, sizeof desc, "RK3588 NPU at %s (%s %d.%d.%d, %u cores, timing model %u MHz, %s)", dev.info.node,
                  dev.info.driver, dev.info.version_major, dev.info.version_minor, dev.info.version_patch,
-                 dev.info.cores, dev.info.model_clock_mhz);
+                 dev.info.cores, dev.info.model_clock_mhz, npu_model_source());
     }
     dev.description = desc;
     return rknpu_outcome::present;
@@ -146,8 +147,11 @@ static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
     dev.n_jobs += st.jobs;
     dev.glue_ns += st.glue_ns;
     dev.npu_wait_ns += st.npu_wait_ns;
-    dev.model_ns_200 += st.model_ns_200;
-    dev.model_ns_1000 += st.model_ns_1000;
+    for (int b = 0; b < NPU_MODEL_BOUNDS; b++) {
+        dev.model_ns_200[b] += st.model_ns_200[b];
+        dev.model_ns_1000[b] += st.model_ns_1000[b];
+    }
+    dev.n_reuse_tasks += st.reuse_tasks;
     return GGML_STATUS_SUCCESS;
 }
 
@@ -431,14 +435,19 @@ static bool ggml_backend_rknpu_get_stats(ggml_backend_rknpu_stats *out)
         return false;
     }
     std::lock_guard<std::mutex> lock(p.dev.mutex);
-    *out = {p.dev.n_matmuls,
-            p.dev.n_failures,
-            p.dev.n_tasks,
-            p.dev.n_jobs,
-            p.dev.glue_ns / 1e6,
-            p.dev.npu_wait_ns / 1e6,
-            p.dev.model_ns_200 / 1e6,
-            p.dev.model_ns_1000 / 1e6};
+    *out = {.matmuls = p.dev.n_matmuls,
+            .failures = p.dev.n_failures,
+            .tasks = p.dev.n_tasks,
+            .jobs = p.dev.n_jobs,
+            .glue_ms = p.dev.glue_ns / 1e6,
+            .npu_wait_ms = p.dev.npu_wait_ns / 1e6,
+            .model_ms_200_opt = p.dev.model_ns_200[NPU_MODEL_OPTIMISTIC] / 1e6,
+            .model_ms_200_pess = p.dev.model_ns_200[NPU_MODEL_PESSIMISTIC] / 1e6,
+            .model_ms_1000_opt = p.dev.model_ns_1000[NPU_MODEL_OPTIMISTIC] / 1e6,
+            .model_ms_1000_pess = p.dev.model_ns_1000[NPU_MODEL_PESSIMISTIC] / 1e6,
+            .reuse_tasks = p.dev.n_reuse_tasks,
+            .model_source = {}};
+    snprintf(out->model_source, sizeof out->model_source, "%s", npu_model_source());
     return true;
 }
 

@@ -16,10 +16,15 @@ extern "C" {
 #endif
 
 /* Counters since the plugin was loaded ("ggml_backend_rknpu_get_stats"). model_* are timing MODEL
- * estimates, not measurements. */
+ * estimates, not measurements: the NPU time of the matmuls at the mainline (200 MHz) and the vendor (1 GHz)
+ * clock, each as an optimistic and a pessimistic bound, and which parameters the model used. */
+#define GGML_RKNPU_MODEL_SOURCE_LEN 96
 struct ggml_backend_rknpu_stats {
     uint64_t matmuls, failures, tasks, jobs;
-    double glue_ms, npu_wait_ms, model_ms_200, model_ms_1000;
+    double glue_ms, npu_wait_ms;
+    double model_ms_200_opt, model_ms_200_pess, model_ms_1000_opt, model_ms_1000_pess;
+    uint64_t reuse_tasks;                           /* tasks that reused CBUF weights (WEIGHT_REUSE) */
+    char model_source[GGML_RKNPU_MODEL_SOURCE_LEN]; /* "fitted to published measurements" | "board profile <date>" */
 };
 /* Fills *out and returns true, or returns false when no device is registered. */
 typedef bool (*ggml_backend_rknpu_get_stats_t)(struct ggml_backend_rknpu_stats *out);
@@ -37,9 +42,10 @@ struct ggml_backend_rknpu_status {
 typedef void (*ggml_backend_rknpu_get_status_t)(struct ggml_backend_rknpu_status *out);
 void ggml_backend_rknpu_get_status(struct ggml_backend_rknpu_status *out);
 
-/* Simulator only ("ggml_backend_rknpu_sim_inject_fault"): make a coming NPU job fail like the hardware
- * would: "timeout", "reject" or "dma", optionally "@N" for the Nth job from now; "none" clears.
- * Returns 0, or a negative errno (-ENODEV without a simulated RKNPU0). */
+/* Simulator only ("ggml_backend_rknpu_sim_inject_fault"): make a coming NPU job fail the way the kernel
+ * lets it fail: "reset", "dropped", "slow" or "dma" (npu_device.h; "timeout" and "reject" are the old names
+ * of reset and dropped), optionally "@N" for the Nth job from now; "none" clears. Returns 0, or a negative
+ * errno (-ENODEV without a simulated RKNPU0). */
 typedef int (*ggml_backend_rknpu_sim_inject_fault_t)(const char *spec);
 
 #ifdef __cplusplus

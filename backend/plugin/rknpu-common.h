@@ -22,7 +22,9 @@ struct rknpu_device_context {
     std::mutex mutex; // one engine, one caller at a time (rk_gemm.h)
     // counters since load, for selftest/bench through get_proc_address
     uint64_t n_matmuls = 0, n_failures = 0, n_tasks = 0, n_jobs = 0;
-    double glue_ns = 0, npu_wait_ns = 0, model_ns_200 = 0, model_ns_1000 = 0;
+    double glue_ns = 0, npu_wait_ns = 0;
+    double model_ns_200[NPU_MODEL_BOUNDS] = {}, model_ns_1000[NPU_MODEL_BOUNDS] = {}; // [optimistic, pessimistic]
+    uint64_t n_reuse_tasks = 0;
 };
 
 // The NPU copy of one weight. `valid` is false until converted, and again after any write to

@@ -88,7 +88,7 @@ int main(int argc, char **argv)
         npusim_core_begin_job(core);
     }
     struct npusim_mem mem = {.ctx = &rs.img, .map = npu_image_map};
-    uint64_t model_total = 0;
+    uint64_t model_total[NPU_MODEL_BOUNDS] = {0};
     const struct replay_task *tasks = rs.tasks;
     for (uint32_t t = 0; core && t < ntasks; t++) {
         uint32_t count = replay_task_count(&rs, t);
@@ -101,18 +101,26 @@ int main(int argc, char **argv)
             exit_code = 1;
             break;
         }
-        struct npu_model_work w = {st.macs, st.bytes_in, st.bytes_out, st.in_precision};
-        uint64_t ns = npu_model_task_ns(&w, clock_mhz);
-        model_total += ns;
+        struct npu_model_work w = {
+                .macs = st.macs, .bytes_in = st.bytes_in, .bytes_out = st.bytes_out, .precision = st.in_precision};
+        uint64_t ns[NPU_MODEL_BOUNDS];
+        for (int b = 0; b < NPU_MODEL_BOUNDS; b++) {
+            ns[b] = npu_model_task_ns(&w, clock_mhz, 1, (enum npu_model_bound)b);
+            model_total[b] += ns[b];
+        }
         printf("task %u: regcmd 0x%08x count %u: ok  M=%u Kpad=%u Npad=%u prec %d->%d  macs %llu  in %llu B  out %llu B"
-               "  MODEL %.3f us @ %u MHz\n",
+               "  model %.3f-%.3f us (optimistic-pessimistic, %u MHz)\n",
                t, tasks[t].iova, count, st.m, st.k, st.n, st.in_precision, st.out_precision,
-               (unsigned long long)st.macs, (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out, ns / 1e3,
-               clock_mhz);
+               (unsigned long long)st.macs, (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out,
+               ns[NPU_MODEL_OPTIMISTIC] / 1e3, ns[NPU_MODEL_PESSIMISTIC] / 1e3, clock_mhz);
     }
+    char model[96];
     if (!exit_code)
-        printf("replay: %u task(s) ok on simulated core %d; MODEL %.3f ms @ %u MHz (tasks only, no per-job overhead)\n",
-               ntasks, core_index, model_total / 1e6, clock_mhz);
+        printf("replay: %u task(s) ok on simulated core %d; MODEL: %s, tasks only, no per-job overhead; %s\n", ntasks,
+               core_index,
+               npu_model_format_ms(model, sizeof model, model_total[NPU_MODEL_OPTIMISTIC] / 1e6,
+                                   model_total[NPU_MODEL_PESSIMISTIC] / 1e6, clock_mhz),
+               npu_model_source());
     if (out && exit_code != 2) {
         char err[256];
         if (npu_image_save(&rs.img, out, err, sizeof err)) {

@@ -171,7 +171,7 @@ static int run_case(struct npu_device **devs, const struct npu_probe_options *o,
         c->jobs++;
         c->tasks += p->task_count;
     }
-    uint64_t busy[3] = {0}, bytes = 0;
+    uint64_t bytes = 0;
     for (uint32_t i = 0; i < used; i++) {
         struct probe_part *p = &parts[i];
         if ((err = npu_fence_wait(p->fence, deadline, &p->stats))) {
@@ -184,12 +184,23 @@ static int run_case(struct npu_device **devs, const struct npu_probe_options *o,
             err = -EINVAL;
             goto out;
         }
-        busy[i] = p->stats.model_ns;
         bytes += p->stats.bytes_in + p->stats.bytes_out;
         c->macs += p->stats.macs;
     }
     c->wall_ms = (double)(npu_monotonic_ns() - t0) / 1e6;
-    c->model_ms = (double)npu_model_parallel_ns(busy, (int)used, bytes) / 1e6;
+    /* Both bounds from the task shapes: one job per core, the cores streaming at the same time. */
+    uint32_t clock = o->clock_mhz ? o->clock_mhz : npu_model_clock_mhz();
+    for (int b = 0; b < NPU_MODEL_BOUNDS; b++) {
+        uint64_t busy[NPU_CORES] = {0};
+        for (uint32_t i = 0; i < used; i++) {
+            busy[i] = npu_model_job_overhead_ns((enum npu_model_bound)b);
+            for (uint32_t t = 0; t < parts[i].task_count; t++) {
+                struct npu_model_work w = npu_model_work_from_shape(&parts[i].tasks[t].shape);
+                busy[i] += npu_model_task_ns(&w, clock, used, (enum npu_model_bound)b);
+            }
+        }
+        c->model_ms[b] = (double)npu_model_parallel_bound_ns(busy, (int)used, bytes, (enum npu_model_bound)b) / 1e6;
+    }
 
     for (uint32_t i = 0; i < used; i++) {
         struct probe_part *p = &parts[i];
@@ -199,6 +210,21 @@ static int run_case(struct npu_device **devs, const struct npu_probe_options *o,
         }
         struct rk_matmul full = {.in = in, .out = out, .m = M, .k = K, .n = p->n};
         rk_unpack_c(&full, (char *)got + p->n0 * 4, N, p->c->map);
+    }
+    uint32_t poison_word;
+    memset(&poison_word, PROBE_POISON, sizeof poison_word);
+    uint64_t unwritten = 0;
+    for (size_t i = 0; i < (size_t)M * N; i++) unwritten += ((const uint32_t *)got)[i] == poison_word;
+    if (unwritten) {
+        /* no result has this bit pattern: as int32 it is -1515870811, far beyond 127·128·K for the probe's K;
+         * as fp32 about -2.9e-16, while the fp16 cases' inputs are multiples of 1/64, so a nonzero sum is at
+         * least 2^-12 in magnitude */
+        snprintf(c->error, sizeof c->error,
+                 "%llu of %llu outputs still hold the poison written before the submit: the NPU never wrote them "
+                 "(the job was dropped, or the core was reset before it finished)",
+                 (unsigned long long)unwritten, (unsigned long long)M * N);
+        err = -EIO;
+        goto out;
     }
     for (size_t i = 0; i < (size_t)M * N; i++) {
         double v = i8 ? ((int32_t *)got)[i] : ((float *)got)[i], d = fabs(v - ref[i]);
@@ -252,9 +278,9 @@ int npu_probe_run(const struct npu_probe_options *o, struct npu_probe_result *r,
                         i->version_major, i->version_minor, i->version_patch, i->desc);
             fprintf(log, "npu-probe: cores: %u (%s); using %u fd(s), one per core; job timeout %u ms\n", i->cores,
                     i->cores_source, o->cores, i->job_timeout_ms);
-            fprintf(log, "npu-probe: dtype %s -> %s, tolerance: %s; timing MODEL clock %u MHz\n",
+            fprintf(log, "npu-probe: dtype %s -> %s, tolerance: %s; timing MODEL clock %u MHz (%s)\n",
                     o->dtype == NPU_DTYPE_INT8 ? "int8" : "fp16", o->dtype == NPU_DTYPE_INT8 ? "int32" : "fp32",
-                    npu_probe_tolerance(o->dtype), r->info.model_clock_mhz);
+                    npu_probe_tolerance(o->dtype), r->info.model_clock_mhz, npu_model_source());
         }
     }
     uint32_t seed = o->seed ? o->seed : 0x5eed1234u;
@@ -263,13 +289,14 @@ int npu_probe_run(const struct npu_probe_options *o, struct npu_probe_result *r,
         *c = (struct npu_probe_case){
                 .name = probe_cases[ci].name, .m = probe_cases[ci].m, .k = probe_cases[ci].k, .n = probe_cases[ci].n};
         err = run_case(devs, o, c, &seed);
+        char model[96];
         if (log)
-            fprintf(log,
-                    "npu-probe: %-24s %u job(s) %2u task(s): %s%s%s; wall %.3f ms (measured), NPU %.3f ms "
-                    "(MODEL @ %u MHz)\n",
-                    c->name, c->jobs, c->tasks, c->ok ? "OK" : "FAIL ",
+            fprintf(log, "npu-probe: %-24s %u job(s) %2u task(s): %s%s%s; wall %.3f ms (measured), NPU %s\n", c->name,
+                    c->jobs, c->tasks, c->ok ? "OK" : "FAIL ",
                     c->ok ? (o->dtype == NPU_DTYPE_INT8 ? " bit-exact" : " within tolerance") : "",
-                    c->ok ? "" : c->error, c->wall_ms, c->model_ms, r->info.model_clock_mhz);
+                    c->ok ? "" : c->error, c->wall_ms,
+                    npu_model_format_ms(model, sizeof model, c->model_ms[NPU_MODEL_OPTIMISTIC],
+                                        c->model_ms[NPU_MODEL_PESSIMISTIC], r->info.model_clock_mhz));
         if (err) snprintf(r->error, sizeof r->error, "%s: %s", c->name, c->error);
     }
     for (uint32_t i = 0; i < 3; i++) npu_device_close(devs[i]);
@@ -312,10 +339,11 @@ void npu_probe_print_json(FILE *out, const struct npu_probe_options *o, const st
         json_string(out, c->name);
         fprintf(out,
                 ",\"m\":%u,\"k\":%u,\"n\":%u,\"jobs\":%u,\"tasks\":%u,\"ok\":%s,\"compared\":%llu,\"mismatches\":%llu,"
-                "\"max_abs_err\":%.9g,\"macs\":%llu,\"wall_ms\":%.6f,\"model_ms\":%.6f,\"error\":",
+                "\"max_abs_err\":%.9g,\"macs\":%llu,\"wall_ms\":%.6f,\"model_ms\":[%.6f,%.6f],\"error\":",
                 c->m, c->k, c->n, c->jobs, c->tasks, c->ok ? "true" : "false", (unsigned long long)c->compared,
                 (unsigned long long)c->mismatches, isfinite(c->max_abs_err) ? c->max_abs_err : -1.0,
-                (unsigned long long)c->macs, c->wall_ms, c->model_ms);
+                (unsigned long long)c->macs, c->wall_ms, c->model_ms[NPU_MODEL_OPTIMISTIC],
+                c->model_ms[NPU_MODEL_PESSIMISTIC]);
         json_string(out, c->error);
         fputc('}', out);
     }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "npu_device.h"
+#include "npu_timing.h"
 
 struct npu_probe_options {
     enum npu_device_kind kind;
@@ -25,9 +26,9 @@ struct npu_probe_case {
     uint32_t jobs, tasks;
     bool ok;
     uint64_t compared, mismatches;
-    double max_abs_err; /* fp16: largest |npu - ref|; int8: 0 when exact */
-    double wall_ms;     /* measured: first submit to last wait */
-    double model_ms;    /* MODEL: cores in parallel at clock_mhz */
+    double max_abs_err;                /* fp16: largest |npu - ref|; int8: 0 when exact */
+    double wall_ms;                    /* measured: first submit to last wait */
+    double model_ms[NPU_MODEL_BOUNDS]; /* MODEL: cores in parallel at clock_mhz, [optimistic, pessimistic] */
     uint64_t macs;
     char error[384];
 };

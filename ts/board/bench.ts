@@ -1,11 +1,12 @@
 // rosenblatt-dl bench: llama-bench (stock tool of the pinned build) with the plugin's NPU device vs with
-// RKNPU_DEVICE=off (CPU), plus the plugin's timing MODEL of the NPU at 200 MHz and 1 GHz from one
-// in-process prefill (ggml_backend_rknpu_get_stats). Used by `bench` and by the `accept` kit.
+// RKNPU_DEVICE=off (CPU), plus the plugin's timing MODEL of the NPU at 200 MHz and 1 GHz, each as an
+// optimistic and a pessimistic bound, from one in-process prefill (ggml_backend_rknpu_get_stats). Used by
+// `bench` and by the `accept` kit.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Runtime } from '../runtime/llama.js';
 import { pluginVarsSet, toolEnv, type NpuSettings } from '../runtime/npu-settings.js';
-import type { RknpuStats } from '../runtime/plugin.js';
+import { modelRange, type RknpuStats } from '../runtime/plugin.js';
 import { barChart } from '../util/plot.js';
 import { runTool, shellLine, ToolOutputError } from '../util/tool.js';
 import { noDeviceReason, pluginLoadLine } from './plugin-log.js';
@@ -48,9 +49,12 @@ export interface BenchRun {
 export interface ModelEstimate extends Omit<RknpuStats, 'failures'> {
   tokens: number;
   wall_ms: number;
-  /** p / (wall - npu_wait + model): the measured run with the NPU wait replaced by the timing model. */
-  pp_tps_200: number;
-  pp_tps_1000: number;
+  /** p / (wall - npu_wait + model): the measured run with the NPU wait replaced by the timing model,
+   * for each bound (the optimistic one is the higher rate). */
+  pp_tps_200_opt: number;
+  pp_tps_200_pess: number;
+  pp_tps_1000_opt: number;
+  pp_tps_1000_pess: number;
 }
 
 export interface BenchResult {
@@ -155,7 +159,7 @@ export function modelEstimate(o: BenchOptions): ModelEstimate {
       const wall = performance.now() - t0;
       const s1 = ext.stats();
       if (!s0 || !s1) throw new Error('the plugin returned no stats');
-      const d = (k: keyof typeof s0) => Number(s1[k]) - Number(s0[k]);
+      const d = (k: Exclude<keyof typeof s0, 'model_source'>) => Number(s1[k]) - Number(s0[k]);
       const est = (m: number) => o.p / (Math.max(1e-6, wall - d('npu_wait_ms') + m) / 1000);
       return {
         tokens: o.p,
@@ -163,12 +167,18 @@ export function modelEstimate(o: BenchOptions): ModelEstimate {
         matmuls: d('matmuls'),
         tasks: d('tasks'),
         jobs: d('jobs'),
+        reuse_tasks: d('reuse_tasks'),
         glue_ms: d('glue_ms'),
         npu_wait_ms: d('npu_wait_ms'),
-        model_ms_200: d('model_ms_200'),
-        model_ms_1000: d('model_ms_1000'),
-        pp_tps_200: est(d('model_ms_200')),
-        pp_tps_1000: est(d('model_ms_1000')),
+        model_ms_200_opt: d('model_ms_200_opt'),
+        model_ms_200_pess: d('model_ms_200_pess'),
+        model_ms_1000_opt: d('model_ms_1000_opt'),
+        model_ms_1000_pess: d('model_ms_1000_pess'),
+        model_source: s1.model_source,
+        pp_tps_200_opt: est(d('model_ms_200_opt')),
+        pp_tps_200_pess: est(d('model_ms_200_pess')),
+        pp_tps_1000_opt: est(d('model_ms_1000_opt')),
+        pp_tps_1000_pess: est(d('model_ms_1000_pess')),
       };
     } finally {
       ctx.free();
@@ -200,8 +210,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     est = modelEstimate(o);
   }
   const note = simulator
-    ? 'NPU figures come from the SOFTWARE SIMULATOR: "NPU (simulator)" is the simulator\'s wall time, not hardware; the MODEL columns replace the simulator time with the timing MODEL at 200 MHz / 1 GHz. Decode (tg, batch 1) runs on the CPU by design.'
-    : 'NPU figures measured on the rocket driver; the MODEL columns are the timing model for comparison. Decode (tg, batch 1) runs on the CPU by design.';
+    ? 'NPU figures come from the SOFTWARE SIMULATOR: "NPU (simulator)" is the simulator\'s wall time, not hardware; the MODEL rows replace the simulator time with the timing MODEL at 200 MHz / 1 GHz, as an optimistic and a pessimistic bound. Decode (tg, batch 1) runs on the CPU by design.'
+    : 'NPU figures measured on the rocket driver; the MODEL rows are the timing model (optimistic and pessimistic bound) for comparison. Decode (tg, batch 1) runs on the CPU by design.';
   const res: BenchResult = {
     tool: 'rosenblatt-dl bench',
     model: o.model,
@@ -232,8 +242,11 @@ export function benchPlot(r: BenchResult) {
     { name: r.simulator ? 'NPU SIM (wall)' : 'NPU', values: [r.npu.pp_tps, r.npu.tg_tps] },
   ];
   if (r.model_estimate) {
-    series.push({ name: 'NPU MODEL 200MHZ', values: [r.model_estimate.pp_tps_200, r.npu.tg_tps] });
-    series.push({ name: 'NPU MODEL 1GHZ', values: [r.model_estimate.pp_tps_1000, r.npu.tg_tps] });
+    const e = r.model_estimate;
+    series.push({ name: 'MODEL 200MHZ OPT', values: [e.pp_tps_200_opt, r.npu.tg_tps] });
+    series.push({ name: 'MODEL 200MHZ PESS', values: [e.pp_tps_200_pess, r.npu.tg_tps] });
+    series.push({ name: 'MODEL 1GHZ OPT', values: [e.pp_tps_1000_opt, r.npu.tg_tps] });
+    series.push({ name: 'MODEL 1GHZ PESS', values: [e.pp_tps_1000_pess, r.npu.tg_tps] });
   }
   return barChart({
     title: `pp${r.p} / tg${r.n}: CPU vs NPU`,
@@ -244,19 +257,26 @@ export function benchPlot(r: BenchResult) {
   });
 }
 
+/** "12.34-9.87": a MODEL rate as optimistic-pessimistic. */
+export function tpsRange(opt: number, pess: number): string {
+  return `${opt.toFixed(2)}-${pess.toFixed(2)}`;
+}
+
 export function formatBench(r: BenchResult): string {
-  const f = (v: number) => v.toFixed(2).padStart(10);
+  const W = 52;
+  const f = (v: number | string) => (typeof v === 'number' ? v.toFixed(2) : v).padStart(13);
   const rows = [
-    `${'run'.padEnd(28)} ${`pp${r.p} t/s`.padStart(10)} ${`tg${r.n} t/s`.padStart(10)}`,
-    `${r.cpu.label.padEnd(28)} ${f(r.cpu.pp_tps)} ${f(r.cpu.tg_tps)}`,
-    `${r.npu.label.padEnd(28)} ${f(r.npu.pp_tps)} ${f(r.npu.tg_tps)}`,
+    `${'run'.padEnd(W)} ${f(`pp${r.p} t/s`)} ${f(`tg${r.n} t/s`)}`,
+    `${r.cpu.label.padEnd(W)} ${f(r.cpu.pp_tps)} ${f(r.cpu.tg_tps)}`,
+    `${r.npu.label.padEnd(W)} ${f(r.npu.pp_tps)} ${f(r.npu.tg_tps)}`,
   ];
   if (r.model_estimate) {
     const e = r.model_estimate;
-    rows.push(`${'NPU, timing MODEL 200 MHz'.padEnd(28)} ${f(e.pp_tps_200)} ${f(r.npu.tg_tps)}`);
-    rows.push(`${'NPU, timing MODEL 1 GHz'.padEnd(28)} ${f(e.pp_tps_1000)} ${f(r.npu.tg_tps)}`);
+    const label = (clock: string) => `NPU, timing MODEL ${clock} (optimistic-pessimistic)`.padEnd(W);
+    rows.push(`${label('200 MHz')} ${f(tpsRange(e.pp_tps_200_opt, e.pp_tps_200_pess))} ${f(r.npu.tg_tps)}`);
+    rows.push(`${label('1 GHz')} ${f(tpsRange(e.pp_tps_1000_opt, e.pp_tps_1000_pess))} ${f(r.npu.tg_tps)}`);
     rows.push(
-      `model: prefill of ${e.tokens} tokens: ${e.matmuls} matmuls, ${e.jobs} jobs, ${e.tasks} tasks; NPU ${e.model_ms_200.toFixed(2)} ms @200 MHz, ${e.model_ms_1000.toFixed(2)} ms @1 GHz (MODEL); host glue ${e.glue_ms.toFixed(2)} ms; measured wait ${e.npu_wait_ms.toFixed(2)} ms${r.simulator ? ' (simulator)' : ''}`,
+      `model: prefill of ${e.tokens} tokens: ${e.matmuls} matmuls, ${e.jobs} jobs, ${e.tasks} tasks (${e.reuse_tasks} reuse CBUF weights); NPU ${modelRange(e.model_ms_200_opt, e.model_ms_200_pess, '200 MHz', 'ms', 2)}, ${modelRange(e.model_ms_1000_opt, e.model_ms_1000_pess, '1 GHz', 'ms', 2)}; parameters ${e.model_source}; host glue ${e.glue_ms.toFixed(2)} ms; measured wait ${e.npu_wait_ms.toFixed(2)} ms${r.simulator ? ' (simulator)' : ''}`,
     );
   }
   rows.push(r.note);

@@ -4,7 +4,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import type { Generation } from '../runtime/llama.js';
 import { chooseDevice } from '../runtime/npu-settings.js';
-import type { RknpuPlugin } from '../runtime/plugin.js';
+import { modelRange, type RknpuPlugin } from '../runtime/plugin.js';
 import { defaultModelPath, requireFile } from '../util/paths.js';
 import { llamaOptions, noBackendOption, openRuntime, sayErr, type LlamaArgs } from './common.js';
 
@@ -73,7 +73,7 @@ export function summaryLine(gen: Generation, plugin: RknpuPlugin | null): string
   const label = plugin.deviceLabel();
   const npu = plugin.stats();
   if (!label || !npu) return `${speeds}; no NPU (${plugin.status.reason}): all on the CPU`;
-  return `${speeds}; NPU (${label}): ${npu.matmuls} matmuls (${npu.tasks} tasks, ${npu.jobs} jobs), modelled NPU time ${npu.model_ms_200.toFixed(1)} ms at 200 MHz, ${npu.model_ms_1000.toFixed(1)} ms at 1 GHz, host glue ${npu.glue_ms.toFixed(1)} ms`;
+  return `${speeds}; NPU (${label}): ${npu.matmuls} matmuls (${npu.tasks} tasks, ${npu.jobs} jobs), NPU time ${modelRange(npu.model_ms_200_opt, npu.model_ms_200_pess, '200 MHz')}, ${modelRange(npu.model_ms_1000_opt, npu.model_ms_1000_pess, '1 GHz')} [${npu.model_source}], host glue ${npu.glue_ms.toFixed(1)} ms`;
 }
 
 export function handler(args: ArgumentsCamelCase<RunArgs>) {

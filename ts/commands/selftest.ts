@@ -30,11 +30,15 @@ function parseCase(s: string): SelftestCase {
   return { type: m[1], K: Number(m[2]), N: Number(m[3]), M: Number(m[4]) };
 }
 
+/** Width of the two-bound MODEL column ("0.123-0.456"). */
+const MODEL_COLUMN = 22;
+
 function row(r: SelftestResult): string {
   const f = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : '-');
   const nmse = Number.isFinite(r.nmse) ? r.nmse.toExponential(2) : '-';
   const result = r.ok ? 'ok' : `FAIL${r.error ? `: ${r.error}` : ''}`;
-  return `${r.type.padEnd(6)} ${String(r.K).padStart(6)} ${String(r.N).padStart(6)} ${String(r.M).padStart(5)} ${nmse.padStart(10)} ${f(r.npuMs, 1).padStart(9)} ${f(r.cpuMs, 1).padStart(8)}  ${result}`;
+  const model = r.modelMs200 ? `${f(r.modelMs200[0], 3)}-${f(r.modelMs200[1], 3)}` : '-';
+  return `${r.type.padEnd(6)} ${String(r.K).padStart(6)} ${String(r.N).padStart(6)} ${String(r.M).padStart(5)} ${nmse.padStart(10)} ${f(r.npuMs, 1).padStart(9)} ${model.padStart(MODEL_COLUMN)} ${f(r.cpuMs, 1).padStart(8)}  ${result}`;
 }
 
 export function handler(args: ArgumentsCamelCase<SelftestArgs>) {
@@ -46,14 +50,22 @@ export function handler(args: ArgumentsCamelCase<SelftestArgs>) {
   if (!plugin?.status.present) throw new LlamaError(`no RKNPU0 device: ${plugin?.status.reason}`);
   const cases = args.case?.length ? args.case.map(parseCase) : defaultCases();
   if (!args.json) {
-    process.stdout.write(`MUL_MAT on RKNPU0 vs CPU, NMSE bound ${NMSE_BOUND}\n`);
+    const source = plugin.stats()?.model_source ?? 'unknown';
     process.stdout.write(
-      `${'type'.padEnd(6)} ${'K'.padStart(6)} ${'N'.padStart(6)} ${'M'.padStart(5)} ${'NMSE'.padStart(10)} ${'NPU ms'.padStart(9)} ${'CPU ms'.padStart(8)}  result\n`,
+      `MUL_MAT on RKNPU0 vs CPU, NMSE bound ${NMSE_BOUND}; "NPU ms" measured${plugin.status.isSimulator ? ' (simulator wall time)' : ''}, "model ms" the timing MODEL at 200 MHz (optimistic-pessimistic, ${source})\n`,
+    );
+    process.stdout.write(
+      `${'type'.padEnd(6)} ${'K'.padStart(6)} ${'N'.padStart(6)} ${'M'.padStart(5)} ${'NMSE'.padStart(10)} ${'NPU ms'.padStart(9)} ${'model ms @200 MHz'.padStart(MODEL_COLUMN)} ${'CPU ms'.padStart(8)}  result\n`,
     );
   }
-  const results = runSelftest(rt.native, cases, (r) => {
-    if (!args.json) process.stdout.write(`${row(r)}\n`);
-  });
+  const results = runSelftest(
+    rt.native,
+    cases,
+    (r) => {
+      if (!args.json) process.stdout.write(`${row(r)}\n`);
+    },
+    () => plugin.stats(),
+  );
   const failed = results.filter((r) => !r.ok).length;
   if (args.json) process.stdout.write(JSON.stringify({ bound: NMSE_BOUND, results }, null, 2) + '\n');
   else process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);

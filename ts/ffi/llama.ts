@@ -89,6 +89,7 @@ export const ggml_log_callback = koffi.proto('void ggml_log_callback(int level, 
 export const llama_progress_callback = koffi.proto('bool llama_progress_callback(float progress, void *user_data)');
 
 // Entry points of libggml-rknpu.so reached through ggml_backend_reg_get_proc_address.
+export const RKNPU_MODEL_SOURCE_LEN = 96;
 export const rknpu_stats = koffi.struct('ggml_backend_rknpu_stats', {
   matmuls: 'uint64_t',
   failures: 'uint64_t',
@@ -96,8 +97,13 @@ export const rknpu_stats = koffi.struct('ggml_backend_rknpu_stats', {
   jobs: 'uint64_t',
   glue_ms: 'double',
   npu_wait_ms: 'double',
-  model_ms_200: 'double',
-  model_ms_1000: 'double',
+  // timing MODEL of the NPU time: optimistic and pessimistic bound at 200 MHz and 1 GHz
+  model_ms_200_opt: 'double',
+  model_ms_200_pess: 'double',
+  model_ms_1000_opt: 'double',
+  model_ms_1000_pess: 'double',
+  reuse_tasks: 'uint64_t',
+  model_source: koffi.array('char', RKNPU_MODEL_SOURCE_LEN, 'String'),
 });
 export const rknpu_get_stats_fn = koffi.proto(
   'bool ggml_backend_rknpu_get_stats_fn(_Out_ ggml_backend_rknpu_stats *out)',

@@ -67,12 +67,20 @@ class ByteSink {
   concat() {
     return Buffer.concat(this.parts);
   }
+  /** Write the parts one by one: a model of billions of weights does not fit one Buffer. */
+  writeTo(fd: number) {
+    for (const p of this.parts) fs.writeSync(fd, p);
+  }
 }
+
+// One scratch word for toHalf: a conversion of every weight of a 1.5B model must not allocate per value.
+const halfScratch = new Float32Array(1);
+const halfBits = new Uint32Array(halfScratch.buffer);
 
 /** IEEE half from a JS number, round to nearest even. */
 export function toHalf(x: number): number {
-  const f = new Float32Array([x]);
-  const u = new Uint32Array(f.buffer)[0];
+  halfScratch[0] = x;
+  const u = halfBits[0];
   const sign = (u >>> 16) & 0x8000;
   const exp = (u >>> 23) & 0xff;
   let mant = u & 0x7fffff;
@@ -147,6 +155,10 @@ export class GgufWriter {
   }
 
   toBuffer(): Buffer {
+    return this.sink().concat();
+  }
+
+  private sink(): ByteSink {
     const s = new ByteSink();
     s.push(Buffer.from('GGUF', 'ascii'));
     s.u32(3);
@@ -209,10 +221,15 @@ export class GgufWriter {
       s.push(t.data);
       s.pad(ALIGNMENT);
     }
-    return s.concat();
+    return s;
   }
 
   write(file: string) {
-    fs.writeFileSync(file, this.toBuffer());
+    const fd = fs.openSync(file, 'w');
+    try {
+      this.sink().writeTo(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 }

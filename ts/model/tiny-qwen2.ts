@@ -39,6 +39,19 @@ product: the embeddings, the attention softmax, the norms, the rotary positions 
 the next token. Open drivers in the mainline kernel make this possible without closed libraries.
 `.repeat(3);
 
+/** The matmul shapes of Qwen2.5-1.5B (hidden 1536, FFN 8960, 28 layers, 12 heads, 2 KV heads) with the small
+ * vocabulary of the default model: for timing the CPU share of a prefill (docs/performance.md, "Projection"),
+ * not for text. */
+export const QWEN25_1_5B_SHAPE: TinyQwen2Shape = {
+  ...DEFAULT_SHAPE,
+  nEmbd: 1536,
+  nFf: 8960,
+  nLayer: 28,
+  nHead: 12,
+  nHeadKv: 2,
+  nCtx: 4096,
+};
+
 /** Deterministic normal samples (mulberry32 + Box-Muller). */
 function gaussian(seed: number) {
   let a = seed >>> 0;

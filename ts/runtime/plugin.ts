@@ -27,8 +27,19 @@ export interface RknpuStats {
   jobs: number;
   glue_ms: number;
   npu_wait_ms: number;
-  model_ms_200: number;
-  model_ms_1000: number;
+  /** timing MODEL of the NPU time (not a measurement): optimistic and pessimistic bound per clock */
+  model_ms_200_opt: number;
+  model_ms_200_pess: number;
+  model_ms_1000_opt: number;
+  model_ms_1000_pess: number;
+  reuse_tasks: number;
+  /** "fitted to published measurements" or "board profile <date>" */
+  model_source: string;
+}
+
+/** "model 12.3-19.8 ms (optimistic-pessimistic, 200 MHz)": how every MODEL figure is printed. */
+export function modelRange(opt: number, pess: number, clock: string, unit = 'ms', digits = 1): string {
+  return `model ${opt.toFixed(digits)}-${pess.toFixed(digits)} ${unit} (optimistic-pessimistic, ${clock})`;
 }
 
 const ENODEV = 19;
@@ -59,12 +70,14 @@ export class RknpuPlugin {
   /** Counters since load, or null without a device. */
   stats(): RknpuStats | null {
     const fn = this.proc('ggml_backend_rknpu_get_stats');
-    const out: Record<string, number | bigint> = {};
+    const out: Record<string, number | bigint | string> = {};
     if (!fn || !koffi.call(fn, rknpu_get_stats_fn, out)) return null;
-    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Number(v)])) as unknown as RknpuStats;
+    return Object.fromEntries(
+      Object.entries(out).map(([k, v]) => [k, typeof v === 'string' ? v : Number(v)]),
+    ) as unknown as RknpuStats;
   }
 
-  /** Simulator only: "timeout" | "reject" | "dma" [ "@N" ] | "none"; 0 or a negative errno. */
+  /** Simulator only: "reset" | "dropped" | "slow" | "dma" [ "@N" ] | "none"; 0 or a negative errno. */
   injectFault(spec: string): number {
     const fn = this.proc('ggml_backend_rknpu_sim_inject_fault');
     return fn ? (koffi.call(fn, rknpu_sim_inject_fault_fn, spec) as number) : -ENODEV;

@@ -2,6 +2,7 @@
 // RKNPU0 and on the CPU backend, compared by NMSE (test-backend-ops' bound for MUL_MAT is 5e-4).
 import type { Native } from '../ffi/llama.js';
 import { LlamaError } from './errors.js';
+import type { RknpuStats } from './plugin.js';
 
 export const GGML_TYPES: Record<string, number> = {
   f32: 0,
@@ -24,7 +25,10 @@ export interface SelftestCase {
 
 export interface SelftestResult extends SelftestCase {
   nmse: number;
+  /** measured: the NPU graph compute (the simulator's wall time on the simulator) */
   npuMs: number;
+  /** timing MODEL of the NPU time at 200 MHz, [optimistic, pessimistic]; null without the plugin's counters */
+  modelMs200: [number, number] | null;
   cpuMs: number;
   ok: boolean;
   error?: string;
@@ -106,6 +110,7 @@ export function runSelftest(
   native: Native,
   cases: SelftestCase[],
   onResult?: (r: SelftestResult) => void,
+  stats?: () => RknpuStats | null,
 ): SelftestResult[] {
   const npu = device(native, 'RKNPU0');
   const cpu = device(native, 'CPU');
@@ -119,7 +124,11 @@ export function runSelftest(
       x = fill(c.K * c.M, 2 + c.M, true);
     let r: SelftestResult;
     try {
+      const s0 = stats?.() ?? null;
       const a = mulMat(native, npu, c, w, x);
+      const s1 = stats?.() ?? null;
+      const modelMs200: [number, number] | null =
+        s0 && s1 ? [s1.model_ms_200_opt - s0.model_ms_200_opt, s1.model_ms_200_pess - s0.model_ms_200_pess] : null;
       const b = mulMat(native, cpu, c, w, x);
       let e = 0,
         ref = 0;
@@ -128,9 +137,9 @@ export function runSelftest(
         ref += b.y[i] ** 2;
       }
       const nmse = ref > 0 ? e / ref : e;
-      r = { ...c, nmse, npuMs: a.ms, cpuMs: b.ms, ok: nmse <= NMSE_BOUND };
+      r = { ...c, nmse, npuMs: a.ms, modelMs200, cpuMs: b.ms, ok: nmse <= NMSE_BOUND };
     } catch (err) {
-      r = { ...c, nmse: NaN, npuMs: NaN, cpuMs: NaN, ok: false, error: (err as Error).message };
+      r = { ...c, nmse: NaN, npuMs: NaN, modelMs200: null, cpuMs: NaN, ok: false, error: (err as Error).message };
     }
     results.push(r);
     onResult?.(r);

@@ -13,7 +13,7 @@ int rocket_bo_fini(struct npu_bo_node *node);
 void rocket_bo_close(struct npu_bo_node *node);
 /* PREP_BO with an already-passed deadline (a zero-jiffy wait: the kernel still waits up to one jiffy per
  * pending fence): 1 = a job still writes the BO, 0 = idle (now), <0 = error. */
-int rocket_bo_busy(int fd, uint32_t handle);
+int rocket_bo_busy(struct npu_bo_node *node);
 
 int rocket_job_submit(struct npu_device *dev, const struct npu_job *jobs, uint32_t job_count, struct npu_fence *fence);
 int rocket_fence_wait(struct npu_fence *fence, int64_t deadline_ns, struct npu_submit_stats *stats);

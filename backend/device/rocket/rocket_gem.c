@@ -41,10 +41,10 @@ int rocket_bo_create(struct npu_device *dev, struct npu_bo_node *node)
     return 0;
 }
 
-int rocket_bo_busy(int fd, uint32_t handle)
+int rocket_bo_busy(struct npu_bo_node *node)
 {
-    struct rocket_uapi_prep_bo p = {.handle = handle, .timeout_ns = 0}; /* deadline long passed */
-    int ret = rocket_ioctl(fd, ROCKET_UAPI_IOCTL_PREP_BO, &p);
+    struct rocket_uapi_prep_bo p = {.handle = node->bo.handle, .timeout_ns = 0}; /* deadline long passed */
+    int ret = rocket_ioctl(node->bo.dev->fd, ROCKET_UAPI_IOCTL_PREP_BO, &p);
     if (ret == -EBUSY || ret == -ETIMEDOUT) return 1;
     return ret < 0 ? ret : 0;
 }

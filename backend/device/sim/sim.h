@@ -2,8 +2,9 @@
  *   sim_device.c  the machine (3 cores, one thread each, shared by all sim fds of the process), files
  *                 (one per npu_device = one fd), fault injection
  *   sim_gem.c     BOs in a per-file private 32-bit IOVA space (page-aligned first fit, like drm_mm)
- *   sim_job.c     jobs: implicit BO dependencies, scheduling onto cores, running tasks on the
- *                 register-level core (core/npusim.h), the 500 ms job timeout, fences
+ *   sim_job.c     jobs: implicit BO dependencies, scheduling onto cores (with the kernel's scheduling
+ *                 latency), running tasks on the register-level core (core/npusim.h), the 500 ms job
+ *                 timeout, injected faults, fences
  * Everything that would make silicon hang or fault is reported as an error with the reason. */
 #ifndef ROSENBLATT_SIM_H
 #define ROSENBLATT_SIM_H
@@ -55,6 +56,7 @@ struct sim_job {
     int ran_core;
     uint32_t tasks_run;
     uint64_t macs, bytes_in, bytes_out, model_ns;
+    uint64_t stall_ns;               /* injected stall (faults reset, slow): NPU time the MODEL does not know about */
     uint64_t start_order, end_order; /* global run order (tests check implicit sync with it) */
 };
 
@@ -99,11 +101,13 @@ struct sim_machine *sim_machine_get(void);
 void sim_machine_put(struct sim_machine *m);
 enum npu_sim_fault sim_fault_for_next_job(void);
 bool sim_held(void);
+void sim_sleep_ns(uint64_t ns);
 int sim_cond_wait_until(struct sim_machine *m, int64_t deadline_ns); /* 0 or ETIMEDOUT; lock held */
 
 /* sim_gem.c */
 int sim_bo_create(struct npu_device *dev, struct npu_bo_node *node);
 int sim_bo_prep(struct npu_bo_node *node, int64_t deadline_ns);
+int sim_bo_busy(struct npu_bo_node *node);
 int sim_bo_fini(struct npu_bo_node *node);
 void sim_bo_close(struct npu_bo_node *node);
 void sim_bo_put(struct sim_bo *bo);                        /* machine lock NOT held */
@@ -113,6 +117,7 @@ void *sim_file_map(void *file, uint32_t iova, size_t len); /* npusim_mem.map; me
 int sim_job_submit(struct npu_device *dev, const struct npu_job *jobs, uint32_t job_count, struct npu_fence *fence);
 int sim_fence_wait(struct npu_fence *fence, int64_t deadline_ns, struct npu_submit_stats *stats);
 void sim_fence_free(struct npu_fence *fence);
+int64_t sim_job_time_ns(const struct npu_fence *fence, uint32_t job, int64_t observed_ns);
 void *sim_core_thread(void *core);
 void sim_job_put_locked(struct sim_job *job); /* machine lock held */
 

@@ -1,6 +1,6 @@
 /* Simulated rocket device: the machine (3 cores + threads, shared by every sim fd of the process, so
  * register state persists across jobs and fds like on silicon, docs/hardware/registers.md §3.1), the files, fault
- * injection. */
+ * injection (what each fault does: npu_device.h, sim_job.c). */
 #include "sim.h"
 #include "../npu_timing.h"
 
@@ -35,11 +35,22 @@ int npu_sim_hold(bool hold)
 }
 
 static const char *const fault_names[] = {[NPU_SIM_FAULT_NONE] = "none",
-                                          [NPU_SIM_FAULT_TIMEOUT] = "timeout",
-                                          [NPU_SIM_FAULT_REJECT] = "reject",
+                                          [NPU_SIM_FAULT_RESET] = "reset",
+                                          [NPU_SIM_FAULT_DROPPED] = "dropped",
+                                          [NPU_SIM_FAULT_SLOW] = "slow",
                                           [NPU_SIM_FAULT_DMA] = "dma"};
+/* Earlier names, from when the simulator reported these as errors the kernel never reports. */
+static const struct {
+    const char *name;
+    enum npu_sim_fault fault;
+} fault_aliases[] = {{"timeout", NPU_SIM_FAULT_RESET}, {"reject", NPU_SIM_FAULT_DROPPED}};
 
-const char *npu_sim_fault_name(enum npu_sim_fault f) { return f <= NPU_SIM_FAULT_DMA ? fault_names[f] : "?"; }
+const char *npu_sim_fault_name(enum npu_sim_fault f) { return f <= NPU_SIM_FAULT_LAST ? fault_names[f] : "?"; }
+
+static bool name_is(const char *name, const char *spec, size_t len)
+{
+    return strlen(name) == len && !strncmp(spec, name, len);
+}
 
 int npu_sim_fault_parse(const char *spec, enum npu_sim_fault *fault, uint32_t *nth)
 {
@@ -54,17 +65,22 @@ int npu_sim_fault_parse(const char *spec, enum npu_sim_fault *fault, uint32_t *n
             return npu_fail(-EINVAL, "fault '%s': expected KIND or KIND@N with N >= 1", spec);
         *nth = (uint32_t)v;
     }
-    for (int f = NPU_SIM_FAULT_NONE; f <= NPU_SIM_FAULT_DMA; f++)
-        if (strlen(fault_names[f]) == len && !strncmp(spec, fault_names[f], len)) {
+    for (int f = NPU_SIM_FAULT_NONE; f <= NPU_SIM_FAULT_LAST; f++)
+        if (name_is(fault_names[f], spec, len)) {
             *fault = f;
             return 0;
         }
-    return npu_fail(-EINVAL, "unknown fault '%s' (expected timeout, reject, dma or none, optionally @N)", spec);
+    for (size_t i = 0; i < sizeof fault_aliases / sizeof fault_aliases[0]; i++)
+        if (name_is(fault_aliases[i].name, spec, len)) {
+            *fault = fault_aliases[i].fault;
+            return 0;
+        }
+    return npu_fail(-EINVAL, "unknown fault '%s' (expected reset, dropped, slow, dma or none, optionally @N)", spec);
 }
 
 int npu_sim_inject_fault(enum npu_sim_fault fault, uint32_t nth)
 {
-    if (fault > NPU_SIM_FAULT_DMA) return npu_fail(-EINVAL, "unknown fault %d", (int)fault);
+    if (fault > NPU_SIM_FAULT_LAST) return npu_fail(-EINVAL, "unknown fault %d", (int)fault);
     pthread_mutex_lock(&machine_lock);
     fault_kind = fault;
     fault_nth = nth;
@@ -101,6 +117,12 @@ enum npu_sim_fault sim_fault_for_next_job(void)
     }
     pthread_mutex_unlock(&machine_lock);
     return f;
+}
+
+void sim_sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000)};
+    while (nanosleep(&ts, &ts) && errno == EINTR) {}
 }
 
 int sim_cond_wait_until(struct sim_machine *m, int64_t deadline_ns)
@@ -207,12 +229,14 @@ static void sim_close(struct npu_device *dev)
 static const struct npu_device_ops sim_ops = {
         .bo_create = sim_bo_create,
         .bo_prep = sim_bo_prep,
+        .bo_busy = sim_bo_busy,
         .bo_fini = sim_bo_fini,
         .bo_close = sim_bo_close,
         .submit = sim_job_submit,
         .fence_wait = sim_fence_wait,
         .fence_free = sim_fence_free,
         .close = sim_close,
+        .job_time_ns = sim_job_time_ns,
 };
 
 int sim_device_open(const struct npu_open_options *opt, struct npu_device *dev)
@@ -248,5 +272,9 @@ int sim_device_open(const struct npu_open_options *opt, struct npu_device *dev)
     i->cores = NPU_CORES;
     snprintf(i->cores_source, sizeof i->cores_source, "simulated RK3588");
     i->job_timeout_ms = (uint32_t)((f->job_timeout_ns + 999999) / 1000000);
+    dev->job_timeout_ns = f->job_timeout_ns;
+    dev->jobs_in_order = f->sched == NPU_SIM_SCHED_STICKY; /* SPREAD runs a file's jobs on any idle core */
+    /* what a core thread waits before a job (sim_job.c): the shortest, so the optimistic bound */
+    dev->sched_latency_min_ns = npu_model_job_overhead_ns(NPU_MODEL_OPTIMISTIC);
     return 0;
 }

@@ -119,6 +119,16 @@ int sim_bo_prep(struct npu_bo_node *node, int64_t deadline_ns)
     return 0;
 }
 
+int sim_bo_busy(struct npu_bo_node *node)
+{
+    struct sim_bo *bo = node->impl;
+    struct sim_machine *m = bo->file->m;
+    pthread_mutex_lock(&m->lock);
+    int busy = bo->last_writer && bo->last_writer->state != SIM_JOB_DONE;
+    pthread_mutex_unlock(&m->lock);
+    return busy;
+}
+
 int sim_bo_fini(struct npu_bo_node *node)
 {
     (void)node; /* no caches to flush in the simulator */

@@ -4,7 +4,13 @@
  * Scheduling (docs/hardware/rocket-uapi.md §4.6): STICKY is drm_sched's behaviour - a file's entity keeps its
  * core while it has jobs queued or running, and when idle it re-picks the least loaded core (ties to the lowest
  * index); jobs of one file run in submission order. SPREAD lets any idle core take any job whose BO
- * dependencies are done. Either way a job waits for the earlier jobs writing its in- or out-BOs.
+ * dependencies are done. Either way a job waits for the earlier jobs writing its in- or out-BOs. A
+ * picked job reaches its core after the drm_sched worker's latency (the MODEL's per-job overhead,
+ * docs/hardware/rocket-uapi.md §4.5), during which its out-BOs are busy, as on rocket.
+ *
+ * Injected faults report what the kernel reports, i.e. nothing (npu_device.h): a dropped job gets no
+ * fence, a reset job signals success after the job timeout with its later tasks unwritten, a slow job
+ * is correct but late. The common layer (npu_fence.c) and the callers' output checks must find them.
  *
  * Policy where the kernel gives no error: a job whose dependency failed is cancelled (-ECANCELED)
  * instead of computing on stale data. */
@@ -15,6 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A "slow" job takes this share of the job timeout: past NPU_JOB_SUSPECT_PERCENT, short of a reset. */
+#define SIM_SLOW_PERCENT 95
+_Static_assert(SIM_SLOW_PERCENT > NPU_JOB_SUSPECT_PERCENT && SIM_SLOW_PERCENT < 100, "slow: between suspect and reset");
 
 struct sim_fence {
     uint32_t job_count;
@@ -93,14 +103,9 @@ int sim_job_submit(struct npu_device *dev, const struct npu_job *jobs, uint32_t 
     for (uint32_t j = 0; j < job_count; j++) {
         struct sim_job *job = sf->jobs[j];
         job->seq = m->next_seq++;
-        job->refs = 1;                            /* the fence's */
-        if (job->fault == NPU_SIM_FAULT_REJECT) { /* dropped by the kernel: no fence, nothing runs */
+        job->refs = 1;                             /* the fence's */
+        if (job->fault == NPU_SIM_FAULT_DROPPED) { /* dropped by the kernel: no fence, nothing runs, no error */
             job->state = SIM_JOB_DONE;
-            job->result = -EIO;
-            snprintf(job->msg, sizeof job->msg,
-                     "job %llu was not accepted by the kernel: SUBMIT returned 0 but no "
-                     "fence appeared on its out BO (injected fault 'reject'; docs/hardware/rocket-uapi.md §4.3)",
-                     (unsigned long long)job->seq);
             job->in_count = job->out_count = 0;
             continue;
         }
@@ -159,27 +164,69 @@ static void core_reset(struct sim_core *core)
     core->resets++;
 }
 
-static void run_job(struct sim_core *core, struct sim_job *job, const struct sim_job *failed_dep)
+/* Tasks [0, end) of the job, in order; stops at the first failure (job->result, job->msg). */
+static void run_tasks(struct sim_core *core, struct sim_job *job, uint32_t end, uint64_t *model)
 {
     struct sim_file *f = job->file;
     unsigned long long seq = (unsigned long long)job->seq;
-    uint64_t model = npu_model_job_overhead_ns(), timeout = f->job_timeout_ns;
+    uint64_t timeout = f->job_timeout_ns;
+    npusim_core_set_strict(core->hw, f->strict);
+    npusim_core_set_envelope(core->hw, f->has_envelope ? &f->envelope : NULL);
+    npusim_core_begin_job(core->hw); /* WEIGHT_REUSE only within a job (docs/hardware/limits.md §6.3) */
+    struct npusim_mem mem = {.ctx = f, .map = sim_file_map};
+    char err[288] = "";
+    pthread_rwlock_rdlock(&f->mem_lock);
+    for (uint32_t t = 0; t < end; t++) {
+        struct npusim_task_stats st = {0};
+        int r = npusim_core_run_task(core->hw, &mem, job->tasks[t].regcmd_iova, job->tasks[t].regcmd_count, &st, err,
+                                     sizeof err);
+        if (r) {
+            job->result = r == -ETIMEDOUT ? -ETIME : r; /* -ETIMEDOUT is reserved for the caller's deadline */
+            snprintf(job->msg, sizeof job->msg, "job %llu task %u/%u on core %d: %s", seq, t, job->task_count,
+                     core->index, err[0] ? err : strerror(-r));
+            if (r == -EFAULT || r == -ETIMEDOUT) core_reset(core); /* silicon would hang until the reset */
+            break;
+        }
+        job->tasks_run++;
+        job->macs += st.macs;
+        job->bytes_in += st.bytes_in;
+        job->bytes_out += st.bytes_out;
+        struct npu_model_work w = {
+                .macs = st.macs, .bytes_in = st.bytes_in, .bytes_out = st.bytes_out, .precision = st.in_precision};
+        *model += npu_model_task_ns(&w, f->clock_mhz, NPU_CORES, NPU_MODEL_PESSIMISTIC);
+        if (*model > timeout) {
+            job->result = -ETIME;
+            snprintf(job->msg, sizeof job->msg,
+                     "job %llu exceeded the %.1f ms job timeout: MODEL time %.3f ms after "
+                     "task %u of %u at %u MHz; the kernel would reset core %d (docs/hardware/rocket-uapi.md §1.3) - "
+                     "put fewer tasks "
+                     "in one job",
+                     seq, timeout / 1e6, *model / 1e6, t + 1, job->task_count, f->clock_mhz, core->index);
+            core_reset(core);
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&f->mem_lock);
+}
+
+/* An injected stall: the core thread sleeps until the job's device time (MODEL so far + stall) reaches
+ * `percent` of the job timeout. */
+static void stall_until(struct sim_job *job, uint64_t model, uint32_t percent)
+{
+    uint64_t until = job->file->job_timeout_ns * percent / 100;
+    job->stall_ns = until > model ? until - model : 0;
+    sim_sleep_ns(job->stall_ns);
+}
+
+static void run_job(struct sim_core *core, struct sim_job *job, const struct sim_job *failed_dep)
+{
+    unsigned long long seq = (unsigned long long)job->seq;
+    uint64_t model = npu_model_job_overhead_ns(NPU_MODEL_PESSIMISTIC);
     job->ran_core = core->index;
     if (failed_dep) {
         job->result = -ECANCELED;
         snprintf(job->msg, sizeof job->msg, "job %llu cancelled: it depends on job %llu, which failed", seq,
                  (unsigned long long)failed_dep->seq);
-        return;
-    }
-    if (job->fault == NPU_SIM_FAULT_TIMEOUT) {
-        job->result = -ETIME;
-        job->model_ns = timeout;
-        snprintf(job->msg, sizeof job->msg,
-                 "job %llu on core %d hung (injected fault 'timeout'): no completion "
-                 "interrupt within the %.1f ms job timeout; the kernel resets the core "
-                 "(docs/hardware/rocket-uapi.md §1.3)",
-                 seq, core->index, timeout / 1e6);
-        core_reset(core);
         return;
     }
     if (job->fault == NPU_SIM_FAULT_DMA) {
@@ -197,43 +244,17 @@ static void run_job(struct sim_core *core, struct sim_job *job, const struct sim
         snprintf(job->msg, sizeof job->msg, "job %llu: simulated core %d could not be created", seq, core->index);
         return;
     }
-    npusim_core_set_strict(core->hw, f->strict);
-    npusim_core_set_envelope(core->hw, f->has_envelope ? &f->envelope : NULL);
-    npusim_core_begin_job(core->hw); /* WEIGHT_REUSE only within a job (docs/hardware/limits.md §6.3) */
-    struct npusim_mem mem = {.ctx = f, .map = sim_file_map};
-    char err[288] = "";
-    pthread_rwlock_rdlock(&f->mem_lock);
-    for (uint32_t t = 0; t < job->task_count; t++) {
-        struct npusim_task_stats st = {0};
-        int r = npusim_core_run_task(core->hw, &mem, job->tasks[t].regcmd_iova, job->tasks[t].regcmd_count, &st, err,
-                                     sizeof err);
-        if (r) {
-            job->result = r == -ETIMEDOUT ? -ETIME : r; /* -ETIMEDOUT is reserved for the caller's deadline */
-            snprintf(job->msg, sizeof job->msg, "job %llu task %u/%u on core %d: %s", seq, t, job->task_count,
-                     core->index, err[0] ? err : strerror(-r));
-            if (r == -EFAULT || r == -ETIMEDOUT) core_reset(core); /* silicon would hang until the reset */
-            break;
-        }
-        job->tasks_run++;
-        job->macs += st.macs;
-        job->bytes_in += st.bytes_in;
-        job->bytes_out += st.bytes_out;
-        struct npu_model_work w = {st.macs, st.bytes_in, st.bytes_out, st.in_precision};
-        model += npu_model_task_ns(&w, f->clock_mhz);
-        if (model > timeout) {
-            job->result = -ETIME;
-            snprintf(job->msg, sizeof job->msg,
-                     "job %llu exceeded the %.1f ms job timeout: MODEL time %.3f ms after "
-                     "task %u of %u at %u MHz; the kernel would reset core %d (docs/hardware/rocket-uapi.md §1.3) - "
-                     "put fewer tasks "
-                     "in one job",
-                     seq, timeout / 1e6, model / 1e6, t + 1, job->task_count, f->clock_mhz, core->index);
-            core_reset(core);
-            break;
-        }
-    }
-    pthread_rwlock_unlock(&f->mem_lock);
+    /* reset: the middle task hangs; it and the tasks after it write nothing (docs/hardware/rocket-uapi.md §1.3) */
+    bool reset = job->fault == NPU_SIM_FAULT_RESET;
+    run_tasks(core, job, reset ? job->task_count / 2 : job->task_count, &model);
     job->model_ns = model;
+    if (job->result) return;
+    if (reset) {
+        stall_until(job, model, 100); /* no completion interrupt: the kernel's timeout fires */
+        core_reset(core);
+    } else if (job->fault == NPU_SIM_FAULT_SLOW) {
+        stall_until(job, model, SIM_SLOW_PERCENT);
+    }
 }
 
 void *sim_core_thread(void *arg)
@@ -261,6 +282,8 @@ void *sim_core_thread(void *arg)
             if (job->deps[d]->result) failed_dep = job->deps[d];
         pthread_mutex_unlock(&m->lock);
 
+        sim_sleep_ns(npu_model_job_overhead_ns(
+                NPU_MODEL_OPTIMISTIC)); /* the drm_sched worker, before the job reaches the core */
         run_job(core, job, failed_dep);
         for (uint32_t b = 0; b < job->in_count + job->out_count; b++) sim_bo_put(job->bos[b]);
 
@@ -309,7 +332,7 @@ int sim_fence_wait(struct npu_fence *fence, int64_t deadline_ns, struct npu_subm
             core_busy[job->ran_core] += job->model_ns;
             s->core_mask |= 1u << job->ran_core;
         }
-        if (job->result && !failed) failed = job;
+        if (job->result && !failed) failed = job, s->failed_job = (int32_t)j;
     }
     s->model_ns = npu_model_parallel_ns(core_busy, NPU_CORES, s->bytes_in + s->bytes_out);
     int err = 0;
@@ -335,4 +358,15 @@ void sim_fence_free(struct npu_fence *fence)
     pthread_mutex_unlock(&m->lock);
     free(sf);
     fence->impl = NULL;
+}
+
+int64_t sim_job_time_ns(const struct npu_fence *fence, uint32_t job, int64_t observed_ns)
+{
+    /* The job is done (its fence BO was seen idle): its fields no longer change. What the host spends on
+     * a simulated job - computing its tasks, waking threads on a shared machine - is not NPU time, and
+     * measured against a scaled-down job timeout it would be mistaken for a slow job. The job's NPU time
+     * is the MODEL's estimate of its tasks plus any injected stall, which the wait did take. */
+    const struct sim_job *j = ((const struct sim_fence *)fence->impl)->jobs[job];
+    (void)observed_ns;
+    return (int64_t)(j->model_ns + j->stall_ns);
 }

@@ -2,12 +2,17 @@
 /*
  * bench-gemm: the GEMM engine on Qwen2.5-1.5B shapes (docs/hardware/ggml-backend.md §6) against ggml's CPU backend in
  * the same run. Per shape × M: plan stats, measured host glue (and GB/s), the timing MODEL's NPU time at
- * 200 MHz and 1 GHz, the CPU backend's matmul time, and with --verify the acceptance checks (int32 bit-exact
- * vs the CPU reference of the same quantization, f32 error vs an exact matmul within the stated bound).
- * Prints a table, writes JSON, and the MODEL's prefill prediction for a 512-token batch.
+ * 200 MHz and 1 GHz as two bounds (optimistic-pessimistic), the CPU backend's matmul time, and with --verify
+ * the acceptance checks (int32 bit-exact vs the CPU reference of the same quantization, f32 error vs an exact
+ * matmul within the stated bound). Prints a table, writes JSON, and the MODEL's prefill prediction for a
+ * 512-token batch.
  *
  *   bench-gemm [--device sim|rocket] [--mode int8|fp16|int8-had|both|all] [--m 1,8,32,128,512] [--shapes all|small]
- *              [--verify] [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N]
+ *              [--envelope safe|vendor] [--verify] [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N]
+ *   bench-gemm --model-only [--mode ...] [--m ...] [--shapes ...] [--envelope ...] [--json FILE]
+ *
+ * --model-only plans every case without running it (no device, no CPU backend): the MODEL's two bounds at both
+ * clocks with the envelope's WEIGHT_REUSE and without it, i.e. the reuse saving per shape.
  *
  * Not a test: the full --verify sweep runs ~180 GMAC through the software NPU.
  */
@@ -24,6 +29,7 @@
 
 #include "gemm_ref.h"
 #include "ggml_weights.h"
+#include "npu_envelope.h"
 #include "npu_timing.h"
 
 #define MAX_M 8
@@ -115,15 +121,106 @@ static double cpu_matmul(struct cpu_be *c, const struct gw_weight *g, const floa
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench-gemm [--device sim|rocket] [--mode int8|fp16|int8-had|both|all] [--m 1,8,...] "
-                    "[--shapes all|small|NAME,...]\n"
-                    "                  [--verify] [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N]\n");
+    fprintf(stderr,
+            "usage: bench-gemm [--device sim|rocket] [--mode int8|fp16|int8-had|both|all] [--m 1,8,...] "
+            "[--shapes all|small|NAME,...]\n"
+            "                  [--envelope safe|vendor] [--verify] [--json FILE] [--explain] [--cpu-threads N] "
+            "[--cpu-reps N]\n"
+            "       bench-gemm --model-only [--mode ...] [--m ...] [--shapes ...] [--envelope ...] [--json FILE]\n");
+}
+
+static bool shape_wanted(const struct shape *sh, bool small, const char *only)
+{
+    bool wanted = !only;
+    for (const char *t = only; t && *t; t = strchr(t, ',') ? strchr(t, ',') + 1 : t + strlen(t)) {
+        size_t len = strchr(t, ',') ? (size_t)(strchr(t, ',') - t) : strlen(t);
+        wanted |= len && !strncmp(sh->name, t, len);
+    }
+    return wanted && !(small && sh->N > 10000);
+}
+
+/* "a-b" milliseconds of [optimistic, pessimistic] nanoseconds, padded to the column. */
+static const char *bounds_ms(char *buf, size_t len, const uint64_t ns[NPU_MODEL_BOUNDS])
+{
+    snprintf(buf, len, "%.3f-%.3f", ns[NPU_MODEL_OPTIMISTIC] / 1e6, ns[NPU_MODEL_PESSIMISTIC] / 1e6);
+    return buf;
+}
+
+/* --model-only: plans, no runs. Each case with the envelope as given and with WEIGHT_REUSE off. */
+static int model_only(const int *modes, const int *Ms, int nm, bool small, const char *only,
+                      const struct npu_envelope *env, const char *json)
+{
+    struct npu_envelope no_reuse = *env;
+    no_reuse.weight_reuse = false;
+    char envdesc[256];
+    npu_envelope_describe(env, envdesc, sizeof envdesc);
+    printf("# bench-gemm --model-only: plans without running them; %s\n", envdesc);
+    npu_model_print_params(stdout);
+    printf("# %-14s %5s %6s %5s %-8s %5s %4s %6s %9s | %-17s %-17s | %-17s %-17s (MODEL ms, optimistic-pessimistic)\n",
+           "shape", "K", "N", "M", "mode", "tasks", "jobs", "reuse", "DMA_MB", "@200MHz", "@1GHz", "no reuse @200MHz",
+           "no reuse @1GHz");
+    FILE *f = json ? fopen(json, "w") : NULL;
+    if (json && !f) return perror(json), 1;
+    if (f)
+        fprintf(f,
+                "{\"tool\":\"bench-gemm\",\"model_only\":true,\"envelope\":\"%s\",\"model_source\":\"%s\",\"cases\":[",
+                npu_envelope_name(env->kind), npu_model_source());
+    int n = 0, failures = 0;
+    for (int s = 0; s < NSHAPES; s++) {
+        const struct shape *sh = &shapes[s];
+        if (!shape_wanted(sh, small, only)) continue;
+        for (int mi = 0; mi < 3 && modes[mi] >= 0; mi++)
+            for (int k = 0; k < nm; k++) {
+                struct rk_wlayout L;
+                struct rk_plan p, q;
+                char why[256];
+                int rc = rk_layout_make(sh->K, sh->N, modes[mi], NPU_CORES, &L, why, sizeof why);
+                if (!rc) rc = rk_plan_make(&L, (uint32_t)Ms[k], env, 0, &p, why, sizeof why);
+                if (!rc && (rc = rk_plan_make(&L, (uint32_t)Ms[k], &no_reuse, 0, &q, why, sizeof why)))
+                    rk_plan_free(&p);
+                if (rc) {
+                    printf("%-16s %5lld %6lld %5d %-8s declined: %s\n", sh->name, (long long)sh->K, (long long)sh->N,
+                           Ms[k], rk_gemm_mode_name(modes[mi]), why);
+                    failures++;
+                    continue;
+                }
+                char b[4][48];
+                printf("%-16s %5lld %6lld %5d %-8s %5u %4u %6u %9.2f | %-17s %-17s | %-17s %-17s\n", sh->name,
+                       (long long)sh->K, (long long)sh->N, Ms[k], rk_gemm_mode_name(modes[mi]), p.ntasks, p.njobs,
+                       p.reuse_tasks, p.dma_bytes / 1e6, bounds_ms(b[0], 48, p.model_ns[RK_CLOCK_MAINLINE]),
+                       bounds_ms(b[1], 48, p.model_ns[RK_CLOCK_VENDOR]),
+                       bounds_ms(b[2], 48, q.model_ns[RK_CLOCK_MAINLINE]),
+                       bounds_ms(b[3], 48, q.model_ns[RK_CLOCK_VENDOR]));
+                if (f)
+                    fprintf(f,
+                            "%s\n{\"shape\":\"%s\",\"K\":%lld,\"N\":%lld,\"M\":%d,\"mode\":\"%s\",\"per_layer\":%d,"
+                            "\"tasks\":%u,\"jobs\":%u,\"reuse_tasks\":%u,\"dma_bytes\":%llu,\"dma_bytes_no_reuse\":%"
+                            "llu,"
+                            "\"model_ms_200mhz\":[%.6f,%.6f],\"model_ms_1ghz\":[%.6f,%.6f],"
+                            "\"no_reuse_model_ms_200mhz\":[%.6f,%.6f],\"no_reuse_model_ms_1ghz\":[%.6f,%.6f]}",
+                            n++ ? "," : "", sh->name, (long long)sh->K, (long long)sh->N, Ms[k],
+                            rk_gemm_mode_name(modes[mi]), sh->per_layer, p.ntasks, p.njobs, p.reuse_tasks,
+                            (unsigned long long)p.dma_bytes, (unsigned long long)q.dma_bytes,
+                            p.model_ns[RK_CLOCK_MAINLINE][0] / 1e6, p.model_ns[RK_CLOCK_MAINLINE][1] / 1e6,
+                            p.model_ns[RK_CLOCK_VENDOR][0] / 1e6, p.model_ns[RK_CLOCK_VENDOR][1] / 1e6,
+                            q.model_ns[RK_CLOCK_MAINLINE][0] / 1e6, q.model_ns[RK_CLOCK_MAINLINE][1] / 1e6,
+                            q.model_ns[RK_CLOCK_VENDOR][0] / 1e6, q.model_ns[RK_CLOCK_VENDOR][1] / 1e6);
+                rk_plan_free(&p), rk_plan_free(&q);
+            }
+    }
+    if (f) {
+        fprintf(f, "\n],\"failures\":%d}\n", failures);
+        fclose(f);
+    }
+    return failures ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
     enum npu_device_kind kind = NPU_DEVICE_SIM;
     int modes[3] = {RK_GEMM_INT8, -1, -1}, nm = 0, Ms[MAX_M], verify = 0, explain = 0, small = 0, reps = 3;
+    bool plans_only = false;
+    const struct npu_envelope *env = &npu_envelope_vendor;
     int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     const char *json = NULL, *mlist = "1,8,32,128,512", *only = NULL;
     for (int i = 1; i < argc; i++) {
@@ -149,6 +246,13 @@ int main(int argc, char **argv)
             threads = atoi(v), i++;
         else if (!strcmp(a, "--cpu-reps") && v)
             reps = atoi(v), i++;
+        else if (!strcmp(a, "--envelope") && v) {
+            enum npu_envelope_kind ek;
+            if (npu_envelope_parse(v, &ek) || ek == NPU_ENVELOPE_BOARD) return usage(), 2;
+            env = ek == NPU_ENVELOPE_SAFE ? &npu_envelope_safe : &npu_envelope_vendor;
+            i++;
+        } else if (!strcmp(a, "--model-only"))
+            plans_only = true;
         else if (!strcmp(a, "--verify"))
             verify = 1;
         else if (!strcmp(a, "--explain"))
@@ -158,10 +262,11 @@ int main(int argc, char **argv)
     }
     for (const char *p = mlist; *p && nm < MAX_M; p = strchr(p, ',') ? strchr(p, ',') + 1 : p + strlen(p))
         Ms[nm++] = atoi(p);
+    if (plans_only) return model_only(modes, Ms, nm, small, only, env, json);
 
     struct rk_gemm_engine *e = NULL;
     char why[256];
-    struct rk_gemm_options o = {.kind = kind, .cores = 3};
+    struct rk_gemm_options o = {.kind = kind, .cores = 3, .envelope = env};
     if (rk_gemm_open(&o, &e, why, sizeof why)) {
         fprintf(stderr, "bench-gemm: %s\n", why);
         return 1;
@@ -181,12 +286,7 @@ int main(int argc, char **argv)
     uint64_t seed = 2024;
     for (int s = 0; s < NSHAPES; s++) {
         const struct shape *sh = &shapes[s];
-        bool wanted = !only;
-        for (const char *t = only; t && *t; t = strchr(t, ',') ? strchr(t, ',') + 1 : t + strlen(t)) {
-            size_t len = strchr(t, ',') ? (size_t)(strchr(t, ',') - t) : strlen(t);
-            wanted |= len && !strncmp(sh->name, t, len);
-        }
-        if ((small && sh->N > 10000) || !wanted) continue;
+        if (!shape_wanted(sh, small, only)) continue;
         struct gw_weight g;
         if (gw_make(&g, sh->type, sh->N, sh->K, 4, &seed)) {
             fprintf(stderr, "bench-gemm: out of memory making %s\n", sh->name);
@@ -250,10 +350,11 @@ int main(int argc, char **argv)
                     if (r->int_mismatches || r->err.over_bound) failures++;
                     free(sx), free(sw), free(qx), free(qw), free(yref), free(absd);
                 }
-                printf("%-14s %5lld %6lld %5d %-4s %5u %4u %9.2f %9.3f %7.2f %9.3f %9.3f %9.3f", sh->name, (long long)K,
+                char b200[48], b1000[48];
+                printf("%-14s %5lld %6lld %5d %-4s %5u %4u %9.2f %9.3f %7.2f %17s %17s %9.3f", sh->name, (long long)K,
                        (long long)N, r->M, rk_gemm_mode_name(mode), r->st.tasks, r->st.jobs, r->st.dma_bytes / 1e6,
-                       r->st.glue_ns / 1e6, r->glue_gbps, r->st.model_ns_200 / 1e6, r->st.model_ns_1000 / 1e6,
-                       r->cpu_ms);
+                       r->st.glue_ns / 1e6, r->glue_gbps, bounds_ms(b200, sizeof b200, r->st.model_ns_200),
+                       bounds_ms(b1000, sizeof b1000, r->st.model_ns_1000), r->cpu_ms);
                 if (r->verified)
                     printf("  %s nmse %.2e (cpu %.2e) err/bound %.3f",
                            !rk_mode_int8(mode) ? "   -  "
@@ -270,12 +371,14 @@ int main(int argc, char **argv)
     }
 
     /* MODEL prefill prediction for a 512-token batch: 28 layers of q,k,v,o,gate,up,down + the lm_head
-     * (M = 1 output row, as llama.cpp computes logits for the last token only; and M = 512 for all logits). */
-    printf("\n# prefill prediction (Qwen2.5-1.5B, 512 tokens, %d layers); NPU = timing MODEL, glue/CPU = measured "
-           "here\n",
-           QWEN_LAYERS);
+     * (M = 1 output row, as llama.cpp computes logits for the last token only; and M = 512 for all logits).
+     * NPU figures as [optimistic, pessimistic] at 200 MHz and 1 GHz. */
+    printf("\n# prefill prediction (Qwen2.5-1.5B, 512 tokens, %d layers); NPU = timing MODEL (optimistic-pessimistic, "
+           "%s), glue/CPU = measured here\n",
+           QWEN_LAYERS, npu_model_source());
     for (int mi = 0; mi < 3 && modes[mi] >= 0; mi++) {
-        double npu200 = 0, npu1000 = 0, glue = 0, cpu = 0, lm200[2] = {0}, lm1000[2] = {0};
+        double npu[RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS] = {{0}}, lm[2][RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS] = {{{0}}};
+        double glue = 0, cpu = 0;
         int have_all = 1;
         for (int s = 0; s < NSHAPES; s++) {
             struct row *r512 = NULL, *r1 = NULL;
@@ -286,22 +389,45 @@ int main(int argc, char **argv)
                 have_all = 0;
                 continue;
             }
+            for (int b = 0; b < NPU_MODEL_BOUNDS; b++) {
+                if (shapes[s].per_layer) {
+                    int cnt = QWEN_LAYERS * shapes[s].per_layer;
+                    npu[RK_CLOCK_MAINLINE][b] += cnt * r512->st.model_ns_200[b] / 1e6;
+                    npu[RK_CLOCK_VENDOR][b] += cnt * r512->st.model_ns_1000[b] / 1e6;
+                } else {
+                    lm[1][RK_CLOCK_MAINLINE][b] = r512->st.model_ns_200[b] / 1e6;
+                    lm[1][RK_CLOCK_VENDOR][b] = r512->st.model_ns_1000[b] / 1e6;
+                    if (r1)
+                        lm[0][RK_CLOCK_MAINLINE][b] = r1->st.model_ns_200[b] / 1e6,
+                        lm[0][RK_CLOCK_VENDOR][b] = r1->st.model_ns_1000[b] / 1e6;
+                }
+            }
             if (shapes[s].per_layer) {
                 int cnt = QWEN_LAYERS * shapes[s].per_layer;
-                npu200 += cnt * r512->st.model_ns_200 / 1e6, npu1000 += cnt * r512->st.model_ns_1000 / 1e6;
                 glue += cnt * r512->st.glue_ns / 1e6, cpu += cnt * r512->cpu_ms;
-            } else {
-                lm200[1] = r512->st.model_ns_200 / 1e6, lm1000[1] = r512->st.model_ns_1000 / 1e6;
-                if (r1) lm200[0] = r1->st.model_ns_200 / 1e6, lm1000[0] = r1->st.model_ns_1000 / 1e6;
             }
         }
         if (!have_all)
             printf("# %s: needs M=512 for every shape (run with --shapes all --m ...,512)\n",
                    rk_gemm_mode_name(modes[mi]));
         else
-            printf("# %s: layers' matmuls: NPU MODEL %.1f ms @200 MHz, %.1f ms @1 GHz; host glue %.1f ms; CPU backend "
-                   "%.1f ms. lm_head M=1: %.2f / %.2f ms, M=512: %.1f / %.1f ms (@200 MHz / @1 GHz)\n",
-                   rk_gemm_mode_name(modes[mi]), npu200, npu1000, glue, cpu, lm200[0], lm1000[0], lm200[1], lm1000[1]);
+            printf("# %s: layers' matmuls: NPU MODEL %.1f-%.1f ms @200 MHz, %.1f-%.1f ms @1 GHz; host glue %.1f ms; "
+                   "CPU backend %.1f ms. lm_head M=1: %.2f-%.2f / %.2f-%.2f ms, M=512: %.1f-%.1f / %.1f-%.1f ms "
+                   "(@200 MHz / @1 GHz)\n",
+                   rk_gemm_mode_name(modes[mi]), npu[0][0], npu[0][1], npu[1][0], npu[1][1], glue, cpu, lm[0][0][0],
+                   lm[0][0][1], lm[0][1][0], lm[0][1][1], lm[1][0][0], lm[1][0][1], lm[1][1][0], lm[1][1][1]);
+    }
+
+    /* The result checks (gemm_internal.h canaries, npu_fence.c fence checks) against the glue they are part of. */
+    printf("\n# result checks per matmul: output canaries written and checked (thread CPU time, part of the glue), "
+           "after-SUBMIT fence checks (wall time; on rocket they overlap the NPU's work)\n");
+    for (int i = 0; i < nrows; i++) {
+        const struct row *r = &rows[i];
+        if (r->rc) continue;
+        printf("# checks %-14s M=%-4d %-8s canaries %8.4f ms of %9.3f ms glue (%5.2f%%), fence checks %8.4f ms "
+               "for %u job(s)\n",
+               shapes[r->shape].name, r->M, rk_gemm_mode_name(r->mode), r->st.check_ns / 1e6, r->st.glue_ns / 1e6,
+               100 * r->st.check_ns / r->st.glue_ns, r->st.fence_check_ns / 1e6, r->st.jobs);
     }
 
     if (json) {
@@ -312,8 +438,10 @@ int main(int argc, char **argv)
         }
         fprintf(f,
                 "{\"tool\":\"bench-gemm\",\"device\":\"%s\",\"simulator\":%s,\"simd\":\"%s\",\"cpu_threads\":%d,"
+                "\"envelope\":\"%s\",\"model_source\":\"%s\",\"model_bounds\":[\"optimistic\",\"pessimistic\"],"
                 "\"cases\":[",
-                npu_device_kind_name(info.kind), info.is_simulator ? "true" : "false", rk_simd_name(), cpu.threads);
+                npu_device_kind_name(info.kind), info.is_simulator ? "true" : "false", rk_simd_name(), cpu.threads,
+                npu_envelope_name(env->kind), npu_model_source());
         for (int i = 0; i < nrows; i++) {
             const struct row *r = &rows[i];
             const struct shape *sh = &shapes[r->shape];
@@ -321,15 +449,17 @@ int main(int argc, char **argv)
                     "%s\n{\"shape\":\"%s\",\"K\":%lld,\"N\":%lld,\"type\":\"%s\",\"M\":%d,\"mode\":\"%s\",\"ok\":%s,"
                     "\"tasks\":%u,\"jobs\":%u,\"dma_bytes\":%llu,\"glue_ms\":%.6f,\"quant_ms\":%.6f,\"readout_ms\":%."
                     "6f,"
-                    "\"glue_gbps\":%.4f,\"model_ms_200mhz\":%.6f,\"model_ms_1ghz\":%.6f,\"model_max_job_ms_200mhz\":%."
-                    "6f,"
-                    "\"sim_wait_ms\":%.3f,\"cpu_ms\":%.6f,\"prep_mweights_per_s\":%.2f,\"npu_bytes_per_weight\":%.5f",
+                    "\"glue_gbps\":%.4f,\"model_ms_200mhz\":[%.6f,%.6f],\"model_ms_1ghz\":[%.6f,%.6f],"
+                    "\"model_max_job_ms\":%.6f,\"reuse_tasks\":%u,"
+                    "\"sim_wait_ms\":%.3f,\"cpu_ms\":%.6f,\"prep_mweights_per_s\":%.2f,\"npu_bytes_per_weight\":%.5f,"
+                    "\"check_ms\":%.6f,\"fence_check_ms\":%.6f",
                     i ? "," : "", sh->name, (long long)sh->K, (long long)sh->N, ggml_type_name(sh->type), r->M,
                     rk_gemm_mode_name(r->mode), r->rc ? "false" : "true", r->st.tasks, r->st.jobs,
                     (unsigned long long)r->st.dma_bytes, r->st.glue_ns / 1e6, r->st.quant_ns / 1e6,
-                    r->st.readout_ns / 1e6, r->glue_gbps, r->st.model_ns_200 / 1e6, r->st.model_ns_1000 / 1e6,
-                    r->st.model_max_job_ns_200 / 1e6, r->st.npu_wait_ns / 1e6, r->cpu_ms, prep_mw[r->shape][r->mode],
-                    prep_bpw[r->shape][r->mode]);
+                    r->st.readout_ns / 1e6, r->glue_gbps, r->st.model_ns_200[0] / 1e6, r->st.model_ns_200[1] / 1e6,
+                    r->st.model_ns_1000[0] / 1e6, r->st.model_ns_1000[1] / 1e6, r->st.model_max_job_ns / 1e6,
+                    r->st.reuse_tasks, r->st.npu_wait_ns / 1e6, r->cpu_ms, prep_mw[r->shape][r->mode],
+                    prep_bpw[r->shape][r->mode], r->st.check_ns / 1e6, r->st.fence_check_ns / 1e6);
             if (r->verified)
                 fprintf(f,
                         ",\"int_compared\":%llu,\"int_mismatches\":%llu,\"nmse\":%.4g,\"max_err_over_bound\":%.4g,"
@@ -343,7 +473,7 @@ int main(int argc, char **argv)
         fclose(f);
     }
     printf("# columns: shape K N M mode tasks jobs DMA_MB glue_ms glue_GB/s(X+Y f32) model_ms@200MHz model_ms@1GHz "
-           "cpu_ms%s\n# verdict: %s (%d failure(s))\n",
+           "(MODEL, optimistic-pessimistic) cpu_ms%s\n# verdict: %s (%d failure(s))\n",
            verify ? " [int32 check, NMSE vs exact f32 (CPU backend's), max err/bound]" : "", failures ? "FAIL" : "PASS",
            failures);
     free(rows);

@@ -3,7 +3,8 @@
  * Host-side parts of the GEMM engine without a device: the planner's invariants (K-slices within the
  * per-task limits and outside the hazard window, m-tiles within the CBUF rule, N-tiles within the DPU
  * limits, every output covered once, jobs within the budget) for the Qwen2.5-1.5B shapes and odd shapes,
- * and the vectorised activation quantization and readout against the scalar reference (bit-exact).
+ * the vectorised activation quantization and readout against the scalar reference (bit-exact), and the
+ * output canaries (an unwritten task is found; no int8 result is a canary word).
  */
 #include <errno.h>
 #include <math.h>
@@ -56,12 +57,26 @@ static const char *plan_problem(const struct rk_plan *p, char *buf, size_t len)
         if (rk_matmul_check(&mm, why, sizeof why))
             return snprintf(buf, len, "task %u rejected by the builder: %s", i, why), buf;
     }
+    for (uint32_t i = 0; i < p->ntasks; i++) {
+        /* WEIGHT_REUSE: only after a task of the same core, slice and N-tile, in the same job, same bank split */
+        const struct rk_plan_task *t = &p->tasks[i], *q = i ? &p->tasks[i - 1] : NULL;
+        if (!t->weight_reuse) continue;
+        if (!q || t->job_start || q->core != t->core || q->slice != t->slice || q->ntile != t->ntile ||
+            npu_data_banks_needed(1, q->m, L->kpad[t->slice], L->bpe) !=
+                    npu_data_banks_needed(1, t->m, L->kpad[t->slice], L->bpe) ||
+            !p->env.weight_reuse)
+            return snprintf(buf, len, "task %u reuses weights it cannot have in CBUF", i), buf;
+    }
     if (rows != (uint64_t)p->M * L->N * L->slices)
         return snprintf(buf, len, "tasks cover %llu outputs, want %llu", (unsigned long long)rows,
                         (unsigned long long)p->M * L->N * L->slices),
                buf;
-    if (p->max_job_ns_200 > p->job_budget_ns + 200000)
-        return snprintf(buf, len, "job of %.3f ms > budget", p->max_job_ns_200 / 1e6), buf;
+    if (p->max_job_ns > p->job_budget_ns + npu_model_job_overhead_ns(NPU_MODEL_PESSIMISTIC))
+        return snprintf(buf, len, "job of %.3f ms > budget", p->max_job_ns / 1e6), buf;
+    for (int k = 0; k < RK_MODEL_CLOCKS; k++)
+        if (p->model_ns[k][NPU_MODEL_OPTIMISTIC] > p->model_ns[k][NPU_MODEL_PESSIMISTIC] ||
+            !p->model_ns[k][NPU_MODEL_OPTIMISTIC])
+            return snprintf(buf, len, "MODEL bounds out of order at %u MHz", rk_model_clock_mhz(k)), buf;
     return NULL;
 }
 
@@ -76,7 +91,7 @@ static void test_plans(void)
                 struct rk_plan p;
                 char why[256];
                 int rc = rk_layout_make(qwen_kn[s][0], qwen_kn[s][1], mode, 3, &L, why, sizeof why);
-                if (!rc) rc = rk_plan_make(&L, (uint32_t)qwen_m[mi], 0, &p, why, sizeof why);
+                if (!rc) rc = rk_plan_make(&L, (uint32_t)qwen_m[mi], NULL, 0, &p, why, sizeof why);
                 const char *prob = rc ? why : plan_problem(&p, buf, sizeof buf);
                 if (prob && !bad++)
                     tap_diag("K=%lld N=%lld M=%lld: %s", (long long)qwen_kn[s][0], (long long)qwen_kn[s][1],
@@ -95,7 +110,7 @@ static void test_plans(void)
         struct rk_plan p;
         char why[256];
         int rc = rk_layout_make(odd[i][1], odd[i][2], RK_GEMM_INT8, 3, &L, why, sizeof why);
-        if (!rc) rc = rk_plan_make(&L, (uint32_t)odd[i][0], 0, &p, why, sizeof why);
+        if (!rc) rc = rk_plan_make(&L, (uint32_t)odd[i][0], NULL, 0, &p, why, sizeof why);
         const char *prob = rc ? why : plan_problem(&p, buf, sizeof buf);
         tap_ok(!prob, "int8 plan M=%lld K=%lld N=%lld valid (%u slices)", (long long)odd[i][0], (long long)odd[i][1],
                (long long)odd[i][2], rc ? 0 : L.slices);
@@ -104,6 +119,31 @@ static void test_plans(void)
     }
     struct rk_wlayout L;
     char why[256];
+    /* WEIGHT_REUSE: attn_k/attn_v at M=512 (96 columns per core) under the vendor envelope, never under safe */
+    {
+        struct rk_plan p;
+        rk_layout_make(1536, 256, RK_GEMM_INT8, 3, &L, why, sizeof why);
+        int rc = rk_plan_make(&L, 512, &npu_envelope_vendor, 0, &p, why, sizeof why);
+        const char *prob = rc ? why : plan_problem(&p, buf, sizeof buf);
+        tap_ok(!prob && p.reuse_tasks == 9, "k/v M=512, vendor: %u of %u tasks reuse CBUF weights%s%s", p.reuse_tasks,
+               p.ntasks, prob ? ": " : "", prob ? prob : "");
+        struct rk_plan q;
+        struct npu_envelope no = npu_envelope_vendor;
+        no.weight_reuse = false;
+        rc = rk_plan_make(&L, 512, &no, 0, &q, why, sizeof why);
+        tap_ok(!rc && !q.reuse_tasks &&
+                       q.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_PESSIMISTIC] >
+                               p.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_PESSIMISTIC],
+               "  without reuse: none, and the MODEL is slower (%.3f vs %.3f ms @1 GHz, pessimistic)",
+               q.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_PESSIMISTIC] / 1e6,
+               p.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_PESSIMISTIC] / 1e6);
+        rk_plan_free(&q);
+        rc = rk_plan_make(&L, 512, &npu_envelope_safe, 0, &q, why, sizeof why);
+        tap_ok(!rc && !q.reuse_tasks && q.job_budget_ns == npu_envelope_safe.job_budget_ms * 1000000ull,
+               "  safe: no reuse, the safe job budget (%.0f ms)", q.job_budget_ns / 1e6);
+        rk_plan_free(&q);
+        rk_plan_free(&p);
+    }
     rk_layout_make(8960, 1536, RK_GEMM_INT8, 3, &L, why, sizeof why);
     tap_ok(L.slices >= 2, "ffn_down K=8960 is split into %u K-slices (int8 <= 8192 per task)", L.slices);
     rk_layout_make(1536, 151936, RK_GEMM_INT8, 3, &L, why, sizeof why);
@@ -191,9 +231,69 @@ static void test_kernels(void)
     tap_ok(rk_pow2_scale_f16(65504.0f * 4) == 16.0f, "fp16 row scale is a power of two keeping |v| < 2^14");
 }
 
+/* Canaries on a real plan: 2 cores, 3 K-slices, several M-tiles; an "NPU" that writes every task's tile
+ * except one. */
+static void test_canaries(void)
+{
+    struct rk_wlayout L;
+    struct rk_plan p;
+    char why[256];
+    int rc = rk_layout_make(8960, 100, RK_GEMM_INT8, 2, &L, why, sizeof why);
+    if (!rc) rc = rk_plan_make(&L, 300, NULL, 0, &p, why, sizeof why);
+    if (!tap_ok(!rc && L.slices > 1 && p.core[1].tasks > 3, "plan M=300 K=8960 N=100 on 2 cores: %u slices, %u tasks",
+                L.slices, p.ntasks)) {
+        tap_diag("%s", why);
+        return;
+    }
+    const uint32_t core = 1;
+    const struct rk_plan_core *pc = &p.core[core];
+    uint32_t *c = malloc(pc->c_bytes);
+    uint64_t seed = 9;
+    bool all_found = true, ints = true;
+    for (uint32_t skip = 0; skip < pc->tasks; skip++)
+        for (unsigned phase = 0; phase < 2; phase++) {
+            for (uint64_t i = 0; i < pc->c_bytes / 4; i++) c[i] = rk_canary_word(&L, phase ^ 1); /* last call's */
+            rk_canary_write(&p, core, c, phase);
+            for (uint32_t i = 0; i < pc->tasks; i++) { /* the NPU writes every task's tile but one */
+                const struct rk_plan_task *t = &p.tasks[pc->task0 + i];
+                if (i == skip) continue;
+                for (uint32_t m = t->m0; m < t->m0 + t->m; m++) {
+                    uint32_t *row = c + rk_plan_c_index(&p, core, t->slice, t->ntile, m);
+                    for (uint32_t n = 0; n < L.core[core].t_npad[t->ntile]; n++) {
+                        int64_t v = (int64_t)(gr_next(&seed) % (2 * RK_ACC_I8_BOUND + 1)) - RK_ACC_I8_BOUND;
+                        row[n] = (uint32_t)(int32_t)v;
+                        ints &= v != (int32_t)rk_canary_word(&L, 0) && v != (int32_t)rk_canary_word(&L, 1);
+                    }
+                }
+            }
+            all_found &= rk_canary_check(&p, core, c) == (int64_t)skip;
+        }
+    tap_ok(all_found, "the one unwritten task of %u is found, with either phase's canary word", pc->tasks);
+    tap_ok(ints, "no int8 result (|acc| <= 127*127*8192) equals a canary word");
+    for (uint32_t i = 0; i < pc->tasks; i++) { /* all written: the last row only, then nothing */
+        const struct rk_plan_task *t = &p.tasks[pc->task0 + i];
+        memset(c + rk_plan_c_index(&p, core, t->slice, t->ntile, t->m0 + t->m - 1), 0, 4 * L.core[core].t_n[t->ntile]);
+    }
+    tap_is_int((int)rk_canary_check(&p, core, c), -1, "every task wrote its last row: no canary left");
+    const struct rk_plan_task *t0 = &p.tasks[pc->task0];
+    c[rk_plan_c_index(&p, core, t0->slice, t0->ntile, t0->m0 + t0->m - 1) + L.core[core].t_n[t0->ntile] - 1] =
+            rk_canary_word(&L, 1);
+    tap_is_int((int)rk_canary_check(&p, core, c), 0, "one canary word left in the last column of task 0: found");
+    free(c);
+    rk_plan_free(&p);
+
+    struct rk_wlayout F = {.mode = RK_GEMM_FP16};
+    float f0, f1;
+    uint32_t w0 = rk_canary_word(&F, 0), w1 = rk_canary_word(&F, 1);
+    memcpy(&f0, &w0, 4), memcpy(&f1, &w1, 4);
+    tap_ok(isnan(f0) && isnan(f1) && w0 != w1, "fp16 tasks' canaries are two different NaNs (0x%08x, 0x%08x)", w0, w1);
+    tap_ok(rk_canary_word(&L, 0) != rk_canary_word(&L, 1), "int8 tasks' two canary words differ");
+}
+
 int main(void)
 {
     test_plans();
     test_kernels();
+    test_canaries();
     return tap_done();
 }

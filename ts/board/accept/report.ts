@@ -22,7 +22,7 @@ export function reportMarkdown(r: AcceptReport): string {
     `| host | ${r.host} (${r.arch}) |`,
     `| device | ${r.device}${r.simulator ? ' (simulator)' : ''} |`,
     `| mode | ${r.quick ? 'quick (small sizes)' : 'full'} |`,
-    `| NPU clock | ${r.simulator ? 'simulator (timing model at 200 MHz and 1 GHz)' : r.npu_clock_hz === null || r.npu_clock_hz === 'unknown' ? 'unknown (run doctor as root to read it)' : `${r.npu_clock_hz / 1e6} MHz`} |`,
+    `| NPU clock | ${r.simulator ? 'simulator (timing model at 200 MHz and 1 GHz, optimistic and pessimistic bound)' : r.npu_clock_hz === null || r.npu_clock_hz === 'unknown' ? 'unknown (run doctor as root to read it)' : `${r.npu_clock_hz / 1e6} MHz`} |`,
   );
   L.push(
     `| model | \`${path.basename(r.model)}\` |`,
@@ -66,9 +66,15 @@ export function reportMarkdown(r: AcceptReport): string {
     L.push(`| run | pp${f.p} t/s | tg${f.n} t/s |`, '|---|---|---|');
     L.push(`| CPU (RKNPU_DEVICE=off) | ${f.cpu_pp_tps.toFixed(2)} | ${f.cpu_tg_tps.toFixed(2)} |`);
     L.push(`| NPU${r.simulator ? ' (simulator)' : ''} | ${f.npu_pp_tps.toFixed(2)} | ${f.npu_tg_tps.toFixed(2)} |`);
-    if (f.model_pp_tps_200 !== null) {
-      L.push(`| NPU, timing MODEL 200 MHz | ${f.model_pp_tps_200.toFixed(2)} | ${f.npu_tg_tps.toFixed(2)} |`);
-      L.push(`| NPU, timing MODEL 1 GHz | ${f.model_pp_tps_1000.toFixed(2)} | ${f.npu_tg_tps.toFixed(2)} |`);
+    if (f.model_pp_tps_200_opt !== null) {
+      const range = (o: number, p: number) => `${o.toFixed(2)}-${p.toFixed(2)}`;
+      L.push(
+        `| NPU, timing MODEL 200 MHz (optimistic-pessimistic) | ${range(f.model_pp_tps_200_opt, f.model_pp_tps_200_pess)} | ${f.npu_tg_tps.toFixed(2)} |`,
+      );
+      L.push(
+        `| NPU, timing MODEL 1 GHz (optimistic-pessimistic) | ${range(f.model_pp_tps_1000_opt, f.model_pp_tps_1000_pess)} | ${f.npu_tg_tps.toFixed(2)} |`,
+      );
+      if (f.model_estimate?.model_source) L.push('', `Timing MODEL parameters: ${f.model_estimate.model_source}.`);
     }
     L.push('', 'Decode (tg, batch 1) runs on the CPU by design (batches below RKNPU_MIN_BATCH stay on the CPU).', '');
   }

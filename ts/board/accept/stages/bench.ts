@@ -47,11 +47,13 @@ export const benchStage: StageFn = async (c, s) => {
     cpu_tg_tps: b.cpu.tg_tps,
     npu_pp_tps: b.npu.pp_tps,
     npu_tg_tps: b.npu.tg_tps,
-    model_pp_tps_200: e?.pp_tps_200 ?? null,
-    model_pp_tps_1000: e?.pp_tps_1000 ?? null,
+    model_pp_tps_200_opt: e?.pp_tps_200_opt ?? null,
+    model_pp_tps_200_pess: e?.pp_tps_200_pess ?? null,
+    model_pp_tps_1000_opt: e?.pp_tps_1000_opt ?? null,
+    model_pp_tps_1000_pess: e?.pp_tps_1000_pess ?? null,
     model_estimate: e,
     npu_load_line: b.npu_load_line,
   };
   s.verdict = b.cpu.pp_tps > 0 && b.npu.pp_tps > 0 && b.cpu.tg_tps > 0 && b.npu.tg_tps > 0 ? 'pass' : 'fail';
-  s.summary = `pp${p}: CPU ${b.cpu.pp_tps.toFixed(1)} t/s, NPU${c.sim ? ' (simulator wall)' : ''} ${b.npu.pp_tps.toFixed(1)} t/s${e ? `, MODEL ${e.pp_tps_200.toFixed(1)} t/s @200 MHz / ${e.pp_tps_1000.toFixed(1)} @1 GHz` : ''}; tg${n}: CPU ${b.cpu.tg_tps.toFixed(1)}, NPU ${b.npu.tg_tps.toFixed(1)} t/s`;
+  s.summary = `pp${p}: CPU ${b.cpu.pp_tps.toFixed(1)} t/s, NPU${c.sim ? ' (simulator wall)' : ''} ${b.npu.pp_tps.toFixed(1)} t/s${e ? `, MODEL ${e.pp_tps_200_opt.toFixed(1)}-${e.pp_tps_200_pess.toFixed(1)} t/s @200 MHz / ${e.pp_tps_1000_opt.toFixed(1)}-${e.pp_tps_1000_pess.toFixed(1)} @1 GHz (optimistic-pessimistic)` : ''}; tg${n}: CPU ${b.cpu.tg_tps.toFixed(1)}, NPU ${b.npu.tg_tps.toFixed(1)} t/s`;
 };

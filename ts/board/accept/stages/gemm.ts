@@ -46,6 +46,7 @@ export const gemmStage: StageFn = async (c, s) => {
       M: k.M,
       mode: k.mode,
       ok: k.ok,
+      // timing MODEL [optimistic, pessimistic]
       model_ms_200mhz: k.model_ms_200mhz,
       model_ms_1ghz: k.model_ms_1ghz,
       measured_wait_ms: k.sim_wait_ms,

@@ -55,7 +55,7 @@ export const probeStage: StageFn = async (c, s) => {
       ok: r.ok,
       driver: r.driver,
       error: r.error,
-      model_ms: r.cases?.map((k: any) => k.model_ms),
+      model_ms: r.cases?.map((k: any) => k.model_ms), // timing MODEL [optimistic, pessimistic]
       wall_ms: r.cases?.map((k: any) => k.wall_ms),
     })),
   };
