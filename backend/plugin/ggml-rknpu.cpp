@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 // Quantized weights (Q4_K, Q8_0, ...) carry at most 8 bits of precision, so int8 loses little and
 // runs at the full MAC rate; float weights (F32, F16, BF16) would lose precision they have, so they
@@ -121,7 +122,10 @@ static rknpu_plugin &rknpu_get_plugin(void)
 // MUL_MAT: dst[N, M] = src1[K, M] · src0[K, N]ᵀ with src0 a prepared weight (docs/hardware/ggml-backend.md §3.2)
 // ---------------------------------------------------------------------------------------------
 
-static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
+struct rknpu_backend_context;
+static ggml_backend_t rknpu_cpu_backend(rknpu_backend_context &ctx, const char *what);
+
+static ggml_status rknpu_mul_mat(rknpu_backend_context &ctx, rknpu_device_context &dev, ggml_tensor *dst)
 {
     const ggml_tensor *src0 = dst->src[0];
     const ggml_tensor *src1 = dst->src[1];
@@ -132,10 +136,15 @@ static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
     const int64_t K = src0->ne[0];
     const int64_t M = ggml_nrows(src1); // src0 is 2-D, so src1's batches are one [K, M] matrix
     rk_gemm_stats st = {};
-    std::lock_guard<std::mutex> lock(dev.mutex);
+    std::unique_lock<std::mutex> lock(dev.mutex);
     int rc = rk_gemm_run(dev.engine, sc->weight, (const float *)src1->data, M, src1->nb[1] / sizeof(float),
                          (float *)dst->data, dst->nb[1] / sizeof(float), &st);
     dev.n_matmuls++;
+    std::vector<int64_t> nonfinite;
+    if (rc == 0 && st.nonfinite_rows) { // named until the engine's next run, which the lock holds off
+        nonfinite.resize(st.nonfinite_rows);
+        rk_gemm_nonfinite_rows(dev.engine, nonfinite.data(), (int64_t)nonfinite.size());
+    }
     if (rc != 0) {
         // An NPU failure ends this inference with an error; it never falls back to the CPU.
         dev.n_failures++;
@@ -152,6 +161,18 @@ static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
         dev.model_ns_1000[b] += st.model_ns_1000[b];
     }
     dev.n_reuse_tasks += st.reuse_tasks;
+    lock.unlock();
+    if (!nonfinite.empty()) {
+        // Not an NPU fault: the rows the CPU path would have computed, from ggml's own bytes (rknpu-nonfinite.cpp).
+        ggml_backend_t cpu = rknpu_cpu_backend(ctx, "a MUL_MAT has activation rows with a NaN or an infinity");
+        ggml_status cst = cpu ? rknpu_nonfinite_rows_on_cpu(cpu, dst, nonfinite.data(), (int64_t)nonfinite.size())
+                              : GGML_STATUS_FAILED;
+        if (cst != GGML_STATUS_SUCCESS) {
+            GGML_LOG_ERROR("%s: MUL_MAT %s: the CPU backend failed on its %zu non-finite activation rows\n", RKNPU_NAME,
+                           dst->name, nonfinite.size());
+            return cst;
+        }
+    }
     return GGML_STATUS_SUCCESS;
 }
 
@@ -193,15 +214,16 @@ static bool rknpu_is_noop(const ggml_tensor *node)
            node->op == GGML_OP_PERMUTE || node->op == GGML_OP_TRANSPOSE;
 }
 
-static ggml_status rknpu_compute_on_cpu(rknpu_backend_context &ctx, ggml_cgraph *cgraph, int i0, int i1)
+// The CPU backend this backend hands work to, created on first need with llama.cpp's thread count; nullptr
+// (logged, with what needed it) when no CPU backend is loaded.
+static ggml_backend_t rknpu_cpu_backend(rknpu_backend_context &ctx, const char *what)
 {
     if (!ctx.cpu) {
         ggml_backend_dev_t cpu_dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
         ctx.cpu = cpu_dev ? ggml_backend_dev_init(cpu_dev, nullptr) : nullptr;
         if (!ctx.cpu) {
-            GGML_LOG_ERROR("%s: a node that is not a matmul reached the NPU backend and no CPU backend is loaded\n",
-                           RKNPU_NAME);
-            return GGML_STATUS_FAILED;
+            GGML_LOG_ERROR("%s: %s and no CPU backend is loaded\n", RKNPU_NAME, what);
+            return nullptr;
         }
         auto set_threads = (ggml_backend_set_n_threads_t)ggml_backend_reg_get_proc_address(
                 ggml_backend_dev_backend_reg(cpu_dev), "ggml_backend_set_n_threads");
@@ -209,8 +231,17 @@ static ggml_status rknpu_compute_on_cpu(rknpu_backend_context &ctx, ggml_cgraph 
             set_threads(ctx.cpu, ctx.n_threads);
         }
     }
+    return ctx.cpu;
+}
+
+static ggml_status rknpu_compute_on_cpu(rknpu_backend_context &ctx, ggml_cgraph *cgraph, int i0, int i1)
+{
+    ggml_backend_t cpu = rknpu_cpu_backend(ctx, "a node that is not a matmul reached the NPU backend");
+    if (!cpu) {
+        return GGML_STATUS_FAILED;
+    }
     ggml_cgraph view = ggml_graph_view(cgraph, i0, i1);
-    return ggml_backend_graph_compute(ctx.cpu, &view);
+    return ggml_backend_graph_compute(cpu, &view);
 }
 
 static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml_cgraph *cgraph)
@@ -233,7 +264,7 @@ static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml
             cpu_0 = -1;
         }
         if (on_npu && (node->flags & GGML_TENSOR_FLAG_COMPUTE)) {
-            ggml_status st = rknpu_mul_mat(*ctx.dev, node);
+            ggml_status st = rknpu_mul_mat(ctx, *ctx.dev, node);
             if (st != GGML_STATUS_SUCCESS) {
                 return st;
             }

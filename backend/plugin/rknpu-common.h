@@ -51,3 +51,6 @@ rknpu_sidecar *rknpu_sidecar_ready(rknpu_device_context *dev, const ggml_tensor 
 bool rknpu_is_weight_type(ggml_type type);
 // The accuracy mode a weight of this type runs in (see rknpu_weight_mode in ggml-rknpu.cpp).
 rk_gemm_mode rknpu_weight_mode(const rknpu_device_context &dev, ggml_type type);
+// Overwrite the given rows of a MUL_MAT's dst (rows of src1 holding a NaN or an infinity) with what the CPU
+// backend computes for the node (rknpu-nonfinite.cpp).
+ggml_status rknpu_nonfinite_rows_on_cpu(ggml_backend_t cpu, ggml_tensor *dst, const int64_t *rows, int64_t n_rows);

@@ -29,8 +29,11 @@ static float frand(void)
     return (float)(rng >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
 }
 
-/* dst[N, M] = W[K, N]ᵀ · X[K, M] on `backend` with W in `wbuft`; returns the NMSE against `ref`
- * (computed on the CPU when ref_out is given), or a negative value when compute fails. */
+/* Changes X (K values per row, M rows) before it is set, e.g. to plant non-finite values; NULL = none. */
+typedef void (*edit_x_fn)(float *x, int K, int M);
+static edit_x_fn edit_x;
+
+/* dst[N, M] = W[K, N]ᵀ · X[K, M] on `backend` with W in `wbuft` into out; 0, or -1 when compute fails. */
 static double run_matmul(ggml_backend_t backend, ggml_backend_buffer_type_t wbuft, enum ggml_type wtype, int K, int N,
                          int M, float *out)
 {
@@ -48,6 +51,7 @@ static double run_matmul(ggml_backend_t backend, ggml_backend_buffer_type_t wbuf
     float *wf = malloc(sizeof(float) * K * N), *xf = malloc(sizeof(float) * K * M);
     for (int i = 0; i < K * N; i++) wf[i] = frand();
     for (int i = 0; i < K * M; i++) xf[i] = frand();
+    if (edit_x) edit_x(xf, K, M);
     size_t wbytes = ggml_row_size(wtype, K) * N;
     void *wq = malloc(wbytes);
     ggml_quantize_chunk(wtype, wf, wq, 0, N, K, NULL);
@@ -177,6 +181,77 @@ static void status_cases(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_status(&cases[i]);
 }
 
+/* Non-finite activations (docs/reliability.md): rows of a prefill holding a NaN, +Inf, -Inf, both a NaN and
+ * an infinity, and +Inf and -Inf together. */
+enum {
+    ROW_NAN = 2,
+    ROW_PINF = 5,
+    ROW_NINF = 6,
+    ROW_NAN_INF = 9,
+    ROW_PNINF = 13,
+    NONFINITE_ROWS = 5
+};
+static const int nonfinite_rows[NONFINITE_ROWS] = {ROW_NAN, ROW_PINF, ROW_NINF, ROW_NAN_INF, ROW_PNINF};
+
+static void plant_nonfinite(float *x, int K, int M)
+{
+    (void)M;
+    x[ROW_NAN * K + K / 3] = NAN;
+    x[ROW_PINF * K + K - 1] = INFINITY;
+    x[ROW_NINF * K] = -INFINITY;
+    x[ROW_NAN_INF * K + 1] = INFINITY, x[ROW_NAN_INF * K + K / 2] = NAN;
+    x[ROW_PNINF * K + 3] = INFINITY, x[ROW_PNINF * K + K - 2] = -INFINITY;
+}
+
+static bool is_nonfinite_row(int m)
+{
+    for (int i = 0; i < NONFINITE_ROWS; i++)
+        if (nonfinite_rows[i] == m) return true;
+    return false;
+}
+
+static int same_bits(float a, float b) { return !memcmp(&a, &b, sizeof a); }
+
+/* A prefill MUL_MAT with non-finite rows on RKNPU0 equals the CPU backend: those rows bit for bit (NaN where
+ * the CPU has NaN, with the same bits), the other rows within the type's bound (they ran on the NPU). What the
+ * CPU produced is printed per row: NaN / +Inf / -Inf / finite counts, which differ by weight type. */
+static void nonfinite_case(ggml_backend_t npu, ggml_backend_buffer_type_t nbuft, ggml_backend_t cpu,
+                           enum ggml_type type, int K, int N, int M, double bound)
+{
+    float *y_npu = calloc((size_t)N * M, sizeof(float)), *y_cpu = calloc((size_t)N * M, sizeof(float));
+    edit_x = plant_nonfinite;
+    int a = run_matmul(npu, nbuft, type, K, N, M, y_npu);
+    int b = run_matmul(cpu, ggml_backend_cpu_buffer_type(), type, K, N, M, y_cpu);
+    edit_x = NULL;
+    int exact = 0, nan_cpu = 0, nan_npu = 0;
+    double e = 0, r = 0;
+    char seen[NONFINITE_ROWS * 48] = "";
+    for (int m = 0; m < M; m++) {
+        const float *yn = y_npu + (size_t)m * N, *yc = y_cpu + (size_t)m * N;
+        if (!is_nonfinite_row(m)) {
+            for (int n = 0; n < N; n++) e += (yn[n] - yc[n]) * (double)(yn[n] - yc[n]), r += yc[n] * (double)yc[n];
+            continue;
+        }
+        int nan = 0, pinf = 0, ninf = 0, row_exact = 1;
+        for (int n = 0; n < N; n++) {
+            nan += isnan(yc[n]), pinf += yc[n] == INFINITY, ninf += yc[n] == -INFINITY;
+            nan_npu += isnan(yn[n]), nan_cpu += isnan(yc[n]);
+            row_exact &= same_bits(yn[n], yc[n]);
+        }
+        exact += row_exact;
+        snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%s%d:%d/%d/%d/%d", m == ROW_NAN ? "" : " ", m, nan,
+                 pinf, ninf, N - nan - pinf - ninf);
+    }
+    double nm = r > 0 ? e / r : e;
+    tap_ok(a == 0 && b == 0 && exact == NONFINITE_ROWS && nan_npu == nan_cpu,
+           "%s K=%d N=%d M=%d: the %d non-finite rows equal the CPU backend bit for bit (NaN/+Inf/-Inf/finite per "
+           "row %s)",
+           ggml_type_name(type), K, N, M, exact, seen);
+    tap_ok(a == 0 && b == 0 && nm <= bound, "  %s: the other %d rows ran on the NPU, NMSE %.2e <= %.0e",
+           ggml_type_name(type), M - NONFINITE_ROWS, nm, bound);
+    free(y_npu), free(y_cpu);
+}
+
 int main(int argc, char **argv)
 {
     char exe[PATH_MAX];
@@ -220,6 +295,20 @@ int main(int argc, char **argv)
             tap_ok(a == 0 && b == 0 && e <= cases[c].bound, "round %d: %s K=%d N=%d M=%d NMSE %.2e <= %.0e", round,
                    ggml_type_name(cases[c].type), cases[c].K, N, M, e, cases[c].bound);
             free(y_npu), free(y_cpu);
+        }
+        if (round == 0) {
+            const struct {
+                enum ggml_type type;
+                int K, N;
+                double bound;
+            } nf[] = {
+                    {GGML_TYPE_F32, 96, 40, 1e-5},   {GGML_TYPE_F16, 64, 33, 1e-5},    {GGML_TYPE_BF16, 64, 24, 1e-5},
+                    {GGML_TYPE_Q8_0, 128, 48, 5e-4}, {GGML_TYPE_Q4_0, 96, 40, 5e-4},   {GGML_TYPE_Q4_K, 256, 64, 5e-4},
+                    {GGML_TYPE_Q6_K, 256, 40, 5e-4}, {GGML_TYPE_IQ4_NL, 64, 32, 5e-4}, {GGML_TYPE_MXFP4, 128, 24, 5e-4},
+            };
+            for (size_t c = 0; c < sizeof nf / sizeof nf[0]; c++)
+                nonfinite_case(npu, ggml_backend_dev_buffer_type(dev), cpu, nf[c].type, nf[c].K, nf[c].N, 16,
+                               nf[c].bound);
         }
         ggml_backend_rknpu_sim_inject_fault_t inject =
                 (ggml_backend_rknpu_sim_inject_fault_t)ggml_backend_reg_get_proc_address(
