@@ -515,13 +515,12 @@ static int ggml_backend_rknpu_sim_inject_fault(const char *spec)
     if (!p.present || !p.dev.info.is_simulator) {
         return -ENODEV;
     }
-    npu_sim_fault fault;
-    uint32_t nth = 0;
     if (!strcmp(spec, "none")) {
         return npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
     }
-    int rc = npu_sim_fault_parse(spec, &fault, &nth);
-    return rc ? rc : npu_sim_inject_fault(fault, nth);
+    npu_sim_fault_plan plan;
+    int rc = npu_sim_fault_plan_parse(spec, &plan);
+    return rc ? rc : npu_sim_inject_fault_plan(&plan);
 }
 
 // ---------------------------------------------------------------------------------------------
