@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The sanitizer stage: backend/ built with AddressSanitizer + UBSan (cmake option RKNPU_SANITIZE; UBSan is
 # fatal, -fno-sanitize-recover) into build/sanitize, then on that build: every C unit test, the plugin's own
-# test (test_plugin) and one stock-tool run, test-backend-ops MUL_MAT on RKNPU0 with the simulator. Output is
+# test (test_plugin), a short soak (soak-plugin) and one stock-tool run, test-backend-ops MUL_MAT on RKNPU0 with the
+# simulator. Output is
 # TAP, one line per run, read by test/sanitize.test.ts; a run passes when it exits 0, all its own checks
 # passed and no sanitizer wrote a report.
 #
@@ -16,6 +17,7 @@ cd "$root"
 out_dir=build/sanitize
 bin_dir=$out_dir/out
 what=${1:-all}
+soak_matmuls=100
 tbo_subset='type_a=(f32|f16|bf16|q8_0|q4_0|q4_K|q6_K|iq4_nl|iq2_xxs|mxfp4),.*k=256'
 
 # Reports go to stderr; with halt_on_error every first report ends the process. Leak checking stays on.
@@ -83,6 +85,9 @@ test_all() {
     cd "$bin_dir" && run "$(basename "$t")" '^ok ' '^not ok ' env RK_TEST_EMULATED=1 "./$(basename "$t")"
     cd "$root"
   done
+  # a short soak: the fault paths (reset, dropped, slow, dma) and the non-finite rows' CPU path, with leaks checked
+  run "soak-plugin --matmuls $soak_matmuls (faults and non-finite rows)" '^ok ' '^not ok ' \
+    "$bin_dir/soak-plugin" --matmuls "$soak_matmuls"
   # The pinned llama.cpp is not instrumented, so its test-backend-ops does not start the ASan runtime, and
   # ASan must be the first library of a process to intercept malloc and friends: dlopen'ing the instrumented
   # plugin into it would abort ("ASan runtime does not come first"). Preloading the runtime the plugin was
