@@ -1,6 +1,7 @@
 // The requests of a load test: distinct prompts cut from a text at seeded offsets, in three length classes
 // so that some prefill batches stay below RKNPU_MIN_BATCH (CPU) and most reach the NPU, half of them
 // streamed. The same seed gives the same requests, so two servers (or two runs) answer the same questions.
+import { rng } from '../../util/rng.js';
 import type { CompletionRequest } from './client.js';
 
 /** Words per prompt, by class: a few tokens (below the NPU's minimum batch), a sentence or two, a paragraph. */
@@ -21,18 +22,6 @@ const FALLBACK_WORDS = 20_000;
 
 export interface LoadRequest extends CompletionRequest {
   lengthClass: LengthClass;
-}
-
-/** A small seeded generator (mulberry32): the requests must not depend on Math.random. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `n` requests from `text` (or from the built-in words when the text is short). */
