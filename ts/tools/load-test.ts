@@ -145,6 +145,30 @@ function log(s: string) {
   process.stderr.write(`load-test: ${s}\n`);
 }
 
+/** Tokens a slot keeps free besides the prompt and the answer (BOS and the like). */
+const CTX_MARGIN = 8;
+
+/** Cut the prompts the model tokenizes into more than a slot holds (words of man-page text can be several
+ * tokens each), so every request fits; done once before the runs, with the server's own tokenizer. */
+async function fitPrompts(url: string, reqs: LoadRequest[], maxTokens: number): Promise<number> {
+  let cut = 0;
+  for (const r of reqs) {
+    for (;;) {
+      const res = await fetch(`${url}/tokenize`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ content: r.prompt }),
+      });
+      const n = ((await res.json()) as { tokens?: unknown[] }).tokens?.length ?? 0;
+      if (!res.ok || n <= maxTokens) break;
+      const words = r.prompt.split(' ');
+      r.prompt = words.slice(0, Math.max(1, Math.floor((words.length * maxTokens) / n) - 1)).join(' ');
+      cut++;
+    }
+  }
+  return cut;
+}
+
 /** The requests in order, one at a time. */
 async function sequential(url: string, reqs: LoadRequest[], deadline: number): Promise<Completion[]> {
   const out: Completion[] = [];
@@ -213,6 +237,8 @@ async function run(a: Args): Promise<LoadReport> {
   try {
     const warm = await complete(server.url, { ...WARM_UP, id: -1 }, REQUEST_TIMEOUT_MS);
     if (warm.error && !a.fault) throw new Error(`the warm-up request failed: ${warm.error}`);
+    const cut = await fitPrompts(server.url, reqs, DEFAULTS.ctxPerSlot - a.nPredict - CTX_MARGIN);
+    if (cut) log(`${cut} prompts cut to fit a slot's ${DEFAULTS.ctxPerSlot} tokens`);
     rss.start();
     rssStart = rss.samples[0]?.kib ?? 0;
     if (a.reference) {
