@@ -311,7 +311,7 @@ export class Context {
   /** Generate after `prompt`; streams pieces through onPiece. The KV cache is cleared first. */
   generate(prompt: number[], opts: GenerateOptions): Generation {
     const steps = this.steps(prompt, opts);
-    for (let s = steps.next(); ; ) {
+    for (let s = steps.next(); ;) {
       if (s.done) return s.value;
       try {
         this.decode(s.value);
@@ -326,7 +326,7 @@ export class Context {
   /** generate() with every decode on a pool thread (decodeAsync): contexts of one process generate at once. */
   async generateAsync(prompt: number[], opts: GenerateOptions): Promise<Generation> {
     const steps = this.steps(prompt, opts);
-    for (let s = steps.next(); ; ) {
+    for (let s = steps.next(); ;) {
       if (s.done) return s.value;
       try {
         await this.decodeAsync(s.value);
