@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Bounded fuzzing (backend/tools/fuzz, npu-fuzz) of the software NPU core, npu-replay's script parser and the
-# memory image reader, on the sanitizer build (scripts/sanitize.sh build), so an out-of-bounds access or
+# Bounded fuzzing (backend/tools/fuzz, npu-fuzz) of the software NPU core, npu-replay's script parser, the
+# memory image reader and the board profile reader, on the sanitizer build (scripts/sanitize.sh build), so an out-of-bounds access or
 # undefined behaviour is a report and a crash. Output is TAP, one line per target, read by test/fuzz.test.ts.
 #
 #   scripts/fuzz.sh              the CI run: a fixed seed and a fixed number of inputs per target (the same
@@ -17,7 +17,7 @@ seed=${RKNPU_FUZZ_SEED:-1}
 seconds=${RKNPU_FUZZ_SECONDS:-}
 ci_cap_seconds=150
 # inputs per target in the CI run, sized to a few seconds to half a minute each under ASan
-declare -A ci_runs=([sim]=30000 [image]=100000 [script]=50000)
+declare -A ci_runs=([sim]=30000 [image]=100000 [script]=50000 [profile]=50000)
 
 if [ ! -x "$fuzz" ]; then
   echo "not ok 1 - $fuzz is not built (scripts/sanitize.sh build)"
@@ -32,7 +32,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 n=0
 failed=0
-targets=(sim image script)
+targets=(sim image script profile)
 for i in "${!targets[@]}"; do
   t=${targets[$i]}
   if [ -n "$seconds" ]; then

@@ -1,5 +1,5 @@
 // The bounded fuzz stage (scripts/fuzz.sh): npu-fuzz on the sanitizer build feeds the software NPU core,
-// npu-replay's script parser and the memory image reader a fixed set of seeded, mutated inputs. One
+// npu-replay's script parser, the memory image reader and the board profile reader a fixed set of seeded, mutated inputs. One
 // assertion per target: no finding (an invariant the target checks), no hang, no sanitizer report.
 // RKNPU_FUZZ_SECONDS=N runs longer (docs/reliability.md).
 import { spawnSync } from 'node:child_process';
@@ -33,7 +33,7 @@ t.test('npu-fuzz under ASan + UBSan', { skip: !haveAsan && 'no libasan' }, (t) =
       .join('\n'),
   );
   const n = tapLinesAsAsserts(t, r.stdout);
-  t.equal(n, 3, 'three targets ran: sim, image, script');
+  t.equal(n, 4, 'four targets ran: sim, image, script, profile');
   t.equal(r.status, 0, `scripts/fuzz.sh exits 0${r.stderr ? `\n${r.stderr.slice(-800)}` : ''}`);
   t.end();
 });

@@ -230,6 +230,14 @@ struct npu_sim_fault_plan {
 };
 int npu_sim_fault_plan_parse(const char *spec, struct npu_sim_fault_plan *plan);
 int npu_sim_inject_fault_plan(const struct npu_sim_fault_plan *plan);
+/* Simulated silicon flaws (sim/core/npusim.h, struct npusim_flaws), for all sim devices of the process:
+ * "m-tile>N", "n-tile>N", "k>N" (garbage above that many rows, output channels or K per task), "inplace"
+ * (K-slices read in place come back wrong), "chain" (a chained tail hangs the job), "reuse" (a task that
+ * sets WEIGHT_REUSE computes with garbage weights), "int8-int32",
+ * "int8-fp32", "fp16-fp32", "fp16-fp16" (that output conversion is garbage), comma-separated; "" or "none"
+ * clears. The env var RKNPU_SIM_FLAW sets the same at the first sim open; an invalid value makes every sim
+ * open fail with the reason. 0, or -EINVAL with the reason in npu_last_error(). */
+int npu_sim_set_flaws(const char *spec);
 /* Tests: while held, the simulated cores start no new job (queued jobs stay queued, so busy states and
  * deadlines can be observed deterministically). Process-wide. */
 int npu_sim_hold(bool hold);

@@ -18,6 +18,17 @@
 #include <cstring>
 #include <vector>
 
+static thread_local bool nonfinite_noted;
+
+void rknpu_nonfinite_note(void) { nonfinite_noted = true; }
+
+bool rknpu_nonfinite_take(void)
+{
+    bool noted = nonfinite_noted;
+    nonfinite_noted = false;
+    return noted;
+}
+
 // Tensor headers only: every tensor points at memory that already exists.
 static constexpr int NONFINITE_TENSORS = 3;
 

@@ -38,6 +38,7 @@ const REQUEST_TIMEOUT_MS = 180_000;
 /** RSS growth over the second half of the load pass that still counts as flat. */
 const RSS_FLAT_KIB = 16 * 1024;
 const RSS_FLAT_FRACTION = 0.05;
+const RSS_SERIES_POINTS = 300;
 /** Not one of the test's requests: loads the weights (lazily converted ones too) before RSS is sampled, and
  * shows after the run that the server still answers. */
 const WARM_UP = {
@@ -80,6 +81,8 @@ export interface LoadReport {
   latencyMs: { p50: number; p95: number; max: number; firstTokenP50: number | null };
   promptTokens: { min: number; max: number; mean: number };
   rssKiB: { start: number; peak: number; firstHalfPeak: number; secondHalfPeak: number; end: number };
+  /** [ms since the reference pass began, KiB], at most RSS_SERIES_POINTS of the samples */
+  rssSeries: [number, number][];
   /** MUL_MAT failures the plugin logged during the load pass */
   npuFailuresLogged: number;
   aliveAfter: boolean;
@@ -307,6 +310,9 @@ async function run(a: Args): Promise<LoadReport> {
       secondHalfPeak: halves.second,
       end: rss.samples.length ? rss.samples[rss.samples.length - 1].kib : 0,
     },
+    rssSeries: rss.samples
+      .filter((_, i, all) => i % Math.ceil(all.length / RSS_SERIES_POINTS) === 0)
+      .map((x) => [x.ms, x.kib]),
     npuFailuresLogged: npuFailures,
     aliveAfter,
     comparison,

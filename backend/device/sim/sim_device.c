@@ -19,6 +19,11 @@ static enum npu_sim_fault fault_kind;
 static uint32_t fault_nth, fault_seen, fault_one_in;
 static bool fault_env_read;
 static _Atomic bool hold_cores;
+/* Simulated silicon flaws (core/flaws.c): process-wide like the silicon they stand for; guarded by
+ * machine_lock. A bad RKNPU_SIM_FLAW makes every sim open fail: a flaw asked for is never ignored. */
+static struct npusim_flaws flaws;
+static bool flaw_env_read;
+static char flaw_env_error[320];
 
 bool sim_held(void) { return hold_cores; }
 
@@ -79,6 +84,36 @@ int npu_sim_fault_plan_parse(const char *spec, struct npu_sim_fault_plan *plan)
         }
     return npu_fail(-EINVAL, "unknown fault '%s' (expected reset, dropped, slow, dma or none, optionally @N or %%N)",
                     spec);
+}
+
+int npu_sim_set_flaws(const char *spec)
+{
+    struct npusim_flaws f;
+    char err[256];
+    if (npusim_flaws_parse(spec, &f, err, sizeof err)) return npu_fail(-EINVAL, "%s", err);
+    pthread_mutex_lock(&machine_lock);
+    flaws = f;
+    flaw_env_read = true; /* an explicit call wins over RKNPU_SIM_FLAW */
+    flaw_env_error[0] = 0;
+    pthread_mutex_unlock(&machine_lock);
+    return 0;
+}
+
+static void read_flaw_env_locked(void)
+{
+    if (flaw_env_read) return;
+    flaw_env_read = true;
+    const char *v = getenv("RKNPU_SIM_FLAW");
+    char err[256];
+    if (v && npusim_flaws_parse(v, &flaws, err, sizeof err))
+        snprintf(flaw_env_error, sizeof flaw_env_error, "RKNPU_SIM_FLAW='%s': %s", v, err);
+}
+
+void sim_flaws_current(struct npusim_flaws *out)
+{
+    pthread_mutex_lock(&machine_lock);
+    *out = flaws;
+    pthread_mutex_unlock(&machine_lock);
 }
 
 int npu_sim_fault_parse(const char *spec, enum npu_sim_fault *fault, uint32_t *nth)
@@ -169,6 +204,7 @@ struct sim_machine *sim_machine_get(void)
 {
     pthread_mutex_lock(&machine_lock);
     read_fault_env_locked();
+    read_flaw_env_locked();
     if (machine) {
         machine->refs++;
         pthread_mutex_unlock(&machine_lock);
@@ -275,6 +311,12 @@ int sim_device_open(const struct npu_open_options *opt, struct npu_device *dev)
 {
     if (opt->sim_sched > NPU_SIM_SCHED_SPREAD)
         return npu_fail(-EINVAL, "unknown sim scheduling policy %d", opt->sim_sched);
+    pthread_mutex_lock(&machine_lock);
+    read_flaw_env_locked();
+    char flaw_error[sizeof flaw_env_error];
+    snprintf(flaw_error, sizeof flaw_error, "%s", flaw_env_error);
+    pthread_mutex_unlock(&machine_lock);
+    if (flaw_error[0]) return npu_fail(-EINVAL, "%s", flaw_error);
     struct sim_file *f = calloc(1, sizeof *f);
     if (!f) return npu_fail(-ENOMEM, "out of memory");
     f->m = sim_machine_get();

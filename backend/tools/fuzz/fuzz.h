@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * npu-fuzz: a seeded mutation loop over what the project parses or executes from untrusted input (the
- * software NPU core, npu-replay's script, the memory image reader). Each target turns one input number into
+ * software NPU core, npu-replay's script, the memory image reader, the board profile reader). Each target turns one input number into
  * one input (every random choice comes from a generator seeded by --seed and the input number, so any input
  * is reproduced by `npu-fuzz TARGET --seed S --start I --runs 1`), runs it, and checks the target's
  * invariants. Crashes and out-of-bounds accesses are left to AddressSanitizer/UBSan (scripts/sanitize.sh
@@ -46,6 +46,6 @@ struct fuzz_target {
     void (*fini)(void *ctx);
 };
 
-extern const struct fuzz_target fuzz_target_sim, fuzz_target_image, fuzz_target_script;
+extern const struct fuzz_target fuzz_target_sim, fuzz_target_image, fuzz_target_script, fuzz_target_profile;
 
 #endif

@@ -7,9 +7,7 @@
  * findings. Exit status: 0 without findings, 1 with findings, 3 on a hang (an input past --input-ms), 64 on
  * a usage error. A crash or a sanitizer report ends the process with the sanitizer's report instead.
  *
- * Targets: see `targets` below. The board profile reader (issue 11) is to be added there once the plugin's
- * profile parser is on main: one struct fuzz_target with a seed profile and text mutations, like
- * fuzz_script.c.
+ * Targets: see `targets` below.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -27,8 +25,10 @@
 #include "fuzz.h"
 
 static const struct fuzz_target *const targets[] = {
-        &fuzz_target_sim, &fuzz_target_image, &fuzz_target_script,
-        /* hook: &fuzz_target_profile (the plugin's board profile reader, issue 11) */
+        &fuzz_target_sim,
+        &fuzz_target_image,
+        &fuzz_target_script,
+        &fuzz_target_profile,
 };
 #define N_TARGETS (sizeof targets / sizeof targets[0])
 

@@ -2,6 +2,9 @@
 // the top-k log-probabilities of every generated token (n_probs), so answers can be compared by more than
 // their text. Errors are results, not exceptions: an HTTP error status, an error event in a stream, a
 // broken connection or a timeout each end the request with `error` set.
+import http from 'node:http';
+
+const HTTP_OK = 200;
 
 export interface CompletionRequest {
   id: number;
@@ -84,6 +87,38 @@ interface ChunkJson {
   error?: unknown;
 }
 
+/** POST `body` as JSON on a connection of its own (closed after the answer: no pooled keep-alive connection the
+ * server may close while the client reuses it); `onData` sees the response body as it arrives. */
+function post(
+  url: string,
+  body: unknown,
+  timeoutMs: number,
+  onHead: (status: number) => void,
+  onData: (text: string) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), connection: 'close' },
+        signal: AbortSignal.timeout(timeoutMs),
+      },
+      (res) => {
+        onHead(res.statusCode ?? 0);
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => onData(d));
+        res.on('end', () => resolve());
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
 /** Send one request; resolves when it is answered, failed or timed out (never rejects). */
 export async function complete(url: string, req: CompletionRequest, timeoutMs: number): Promise<Completion> {
   const t0 = performance.now();
@@ -109,52 +144,61 @@ export async function complete(url: string, req: CompletionRequest, timeoutMs: n
     // would otherwise stand in for part of the work under load
     cache_prompt: false,
   };
+  let text = '',
+    buffer = '',
+    stopped = false,
+    sse = false;
+  // streamed events are handled as they arrive (time to the first token); anything else at the end
+  const onEvent = (ev: ChunkJson) => {
+    if (ev.error !== undefined) {
+      out.error = `stream error: ${errorText(ev.error)}`;
+      return;
+    }
+    const toks = tokensOf(ev.completion_probabilities);
+    if (toks.length && out.firstTokenMs === null) out.firstTokenMs = performance.now() - t0;
+    out.tokens.push(...toks);
+    out.content += ev.content ?? '';
+    if (ev.stop) {
+      stopped = true;
+      out.promptTokens = ev.tokens_evaluated ?? out.promptTokens;
+      out.stopType = ev.stop_type ?? '';
+    }
+  };
   try {
-    const r = await fetch(`${url}/completion`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    out.status = r.status;
-    if (!req.stream || !r.ok || !r.body) {
-      const j = (await r.json()) as ChunkJson;
-      if (!r.ok || j.error !== undefined) {
-        out.error = `HTTP ${r.status}: ${errorText(j.error ?? j)}`;
+    await post(
+      `${url}/completion`,
+      body,
+      timeoutMs,
+      (status) => {
+        out.status = status;
+        sse = req.stream && status === HTTP_OK;
+      },
+      (chunk) => {
+        if (!sse) {
+          text += chunk;
+          return;
+        }
+        const { events, rest } = parseSse(buffer + chunk);
+        buffer = rest;
+        for (const ev of events as ChunkJson[]) onEvent(ev);
+      },
+    );
+    if (!sse) {
+      const j = JSON.parse(text) as ChunkJson;
+      if (out.status !== HTTP_OK || j.error !== undefined) {
+        out.error = `HTTP ${out.status}: ${errorText(j.error ?? j)}`;
       } else {
         out.content = j.content ?? '';
         out.tokens = tokensOf(j.completion_probabilities);
         out.promptTokens = j.tokens_evaluated ?? 0;
         out.stopType = j.stop_type ?? '';
       }
-    } else {
-      let buffer = '',
-        stopped = false;
-      const decoder = new TextDecoder();
-      for await (const chunk of r.body) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        const { events, rest } = parseSse(buffer);
-        buffer = rest;
-        for (const ev of events as ChunkJson[]) {
-          if (ev.error !== undefined) {
-            out.error = `stream error: ${errorText(ev.error)}`;
-            continue;
-          }
-          const toks = tokensOf(ev.completion_probabilities);
-          if (toks.length && out.firstTokenMs === null) out.firstTokenMs = performance.now() - t0;
-          out.tokens.push(...toks);
-          out.content += ev.content ?? '';
-          if (ev.stop) {
-            stopped = true;
-            out.promptTokens = ev.tokens_evaluated ?? out.promptTokens;
-            out.stopType = ev.stop_type ?? '';
-          }
-        }
-      }
-      if (!stopped && out.error === null) out.error = 'stream ended without a final event';
+    } else if (!stopped && out.error === null) {
+      out.error = 'stream ended without a final event';
     }
   } catch (e) {
-    out.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    const cause = e instanceof Error && e.cause instanceof Error ? ` (${e.cause.message})` : '';
+    out.error = e instanceof Error ? `${e.name}: ${e.message}${cause}` : String(e);
   }
   out.latencyMs = performance.now() - t0;
   return out;

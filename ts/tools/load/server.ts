@@ -76,7 +76,9 @@ export class LlamaServer {
     delete env.GGML_BACKEND_PATH;
     if (o.plugin) env.GGML_BACKEND_PATH = o.plugin;
     const args = ['-m', o.model, '--host', LOOPBACK, '--port', String(this.port)];
-    args.push('-np', String(o.slots), '-c', String(o.slots * o.ctxPerSlot), '--no-webui');
+    // --cache-ram 0: no RAM copies of idle slots' prompts. That cache (8 GiB by default) grows by design with
+    // every distinct prompt, which would hide a leak in a run of a few hundred requests.
+    args.push('-np', String(o.slots), '-c', String(o.slots * o.ctxPerSlot), '--no-webui', '--cache-ram', '0');
     fs.mkdirSync(path.dirname(o.logFile), { recursive: true });
     const log = fs.openSync(o.logFile, 'w');
     this.child = spawn(path.join(o.bin, 'llama-server'), args, { env, stdio: ['ignore', log, log] });

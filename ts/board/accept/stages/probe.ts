@@ -1,4 +1,4 @@
-// Stage 2: npu-probe, int8 and fp16 on 1, 2 and 3 cores; int8 must be bit-exact, fp16 within tolerance. Then
+// Stage 3: npu-probe, int8 and fp16 on 1, 2 and 3 cores; int8 must be bit-exact, fp16 within tolerance. Then
 // two int8 probes on all cores from two processes at once: on rocket that is two clients of the kernel's
 // schedulers and IOMMU domains submitting to the same cores (docs/reliability.md); both must stay bit-exact.
 import path from 'node:path';
@@ -25,8 +25,8 @@ export function parseProbeJson(stdout: string): any {
 export const probeStage: StageFn = async (c, s) => {
   const exe = path.join(c.o.nativeOut, 'npu-probe');
   const probe = async (dtype: string, cores: number, file: string): Promise<ProbeRun> => {
-    const args = ['--device', c.o.npu.device, '--dtype', dtype, '--cores', String(cores), '--json'];
-    const r = await runStageTool(c, s, file, exe, args, toolEnv(c.o.npu));
+    const args = ['--device', c.npu.device, '--dtype', dtype, '--cores', String(cores), '--json'];
+    const r = await runStageTool(c, s, file, exe, args, toolEnv(c.npu));
     let j: any;
     try {
       j = parseProbeJson(r.stdout);
