@@ -10,7 +10,7 @@
 #      (108 of the 1681 MUL_MAT cases: 2-D, non-permuted, f32 activations, the weight types of a
 #      Q4_K_M model plus f32/f16/q4_0/q8_0, m < 1000), because every case runs its CPU reference under
 #      qemu too. ROSENBLATT_MULMAT_FILTER overrides it; set it empty for the full set. Then the same for
-#      -o MUL_MAT_ID ($mulmatid_filter, 12 of 943 cases; ROSENBLATT_MULMATID_FILTER). While the
+#      -o MUL_MAT_ID ($mulmatid_filter, 13 of 943 cases; ROSENBLATT_MULMATID_FILTER). While the
 #      plugin registers no device, test-backend-ops has nothing to test: that is reported as a SKIP
 #      (the plugin must still load), and becomes a real check once the plugin registers RKNPU0.
 # Exit status non-zero when any check fails. Timings under qemu say nothing about the board.
