@@ -4,7 +4,7 @@
  *
  * Runs N inputs of each target (or until T seconds, shared evenly between the targets, have passed) and
  * prints one TAP line per target: inputs, outcomes by errno, distinct failure reasons, the slowest input,
- * findings. Exit status: 0 without findings, 1 with findings, 3 on a hang (an input past --input-ms), 64 on
+ * findings. Exit status: 0 without findings, 1 with findings, 3 on a hang (an input past --input-ms of CPU time), 64 on
  * a usage error. A crash or a sanitizer report ends the process with the sanitizer's report instead.
  *
  * Targets: see `targets` below.
@@ -187,17 +187,25 @@ void fuzz_note(struct fuzz_run *run, const char *fmt, ...)
     fflush(stdout);
 }
 
-/* ---- watchdog: an input that runs past the limit is a hang ---- */
-static _Atomic int64_t input_started_ns; /* 0 = between inputs */
+/* ---- watchdog: an input that runs past the limit is a hang ----
+ * The limit is on the fuzzing thread's CPU time: the targets are single-threaded and take no locks, so a hang
+ * is a loop that burns CPU, while wall time also counts the time a loaded host (or ASan's page faults) kept
+ * the thread waiting (a 5 s wall limit once flagged a trivial input on a host with a load average of 10).
+ * Wall time is a backstop for a thread that stops without burning CPU. */
+#define WALL_BACKSTOP_FACTOR 12
+static _Atomic int64_t input_started_ns, input_started_cpu_ns; /* 0 = between inputs */
 static _Atomic(struct fuzz_run *) current_run;
 static int64_t input_limit_ns;
+static clockid_t fuzz_thread_clock; /* the CPU-time clock of the thread that runs the inputs */
 
-static int64_t now_ns(void)
+static int64_t clock_ns(clockid_t clk)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clk, &ts);
     return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
+
+static int64_t now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
 
 static void *watchdog(void *arg)
 {
@@ -205,13 +213,15 @@ static void *watchdog(void *arg)
     const struct timespec poll = {.tv_sec = 0, .tv_nsec = WATCHDOG_POLL_MS * NS_PER_MS};
     for (;;) {
         nanosleep(&poll, NULL);
-        int64_t t0 = input_started_ns;
+        int64_t t0 = input_started_ns, c0 = input_started_cpu_ns;
         struct fuzz_run *run = current_run;
-        if (t0 && run && now_ns() - t0 > input_limit_ns) {
-            printf("not ok - %s: input %" PRIu64 " still running after %lld ms: a hang\n# reproduce: npu-fuzz %s "
-                   "--seed %" PRIu64 " --start %" PRIu64 " --runs 1 -v\n",
-                   run->t->name, run->index, (long long)(input_limit_ns / NS_PER_MS), run->t->name, run->seed,
-                   run->index);
+        if (!t0 || !run) continue;
+        int64_t cpu = clock_ns(fuzz_thread_clock) - c0, wall = now_ns() - t0;
+        if (cpu > input_limit_ns || wall > WALL_BACKSTOP_FACTOR * input_limit_ns) {
+            printf("not ok - %s: input %" PRIu64 " still running after %lld ms of CPU time (%lld ms wall): a hang\n"
+                   "# reproduce: npu-fuzz %s --seed %" PRIu64 " --start %" PRIu64 " --runs 1 -v\n",
+                   run->t->name, run->index, (long long)(cpu / NS_PER_MS), (long long)(wall / NS_PER_MS), run->t->name,
+                   run->seed, run->index);
             fflush(stdout);
             _exit(EXIT_HANG);
         }
@@ -307,6 +317,7 @@ static uint64_t run_target(const struct fuzz_target *t, uint64_t seed, uint64_t 
         fuzz_rng_seed(&rng, mix);
         run->index = i;
         int64_t s = now_ns();
+        input_started_cpu_ns = clock_ns(fuzz_thread_clock);
         input_started_ns = s;
         t->one(ctx, &rng, run);
         input_started_ns = 0;
@@ -363,6 +374,7 @@ int main(int argc, char **argv)
     if (!n) return usage("unknown target");
 
     input_limit_ns = (int64_t)input_ms * NS_PER_MS;
+    if (pthread_getcpuclockid(pthread_self(), &fuzz_thread_clock)) fuzz_thread_clock = CLOCK_THREAD_CPUTIME_ID;
     crash_reporting();
     pthread_t wd;
     if (pthread_create(&wd, NULL, watchdog, NULL)) {
