@@ -84,7 +84,7 @@ static void *prep_core(void *arg)
          * all-zero int8 row differs: scale 0 there, 1 for weights (docs/hardware/arithmetic.md §4). */
         rc = (rk_mode_int8(L->mode) ? rk_act_quant_i8_simd : rk_act_quant_f16_simd)(row, 1, L->K, L->K, L->K, q,
                                                                                     &w->scale[n])
-                     ? -EINVAL
+                     ? -EDOM /* a NaN or an infinity: not a shape or device error (rk_gemm.h) */
                      : 0;
         if (!rc && w->scale[n] == 0) w->scale[n] = 1.0f;
         if (rc)

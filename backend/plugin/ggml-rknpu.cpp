@@ -20,6 +20,8 @@
 #include <cstring>
 #include <sys/utsname.h>
 
+#include <vector>
+
 // Quantized weights (Q4_K, Q8_0, ...) carry at most 8 bits of precision, so int8 loses little and
 // runs at the full MAC rate; float weights (F32, F16, BF16) would lose precision they have, so they
 // run in fp16 (half the MAC rate, docs/hardware/arithmetic.md §7). RKNPU_MODE overrides this for all weights.
@@ -169,7 +171,10 @@ static rknpu_plugin &rknpu_get_plugin(void)
 // MUL_MAT: dst[N, M] = src1[K, M] · src0[K, N]ᵀ with src0 a prepared weight (docs/hardware/ggml-backend.md §3.2)
 // ---------------------------------------------------------------------------------------------
 
-static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
+struct rknpu_backend_context;
+static ggml_backend_t rknpu_cpu_backend(rknpu_backend_context &ctx, const char *what);
+
+static ggml_status rknpu_mul_mat(rknpu_backend_context &ctx, rknpu_device_context &dev, ggml_tensor *dst)
 {
     const ggml_tensor *src0 = dst->src[0];
     const ggml_tensor *src1 = dst->src[1];
@@ -180,10 +185,15 @@ static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
     const int64_t K = src0->ne[0];
     const int64_t M = ggml_nrows(src1); // src0 is 2-D, so src1's batches are one [K, M] matrix
     rk_gemm_stats st = {};
-    std::lock_guard<std::mutex> lock(dev.mutex);
+    std::unique_lock<std::mutex> lock(dev.mutex);
     int rc = rk_gemm_run(dev.engine, sc->weight, (const float *)src1->data, M, src1->nb[1] / sizeof(float),
                          (float *)dst->data, dst->nb[1] / sizeof(float), &st);
     dev.n_matmuls++;
+    std::vector<int64_t> nonfinite;
+    if (rc == 0 && st.nonfinite_rows) { // named until the engine's next run, which the lock holds off
+        nonfinite.resize(st.nonfinite_rows);
+        rk_gemm_nonfinite_rows(dev.engine, nonfinite.data(), (int64_t)nonfinite.size());
+    }
     if (rc != 0) {
         // An NPU failure ends this inference with an error; it never falls back to the CPU.
         dev.n_failures++;
@@ -192,6 +202,18 @@ static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
         return GGML_STATUS_FAILED;
     }
     rknpu_count_run(dev, st);
+    lock.unlock();
+    if (!nonfinite.empty()) {
+        // Not an NPU fault: the rows the CPU path would have computed, from ggml's own bytes (rknpu-nonfinite.cpp).
+        ggml_backend_t cpu = rknpu_cpu_backend(ctx, "a MUL_MAT with activation rows holding a NaN or an infinity");
+        ggml_status cst = cpu ? rknpu_nonfinite_rows_on_cpu(cpu, dst, nonfinite.data(), (int64_t)nonfinite.size())
+                              : GGML_STATUS_FAILED;
+        if (cst != GGML_STATUS_SUCCESS) {
+            GGML_LOG_ERROR("%s: MUL_MAT %s: the CPU backend failed on its %zu non-finite activation rows\n", RKNPU_NAME,
+                           dst->name, nonfinite.size());
+            return cst;
+        }
+    }
     return GGML_STATUS_SUCCESS;
 }
 
@@ -240,14 +262,6 @@ static bool rknpu_node_on_npu(const rknpu_device_context &dev, const ggml_tensor
     }
 }
 
-static ggml_status rknpu_node_compute(rknpu_device_context &dev, ggml_tensor *node)
-{
-    if (node->op == GGML_OP_FLASH_ATTN_EXT) {
-        return rknpu_flash_attn(dev, node);
-    }
-    return rknpu_mul_mat_supported(dev, node) ? rknpu_mul_mat(dev, node) : rknpu_attn_mul_mat(dev, node);
-}
-
 static const char *ggml_backend_rknpu_get_name(ggml_backend_t backend)
 {
     return RKNPU_NAME;
@@ -270,7 +284,8 @@ static bool rknpu_is_noop(const ggml_tensor *node)
            node->op == GGML_OP_PERMUTE || node->op == GGML_OP_TRANSPOSE;
 }
 
-// The CPU backend this backend hands work to, created on first need; nullptr (logged) without one.
+// The CPU backend this backend hands work to, created on first need with llama.cpp's thread count; nullptr
+// (logged, with what needed it) when no CPU backend is loaded.
 static ggml_backend_t rknpu_cpu_backend(rknpu_backend_context &ctx, const char *what)
 {
     if (!ctx.cpu) {
@@ -298,6 +313,29 @@ static ggml_status rknpu_compute_on_cpu(rknpu_backend_context &ctx, ggml_cgraph 
     return ggml_backend_graph_compute(ctx.cpu, &view);
 }
 
+// Node i on the NPU. An input holding a NaN or an infinity is no NPU fault (int8 and fp16 cannot carry it):
+// a MUL_MAT with a resident weight gets the CPU backend's values in just those rows (rknpu_mul_mat); in the
+// attention and expert paths rows mix inside the node, so when they met one (rknpu_nonfinite_note) the whole
+// node is recomputed by the CPU backend, which gives those rows exactly what the CPU path gives.
+static ggml_status rknpu_node_compute(rknpu_backend_context &ctx, ggml_cgraph *cgraph, int i)
+{
+    rknpu_device_context &dev = *ctx.dev;
+    ggml_tensor *node = ggml_graph_node(cgraph, i);
+    if (node->op == GGML_OP_MUL_MAT && rknpu_mul_mat_supported(dev, node)) {
+        return rknpu_mul_mat(ctx, dev, node);
+    }
+    rknpu_nonfinite_take(); // what is noted from here on is this node's
+    ggml_status st = GGML_STATUS_FAILED;
+    if (node->op == GGML_OP_FLASH_ATTN_EXT) {
+        st = rknpu_flash_attn(dev, node);
+    } else if (node->op == GGML_OP_MUL_MAT) {
+        st = rknpu_attn_mul_mat(dev, node);
+    } else if (ggml_backend_t cpu = rknpu_cpu_backend(ctx, "MUL_MAT_ID (experts below the NPU batch)")) {
+        st = rknpu_mul_mat_id(dev, cpu, node);
+    }
+    return rknpu_nonfinite_take() ? rknpu_compute_on_cpu(ctx, cgraph, i, i + 1) : st;
+}
+
 // The matmuls this backend runs itself: accepted MUL_MATs and MUL_MAT_IDs.
 static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml_cgraph *cgraph)
 {
@@ -321,12 +359,7 @@ static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml
             cpu_0 = -1;
         }
         if (on_npu && (node->flags & GGML_TENSOR_FLAG_COMPUTE)) {
-            ggml_status st = GGML_STATUS_FAILED;
-            if (node->op != GGML_OP_MUL_MAT_ID) {
-                st = rknpu_node_compute(*ctx.dev, node);
-            } else if (ggml_backend_t cpu = rknpu_cpu_backend(ctx, "MUL_MAT_ID (experts below the NPU batch)")) {
-                st = rknpu_mul_mat_id(*ctx.dev, cpu, node);
-            }
+            ggml_status st = rknpu_node_compute(ctx, cgraph, i);
             if (st != GGML_STATUS_SUCCESS) {
                 return st;
             }
@@ -601,13 +634,12 @@ static int ggml_backend_rknpu_sim_inject_fault(const char *spec)
     if (!p.present || !p.dev.info.is_simulator) {
         return -ENODEV;
     }
-    npu_sim_fault fault;
-    uint32_t nth = 0;
     if (!strcmp(spec, "none")) {
         return npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
     }
-    int rc = npu_sim_fault_parse(spec, &fault, &nth);
-    return rc ? rc : npu_sim_inject_fault(fault, nth);
+    npu_sim_fault_plan plan;
+    int rc = npu_sim_fault_plan_parse(spec, &plan);
+    return rc ? rc : npu_sim_inject_fault_plan(&plan);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -115,6 +115,9 @@ static void count_run(rknpu_device_context &dev, const rk_gemm_stats &st)
         dev.model_ns_1000[b] += st.model_ns_1000[b];
     }
     dev.n_attn_matmuls++;
+    if (st.nonfinite_rows) {
+        rknpu_nonfinite_note(); // the graph recomputes the node on the CPU backend
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -190,6 +193,10 @@ ggml_status rknpu_attn_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
             rk_gemm_stats st = {};
             if (rc == 0) {
                 rc = rk_gemm_run(dev.engine, at.kw, x, r2 * M0, ldx, y, dst->nb[1] / sizeof(float), &st);
+            }
+            if (rc == -EDOM) { // a NaN or an infinity in the KV cache: no NPU fault, the CPU backend takes the node
+                rknpu_nonfinite_note();
+                return GGML_STATUS_FAILED;
             }
             if (rc != 0) {
                 dev.n_failures++;
@@ -520,6 +527,10 @@ ggml_status rknpu_flash_attn(rknpu_device_context &dev, ggml_tensor *dst)
                 }
                 if (rc == 0 && (rc = rk_gemm_run(dev.engine, at.vw, at.s.data(), M, tn, at.pv.data(), DV, &st)) == 0) {
                     count_run(dev, st);
+                }
+                if (rc == -EDOM) { // a NaN or an infinity in K or V: as for MUL_MAT above
+                    rknpu_nonfinite_note();
+                    return GGML_STATUS_FAILED;
                 }
                 if (rc != 0) {
                     dev.n_failures++;

@@ -82,3 +82,11 @@ bool rknpu_weight_op_supported(const rknpu_device_context &dev, const ggml_tenso
 // the experts whose row groups are below min_batch, from ggml's own bytes.
 bool rknpu_mul_mat_id_supported(const rknpu_device_context &dev, const ggml_tensor *op);
 ggml_status rknpu_mul_mat_id(rknpu_device_context &dev, ggml_backend_t cpu, ggml_tensor *dst);
+// Overwrite the given rows of a MUL_MAT's dst (rows of src1 holding a NaN or an infinity) with what the CPU
+// backend computes for the node (rknpu-nonfinite.cpp).
+ggml_status rknpu_nonfinite_rows_on_cpu(ggml_backend_t cpu, ggml_tensor *dst, const int64_t *rows, int64_t n_rows);
+// The attention and expert paths note here, per thread, an input holding a NaN or an infinity (an engine run
+// that left rows out, rk_gemm_stats.nonfinite_rows, or a per-call weight refused with -EDOM); the graph then
+// recomputes the node on the CPU backend. rknpu_nonfinite_take says whether one was noted and clears it.
+void rknpu_nonfinite_note(void);
+bool rknpu_nonfinite_take(void);
