@@ -4,7 +4,7 @@
 #
 #   scripts/load-test.sh MODEL.gguf [OUT_DIR]        default OUT_DIR build/load
 #
-# LOAD_REQUESTS (default 240), LOAD_CLIENTS (8), LOAD_SLOTS (4), LOAD_N_PREDICT (12), LOAD_FAULT_RATE (one NPU
+# LOAD_REQUESTS (default 200), LOAD_CLIENTS (8), LOAD_SLOTS (4), LOAD_N_PREDICT (12), LOAD_FAULT_RATE (one NPU
 # job in this many faults, default 3000). Each configuration answers every request alone first (the
 # reference), then under load; on a 2-core host the whole set takes about an hour. Builds the TypeScript first
 # unless ROSENBLATT_NO_BUILD=1. Every run is on loopback and bounded (requests and --time-limit-s).
@@ -17,7 +17,7 @@ cd "$root"
 [ "${ROSENBLATT_NO_BUILD:-0}" = 1 ] || npx --no-install tsc -p .
 mkdir -p "$out"
 rate=${LOAD_FAULT_RATE:-3000}
-common=(--model "$model" --requests "${LOAD_REQUESTS:-240}" --clients "${LOAD_CLIENTS:-8}" --slots "${LOAD_SLOTS:-4}"
+common=(--model "$model" --requests "${LOAD_REQUESTS:-200}" --clients "${LOAD_CLIENTS:-8}" --slots "${LOAD_SLOTS:-4}"
   --n-predict "${LOAD_N_PREDICT:-12}" --time-limit-s 7200)
 echo "# scripts/load-test.sh $(basename "$model")  ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) host cores)"
 status=0

@@ -135,9 +135,12 @@ static void mutate(char *t, size_t *len, struct fuzz_rng *r)
         break;
     }
     case 4: { /* a bracket run past the nesting limit */
+        static const char *const open[] = {"[", "{\"a\":"};
         size_t n = RK_PROFILE_MAX_DEPTH - 2 + fuzz_below(r, 6);
-        for (size_t i = 0; i < n; i++)
-            insert(t, len, at, fuzz_one_in(r, 2) ? "[" : "{\"a\":", fuzz_one_in(r, 2) ? 1 : 5);
+        for (size_t i = 0; i < n; i++) {
+            const char *o = open[fuzz_below(r, 2)];
+            insert(t, len, at, o, strlen(o));
+        }
         break;
     }
     default: /* cut */
