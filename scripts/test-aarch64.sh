@@ -9,7 +9,8 @@
 #      (RKNPU_DEVICE=sim). REDUCED SET: only the cases whose params match $mulmat_filter below
 #      (108 of the 1681 MUL_MAT cases: 2-D, non-permuted, f32 activations, the weight types of a
 #      Q4_K_M model plus f32/f16/q4_0/q8_0, m < 1000), because every case runs its CPU reference under
-#      qemu too. ROSENBLATT_MULMAT_FILTER overrides it; set it empty for the full set. While the
+#      qemu too. ROSENBLATT_MULMAT_FILTER overrides it; set it empty for the full set. Then the same for
+#      -o MUL_MAT_ID ($mulmatid_filter, 13 of 943 cases; ROSENBLATT_MULMATID_FILTER). While the
 #      plugin registers no device, test-backend-ops has nothing to test: that is reported as a SKIP
 #      (the plugin must still load), and becomes a real check once the plugin registers RKNPU0.
 # Exit status non-zero when any check fails. Timings under qemu say nothing about the board.
@@ -28,6 +29,9 @@ bin=$(ROSENBLATT_ARCH=aarch64 scripts/upstream.sh prefix) ||
 plugin="$out/libggml-rknpu.so"
 step_timeout=${ROSENBLATT_AARCH64_TIMEOUT:-600}     # seconds per binary
 mulmat_filter=${ROSENBLATT_MULMAT_FILTER-'type_a=(f32|f16|q8_0|q4_0|q4_K|q6_K),type_b=f32,m=[0-9]{1,3},n=[0-9]+,k=[0-9]+,bs=\[1,1\],nr=\[1,1\],per=\[0,1,2,3\],k_v=0,o=1'}
+# MUL_MAT_ID: 4 experts, 2 per token, 17 and 32 tokens (8.5 and 16 rows per expert on average: at the default
+# RKNPU_MIN_BATCH of 8 some experts run on the NPU and some on the CPU), b per slot and broadcast.
+mulmatid_filter=${ROSENBLATT_MULMATID_FILTER-'type_a=(f16|q8_0|q4_0),type_b=f32,n_mats=4,n_used=2,b=[01],m=512,n=(17|32),k=256'}
 
 sysroot=/usr/aarch64-linux-gnu
 case "$(uname -m)" in
@@ -143,37 +147,42 @@ else
   not_ok "glue-bench: exit $rc"; diag <"$tmp/glue.txt"
 fi
 
-# 4. test-backend-ops MUL_MAT with the plugin on the sim.
-tbo_args=(-o MUL_MAT -b RKNPU0)
-[ -n "$mulmat_filter" ] && tbo_args+=(-p "$mulmat_filter")
-echo "# test-backend-ops ${tbo_args[*]}"
-set +e
-target GGML_BACKEND_PATH="$plugin" RKNPU_DEVICE=sim "$bin/test-backend-ops" "${tbo_args[@]}" >"$tmp/tbo.out" 2>&1
-rc=$?
-set -e
-desc="test-backend-ops -o MUL_MAT -b RKNPU0"
-[ -n "$mulmat_filter" ] && desc="$desc (reduced set)"
-if grep -q 'loaded RKNPU backend from' "$tmp/tbo.out"; then ok "test-backend-ops loads the plugin"
-else not_ok "test-backend-ops loads the plugin"; tail -20 "$tmp/tbo.out" | diag; fi
-if grep -qE '^Backend [0-9]+/[0-9]+: RKNPU0$' "$tmp/tbo.out" &&
-   ! grep -A1 -E '^Backend [0-9]+/[0-9]+: RKNPU0$' "$tmp/tbo.out" | grep -q '^  Skipping'; then
-  # A real run: every selected case must pass (or be reported unsupported), none may fail.
-  # The status line names the backend (RKNPU), not the device (RKNPU0); only one backend is tested.
-  summary=$(grep -oE '^  [0-9]+/[0-9]+ tests passed' "$tmp/tbo.out" | tail -1 | sed 's/^ *//')
-  passed=${summary%%/*} total=$(echo "$summary" | sed -E 's|^[0-9]+/([0-9]+).*|\1|')
-  unsupported=$(grep -c 'not supported' "$tmp/tbo.out" || true)
-  if [ "$rc" = 0 ] && grep -qE '^  Backend [^ ]+: .*OK' "$tmp/tbo.out" && [ -n "$summary" ] &&
-     [ "$passed" = "$total" ]; then
-    ok "$desc: $summary ($unsupported not supported by the device), 0 failures"
+# 4. test-backend-ops MUL_MAT and MUL_MAT_ID with the plugin on the sim (reduced sets under qemu).
+# backend_ops OP FILTER: one run; every selected case must pass or be reported unsupported, none may fail.
+backend_ops() {
+  local op=$1 filter=$2 tbo_args=(-o "$1" -b RKNPU0)
+  [ -n "$filter" ] && tbo_args+=(-p "$filter")
+  echo "# test-backend-ops ${tbo_args[*]}"
+  set +e
+  target GGML_BACKEND_PATH="$plugin" RKNPU_DEVICE=sim "$bin/test-backend-ops" "${tbo_args[@]}" >"$tmp/tbo.out" 2>&1
+  local rc=$?
+  set -e
+  local desc="test-backend-ops -o $op -b RKNPU0"
+  [ -n "$filter" ] && desc="$desc (reduced set)"
+  if grep -q 'loaded RKNPU backend from' "$tmp/tbo.out"; then ok "$desc: loads the plugin"
+  else not_ok "$desc: loads the plugin"; tail -20 "$tmp/tbo.out" | diag; fi
+  if grep -qE '^Backend [0-9]+/[0-9]+: RKNPU0$' "$tmp/tbo.out" &&
+     ! grep -A1 -E '^Backend [0-9]+/[0-9]+: RKNPU0$' "$tmp/tbo.out" | grep -q '^  Skipping'; then
+    # A real run. The status line names the backend (RKNPU), not the device (RKNPU0); only one backend is tested.
+    local summary passed total unsupported
+    summary=$(grep -oE '^  [0-9]+/[0-9]+ tests passed' "$tmp/tbo.out" | tail -1 | sed 's/^ *//')
+    passed=${summary%%/*} total=$(echo "$summary" | sed -E 's|^[0-9]+/([0-9]+).*|\1|')
+    unsupported=$(grep -c 'not supported' "$tmp/tbo.out" || true)
+    if [ "$rc" = 0 ] && grep -qE '^  Backend [^ ]+: .*OK' "$tmp/tbo.out" && [ -n "$summary" ] &&
+       [ "$passed" = "$total" ] && [ "$total" -gt 0 ]; then
+      ok "$desc: $summary ($unsupported not supported by the device), 0 failures"
+    else
+      not_ok "$desc: exit $rc, ${summary:-no summary}"; grep -E 'FAIL' "$tmp/tbo.out" | head -20 | diag; tail -5 "$tmp/tbo.out" | diag
+    fi
+  elif [ "$rc" = 0 ]; then
+    skip "$desc" "the plugin registers no RKNPU0 device"
+    grep -E '^RKNPU:' "$tmp/tbo.out" | diag || true
   else
-    not_ok "$desc: exit $rc, ${summary:-no summary}"; grep -E 'FAIL' "$tmp/tbo.out" | head -20 | diag; tail -5 "$tmp/tbo.out" | diag
+    not_ok "$desc: exit $rc"; tail -20 "$tmp/tbo.out" | diag
   fi
-elif [ "$rc" = 0 ]; then
-  skip "$desc" "the plugin registers no RKNPU0 device yet (MUL_MAT offload not built)"
-  grep -E '^RKNPU:' "$tmp/tbo.out" | diag || true
-else
-  not_ok "$desc: exit $rc"; tail -20 "$tmp/tbo.out" | diag
-fi
+}
+backend_ops MUL_MAT "$mulmat_filter"
+backend_ops MUL_MAT_ID "$mulmatid_filter"
 
 echo "1..$n"
 [ "$failed" = 0 ] || { echo "# $failed of $n failed"; exit 1; }

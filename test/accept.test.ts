@@ -95,6 +95,12 @@ t.test('accept --sim --quick end to end', (t) => {
     ['int8/1', 'int8/2', 'int8/3', 'fp16/1', 'fp16/2', 'fp16/3'],
   );
   t.ok(st.probe.figures.runs.every((x: any) => x.ok && x.driver === 'npusim'));
+  t.same(
+    st.probe.figures.concurrent.map((x: any) => x.ok),
+    [true, true],
+    'two probe processes at once, both ok',
+  );
+  t.match(st.probe.summary, /two processes at once ok/);
   t.ok(st.gemm.figures.cases > 0);
   t.equal(st.gemm.figures.int_mismatches, 0, 'GEMM int32 results bit-exact');
   t.ok(st.gemm.figures.int_compared > 0);
@@ -140,6 +146,8 @@ t.test('accept --sim --quick end to end', (t) => {
     for (const f of s.files) t.ok(fs.statSync(path.join(out, f)).size > 0, `raw output ${f} saved`);
   t.match(fs.readFileSync(path.join(out, 'test-backend-ops.txt'), 'utf8'), /tests passed/);
   t.match(fs.readFileSync(path.join(out, 'probe-int8-3core.txt'), 'utf8'), /"tool":"npu-probe"/);
+  for (const p of ['a', 'b'])
+    t.match(fs.readFileSync(path.join(out, `probe-int8-3core-concurrent-${p}.txt`), 'utf8'), /"ok":true/);
 
   // plots
   t.same(

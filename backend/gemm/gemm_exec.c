@@ -268,8 +268,8 @@ struct act_part {
     const struct rk_wlayout *L;
     const float *X;
     int64_t ldx, M, m0, m1;
-    bool packed; /* the plan's K-slices are packed (rk_plan_slices_packed) */
-    int bad;     /* 1 + first non-finite row */
+    bool packed;   /* the plan's K-slices are packed (rk_plan_slices_packed) */
+    int nonfinite; /* rows holding a NaN or an infinity */
     int64_t cpu_ns;
 };
 
@@ -289,13 +289,12 @@ static void *act_part_run(void *arg)
     }
     bool packed = a->packed;
     uint8_t *dst = (packed ? a->e->xq : (uint8_t *)a->e->scratch[0].a->map) + a->m0 * row_bytes;
-    int bad = (rk_mode_int8(L->mode) ? rk_act_quant_i8_simd : rk_act_quant_f16_simd)(X, rows, ldx, L->K, L->Kpad, dst,
-                                                                                     a->e->sx + a->m0);
-    a->bad = bad ? (int)(bad + a->m0) : 0;
+    a->nonfinite = (rk_mode_int8(L->mode) ? rk_act_quant_i8_simd : rk_act_quant_f16_simd)(X, rows, ldx, L->K, L->Kpad,
+                                                                                          dst, a->e->sx + a->m0);
     if (packed) {
         /* slice s: a region at M·k0[s] elements, rows of kpad[s] (rk_plan_task_offsets); the row padding
          * lands in the last slice */
-        for (uint32_t c = 0; c < L->cores && !bad; c++)
+        for (uint32_t c = 0; c < L->cores; c++)
             for (uint32_t s = 0; s < L->slices; s++) {
                 size_t len = (size_t)L->kpad[s] * L->bpe;
                 uint8_t *region = (uint8_t *)a->e->scratch[c].a->map + (size_t)a->M * L->k0[s] * L->bpe;
@@ -303,7 +302,7 @@ static void *act_part_run(void *arg)
                     memcpy(region + (size_t)m * len, a->e->xq + (size_t)m * row_bytes + (size_t)L->k0[s] * L->bpe, len);
             }
     } else {
-        for (uint32_t c = 1; c < L->cores && !bad; c++)
+        for (uint32_t c = 1; c < L->cores; c++)
             memcpy((uint8_t *)a->e->scratch[c].a->map + a->m0 * row_bytes, dst, (size_t)rows * row_bytes);
     }
     a->cpu_ns = thread_cpu_ns() - c0;
@@ -314,6 +313,7 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
                     float *Y, int64_t ldy, struct rk_gemm_stats *stats, int32_t *acc)
 {
     int64_t t_entry = npu_monotonic_ns(), t0;
+    e->sx_rows = 0;
     if (!w || w->e != e) return rk_gemm_fail(e, -EINVAL, "weight does not belong to this engine");
     const struct rk_wlayout *L = &w->L;
     if (M < 1 || M > RK_GEMM_M_MAX)
@@ -372,7 +372,7 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
     int64_t dl = npu_deadline_after_ms(BO_WAIT_MS);
     for (uint32_t c = 0; c < L->cores && !rc; c++)
         if ((rc = npu_bo_prep(e->scratch[c].a, dl))) rk_gemm_fail(e, rc, "A BO prep, core %u: %s", c, npu_last_error());
-    int bad = 0;
+    int64_t nonfinite = 0;
     int64_t part_cpu = 0, part0_cpu = 0; /* the slowest share; share 0 ran on this thread */
     if (!rc) {
         /* Rows in parallel (one thread per core's share) once there is enough work to pay for threads. */
@@ -395,7 +395,7 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
         act_part_run(&parts[0]);
         for (uint32_t i = 0; i < nparts; i++) {
             if (started[i]) pthread_join(th[i], NULL);
-            if (parts[i].bad && !bad) bad = parts[i].bad;
+            nonfinite += parts[i].nonfinite;
             part_cpu = parts[i].cpu_ns > part_cpu ? parts[i].cpu_ns : part_cpu;
         }
         part0_cpu = parts[0].cpu_ns;
@@ -406,7 +406,6 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
     }
     int rc2 = npu_bo_fini(a0);
     if (!rc && rc2) rc = rk_gemm_fail(e, rc2, "A BO fini: %s", npu_last_error());
-    if (bad) rc = rk_gemm_fail(e, -EINVAL, "activation row %d holds a NaN or an infinity", bad - 1);
     if (rc) {
         rk_plan_free(&p);
         return rc;
@@ -462,8 +461,13 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
                                   p.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_PESSIMISTIC]},
                 .model_max_job_ns = p.max_job_ns,
                 .reuse_tasks = p.reuse_tasks,
+                .nonfinite_rows = (uint32_t)nonfinite,
         };
     }
+    /* Rows with a NaN or an infinity went to the NPU as zeros and read out as NaN (act_quant.c); the caller
+     * decides what they should hold (the plugin: what ggml's CPU path computes), rk_gemm_nonfinite_rows names
+     * them until the next run. */
+    if (!rc) e->sx_rows = M;
     rk_plan_free(&p);
     return rc;
 }
@@ -472,4 +476,15 @@ int rk_gemm_run(struct rk_gemm_engine *e, const struct rk_weight *w, const float
                 int64_t ldy, struct rk_gemm_stats *stats)
 {
     return rk_gemm_run_acc(e, w, X, M, ldx, Y, ldy, stats, NULL);
+}
+
+int64_t rk_gemm_nonfinite_rows(const struct rk_gemm_engine *e, int64_t *rows, int64_t cap)
+{
+    int64_t n = 0;
+    for (int64_t m = 0; m < e->sx_rows; m++)
+        if (isnan(e->sx[m])) {
+            if (n < cap) rows[n] = m;
+            n++;
+        }
+    return n;
 }

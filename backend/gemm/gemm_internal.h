@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <string.h>
 
 #include "npu_envelope.h"
 #include "npu_limits.h"
@@ -179,7 +180,15 @@ uint32_t rk_hadamard_block(uint32_t K);
 void rk_hadamard_rows(float *x, int64_t rows, int64_t ld, uint32_t K, uint32_t B);
 
 /* ---- activations: rows of X into the row-major A layout (stride Kpad, zero padding K..Kpad) ----
- * Return 0, or 1 + the row index of a non-finite row (-> -EINVAL by the caller). */
+ * A row holding a NaN or an infinity is no input for the NPU: its A row is written as zeros and its s_x as
+ * NaN, so its Y row reads out as NaN; the caller learns which rows from s_x (rk_gemm_nonfinite_rows). The
+ * other rows are quantized as usual. Return the number of such rows (0 normally). */
+static inline int rk_act_row_nonfinite(void *a_row, size_t bytes, float *sx)
+{
+    memset(a_row, 0, bytes);
+    *sx = NAN;
+    return 1;
+}
 typedef int (*rk_act_quant_fn)(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx);
 int rk_act_quant_i8_ref(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx);
 int rk_act_quant_f16_ref(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx);
@@ -213,9 +222,10 @@ struct rk_gemm_engine {
     uint32_t cores;
     struct npu_device *dev[NPU_CORES];
     struct rk_core_scratch scratch[NPU_CORES];
-    float *sx; /* per-row activation scales, grown as needed */
+    float *sx; /* per-row activation scales, grown as needed; NaN for a non-finite row */
     size_t sx_cap;
-    float *xrot; /* int8-had: rotated copy of X */
+    int64_t sx_rows; /* rows of sx the last run quantized (rk_gemm_nonfinite_rows) */
+    float *xrot;     /* int8-had: rotated copy of X */
     size_t xrot_cap;
     uint8_t *xq; /* packed K-slices: quantized full-width rows, scattered into the slices' A regions */
     size_t xq_cap;
@@ -226,7 +236,9 @@ struct rk_gemm_engine {
 struct rk_weight {
     struct rk_gemm_engine *e;
     struct rk_wlayout L;
-    float *scale; /* N per-output-channel scales */
+    float *scale;        /* N per-output-channel scales */
+    size_t scale_cap;    /* ephemeral weights (rk_weight_load): scales allocated */
+    int64_t fill_cpu_ns; /* the last conversion: thread CPU time of the slowest core's share */
     struct npu_bo *b[NPU_CORES];
     struct rk_weight_info info;
 };

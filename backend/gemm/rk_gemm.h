@@ -79,10 +79,17 @@ int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, const struct 
 const struct npu_envelope *rk_gemm_envelope(const struct rk_gemm_engine *e);
 
 /* Prepare a resident weight: row n of K values is at data + n·row_bytes, decoded by to_float (ggml's
- * type_traits->to_float, or NULL for plain f32 rows). Quantize/convert, pad, pack, place in each core's BOs. */
+ * type_traits->to_float, or NULL for plain f32 rows). Quantize/convert, pad, pack, place in each core's BOs.
+ * A row holding a NaN or an infinity is refused with -EDOM (here and in rk_weight_load), so callers can tell
+ * non-finite data from other errors. */
 int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int64_t N, size_t row_bytes,
                       rk_row_to_float to_float, enum rk_gemm_mode mode, struct rk_weight **out);
 void rk_weight_free(struct rk_weight *w);
+/* An ephemeral weight: an operand that changes every call (attention's K and V rows read from the KV cache),
+ * converted and packed per call like rk_weight_prepare into BOs kept from call to call (grown as needed).
+ * *w NULL: created; otherwise re-laid out for this shape and refilled. Free it with rk_weight_free. */
+int rk_weight_load(struct rk_gemm_engine *e, struct rk_weight **w, const void *data, int64_t K, int64_t N,
+                   size_t row_bytes, rk_row_to_float to_float, enum rk_gemm_mode mode);
 
 struct rk_weight_info {
     int64_t K, N;
@@ -90,6 +97,7 @@ struct rk_weight_info {
     uint64_t npu_bytes;        /* packed weight bytes on the NPU (all cores, incl. padding) */
     double bytes_per_weight;   /* npu_bytes / (K·N), plus the f32 scales */
     double prep_seconds;       /* decode + quantize + pack (measured) */
+    double prep_cpu_seconds;   /* the same as thread CPU time of the slowest core's share (shares run in parallel) */
     double weights_per_second; /* K·N / prep_seconds */
     uint32_t k_slices;         /* fixed at prepare time */
 };
@@ -115,14 +123,20 @@ struct rk_gemm_stats {
     uint64_t model_ns_200[NPU_MODEL_BOUNDS], model_ns_1000[NPU_MODEL_BOUNDS];
     uint64_t model_max_job_ns; /* MODEL: the longest job, pessimistic at the split clock (vs the job timeout) */
     uint32_t reuse_tasks;      /* tasks that reuse CBUF weights (WEIGHT_REUSE) */
+    uint32_t nonfinite_rows;   /* rows of X holding a NaN or an infinity: not run on the NPU, NaN in Y */
 };
 
 #define RK_GEMM_M_MAX 65535 /* rows of X per rk_gemm_run */
 
 /* Y[m·ldy + n] = Σ_k X[m·ldx + k] · W[n][k] for m < M (1..RK_GEMM_M_MAX), n < N. Returns 0 or -errno
- * (reason: rk_gemm_last_error). stats may be NULL. */
+ * (reason: rk_gemm_last_error). stats may be NULL. A row of X holding a NaN or an infinity is not an NPU
+ * input (int8 and fp16 have no such values): it is left out, its Y row is all NaN, and the other rows are
+ * computed as usual; stats->nonfinite_rows counts such rows and rk_gemm_nonfinite_rows names them. */
 int rk_gemm_run(struct rk_gemm_engine *e, const struct rk_weight *w, const float *X, int64_t M, int64_t ldx, float *Y,
                 int64_t ldy, struct rk_gemm_stats *stats);
+/* The rows of X the last successful rk_gemm_run on this engine left out as non-finite: their number, and
+ * the first `cap` of them in ascending order in rows. Call it before the engine's next run. */
+int64_t rk_gemm_nonfinite_rows(const struct rk_gemm_engine *e, int64_t *rows, int64_t cap);
 
 /* Print the plan rk_gemm_run would use for this weight and M (tiles, slices, jobs, bytes, MODEL times). */
 int rk_gemm_explain(struct rk_gemm_engine *e, const struct rk_weight *w, int64_t M, FILE *out);

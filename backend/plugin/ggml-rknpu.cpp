@@ -2,20 +2,25 @@
 //
 // Reads top-down like ggml's small backends (docs/style.md §1): device selection, the MUL_MAT kernel, the
 // backend (stream), the device with its placement policy, the registry, the dynamic-loading entry
-// points. The settings (RKNPU_DEVICE, RKNPU_MODE, RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ, RKNPU_ENVELOPE,
-// RKNPU_PROFILE) and the board profile are read in rknpu-config.cpp, the buffer type lives in
+// points. MUL_MAT_ID (mixture of experts) is in rknpu-mul-mat-id.cpp. The settings (RKNPU_DEVICE, RKNPU_MODE,
+// RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ, RKNPU_ENVELOPE, RKNPU_PROFILE) and the board profile are read in
+// rknpu-config.cpp, the buffer type lives in
 // rknpu-buffer.cpp, the extra entry points reached through get_proc_address are declared in ggml-rknpu.h. Registry, device and buffer type are static
 // singletons: every ggml_backend_load_all() dlopens the plugin again and must get the same objects
 // back (docs/hardware/ggml-backend.md §1.7).
 
+#include "rknpu-attention.h"
 #include "rknpu-common.h"
 
 #include "ggml-impl.h"
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <sys/utsname.h>
+
+#include <vector>
 
 // Quantized weights (Q4_K, Q8_0, ...) carry at most 8 bits of precision, so int8 loses little and
 // runs at the full MAC rate; float weights (F32, F16, BF16) would lose precision they have, so they
@@ -136,10 +141,12 @@ struct rknpu_plugin {
         // A config error is an ERROR: the user asked for something that cannot be had. The stock
         // tools go on on the CPU; the CLI reads the status and refuses.
         if (present) {
-            GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s for batches >= %lld tokens; %s\n", RKNPU_NAME,
-                          dev.description.c_str(),
+            GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s, attention (KQ/KQV, FLASH_ATTN_EXT) in %s, for batches "
+                          ">= %lld tokens; %s\n",
+                          RKNPU_NAME, dev.description.c_str(),
                           dev.config.mode_forced ? rk_gemm_mode_name(dev.config.mode) : "int8 (fp16 for float weights)",
-                          (long long)dev.config.min_batch, dev.envelope_note.c_str());
+                          rk_gemm_mode_name(rknpu_attention_mode(dev)), (long long)dev.config.min_batch,
+                          dev.envelope_note.c_str());
         } else if (config_error) {
             GGML_LOG_ERROR("%s: %s; no device registered\n", RKNPU_NAME, why.c_str());
         } else {
@@ -149,6 +156,7 @@ struct rknpu_plugin {
 
     ~rknpu_plugin()
     {
+        rknpu_attention_free(dev);
         rk_gemm_close(dev.engine); // models using it must be freed before the plugin is unloaded
     }
 };
@@ -163,7 +171,10 @@ static rknpu_plugin &rknpu_get_plugin(void)
 // MUL_MAT: dst[N, M] = src1[K, M] · src0[K, N]ᵀ with src0 a prepared weight (docs/hardware/ggml-backend.md §3.2)
 // ---------------------------------------------------------------------------------------------
 
-static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
+struct rknpu_backend_context;
+static ggml_backend_t rknpu_cpu_backend(rknpu_backend_context &ctx, const char *what);
+
+static ggml_status rknpu_mul_mat(rknpu_backend_context &ctx, rknpu_device_context &dev, ggml_tensor *dst)
 {
     const ggml_tensor *src0 = dst->src[0];
     const ggml_tensor *src1 = dst->src[1];
@@ -174,10 +185,15 @@ static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
     const int64_t K = src0->ne[0];
     const int64_t M = ggml_nrows(src1); // src0 is 2-D, so src1's batches are one [K, M] matrix
     rk_gemm_stats st = {};
-    std::lock_guard<std::mutex> lock(dev.mutex);
+    std::unique_lock<std::mutex> lock(dev.mutex);
     int rc = rk_gemm_run(dev.engine, sc->weight, (const float *)src1->data, M, src1->nb[1] / sizeof(float),
                          (float *)dst->data, dst->nb[1] / sizeof(float), &st);
     dev.n_matmuls++;
+    std::vector<int64_t> nonfinite;
+    if (rc == 0 && st.nonfinite_rows) { // named until the engine's next run, which the lock holds off
+        nonfinite.resize(st.nonfinite_rows);
+        rk_gemm_nonfinite_rows(dev.engine, nonfinite.data(), (int64_t)nonfinite.size());
+    }
     if (rc != 0) {
         // An NPU failure ends this inference with an error; it never falls back to the CPU.
         dev.n_failures++;
@@ -185,6 +201,24 @@ static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
                        (long long)K, (long long)src0->ne[1], (long long)M, rk_gemm_last_error(dev.engine));
         return GGML_STATUS_FAILED;
     }
+    rknpu_count_run(dev, st);
+    lock.unlock();
+    if (!nonfinite.empty()) {
+        // Not an NPU fault: the rows the CPU path would have computed, from ggml's own bytes (rknpu-nonfinite.cpp).
+        ggml_backend_t cpu = rknpu_cpu_backend(ctx, "a MUL_MAT with activation rows holding a NaN or an infinity");
+        ggml_status cst = cpu ? rknpu_nonfinite_rows_on_cpu(cpu, dst, nonfinite.data(), (int64_t)nonfinite.size())
+                              : GGML_STATUS_FAILED;
+        if (cst != GGML_STATUS_SUCCESS) {
+            GGML_LOG_ERROR("%s: MUL_MAT %s: the CPU backend failed on its %zu non-finite activation rows\n", RKNPU_NAME,
+                           dst->name, nonfinite.size());
+            return cst;
+        }
+    }
+    return GGML_STATUS_SUCCESS;
+}
+
+void rknpu_count_run(rknpu_device_context &dev, const rk_gemm_stats &st)
+{
     dev.n_tasks += st.tasks;
     dev.n_jobs += st.jobs;
     dev.glue_ns += st.glue_ns;
@@ -194,7 +228,6 @@ static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
         dev.model_ns_1000[b] += st.model_ns_1000[b];
     }
     dev.n_reuse_tasks += st.reuse_tasks;
-    return GGML_STATUS_SUCCESS;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,6 +245,22 @@ struct rknpu_backend_context {
 };
 
 static bool rknpu_mul_mat_supported(const rknpu_device_context &dev, const ggml_tensor *op);
+
+// The nodes this backend runs on the NPU: MUL_MAT with a resident weight, MUL_MAT with a per-call src0
+// (attention without flash attention), FLASH_ATTN_EXT, MUL_MAT_ID (experts, rknpu-mul-mat-id.cpp).
+static bool rknpu_node_on_npu(const rknpu_device_context &dev, const ggml_tensor *node)
+{
+    switch (node->op) {
+    case GGML_OP_MUL_MAT:
+        return rknpu_mul_mat_supported(dev, node) || rknpu_attn_mul_mat_supported(dev, node);
+    case GGML_OP_FLASH_ATTN_EXT:
+        return rknpu_flash_attn_supported(dev, node);
+    case GGML_OP_MUL_MAT_ID:
+        return rknpu_mul_mat_id_supported(dev, node);
+    default:
+        return false;
+    }
+}
 
 static const char *ggml_backend_rknpu_get_name(ggml_backend_t backend)
 {
@@ -235,15 +284,16 @@ static bool rknpu_is_noop(const ggml_tensor *node)
            node->op == GGML_OP_PERMUTE || node->op == GGML_OP_TRANSPOSE;
 }
 
-static ggml_status rknpu_compute_on_cpu(rknpu_backend_context &ctx, ggml_cgraph *cgraph, int i0, int i1)
+// The CPU backend this backend hands work to, created on first need with llama.cpp's thread count; nullptr
+// (logged, with what needed it) when no CPU backend is loaded.
+static ggml_backend_t rknpu_cpu_backend(rknpu_backend_context &ctx, const char *what)
 {
     if (!ctx.cpu) {
         ggml_backend_dev_t cpu_dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
         ctx.cpu = cpu_dev ? ggml_backend_dev_init(cpu_dev, nullptr) : nullptr;
         if (!ctx.cpu) {
-            GGML_LOG_ERROR("%s: a node that is not a matmul reached the NPU backend and no CPU backend is loaded\n",
-                           RKNPU_NAME);
-            return GGML_STATUS_FAILED;
+            GGML_LOG_ERROR("%s: %s needs the CPU backend and none is loaded\n", RKNPU_NAME, what);
+            return nullptr;
         }
         auto set_threads = (ggml_backend_set_n_threads_t)ggml_backend_reg_get_proc_address(
                 ggml_backend_dev_backend_reg(cpu_dev), "ggml_backend_set_n_threads");
@@ -251,18 +301,52 @@ static ggml_status rknpu_compute_on_cpu(rknpu_backend_context &ctx, ggml_cgraph 
             set_threads(ctx.cpu, ctx.n_threads);
         }
     }
+    return ctx.cpu;
+}
+
+static ggml_status rknpu_compute_on_cpu(rknpu_backend_context &ctx, ggml_cgraph *cgraph, int i0, int i1)
+{
+    if (!rknpu_cpu_backend(ctx, "a node that is not a matmul")) {
+        return GGML_STATUS_FAILED;
+    }
     ggml_cgraph view = ggml_graph_view(cgraph, i0, i1);
     return ggml_backend_graph_compute(ctx.cpu, &view);
 }
 
+// Node i on the NPU. An input holding a NaN or an infinity is no NPU fault (int8 and fp16 cannot carry it):
+// a MUL_MAT with a resident weight gets the CPU backend's values in just those rows (rknpu_mul_mat); in the
+// attention and expert paths rows mix inside the node, so when they met one (rknpu_nonfinite_note) the whole
+// node is recomputed by the CPU backend, which gives those rows exactly what the CPU path gives.
+static ggml_status rknpu_node_compute(rknpu_backend_context &ctx, ggml_cgraph *cgraph, int i)
+{
+    rknpu_device_context &dev = *ctx.dev;
+    ggml_tensor *node = ggml_graph_node(cgraph, i);
+    if (node->op == GGML_OP_MUL_MAT && rknpu_mul_mat_supported(dev, node)) {
+        return rknpu_mul_mat(ctx, dev, node);
+    }
+    rknpu_nonfinite_take(); // what is noted from here on is this node's
+    ggml_status st = GGML_STATUS_FAILED;
+    if (node->op == GGML_OP_FLASH_ATTN_EXT) {
+        st = rknpu_flash_attn(dev, node);
+    } else if (node->op == GGML_OP_MUL_MAT) {
+        st = rknpu_attn_mul_mat(dev, node);
+    } else if (ggml_backend_t cpu = rknpu_cpu_backend(ctx, "MUL_MAT_ID (experts below the NPU batch)")) {
+        st = rknpu_mul_mat_id(dev, cpu, node);
+    }
+    return rknpu_nonfinite_take() ? rknpu_compute_on_cpu(ctx, cgraph, i, i + 1) : st;
+}
+
+// The matmuls this backend runs itself: accepted MUL_MATs and MUL_MAT_IDs.
 static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml_cgraph *cgraph)
 {
     auto &ctx = *(rknpu_backend_context *)backend->context;
     const int n = ggml_graph_n_nodes(cgraph);
-    int cpu_0 = -1; // start of a run of nodes for the CPU
+    int cpu_0 = -1;                     // start of a run of nodes for the CPU
+    int n_mul_mat = 0, n_mmid = 0;      // what ran here, for the debug line below
+    const ggml_tensor *first = nullptr; // the first of them
     for (int i = 0; i <= n; i++) {
         ggml_tensor *node = i < n ? ggml_graph_node(cgraph, i) : nullptr;
-        bool on_npu = node && node->op == GGML_OP_MUL_MAT && rknpu_mul_mat_supported(*ctx.dev, node);
+        bool on_npu = node && rknpu_node_on_npu(*ctx.dev, node);
         bool on_cpu = node && !on_npu && !rknpu_is_noop(node) && (node->flags & GGML_TENSOR_FLAG_COMPUTE);
         if (on_cpu && cpu_0 < 0) {
             cpu_0 = i;
@@ -275,11 +359,21 @@ static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml
             cpu_0 = -1;
         }
         if (on_npu && (node->flags & GGML_TENSOR_FLAG_COMPUTE)) {
-            ggml_status st = rknpu_mul_mat(*ctx.dev, node);
+            ggml_status st = rknpu_node_compute(ctx, cgraph, i);
             if (st != GGML_STATUS_SUCCESS) {
                 return st;
             }
+            (node->op == GGML_OP_MUL_MAT_ID ? n_mmid : n_mul_mat)++;
+            first = first ? first : node;
         }
+    }
+    // With ggml's scheduler debugging on (GGML_SCHED_DEBUG, shown by the stock tools with -v), which matmuls of
+    // each graph the NPU ran, and on how many rows (a prefill's batch; decode's single rows stay with the CPU).
+    static const bool sched_debug = getenv("GGML_SCHED_DEBUG") != nullptr;
+    if (first && sched_debug) {
+        GGML_LOG_DEBUG("%s: graph of %d nodes: %d MUL_MAT/attention and %d MUL_MAT_ID on the NPU, the first %s with "
+                       "%lld rows\n",
+                       RKNPU_NAME, n, n_mul_mat, n_mmid, first->name, (long long)ggml_nrows(first->src[1]));
     }
     return GGML_STATUS_SUCCESS;
 }
@@ -377,12 +471,7 @@ static ggml_backend_buffer_type_t ggml_backend_rknpu_device_get_buffer_type(ggml
     GGML_UNUSED(dev);
 }
 
-// The placement policy (docs/hardware/ggml-backend.md §2.1, §3.3): weights are placed by probing this with M=512,
-// and the scheduler asks it again for every graph. Only real, contiguous 2-D weights of a convertible type
-// in our buffer type (or not yet allocated: a capability probe), with F32 activations. KV-cache
-// views (KQ, KQV) are declined, and so are batches below min_batch, which then run on the CPU from
-// ggml's own bytes.
-static bool rknpu_mul_mat_supported(const rknpu_device_context &dev, const ggml_tensor *op)
+bool rknpu_weight_op_supported(const rknpu_device_context &dev, const ggml_tensor *op)
 {
     const ggml_tensor *src0 = op->src[0];
     const ggml_tensor *src1 = op->src[1];
@@ -397,19 +486,31 @@ static bool rknpu_mul_mat_supported(const rknpu_device_context &dev, const ggml_
     if (mode == RK_GEMM_INT8 && prec_src1 != GGML_PREC_UNDEFINED && prec_src1 < GGML_PREC_Q8) {
         return false; // the graph forbids 8-bit activations
     }
-    if (src0->view_src != nullptr || !ggml_is_contiguous(src0) || src0->ne[2] != 1 || src0->ne[3] != 1) {
+    if (src0->view_src != nullptr || !ggml_is_contiguous(src0) || src0->ne[3] != 1 ||
+        !rknpu_is_weight_type(src0->type)) {
         return false;
     }
-    if (!rknpu_is_weight_type(src0->type) || !ggml_is_contiguous(src1) || !ggml_is_contiguous(op)) {
+    if (src0->buffer && (src0->buffer->buft != ggml_backend_rknpu_buffer_type() ||
+                         ggml_backend_buffer_get_usage(src0->buffer) == GGML_BACKEND_BUFFER_USAGE_COMPUTE)) {
+        return false; // not a resident weight (a per-call src0 may still run: rknpu_attn_mul_mat_supported)
+    }
+    return rk_gemm_supports(src0->ne[0], src0->ne[1], mode, rk_gemm_envelope(dev.engine), nullptr, 0) == 0;
+}
+
+// The placement policy (docs/hardware/ggml-backend.md §2.1, §3.3): weights are placed by probing this with M=512,
+// and the scheduler asks it again for every graph. Only real, contiguous 2-D weights of a convertible type
+// in our buffer type (or not yet allocated: a capability probe), with F32 activations, and batches of at least
+// min_batch; smaller ones run on the CPU from ggml's own bytes. A src0 that is not such a weight (KV-cache
+// views in KQ/KQV, permuted or broadcast operands) is the per-call path of rknpu-attention.cpp.
+static bool rknpu_mul_mat_supported(const rknpu_device_context &dev, const ggml_tensor *op)
+{
+    if (!rknpu_weight_op_supported(dev, op) || op->src[0]->ne[2] != 1) {
         return false;
     }
-    if (src0->buffer && src0->buffer->buft != ggml_backend_rknpu_buffer_type()) {
+    if (!ggml_is_contiguous(op->src[1]) || !ggml_is_contiguous(op)) {
         return false;
     }
-    if (rk_gemm_supports(src0->ne[0], src0->ne[1], mode, rk_gemm_envelope(dev.engine), nullptr, 0) != 0) {
-        return false;
-    }
-    return ggml_nrows(src1) >= dev.config.min_batch;
+    return ggml_nrows(op->src[1]) >= dev.config.min_batch;
 }
 
 static bool ggml_backend_rknpu_device_supports_op(ggml_backend_dev_t dev, const ggml_tensor *op)
@@ -422,7 +523,9 @@ static bool ggml_backend_rknpu_device_supports_op(ggml_backend_dev_t dev, const 
     case GGML_OP_TRANSPOSE:
         return true; // test-backend-ops asks about every tensor, leaves included (docs/hardware/ggml-backend.md §3.3)
     case GGML_OP_MUL_MAT:
-        return rknpu_mul_mat_supported(*(rknpu_device_context *)dev->context, op);
+    case GGML_OP_MUL_MAT_ID:
+    case GGML_OP_FLASH_ATTN_EXT:
+        return rknpu_node_on_npu(*(rknpu_device_context *)dev->context, op);
     default:
         return false;
     }
@@ -488,7 +591,12 @@ static bool ggml_backend_rknpu_get_stats(ggml_backend_rknpu_stats *out)
             .model_ms_1000_opt = p.dev.model_ns_1000[NPU_MODEL_OPTIMISTIC] / 1e6,
             .model_ms_1000_pess = p.dev.model_ns_1000[NPU_MODEL_PESSIMISTIC] / 1e6,
             .reuse_tasks = p.dev.n_reuse_tasks,
-            .model_source = {}};
+            .model_source = {},
+            .expert_matmuls = p.dev.n_expert_matmuls,
+            .expert_cpu_matmuls = p.dev.n_expert_cpu_matmuls,
+            .attention_ops = p.dev.n_attn_ops,
+            .attention_matmuls = p.dev.n_attn_matmuls,
+            .attention_host_ms = p.dev.attn_host_ns / 1e6};
     snprintf(out->model_source, sizeof out->model_source, "%s", npu_model_source());
     return true;
 }
@@ -526,13 +634,12 @@ static int ggml_backend_rknpu_sim_inject_fault(const char *spec)
     if (!p.present || !p.dev.info.is_simulator) {
         return -ENODEV;
     }
-    npu_sim_fault fault;
-    uint32_t nth = 0;
     if (!strcmp(spec, "none")) {
         return npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
     }
-    int rc = npu_sim_fault_parse(spec, &fault, &nth);
-    return rc ? rc : npu_sim_inject_fault(fault, nth);
+    npu_sim_fault_plan plan;
+    int rc = npu_sim_fault_plan_parse(spec, &plan);
+    return rc ? rc : npu_sim_inject_fault_plan(&plan);
 }
 
 // ---------------------------------------------------------------------------------------------

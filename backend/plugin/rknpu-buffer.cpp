@@ -26,7 +26,7 @@ struct rknpu_buffer_context {
     void drop_sidecars()
     {
         for (auto &it : sidecars) {
-            rk_weight_free(it.second->weight);
+            rknpu_sidecar_release(it.second.get());
         }
         sidecars.clear();
     }
@@ -38,11 +38,12 @@ struct rknpu_buffer_context {
         if (!sc) {
             sc = std::make_unique<rknpu_sidecar>();
         }
-        if (sc->type != t->type || sc->ne0 != t->ne[0] || sc->ne1 != t->ne[1]) {
+        if (sc->type != t->type || sc->ne0 != t->ne[0] || sc->ne1 != t->ne[1] || sc->ne2 != t->ne[2]) {
             sc->valid = false;
             sc->type = t->type;
             sc->ne0 = t->ne[0];
             sc->ne1 = t->ne[1];
+            sc->ne2 = t->ne[2];
         }
         return sc.get();
     }
@@ -59,11 +60,12 @@ bool rknpu_is_weight_type(ggml_type type)
     return type == GGML_TYPE_F32 || ggml_get_type_traits(type)->to_float != nullptr;
 }
 
-// Weight-like: a real 2-D leaf of a convertible type. Compute tensors (activations) never get one.
+// Weight-like: a real 2-D leaf (or a 3-D expert stack) of a convertible type. Compute tensors
+// (activations) never get one.
 static bool rknpu_wants_sidecar(ggml_backend_buffer_t buffer, const ggml_tensor *t)
 {
     return ggml_backend_buffer_get_usage(buffer) != GGML_BACKEND_BUFFER_USAGE_COMPUTE && t->view_src == nullptr &&
-           t->op == GGML_OP_NONE && t->ne[2] == 1 && t->ne[3] == 1 && rknpu_is_weight_type(t->type);
+           t->op == GGML_OP_NONE && t->ne[3] == 1 && rknpu_is_weight_type(t->type);
 }
 
 // A write to a weight's bytes (directly or through a view) makes its NPU copy stale.
@@ -76,20 +78,43 @@ static void rknpu_invalidate(rknpu_buffer_context *ctx, const ggml_tensor *t)
     }
 }
 
-int rknpu_sidecar_convert(rknpu_device_context *dev, const ggml_tensor *t, rknpu_sidecar *sc)
+void rknpu_sidecar_release(rknpu_sidecar *sc)
 {
     rk_weight_free(sc->weight);
     sc->weight = nullptr;
+    for (rk_weight *w : sc->experts) {
+        rk_weight_free(w);
+    }
+    sc->experts.clear();
     sc->valid = false;
+}
+
+int rknpu_sidecar_convert(rknpu_device_context *dev, const ggml_tensor *t, rknpu_sidecar *sc)
+{
+    // The engine serves one thread at a time (rk_gemm.h): a lazy conversion must not run beside another
+    // thread's matmul (several contexts, test-backend-ops -j). Order: the buffer's mutex, then the device's.
+    std::lock_guard<std::mutex> engine_lock(dev->mutex);
+    rknpu_sidecar_release(sc);
     // ggml's F32 has no to_float: the engine takes f32 rows as they are (rk_gemm.h)
     rk_row_to_float to_float = t->type == GGML_TYPE_F32 ? nullptr : ggml_get_type_traits(t->type)->to_float;
-    int rc = rk_weight_prepare(dev->engine, t->data, t->ne[0], t->ne[1], t->nb[1], to_float,
-                               rknpu_weight_mode(*dev, t->type), &sc->weight);
-    if (rc) {
-        GGML_LOG_ERROR("%s: converting %s (%s, %lld x %lld) for the NPU failed: %s\n", RKNPU_NAME, t->name,
-                       ggml_type_name(t->type), (long long)t->ne[1], (long long)t->ne[0],
-                       rk_gemm_last_error(dev->engine));
-        return rc;
+    const rk_gemm_mode mode = rknpu_weight_mode(*dev, t->type);
+    const bool stack = t->ne[2] > 1; // an expert stack: one NPU weight per [K, N] slab
+    for (int64_t e = 0; e < t->ne[2]; e++) {
+        rk_weight *w = nullptr;
+        int rc = rk_weight_prepare(dev->engine, (const char *)t->data + e * t->nb[2], t->ne[0], t->ne[1], t->nb[1],
+                                   to_float, mode, &w);
+        if (rc) {
+            GGML_LOG_ERROR("%s: converting %s%s (%s, %lld x %lld) for the NPU failed: %s\n", RKNPU_NAME, t->name,
+                           stack ? (" expert " + std::to_string(e)).c_str() : "", ggml_type_name(t->type),
+                           (long long)t->ne[1], (long long)t->ne[0], rk_gemm_last_error(dev->engine));
+            rknpu_sidecar_release(sc);
+            return rc;
+        }
+        if (stack) {
+            sc->experts.push_back(w);
+        } else {
+            sc->weight = w;
+        }
     }
     sc->valid = true;
     return 0;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #define RKNPU_NAME "RKNPU"
 
@@ -27,7 +28,17 @@ struct rknpu_device_context {
     double glue_ns = 0, npu_wait_ns = 0;
     double model_ns_200[NPU_MODEL_BOUNDS] = {}, model_ns_1000[NPU_MODEL_BOUNDS] = {}; // [optimistic, pessimistic]
     uint64_t n_reuse_tasks = 0;
+    // MUL_MAT_ID: experts' row groups run on the NPU (also counted in n_matmuls) and on the CPU (below min_batch)
+    uint64_t n_expert_matmuls = 0, n_expert_cpu_matmuls = 0;
+    // attention (rknpu-attention.cpp): KQ/KQV MUL_MATs and FLASH_ATTN_EXT nodes, the NPU GEMMs they ran as,
+    // and their host work outside the engine (packing the cache's K/V, gathers, the softmax)
+    uint64_t n_attn_ops = 0, n_attn_matmuls = 0;
+    double attn_host_ns = 0;
+    struct rknpu_attention *attn = nullptr; // per-call operands and scratch
 };
+
+// Adds one NPU matmul's statistics to the device's counters. Caller holds dev.mutex.
+void rknpu_count_run(rknpu_device_context &dev, const rk_gemm_stats &st);
 
 // The NPU copy of one weight. `valid` is false until converted, and again after any write to
 // tensor->data; conversion happens in set_tensor (whole writes to WEIGHTS buffers) or lazily at the
@@ -35,12 +46,20 @@ struct rknpu_device_context {
 // Sidecars are kept per buffer and found by the weight's address, not through tensor->extra:
 // rpc-server deserialises fresh tensor structs for every command. The recorded shape and type
 // guard against a different tensor at the same address.
+// A 3-D weight [K, N, n_expert] (MUL_MAT_ID's expert stack) gets one NPU weight per expert, each
+// prepared like a 2-D weight from its [K, N] slab: the NPU copy costs what n_expert 2-D weights cost.
 struct rknpu_sidecar {
-    rk_weight *weight = nullptr;
+    rk_weight *weight = nullptr;      // 2-D weights (MUL_MAT)
+    std::vector<rk_weight *> experts; // 3-D weights (MUL_MAT_ID): experts[e] is the slab e
     bool valid = false;
     ggml_type type = GGML_TYPE_COUNT;
-    int64_t ne0 = 0, ne1 = 0;
+    int64_t ne0 = 0, ne1 = 0, ne2 = 0;
+
+    // The NPU weight of slab e (a 2-D weight, or a stack of one, is its own slab 0).
+    rk_weight *slab(int64_t e) const { return experts.empty() ? weight : experts[e]; }
 };
+// Frees the sidecar's NPU weights (it becomes invalid).
+void rknpu_sidecar_release(rknpu_sidecar *sc);
 
 ggml_backend_buffer_type_t ggml_backend_rknpu_buffer_type(void);
 
@@ -53,3 +72,21 @@ rknpu_sidecar *rknpu_sidecar_ready(rknpu_device_context *dev, const ggml_tensor 
 bool rknpu_is_weight_type(ggml_type type);
 // The accuracy mode a weight of this type runs in (see rknpu_weight_mode in ggml-rknpu.cpp).
 rk_gemm_mode rknpu_weight_mode(const rknpu_device_context &dev, ggml_type type);
+
+// What MUL_MAT and MUL_MAT_ID both need (ggml-rknpu.cpp): F32 activations and output that may be 8-bit
+// quantized in the weight's mode, and src0 a real, contiguous weight of a convertible type in an RKNPU
+// buffer (or not yet allocated: a capability probe) whose [K, N] the engine plans.
+bool rknpu_weight_op_supported(const rknpu_device_context &dev, const ggml_tensor *op);
+
+// MUL_MAT_ID (rknpu-mul-mat-id.cpp): the placement policy for expert stacks, and the op itself; `cpu` runs
+// the experts whose row groups are below min_batch, from ggml's own bytes.
+bool rknpu_mul_mat_id_supported(const rknpu_device_context &dev, const ggml_tensor *op);
+ggml_status rknpu_mul_mat_id(rknpu_device_context &dev, ggml_backend_t cpu, ggml_tensor *dst);
+// Overwrite the given rows of a MUL_MAT's dst (rows of src1 holding a NaN or an infinity) with what the CPU
+// backend computes for the node (rknpu-nonfinite.cpp).
+ggml_status rknpu_nonfinite_rows_on_cpu(ggml_backend_t cpu, ggml_tensor *dst, const int64_t *rows, int64_t n_rows);
+// The attention and expert paths note here, per thread, an input holding a NaN or an infinity (an engine run
+// that left rows out, rk_gemm_stats.nonfinite_rows, or a per-call weight refused with -EDOM); the graph then
+// recomputes the node on the CPU backend. rknpu_nonfinite_take says whether one was noted and clears it.
+void rknpu_nonfinite_note(void);
+bool rknpu_nonfinite_take(void);

@@ -7,6 +7,7 @@
  * (Mesa-style) stream. */
 #include "npu_image.h"
 #include "npu_ladder.h"
+#include "replay_script.h"
 #include "npu_probe.h"
 #include "npu_trial.h"
 #include "npu_timing.h"
@@ -405,8 +406,45 @@ static void test_replay_peer(void)
     npu_image_free(&img), npu_image_free(&res);
 }
 
+/* Damaged inputs the fuzzer (backend/tools/fuzz) exercises, as fixed cases: an image whose segment length
+ * wraps the 8-byte padding (it once overflowed a 1-byte buffer), a length the file does not hold, and script
+ * numbers that do not parse whole. */
+static void test_damaged_inputs(void)
+{
+    static const uint8_t hdr[16] = {'R', 'K', 'N', 'P', 'U', 'I', 'M', 'G', 1, 0, 0, 0, 1, 0, 0, 0};
+    static const uint8_t wraps[8] = {0, 0, 0, 0, 0xf9, 0xff, 0xff, 0xff}, short_len[8] = {0, 0, 0, 0, 64, 0, 0, 0};
+    const uint8_t *segs[2] = {wraps, short_len};
+    for (int i = 0; i < 2; i++) {
+        uint8_t file[16 + 8 + 8] = {0};
+        memcpy(file, hdr, 16);
+        memcpy(file + 16, segs[i], 8);
+        FILE *f = fmemopen(file, sizeof file, "rb");
+        struct npu_image img = {0};
+        char err[256] = "";
+        int rc = f ? npu_image_read(&img, f, "damaged", err, sizeof err) : -1;
+        if (f) fclose(f);
+        tap_ok(rc == -EINVAL && strstr(err, "the file holds 8"),
+               "image: segment length %s rejected before allocating: %s",
+               i ? "longer than the file" : "wrapping the padding", err);
+        npu_image_free(&img);
+    }
+    static const char *const bad[] = {"zero 0x100 12junk\n", "task 0x40000 -1\n", "task 0x100000000\n", "zero 0x100\n",
+                                      "segment\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        FILE *f = fmemopen((void *)bad[i], strlen(bad[i]), "r");
+        struct replay_script rs = {0};
+        char err[256] = "";
+        int rc = f ? replay_script_parse(f, ".", &rs, err, sizeof err, NULL) : -1;
+        if (f) fclose(f);
+        tap_ok(rc == -EINVAL && !strncmp(err, "1: ", 3) && rs.img.count == 0 && rs.ntasks == 0,
+               "script: '%.*s' rejected on its line: %s", (int)strlen(bad[i]) - 1, bad[i], err);
+        replay_script_free(&rs);
+    }
+}
+
 int main(void)
 {
+    test_damaged_inputs();
     test_probe_lib();
     test_probe_cli();
     /* seconds natively, minutes of simulated MACs under qemu-user (the aarch64 stage sets RK_TEST_EMULATED),

@@ -1,25 +1,28 @@
 // SPDX-License-Identifier: MIT
 /*
- * bench-gemm: the GEMM engine on Qwen2.5-1.5B shapes (docs/hardware/ggml-backend.md §6) against ggml's CPU backend in
+ * bench-gemm: the GEMM engine on the matmul shapes of real models (model_shapes.c: Qwen2.5-1.5B by default,
+ * docs/hardware/ggml-backend.md §6; the stretch and current models of docs/models.md) against ggml's CPU backend in
  * the same run. Per shape × M: plan stats, measured host glue (and GB/s), the timing MODEL's NPU time at
  * 200 MHz and 1 GHz as two bounds (optimistic-pessimistic), the CPU backend's matmul time, and with --verify
  * the acceptance checks (int32 bit-exact vs the CPU reference of the same quantization, f32 error vs an exact
  * matmul within the stated bound). Prints a table, writes JSON, and the MODEL's prefill prediction for a
  * 512-token batch.
  *
- *   bench-gemm [--device sim|rocket] [--mode int8|fp16|int8-had|both|all] [--m 1,8,32,128,512] [--shapes all|small]
- *              [--envelope safe|vendor|board --profile FILE] [--verify] [--json FILE] [--explain] [--cpu-threads N]
- *              [--cpu-reps N] [--no-cpu]
- *   bench-gemm --model-only [--mode ...] [--m ...] [--shapes ...] [--envelope ...] [--json FILE]
+ *   bench-gemm [--model NAME,...|stretch|all] [--device sim|rocket] [--mode int8|fp16|int8-had|both|all]
+ *              [--m 1,8,32,128,512] [--shapes all|small|NAME,...] [--envelope safe|vendor|board --profile FILE]
+ *              [--verify] [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N] [--no-cpu]
+ *   bench-gemm --model-only [--model ...] [--mode ...] [--m ...] [--shapes ...] [--envelope ...] [--json FILE]
  *
+ * --shapes small: every shape but the lm_head; NAME,...: shapes whose names start so.
  * --envelope: the execution envelope the engine plans in (default safe, as the plugin without a board
  * profile; board: the one in the board profile FILE, backend/profile/board_profile.h, whose measured timing
- * then drives the MODEL too); --no-cpu skips the CPU
- * backend's timing (cpu_ms 0). --model-only plans every case without running it (no device, no CPU backend):
- * the MODEL's two bounds at both clocks with the envelope's WEIGHT_REUSE and without it, i.e. the reuse saving
- * per shape.
+ * then drives the MODEL too); --no-cpu skips the CPU backend's timing (cpu_ms 0).
+ * --model-only plans every case without running it (no device, no CPU backend): the MODEL's two bounds at both
+ * clocks with the envelope's WEIGHT_REUSE and without it, i.e. the reuse saving per shape, and each weight's NPU
+ * bytes with the model's total.
  *
- * Not a test: the full --verify sweep runs ~180 GMAC through the software NPU.
+ * Not a test: the full --verify sweep of Qwen2.5-1.5B runs ~180 GMAC through the software NPU, that of the stretch
+ * models ~2 TMAC (docs/performance.md).
  */
 #include <errno.h>
 #include <math.h>
@@ -35,25 +38,24 @@
 #include "board_profile.h"
 #include "gemm_ref.h"
 #include "ggml_weights.h"
+#include "model_shapes.h"
 #include "npu_envelope.h"
 #include "npu_timing.h"
 
-#define MAX_M 8
+#define MAX_M        8
+#define MAX_SELECTED 64
+#define MIB          (1024.0 * 1024.0)
 
-struct shape {
-    const char *name;
-    int64_t K, N;
-    enum ggml_type type; /* as in a Q4_K_M file (docs/hardware/ggml-backend.md §5.3): Q4_K, Q6_K for the tied lm_head */
-    int per_layer;       /* occurrences per layer (0: once per model) */
+/* One shape of one model, as selected by --model, --shapes. */
+struct sel {
+    const struct bench_model *model;
+    const struct bench_shape *sh;
 };
+static struct sel selected[MAX_SELECTED];
+static int nsel;
 
-static const struct shape shapes[] = {
-        {"attn_q/attn_o", 1536, 1536, GGML_TYPE_Q4_K, 2}, {"attn_k/attn_v", 1536, 256, GGML_TYPE_Q4_K, 2},
-        {"ffn_gate/up", 1536, 8960, GGML_TYPE_Q4_K, 2},   {"ffn_down", 8960, 1536, GGML_TYPE_Q4_K, 1},
-        {"lm_head", 1536, 151936, GGML_TYPE_Q6_K, 0},
-};
-#define NSHAPES     (int)(sizeof shapes / sizeof *shapes)
-#define QWEN_LAYERS 28
+/* --model: NAME[,NAME...], "stretch" (every model but the default) or "all"; 0 or -1 on an unknown name. */
+static int select_models(const char *list, bool small, const char *only);
 
 struct row {
     int shape, M;
@@ -128,21 +130,66 @@ static double cpu_matmul(struct cpu_be *c, const struct gw_weight *g, const floa
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: bench-gemm [--device sim|rocket] [--mode int8|fp16|int8-had|both|all] [--m 1,8,...] "
-            "[--shapes all|small|NAME,...]\n"
-            "                  [--envelope safe|vendor|board --profile FILE] [--verify] [--json FILE] [--explain] "
-            "[--cpu-threads N] [--cpu-reps N] [--no-cpu]\n"
-            "       bench-gemm --model-only [--mode ...] [--m ...] [--shapes ...] [--envelope ...] [--json FILE]\n");
+            "usage: bench-gemm [--model NAME,...|stretch|all] [--device sim|rocket] [--mode "
+            "int8|fp16|int8-had|both|all]\n"
+            "                  [--m 1,8,...] [--shapes all|small|NAME,...] [--envelope safe|vendor|board --profile "
+            "FILE]\n"
+            "                  [--verify] [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N] [--no-cpu]\n"
+            "       bench-gemm --model-only [--model ...] [--mode ...] [--m ...] [--shapes ...] [--envelope ...] "
+            "[--json FILE]\n");
 }
 
-static bool shape_wanted(const struct shape *sh, bool small, const char *only)
+static bool shape_wanted(const struct bench_shape *sh, bool small, const char *only)
 {
     bool wanted = !only;
     for (const char *t = only; t && *t; t = strchr(t, ',') ? strchr(t, ',') + 1 : t + strlen(t)) {
         size_t len = strchr(t, ',') ? (size_t)(strchr(t, ',') - t) : strlen(t);
         wanted |= len && !strncmp(sh->name, t, len);
     }
-    return wanted && !(small && sh->N > 10000);
+    return wanted && !(small && !sh->per_layer); /* small: without the lm_head */
+}
+
+static void select_model(const struct bench_model *m, bool small, const char *only)
+{
+    for (int s = 0; s < m->nshapes && nsel < MAX_SELECTED; s++)
+        if (shape_wanted(&m->shapes[s], small, only)) selected[nsel++] = (struct sel){m, &m->shapes[s]};
+}
+
+static int select_models(const char *list, bool small, const char *only)
+{
+    bool stretch = !strcmp(list, "stretch"), all = !strcmp(list, "all");
+    if (stretch || all) {
+        for (int i = stretch ? 1 : 0; i < bench_nmodels; i++) select_model(&bench_models[i], small, only);
+        return 0;
+    }
+    for (const char *t = list; *t; t = strchr(t, ',') ? strchr(t, ',') + 1 : t + strlen(t)) {
+        char name[64];
+        size_t len = strchr(t, ',') ? (size_t)(strchr(t, ',') - t) : strlen(t);
+        snprintf(name, sizeof name, "%.*s", (int)len, t);
+        const struct bench_model *m = bench_model_find(name);
+        if (!m) {
+            fprintf(stderr, "bench-gemm: unknown model '%s' (known:", name);
+            for (int i = 0; i < bench_nmodels; i++) fprintf(stderr, " %s", bench_models[i].name);
+            fprintf(stderr, ", stretch, all)\n");
+            return -1;
+        }
+        select_model(m, small, only);
+    }
+    return 0;
+}
+
+/* Did the selection keep every shape of model m (so that model totals mean something)? */
+static bool model_complete(const struct bench_model *m)
+{
+    int n = 0;
+    for (int i = 0; i < nsel; i++) n += selected[i].model == m;
+    return n == m->nshapes;
+}
+
+/* Weights of this shape in the whole model (an expert stack counts each expert). */
+static int model_count(const struct bench_model *m, const struct bench_shape *sh)
+{
+    return (sh->per_layer ? m->layers * sh->per_layer : 1) * (sh->experts ? sh->experts : 1);
 }
 
 /* "a-b" milliseconds of [optimistic, pessimistic] nanoseconds, padded to the column. */
@@ -153,8 +200,7 @@ static const char *bounds_ms(char *buf, size_t len, const uint64_t ns[NPU_MODEL_
 }
 
 /* --model-only: plans, no runs. Each case with the envelope as given and with WEIGHT_REUSE off. */
-static int model_only(const int *modes, const int *Ms, int nm, bool small, const char *only,
-                      const struct npu_envelope *env, const char *json)
+static int model_only(const int *modes, const int *Ms, int nm, const struct npu_envelope *env, const char *json)
 {
     struct npu_envelope no_reuse = *env;
     no_reuse.weight_reuse = false;
@@ -162,9 +208,10 @@ static int model_only(const int *modes, const int *Ms, int nm, bool small, const
     npu_envelope_describe(env, envdesc, sizeof envdesc);
     printf("# bench-gemm --model-only: plans without running them; %s\n", envdesc);
     npu_model_print_params(stdout);
-    printf("# %-14s %5s %6s %5s %-8s %5s %4s %6s %9s | %-17s %-17s | %-17s %-17s (MODEL ms, optimistic-pessimistic)\n",
-           "shape", "K", "N", "M", "mode", "tasks", "jobs", "reuse", "DMA_MB", "@200MHz", "@1GHz", "no reuse @200MHz",
-           "no reuse @1GHz");
+    printf("# %-12s %-14s %5s %6s %5s %-8s %5s %4s %6s %9s %8s | %-17s %-17s | %-17s %-17s (MODEL ms, "
+           "optimistic-pessimistic)\n",
+           "model", "shape", "K", "N", "M", "mode", "tasks", "jobs", "reuse", "DMA_MB", "W_MiB", "@200MHz", "@1GHz",
+           "no reuse @200MHz", "no reuse @1GHz");
     FILE *f = json ? fopen(json, "w") : NULL;
     if (json && !f) return perror(json), 1;
     if (f)
@@ -172,9 +219,10 @@ static int model_only(const int *modes, const int *Ms, int nm, bool small, const
                 "{\"tool\":\"bench-gemm\",\"model_only\":true,\"envelope\":\"%s\",\"model_source\":\"%s\",\"cases\":[",
                 npu_envelope_name(env->kind), npu_model_source());
     int n = 0, failures = 0;
-    for (int s = 0; s < NSHAPES; s++) {
-        const struct shape *sh = &shapes[s];
-        if (!shape_wanted(sh, small, only)) continue;
+    double model_bytes[MAX_SELECTED][RK_GEMM_MODES] = {{0}}; /* per selected shape: NPU bytes × occurrences */
+    for (int s = 0; s < nsel; s++) {
+        const struct bench_shape *sh = selected[s].sh;
+        const struct bench_model *m = selected[s].model;
         for (int mi = 0; mi < 3 && modes[mi] >= 0; mi++)
             for (int k = 0; k < nm; k++) {
                 struct rk_wlayout L;
@@ -185,34 +233,62 @@ static int model_only(const int *modes, const int *Ms, int nm, bool small, const
                 if (!rc && (rc = rk_plan_make(&L, (uint32_t)Ms[k], &no_reuse, 0, &q, why, sizeof why)))
                     rk_plan_free(&p);
                 if (rc) {
-                    printf("%-16s %5lld %6lld %5d %-8s declined: %s\n", sh->name, (long long)sh->K, (long long)sh->N,
-                           Ms[k], rk_gemm_mode_name(modes[mi]), why);
+                    printf("%-14s %-16s %5lld %6lld %5d %-8s declined: %s\n", m->name, sh->name, (long long)sh->K,
+                           (long long)sh->N, Ms[k], rk_gemm_mode_name(modes[mi]), why);
                     failures++;
                     continue;
                 }
+                /* the packed blocks of every core plus one f32 scale per output channel (rk_weight_get_info) */
+                uint64_t wbytes = (uint64_t)sh->N * sizeof(float);
+                for (uint32_t c = 0; c < L.cores; c++) wbytes += L.core[c].b_bytes;
+                model_bytes[s][modes[mi]] = (double)wbytes * model_count(m, sh);
                 char b[4][48];
-                printf("%-16s %5lld %6lld %5d %-8s %5u %4u %6u %9.2f | %-17s %-17s | %-17s %-17s\n", sh->name,
-                       (long long)sh->K, (long long)sh->N, Ms[k], rk_gemm_mode_name(modes[mi]), p.ntasks, p.njobs,
-                       p.reuse_tasks, p.dma_bytes / 1e6, bounds_ms(b[0], 48, p.model_ns[RK_CLOCK_MAINLINE]),
+                printf("%-14s %-16s %5lld %6lld %5d %-8s %5u %4u %6u %9.2f %8.2f | %-17s %-17s | %-17s %-17s\n",
+                       m->name, sh->name, (long long)sh->K, (long long)sh->N, Ms[k], rk_gemm_mode_name(modes[mi]),
+                       p.ntasks, p.njobs, p.reuse_tasks, p.dma_bytes / 1e6, wbytes / MIB,
+                       bounds_ms(b[0], 48, p.model_ns[RK_CLOCK_MAINLINE]),
                        bounds_ms(b[1], 48, p.model_ns[RK_CLOCK_VENDOR]),
                        bounds_ms(b[2], 48, q.model_ns[RK_CLOCK_MAINLINE]),
                        bounds_ms(b[3], 48, q.model_ns[RK_CLOCK_VENDOR]));
                 if (f)
                     fprintf(f,
-                            "%s\n{\"shape\":\"%s\",\"K\":%lld,\"N\":%lld,\"M\":%d,\"mode\":\"%s\",\"per_layer\":%d,"
+                            "%s\n{\"model\":\"%s\",\"layers\":%d,\"shape\":\"%s\",\"K\":%lld,\"N\":%lld,\"M\":%d,"
+                            "\"mode\":\"%s\",\"per_layer\":%d,\"npu_weight_bytes\":%llu,"
                             "\"tasks\":%u,\"jobs\":%u,\"reuse_tasks\":%u,\"dma_bytes\":%llu,\"dma_bytes_no_reuse\":%"
                             "llu,"
                             "\"model_ms_200mhz\":[%.6f,%.6f],\"model_ms_1ghz\":[%.6f,%.6f],"
                             "\"no_reuse_model_ms_200mhz\":[%.6f,%.6f],\"no_reuse_model_ms_1ghz\":[%.6f,%.6f]}",
-                            n++ ? "," : "", sh->name, (long long)sh->K, (long long)sh->N, Ms[k],
-                            rk_gemm_mode_name(modes[mi]), sh->per_layer, p.ntasks, p.njobs, p.reuse_tasks,
-                            (unsigned long long)p.dma_bytes, (unsigned long long)q.dma_bytes,
+                            n++ ? "," : "", m->name, m->layers, sh->name, (long long)sh->K, (long long)sh->N, Ms[k],
+                            rk_gemm_mode_name(modes[mi]), sh->per_layer, (unsigned long long)wbytes, p.ntasks, p.njobs,
+                            p.reuse_tasks, (unsigned long long)p.dma_bytes, (unsigned long long)q.dma_bytes,
                             p.model_ns[RK_CLOCK_MAINLINE][0] / 1e6, p.model_ns[RK_CLOCK_MAINLINE][1] / 1e6,
                             p.model_ns[RK_CLOCK_VENDOR][0] / 1e6, p.model_ns[RK_CLOCK_VENDOR][1] / 1e6,
                             q.model_ns[RK_CLOCK_MAINLINE][0] / 1e6, q.model_ns[RK_CLOCK_MAINLINE][1] / 1e6,
                             q.model_ns[RK_CLOCK_VENDOR][0] / 1e6, q.model_ns[RK_CLOCK_VENDOR][1] / 1e6);
                 rk_plan_free(&p), rk_plan_free(&q);
             }
+    }
+    /* NPU weight memory of each whole model: every layer's projections and the lm_head */
+    printf("\n# NPU weight copies per model (all layers + lm_head; packed blocks with padding + per-channel scales)\n");
+    if (f) fprintf(f, "\n],\"models\":[");
+    for (int i = 0, nm_out = 0; i < bench_nmodels; i++) {
+        const struct bench_model *m = &bench_models[i];
+        if (!model_complete(m)) continue;
+        for (int mi = 0; mi < 3 && modes[mi] >= 0; mi++) {
+            double total = 0, head = 0;
+            for (int s = 0; s < nsel; s++)
+                if (selected[s].model == m) {
+                    total += model_bytes[s][modes[mi]];
+                    if (!selected[s].sh->per_layer) head += model_bytes[s][modes[mi]];
+                }
+            printf("# memory %-14s %-8s %9.1f MiB (%d layers %.1f MiB, lm_head %.1f MiB)\n", m->name,
+                   rk_gemm_mode_name(modes[mi]), total / MIB, m->layers, (total - head) / MIB, head / MIB);
+            if (f)
+                fprintf(f,
+                        "%s\n{\"model\":\"%s\",\"title\":\"%s\",\"mode\":\"%s\",\"layers\":%d,"
+                        "\"npu_weight_bytes\":%.0f,\"lm_head_bytes\":%.0f}",
+                        nm_out++ ? "," : "", m->name, m->title, rk_gemm_mode_name(modes[mi]), m->layers, total, head);
+        }
     }
     if (f) {
         fprintf(f, "\n],\"failures\":%d}\n", failures);
@@ -228,7 +304,7 @@ int main(int argc, char **argv)
     bool plans_only = false;
     enum npu_envelope_kind env_kind = NPU_ENVELOPE_SAFE;
     int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    const char *json = NULL, *mlist = "1,8,32,128,512", *only = NULL, *profile = NULL;
+    const char *json = NULL, *mlist = "1,8,32,128,512", *only = NULL, *profile = NULL, *models = "qwen2.5-1.5b";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--device") && v) {
@@ -244,6 +320,8 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--m") && v)
             mlist = v, i++;
+        else if (!strcmp(a, "--model") && v)
+            models = v, i++;
         else if (!strcmp(a, "--shapes") && v)
             small = !strcmp(v, "small"), only = strcmp(v, "small") && strcmp(v, "all") ? v : NULL, i++;
         else if (!strcmp(a, "--json") && v)
@@ -291,7 +369,8 @@ int main(int argc, char **argv)
     const struct npu_envelope *env = env_kind == NPU_ENVELOPE_VENDOR  ? &npu_envelope_vendor
                                      : env_kind == NPU_ENVELOPE_BOARD ? &board.envelope
                                                                       : &npu_envelope_safe;
-    if (plans_only) return model_only(modes, Ms, nm, small, only, env, json);
+    if (select_models(models, small, only)) return usage(), 2;
+    if (plans_only) return model_only(modes, Ms, nm, env, json);
 
     struct rk_gemm_engine *e = NULL;
     char why[256];
@@ -311,13 +390,14 @@ int main(int argc, char **argv)
            rk_simd_name(), ggml_backend_name(cpu.be), cpu.threads, reps, no_cpu ? " (not run: --no-cpu)" : "", envline);
     npu_model_print_params(stdout);
 
-    struct row *rows = calloc((size_t)NSHAPES * RK_GEMM_MODES * MAX_M, sizeof *rows);
+    struct row *rows = calloc((size_t)nsel * RK_GEMM_MODES * MAX_M, sizeof *rows);
     int nrows = 0, failures = 0;
-    double prep_mw[NSHAPES][RK_GEMM_MODES] = {{0}}, prep_bpw[NSHAPES][RK_GEMM_MODES] = {{0}};
+    double prep_mw[MAX_SELECTED][RK_GEMM_MODES] = {{0}}, prep_bpw[MAX_SELECTED][RK_GEMM_MODES] = {{0}};
+    uint64_t npu_bytes[MAX_SELECTED][RK_GEMM_MODES] = {{0}};
     uint64_t seed = 2024;
-    for (int s = 0; s < NSHAPES; s++) {
-        const struct shape *sh = &shapes[s];
-        if (!shape_wanted(sh, small, only)) continue;
+    for (int s = 0; s < nsel; s++) {
+        const struct bench_shape *sh = selected[s].sh;
+        const struct bench_model *model = selected[s].model;
         struct gw_weight g;
         if (gw_make(&g, sh->type, sh->N, sh->K, 4, &seed)) {
             fprintf(stderr, "bench-gemm: out of memory making %s\n", sh->name);
@@ -333,11 +413,12 @@ int main(int argc, char **argv)
             struct rk_weight_info wi;
             rk_weight_get_info(w, &wi);
             prep_mw[s][mode] = wi.weights_per_second / 1e6, prep_bpw[s][mode] = wi.bytes_per_weight;
-            printf("# prepare %-14s %6lldx%-6lld %s -> %s: %.1f Mweights/s (%.3f s), %.4f NPU bytes/weight (source "
-                   "%.4f), %u K-slice(s)\n",
-                   sh->name, (long long)sh->K, (long long)sh->N, ggml_type_name(sh->type), rk_gemm_mode_name(mode),
-                   wi.weights_per_second / 1e6, wi.prep_seconds, wi.bytes_per_weight, (double)g.row_bytes / g.K,
-                   wi.k_slices);
+            npu_bytes[s][mode] = wi.npu_bytes + (uint64_t)sh->N * sizeof(float);
+            printf("# prepare %-12s %-14s %6lldx%-6lld %s -> %s: %.1f Mweights/s (%.3f s), %.4f NPU bytes/weight "
+                   "(source %.4f), %.2f MiB, %u K-slice(s)\n",
+                   model->name, sh->name, (long long)sh->K, (long long)sh->N, ggml_type_name(sh->type),
+                   rk_gemm_mode_name(mode), wi.weights_per_second / 1e6, wi.prep_seconds, wi.bytes_per_weight,
+                   (double)g.row_bytes / g.K, npu_bytes[s][mode] / MIB, wi.k_slices);
             for (int k = 0; k < nm; k++) {
                 int64_t M = Ms[k], K = sh->K, N = sh->N;
                 struct row *r = &rows[nrows++];
@@ -382,9 +463,10 @@ int main(int argc, char **argv)
                     free(sx), free(sw), free(qx), free(qw), free(yref), free(absd);
                 }
                 char b200[48], b1000[48];
-                printf("%-14s %5lld %6lld %5d %-4s %5u %4u %9.2f %9.3f %7.2f %17s %17s %9.3f", sh->name, (long long)K,
-                       (long long)N, r->M, rk_gemm_mode_name(mode), r->st.tasks, r->st.jobs, r->st.dma_bytes / 1e6,
-                       r->st.glue_ns / 1e6, r->glue_gbps, bounds_ms(b200, sizeof b200, r->st.model_ns_200),
+                printf("%-12s %-14s %5lld %6lld %5d %-4s %5u %4u %9.2f %9.3f %7.2f %17s %17s %9.3f", model->name,
+                       sh->name, (long long)K, (long long)N, r->M, rk_gemm_mode_name(mode), r->st.tasks, r->st.jobs,
+                       r->st.dma_bytes / 1e6, r->st.glue_ns / 1e6, r->glue_gbps,
+                       bounds_ms(b200, sizeof b200, r->st.model_ns_200),
                        bounds_ms(b1000, sizeof b1000, r->st.model_ns_1000), r->cpu_ms);
                 if (r->verified)
                     printf("  %s nmse %.2e (cpu %.2e) err/bound %.3f",
@@ -401,52 +483,70 @@ int main(int argc, char **argv)
         gw_free(&g);
     }
 
-    /* MODEL prefill prediction for a 512-token batch: 28 layers of q,k,v,o,gate,up,down + the lm_head
+    /* MODEL prefill prediction for a 512-token batch, per model: its layers of q,k,v,o,gate,up,down + the lm_head
      * (M = 1 output row, as llama.cpp computes logits for the last token only; and M = 512 for all logits).
      * NPU figures as [optimistic, pessimistic] at 200 MHz and 1 GHz. */
-    printf("\n# prefill prediction (Qwen2.5-1.5B, 512 tokens, %d layers); NPU = timing MODEL (optimistic-pessimistic, "
-           "%s), glue/CPU = measured here\n",
-           QWEN_LAYERS, npu_model_source());
-    for (int mi = 0; mi < 3 && modes[mi] >= 0; mi++) {
-        double npu[RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS] = {{0}}, lm[2][RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS] = {{{0}}};
-        double glue = 0, cpu = 0;
-        int have_all = 1;
-        for (int s = 0; s < NSHAPES; s++) {
-            struct row *r512 = NULL, *r1 = NULL;
-            for (int i = 0; i < nrows; i++)
-                if (rows[i].shape == s && (int)rows[i].mode == modes[mi])
-                    (rows[i].M == 512 ? (void)(r512 = &rows[i]) : rows[i].M == 1 ? (void)(r1 = &rows[i]) : (void)0);
-            if (!r512) {
-                have_all = 0;
-                continue;
-            }
-            for (int b = 0; b < NPU_MODEL_BOUNDS; b++) {
-                if (shapes[s].per_layer) {
-                    int cnt = QWEN_LAYERS * shapes[s].per_layer;
-                    npu[RK_CLOCK_MAINLINE][b] += cnt * r512->st.model_ns_200[b] / 1e6;
-                    npu[RK_CLOCK_VENDOR][b] += cnt * r512->st.model_ns_1000[b] / 1e6;
-                } else {
-                    lm[1][RK_CLOCK_MAINLINE][b] = r512->st.model_ns_200[b] / 1e6;
-                    lm[1][RK_CLOCK_VENDOR][b] = r512->st.model_ns_1000[b] / 1e6;
-                    if (r1)
+    for (int mdl = 0; mdl < bench_nmodels; mdl++) {
+        const struct bench_model *m = &bench_models[mdl];
+        bool any = false;
+        for (int s = 0; s < nsel; s++) any |= selected[s].model == m;
+        if (!any) continue;
+        if (m->experts_used) { /* each expert runs on its share of the rows: a prediction needs the routing */
+            printf("\n# prefill prediction (%s): not made for a mixture of experts (rows per expert depend on the "
+                   "routing; %d of each stack's experts per token)\n",
+                   m->title, m->experts_used);
+            continue;
+        }
+        printf("\n# prefill prediction (%s, 512 tokens, %d layers); NPU = timing MODEL (optimistic-pessimistic, %s), "
+               "glue/CPU = measured here\n",
+               m->title, m->layers, npu_model_source());
+        for (int mi = 0; mi < 3 && modes[mi] >= 0; mi++) {
+            double npu[RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS] = {{0}}, lm[2][RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS] = {{{0}}};
+            double glue = 0, cpu = 0, bytes = 0;
+            int have_all = model_complete(m), lm_small_m = 0; /* the lm_head's smallest M (1: last-token logits) */
+            for (int s = 0; s < nsel; s++) {
+                if (selected[s].model != m) continue;
+                const struct bench_shape *sh = selected[s].sh;
+                struct row *r512 = NULL, *r1 = NULL; /* r1: the smallest M run */
+                for (int i = 0; i < nrows; i++) {
+                    if (rows[i].shape != s || (int)rows[i].mode != modes[mi]) continue;
+                    if (rows[i].M == 512) r512 = &rows[i];
+                    if (!r1 || rows[i].M < r1->M) r1 = &rows[i];
+                }
+                bytes += (double)npu_bytes[s][modes[mi]] * model_count(m, sh);
+                if (!r512) {
+                    have_all = 0;
+                    continue;
+                }
+                for (int b = 0; b < NPU_MODEL_BOUNDS; b++) {
+                    if (sh->per_layer) {
+                        int cnt = model_count(m, sh);
+                        npu[RK_CLOCK_MAINLINE][b] += cnt * r512->st.model_ns_200[b] / 1e6;
+                        npu[RK_CLOCK_VENDOR][b] += cnt * r512->st.model_ns_1000[b] / 1e6;
+                    } else {
+                        lm[1][RK_CLOCK_MAINLINE][b] = r512->st.model_ns_200[b] / 1e6;
+                        lm[1][RK_CLOCK_VENDOR][b] = r512->st.model_ns_1000[b] / 1e6;
                         lm[0][RK_CLOCK_MAINLINE][b] = r1->st.model_ns_200[b] / 1e6,
-                        lm[0][RK_CLOCK_VENDOR][b] = r1->st.model_ns_1000[b] / 1e6;
+                        lm[0][RK_CLOCK_VENDOR][b] = r1->st.model_ns_1000[b] / 1e6, lm_small_m = r1->M;
+                    }
+                }
+                if (sh->per_layer) {
+                    int cnt = model_count(m, sh);
+                    glue += cnt * r512->st.glue_ns / 1e6, cpu += cnt * r512->cpu_ms;
                 }
             }
-            if (shapes[s].per_layer) {
-                int cnt = QWEN_LAYERS * shapes[s].per_layer;
-                glue += cnt * r512->st.glue_ns / 1e6, cpu += cnt * r512->cpu_ms;
-            }
+            if (!have_all)
+                printf("# %s: needs M=512 for every shape (run with --shapes all --m ...,512)\n",
+                       rk_gemm_mode_name(modes[mi]));
+            else
+                printf("# %s: layers' matmuls: NPU MODEL %.1f-%.1f ms @200 MHz, %.1f-%.1f ms @1 GHz; host glue %.1f "
+                       "ms; CPU backend %.1f ms. lm_head M=%d: %.2f-%.2f / %.2f-%.2f ms, M=512: %.1f-%.1f / %.1f-%.1f "
+                       "ms "
+                       "(@200 MHz / @1 GHz); NPU weights %.1f MiB\n",
+                       rk_gemm_mode_name(modes[mi]), npu[0][0], npu[0][1], npu[1][0], npu[1][1], glue, cpu, lm_small_m,
+                       lm[0][0][0], lm[0][0][1], lm[0][1][0], lm[0][1][1], lm[1][0][0], lm[1][0][1], lm[1][1][0],
+                       lm[1][1][1], bytes / MIB);
         }
-        if (!have_all)
-            printf("# %s: needs M=512 for every shape (run with --shapes all --m ...,512)\n",
-                   rk_gemm_mode_name(modes[mi]));
-        else
-            printf("# %s: layers' matmuls: NPU MODEL %.1f-%.1f ms @200 MHz, %.1f-%.1f ms @1 GHz; host glue %.1f ms; "
-                   "CPU backend %.1f ms. lm_head M=1: %.2f-%.2f / %.2f-%.2f ms, M=512: %.1f-%.1f / %.1f-%.1f ms "
-                   "(@200 MHz / @1 GHz)\n",
-                   rk_gemm_mode_name(modes[mi]), npu[0][0], npu[0][1], npu[1][0], npu[1][1], glue, cpu, lm[0][0][0],
-                   lm[0][0][1], lm[0][1][0], lm[0][1][1], lm[1][0][0], lm[1][0][1], lm[1][1][0], lm[1][1][1]);
     }
 
     /* The result checks (gemm_internal.h canaries, npu_fence.c fence checks) against the glue they are part of. */
@@ -457,7 +557,7 @@ int main(int argc, char **argv)
         if (r->rc) continue;
         printf("# checks %-14s M=%-4d %-8s canaries %8.4f ms of %9.3f ms glue (%5.2f%%), fence checks %8.4f ms "
                "for %u job(s)\n",
-               shapes[r->shape].name, r->M, rk_gemm_mode_name(r->mode), r->st.check_ns / 1e6, r->st.glue_ns / 1e6,
+               selected[r->shape].sh->name, r->M, rk_gemm_mode_name(r->mode), r->st.check_ns / 1e6, r->st.glue_ns / 1e6,
                100 * r->st.check_ns / r->st.glue_ns, r->st.fence_check_ns / 1e6, r->st.jobs);
     }
 
@@ -475,18 +575,20 @@ int main(int argc, char **argv)
                 npu_envelope_name(env->kind), npu_model_source());
         for (int i = 0; i < nrows; i++) {
             const struct row *r = &rows[i];
-            const struct shape *sh = &shapes[r->shape];
+            const struct bench_shape *sh = selected[r->shape].sh;
             fprintf(f,
-                    "%s\n{\"shape\":\"%s\",\"K\":%lld,\"N\":%lld,\"type\":\"%s\",\"M\":%d,\"mode\":\"%s\",\"ok\":%s,"
+                    "%s\n{\"model\":\"%s\",\"per_layer\":%d,\"npu_weight_bytes\":%llu,\"shape\":\"%s\",\"K\":%lld,"
+                    "\"N\":%lld,\"type\":\"%s\",\"M\":%d,\"mode\":\"%s\",\"ok\":%s,"
                     "\"tasks\":%u,\"jobs\":%u,\"dma_bytes\":%llu,\"glue_ms\":%.6f,\"quant_ms\":%.6f,\"readout_ms\":%."
                     "6f,"
                     "\"glue_gbps\":%.4f,\"model_ms_200mhz\":[%.6f,%.6f],\"model_ms_1ghz\":[%.6f,%.6f],"
                     "\"model_max_job_ms\":%.6f,\"reuse_tasks\":%u,"
                     "\"sim_wait_ms\":%.3f,\"cpu_ms\":%.6f,\"prep_mweights_per_s\":%.2f,\"npu_bytes_per_weight\":%.5f,"
                     "\"check_ms\":%.6f,\"fence_check_ms\":%.6f",
-                    i ? "," : "", sh->name, (long long)sh->K, (long long)sh->N, ggml_type_name(sh->type), r->M,
-                    rk_gemm_mode_name(r->mode), r->rc ? "false" : "true", r->st.tasks, r->st.jobs,
-                    (unsigned long long)r->st.dma_bytes, r->st.glue_ns / 1e6, r->st.quant_ns / 1e6,
+                    i ? "," : "", selected[r->shape].model->name, sh->per_layer,
+                    (unsigned long long)npu_bytes[r->shape][r->mode], sh->name, (long long)sh->K, (long long)sh->N,
+                    ggml_type_name(sh->type), r->M, rk_gemm_mode_name(r->mode), r->rc ? "false" : "true", r->st.tasks,
+                    r->st.jobs, (unsigned long long)r->st.dma_bytes, r->st.glue_ns / 1e6, r->st.quant_ns / 1e6,
                     r->st.readout_ns / 1e6, r->glue_gbps, r->st.model_ns_200[0] / 1e6, r->st.model_ns_200[1] / 1e6,
                     r->st.model_ns_1000[0] / 1e6, r->st.model_ns_1000[1] / 1e6, r->st.model_max_job_ns / 1e6,
                     r->st.reuse_tasks, r->st.npu_wait_ns / 1e6, r->cpu_ms, prep_mw[r->shape][r->mode],
@@ -503,7 +605,8 @@ int main(int argc, char **argv)
         fprintf(f, "\n],\"failures\":%d}\n", failures);
         fclose(f);
     }
-    printf("# columns: shape K N M mode tasks jobs DMA_MB glue_ms glue_GB/s(X+Y f32) model_ms@200MHz model_ms@1GHz "
+    printf("# columns: model shape K N M mode tasks jobs DMA_MB glue_ms glue_GB/s(X+Y f32) model_ms@200MHz "
+           "model_ms@1GHz "
            "(MODEL, optimistic-pessimistic) cpu_ms%s\n# verdict: %s (%d failure(s))\n",
            verify ? " [int32 check, NMSE vs exact f32 (CPU backend's), max err/bound]" : "", failures ? "FAIL" : "PASS",
            failures);
