@@ -4,8 +4,10 @@
 #
 #   scripts/accuracy.sh [MODEL.gguf [TEXT [CHUNKS]]]     (default: ../shared/models/tiny-qwen2 Q4_K_M + Q8_0,
 #                                                         valid.txt, 100 chunks of 256 tokens)
-# Environment: RKNPU_DEVICE (default sim here; rocket on a board), ACCURACY_MODES (default "auto int8 int8-had fp16").
-# Prints one Markdown table row per model and mode.
+# Environment: RKNPU_DEVICE (default sim here; rocket on a board), ACCURACY_MODES (default "auto int8 int8-had fp16"),
+# ACCURACY_FA (default "auto": llama.cpp's default, flash attention on; "on off" adds rows with it off, where
+# attention runs as the KQ/KQV MUL_MATs). The CPU baseline runs with the same -fa setting as the rows it anchors.
+# Prints one Markdown table row per model, flash-attention setting and mode.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=$("$root/scripts/upstream.sh" prefix)
@@ -16,6 +18,7 @@ models=("${1:-$shared/tiny-qwen2-q4_k_m.gguf}")
 text=${2:-$shared/valid.txt}
 chunks=${3:-100}
 modes=${ACCURACY_MODES:-auto int8 int8-had fp16}
+fas=${ACCURACY_FA:-auto}
 export RKNPU_DEVICE=${RKNPU_DEVICE:-sim}
 for f in "${models[@]}" "$text"; do [ -f "$f" ] || { echo "accuracy: $f not found" >&2; exit 1; }; done
 tmp=$(mktemp -d)
@@ -31,17 +34,22 @@ echo "| model | path | perplexity | mean KLD vs CPU | same top token |"
 echo "|---|---|---|---|---|"
 for model in "${models[@]}"; do
   name=$(basename "$model" .gguf)
-  common=(-m "$model" -f "$text" -c 256 --chunks "$chunks" -t "$(nproc)")
-  env -u GGML_BACKEND_PATH "$bin/llama-perplexity" "${common[@]}" --kl-divergence-base "$tmp/$name.kld" >"$tmp/cpu.log" 2>&1 ||
-    { tail -20 "$tmp/cpu.log" >&2; exit 1; }
-  first=1
-  for mode in $modes; do
-    GGML_BACKEND_PATH="$plugin" RKNPU_MODE="$mode" "$bin/llama-perplexity" "${common[@]}" \
-      --kl-divergence-base "$tmp/$name.kld" --kl-divergence >"$tmp/npu.log" 2>&1 || { tail -20 "$tmp/npu.log" >&2; exit 1; }
-    grep -q 'RKNPU: RKNPU0 = ' "$tmp/npu.log" || { echo "accuracy: the plugin registered no NPU device" >&2; exit 1; }
-    [ -z "$first" ] || echo "| $name | CPU | $(ppl "$tmp/npu.log" base) | – | – |"
-    first=
-    echo "| $name | RKNPU ($RKNPU_DEVICE, $mode) | $(ppl "$tmp/npu.log" Q) | $(kld "$tmp/npu.log") | $(top1 "$tmp/npu.log") |"
-    cp "$tmp/npu.log" "${ACCURACY_LOG_DIR:-$tmp}/$name-$mode.log" 2>/dev/null || true
+  for fa in $fas; do
+    common=(-m "$model" -f "$text" -c 256 --chunks "$chunks" -t "$(nproc)" -fa "$fa")
+    tag= cputag=
+    [ "$fa" = auto ] || tag=", fa $fa" cputag=" (fa $fa)"
+    base="$tmp/$name-fa-$fa.kld"
+    env -u GGML_BACKEND_PATH "$bin/llama-perplexity" "${common[@]}" --kl-divergence-base "$base" >"$tmp/cpu.log" 2>&1 ||
+      { tail -20 "$tmp/cpu.log" >&2; exit 1; }
+    first=1
+    for mode in $modes; do
+      GGML_BACKEND_PATH="$plugin" RKNPU_MODE="$mode" "$bin/llama-perplexity" "${common[@]}" \
+        --kl-divergence-base "$base" --kl-divergence >"$tmp/npu.log" 2>&1 || { tail -20 "$tmp/npu.log" >&2; exit 1; }
+      grep -q 'RKNPU: RKNPU0 = ' "$tmp/npu.log" || { echo "accuracy: the plugin registered no NPU device" >&2; exit 1; }
+      [ -z "$first" ] || echo "| $name | CPU$cputag | $(ppl "$tmp/npu.log" base) | – | – |"
+      first=
+      echo "| $name | RKNPU ($RKNPU_DEVICE, $mode$tag) | $(ppl "$tmp/npu.log" Q) | $(kld "$tmp/npu.log") | $(top1 "$tmp/npu.log") |"
+      cp "$tmp/npu.log" "${ACCURACY_LOG_DIR:-$tmp}/$name-$mode-fa-$fa.log" 2>/dev/null || true
+    done
   done
 done

@@ -31,24 +31,30 @@ t.test('accept --sim --quick end to end', (t) => {
   // progress
   for (const [i, title] of [
     [1, 'doctor'],
-    [2, 'probe'],
-    [3, 'GEMM sweep'],
-    [4, 'test-backend-ops MUL_MAT'],
-    [5, 'llama-bench'],
-    [6, 'perplexity'],
-    [7, 'report'],
+    [2, 'calibrate'],
+    [3, 'probe'],
+    [4, 'GEMM sweep'],
+    [5, 'test-backend-ops MUL_MAT'],
+    [6, 'llama-bench'],
+    [7, 'perplexity'],
+    [8, 'report'],
   ] as const) {
-    t.match(r.stdout, new RegExp(`^\\[${i}/7\\] ${title}.* \\.\\.\\.$`, 'm'), `progress line for stage ${i} starts`);
+    t.match(r.stdout, new RegExp(`^\\[${i}/8\\] ${title}.* \\.\\.\\.$`, 'm'), `progress line for stage ${i} starts`);
   }
   t.match(
     r.stdout,
-    /^\[4\/7\] test-backend-ops MUL_MAT \.\.\. \d+ s ok: \d+\/\d+ MUL_MAT cases/m,
+    /^\[5\/8\] test-backend-ops MUL_MAT \.\.\. \d+ s ok: \d+\/\d+ MUL_MAT cases/m,
     'stage end line with time and verdict',
+  );
+  t.match(
+    r.stdout,
+    /^\[2\/8\] calibrate.* \.\.\. \d+ s ok: \d+\/\d+ steps; envelope board: tasks <= 128 rows x 3072 columns/m,
+    'the calibration passes on the simulator',
   );
   t.match(r.stdout, /accept: PASS \(SIMULATOR run/);
   t.match(
     r.stdout,
-    /^\[3\/7\] GEMM sweep.* \.\.\. \d+ s, bench-gemm running: /m,
+    /^\[4\/8\] GEMM sweep.* \.\.\. \d+ s, bench-gemm running: /m,
     'still-running lines during a long stage',
   );
 
@@ -63,19 +69,38 @@ t.test('accept --sim --quick end to end', (t) => {
   t.match(rep.note, /simulator \+ timing MODEL, not hardware/);
   t.same(
     rep.stages.map((s: any) => s.id),
-    ['doctor', 'probe', 'gemm', 'backend_ops', 'bench', 'perplexity'],
+    ['doctor', 'calibrate', 'probe', 'gemm', 'backend_ops', 'bench', 'perplexity'],
   );
   const st = Object.fromEntries(rep.stages.map((s: any) => [s.id, s]));
   t.equal(st.doctor.verdict, 'info', 'doctor is informational on the simulator');
   t.equal(st.doctor.figures.facts.rk3588, true, 'doctor read the fake board');
-  for (const id of ['probe', 'gemm', 'backend_ops', 'bench'])
+  for (const id of ['calibrate', 'probe', 'gemm', 'backend_ops', 'bench'])
     t.equal(st[id].verdict, 'pass', `${id}: ${st[id].summary}`);
+  // the calibration's profile: in the results folder only (a simulator run never installs it), used by the
+  // later stages
+  const cal = st.calibrate.figures;
+  t.ok(cal.ok && cal.steps > 30 && cal.passed === cal.steps && cal.stopped_at === null, 'every ladder step passed');
+  t.equal(cal.envelope.m_tile_max, 128);
+  t.equal(cal.profile, 'board-profile.json');
+  t.equal(cal.installed_to, null, 'not installed into the user config on the simulator');
+  const prof = JSON.parse(fs.readFileSync(path.join(out, 'board-profile.json'), 'utf8'));
+  t.equal(prof.format, 'rosenblatt-board-profile');
+  t.equal(prof.driver.name, 'npusim');
+  t.match(st.backend_ops.commands[0], /RKNPU_PROFILE=\S+board-profile\.json/, 'test-backend-ops ran with it');
+  t.match(st.gemm.commands[0], /--envelope board --profile \S+board-profile\.json/, 'bench-gemm too');
+  t.match(fs.readFileSync(path.join(out, 'test-backend-ops.txt'), 'utf8'), /envelope board/);
   t.equal(st.probe.figures.runs.length, 6);
   t.same(
     st.probe.figures.runs.map((x: any) => `${x.dtype}/${x.cores}`),
     ['int8/1', 'int8/2', 'int8/3', 'fp16/1', 'fp16/2', 'fp16/3'],
   );
   t.ok(st.probe.figures.runs.every((x: any) => x.ok && x.driver === 'npusim'));
+  t.same(
+    st.probe.figures.concurrent.map((x: any) => x.ok),
+    [true, true],
+    'two probe processes at once, both ok',
+  );
+  t.match(st.probe.summary, /two processes at once ok/);
   t.ok(st.gemm.figures.cases > 0);
   t.equal(st.gemm.figures.int_mismatches, 0, 'GEMM int32 results bit-exact');
   t.ok(st.gemm.figures.int_compared > 0);
@@ -121,6 +146,8 @@ t.test('accept --sim --quick end to end', (t) => {
     for (const f of s.files) t.ok(fs.statSync(path.join(out, f)).size > 0, `raw output ${f} saved`);
   t.match(fs.readFileSync(path.join(out, 'test-backend-ops.txt'), 'utf8'), /tests passed/);
   t.match(fs.readFileSync(path.join(out, 'probe-int8-3core.txt'), 'utf8'), /"tool":"npu-probe"/);
+  for (const p of ['a', 'b'])
+    t.match(fs.readFileSync(path.join(out, `probe-int8-3core-concurrent-${p}.txt`), 'utf8'), /"ok":true/);
 
   // plots
   t.same(
@@ -145,6 +172,7 @@ t.test('accept --sim --quick end to end', (t) => {
     '## Stages',
     '## What failed',
     '## Board (doctor)',
+    '## Calibration (first-light ladder)',
     '## Figures',
     '## Plots',
     '## Fleet file',
@@ -153,10 +181,16 @@ t.test('accept --sim --quick end to end', (t) => {
   ])
     t.match(md, h);
   if (text) t.match(md, '## Accuracy');
-  t.match(md, /\| 4 \| test-backend-ops MUL_MAT \| PASS \|/);
+  t.match(md, /\| 5 \| test-backend-ops MUL_MAT \| PASS \|/);
+  t.match(md, /\| 2 \| calibrate \(first-light ladder, board profile\) \| PASS \|/);
+  t.match(md, /- board profile: `board-profile\.json`; the later stages ran in it/);
   t.match(md, /\| NPU clock \| simulator/);
   t.match(md, /\| NPU, timing MODEL 200 MHz \(optimistic-pessimistic\) \| [0-9.]+-[0-9.]+ \|/);
-  t.match(md, /GGML_BACKEND_PATH=\$PLUGIN RKNPU_DEVICE=sim \$BIN\/test-backend-ops -o MUL_MAT -b RKNPU0/);
+  t.match(
+    md,
+    /GGML_BACKEND_PATH=\$PLUGIN RKNPU_DEVICE=sim RKNPU_PROFILE=\S+ \$BIN\/test-backend-ops -o MUL_MAT -b RKNPU0/,
+  );
+  t.match(md, /\$NATIVE\/npu-calibrate --device sim --clock-mhz 200 --json/);
   t.match(md, /\$BIN\/llama-bench -m .* -p 64 -n 16/);
   t.match(md, /!\[pp_tg\.png\]\(pp_tg\.png\)/);
   t.notMatch(
@@ -207,7 +241,8 @@ t.test(
     const st = Object.fromEntries(rep.stages.map((s: any) => [s.id, s]));
     t.equal(st.doctor.verdict, 'fail', 'doctor counts on a board run');
     t.match(st.doctor.summary, /not an RK3588/);
-    for (const id of ['probe', 'gemm', 'backend_ops', 'bench']) {
+    t.equal(st.calibrate.figures.envelope, null, 'no envelope without an NPU');
+    for (const id of ['calibrate', 'probe', 'gemm', 'backend_ops', 'bench']) {
       t.equal(st[id].verdict, 'fail', id);
       t.match(st[id].summary, /no rocket NPU found/, `${id} says why`);
     }

@@ -5,6 +5,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Test } from 'tap';
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const sharedModels = path.resolve(repo, '..', 'shared', 'models');
@@ -108,4 +109,20 @@ export function completion(args: string[], env: Record<string, string> = {}): Ru
 
 function pick(r: SpawnSyncReturns<string>): RunResult {
   return { status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
+}
+
+/** A script's TAP output as assertions: each `ok`/`not ok` line becomes one (with the `#` lines after a
+ * failure as its detail), so the counts reach the CI summary. Returns the number of result lines. */
+export function tapLinesAsAsserts(t: Test, stdout: string): number {
+  const lines = stdout.split('\n');
+  let n = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^(not ok|ok)\s+\d+\s*(?:-\s*)?(.*)$/.exec(lines[i]);
+    if (!m) continue;
+    n++;
+    const detail: string[] = [];
+    for (let j = i + 1; j < lines.length && lines[j].startsWith('#'); j++) detail.push(lines[j]);
+    t.ok(m[1] === 'ok', m[2], m[1] === 'ok' ? {} : { diagnostic: true, detail: detail.join('\n') });
+  }
+  return n;
 }

@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import * as accept from './commands/accept.js';
 import * as bench from './commands/bench.js';
+import * as calibrate from './commands/calibrate.js';
 import * as devices from './commands/devices.js';
 import * as doctor from './commands/doctor.js';
 import * as probe from './commands/probe.js';
@@ -17,6 +18,7 @@ const cli = yargs(hideBin(process.argv))
   .command(probe)
   .command(selftest)
   .command(doctor)
+  .command(calibrate)
   .command(accept)
   .command(bench)
   .strict()

@@ -215,11 +215,29 @@ enum npu_sim_fault {
 #define NPU_SIM_FAULT_LAST NPU_SIM_FAULT_DMA
 /* Fault injection for the whole simulator (all sim devices of the process). `nth` = 0: every job from
  * now on; nth >= 1: only the nth job submitted from now on. NONE clears. The env var
- * RKNPU_SIM_FAULT=reset|dropped|slow|dma[@N] sets the same at the first sim open; the old names
+ * RKNPU_SIM_FAULT=reset|dropped|slow|dma[@N|%N] sets the same at the first sim open; the old names
  * `timeout` and `reject` are accepted as aliases of `reset` and `dropped`. Delays (reset, slow) scale with
  * the device's job timeout (npu_open_options.sim_job_timeout_us). */
 int npu_sim_inject_fault(enum npu_sim_fault fault, uint32_t nth);
-int npu_sim_fault_parse(const char *spec, enum npu_sim_fault *fault, uint32_t *nth);
+int npu_sim_fault_parse(const char *spec, enum npu_sim_fault *fault, uint32_t *nth); /* KIND or KIND@N */
+/* The general form: also KIND%N, each job from now on faulting with probability 1/N (N >= 2), drawn from a
+ * fixed pseudo-random sequence over the job count, so a run with the same submissions faults the same
+ * jobs (load tests and soaks: docs/reliability.md). */
+struct npu_sim_fault_plan {
+    enum npu_sim_fault fault;
+    uint32_t nth;    /* >= 1: only the nth job */
+    uint32_t one_in; /* >= 2: each job with probability 1/one_in */
+};
+int npu_sim_fault_plan_parse(const char *spec, struct npu_sim_fault_plan *plan);
+int npu_sim_inject_fault_plan(const struct npu_sim_fault_plan *plan);
+/* Simulated silicon flaws (sim/core/npusim.h, struct npusim_flaws), for all sim devices of the process:
+ * "m-tile>N", "n-tile>N", "k>N" (garbage above that many rows, output channels or K per task), "inplace"
+ * (K-slices read in place come back wrong), "chain" (a chained tail hangs the job), "reuse" (a task that
+ * sets WEIGHT_REUSE computes with garbage weights), "int8-int32",
+ * "int8-fp32", "fp16-fp32", "fp16-fp16" (that output conversion is garbage), comma-separated; "" or "none"
+ * clears. The env var RKNPU_SIM_FLAW sets the same at the first sim open; an invalid value makes every sim
+ * open fail with the reason. 0, or -EINVAL with the reason in npu_last_error(). */
+int npu_sim_set_flaws(const char *spec);
 /* Tests: while held, the simulated cores start no new job (queued jobs stay queued, so busy states and
  * deadlines can be observed deterministically). Process-wide. */
 int npu_sim_hold(bool hold);

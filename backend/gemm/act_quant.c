@@ -64,11 +64,15 @@ int rk_quant_row_f16(const float *w, uint32_t k, uint16_t *q, float *scale)
 
 int rk_act_quant_i8_ref(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx)
 {
+    int nonfinite = 0;
     for (int64_t m = 0; m < M; m++) {
         const float *r = x + m * ldx;
         int8_t *d = (int8_t *)dst + m * Kpad;
         float amax;
-        if (row_amax(r, K, &amax)) return (int)(1 + m);
+        if (row_amax(r, K, &amax)) {
+            nonfinite += rk_act_row_nonfinite(d, Kpad, &sx[m]);
+            continue;
+        }
         if (amax == 0) {
             memset(d, 0, Kpad);
             sx[m] = 0;
@@ -79,22 +83,26 @@ int rk_act_quant_i8_ref(const float *x, int64_t M, int64_t ldx, uint32_t K, uint
         memset(d + K, 0, Kpad - K);
         sx[m] = amax / Q8_MAX;
     }
-    return 0;
+    return nonfinite;
 }
 
 int rk_act_quant_f16_ref(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx)
 {
+    int nonfinite = 0;
     for (int64_t m = 0; m < M; m++) {
         const float *r = x + m * ldx;
         uint16_t *d = (uint16_t *)dst + m * Kpad;
         float amax;
-        if (row_amax(r, K, &amax)) return (int)(1 + m);
+        if (row_amax(r, K, &amax)) {
+            nonfinite += rk_act_row_nonfinite(d, (size_t)Kpad * 2, &sx[m]);
+            continue;
+        }
         float s = rk_pow2_scale_f16(amax), inv = 1.0f / s;
         for (uint32_t k = 0; k < K; k++) d[k] = rk_fp16_from_float(r[k] * inv);
         memset(d + K, 0, (size_t)(Kpad - K) * 2);
         sx[m] = s;
     }
-    return 0;
+    return nonfinite;
 }
 
 /* ---- dispatch: chosen at compile time by architecture (plus a CPUID check for AVX2/F16C on x86) ---- */

@@ -39,13 +39,17 @@ static float row_amax_avx2(const float *r, uint32_t K)
 
 int rk_act_quant_i8_avx2(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx)
 {
+    int nonfinite = 0;
     const __m256i lo = _mm256_set1_epi32(-127), hi = _mm256_set1_epi32(127);
     const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     for (int64_t m = 0; m < M; m++) {
         const float *r = x + m * ldx;
         int8_t *d = (int8_t *)dst + m * Kpad;
         float amax = row_amax_avx2(r, K);
-        if (amax < 0) return (int)(1 + m);
+        if (amax < 0) {
+            nonfinite += rk_act_row_nonfinite(d, Kpad, &sx[m]);
+            continue;
+        }
         if (amax == 0) {
             memset(d, 0, Kpad);
             sx[m] = 0;
@@ -69,16 +73,20 @@ int rk_act_quant_i8_avx2(const float *x, int64_t M, int64_t ldx, uint32_t K, uin
         memset(d + K, 0, Kpad - K);
         sx[m] = amax / 127.0f;
     }
-    return 0;
+    return nonfinite;
 }
 
 int rk_act_quant_f16_avx2(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx)
 {
+    int nonfinite = 0;
     for (int64_t m = 0; m < M; m++) {
         const float *r = x + m * ldx;
         uint16_t *d = (uint16_t *)dst + m * Kpad;
         float amax = row_amax_avx2(r, K);
-        if (amax < 0) return (int)(1 + m);
+        if (amax < 0) {
+            nonfinite += rk_act_row_nonfinite(d, (size_t)Kpad * 2, &sx[m]);
+            continue;
+        }
         float s = rk_pow2_scale_f16(amax), inv = 1.0f / s;
         __m256 vinv = _mm256_set1_ps(inv);
         uint32_t k = 0;
@@ -91,6 +99,6 @@ int rk_act_quant_f16_avx2(const float *x, int64_t M, int64_t ldx, uint32_t K, ui
         memset(d + K, 0, (size_t)(Kpad - K) * 2);
         sx[m] = s;
     }
-    return 0;
+    return nonfinite;
 }
 #endif

@@ -35,11 +35,15 @@ static float row_amax_neon(const float *r, uint32_t K)
 
 int rk_act_quant_i8_neon(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx)
 {
+    int nonfinite = 0;
     for (int64_t m = 0; m < M; m++) {
         const float *r = x + m * ldx;
         int8_t *d = (int8_t *)dst + m * Kpad;
         float amax = row_amax_neon(r, K);
-        if (amax < 0) return (int)(1 + m);
+        if (amax < 0) {
+            nonfinite += rk_act_row_nonfinite(d, Kpad, &sx[m]);
+            continue;
+        }
         if (amax == 0) {
             memset(d, 0, Kpad);
             sx[m] = 0;
@@ -61,16 +65,20 @@ int rk_act_quant_i8_neon(const float *x, int64_t M, int64_t ldx, uint32_t K, uin
         memset(d + K, 0, Kpad - K);
         sx[m] = amax / 127.0f;
     }
-    return 0;
+    return nonfinite;
 }
 
 int rk_act_quant_f16_neon(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx)
 {
+    int nonfinite = 0;
     for (int64_t m = 0; m < M; m++) {
         const float *r = x + m * ldx;
         uint16_t *d = (uint16_t *)dst + m * Kpad;
         float amax = row_amax_neon(r, K);
-        if (amax < 0) return (int)(1 + m);
+        if (amax < 0) {
+            nonfinite += rk_act_row_nonfinite(d, (size_t)Kpad * 2, &sx[m]);
+            continue;
+        }
         float s = rk_pow2_scale_f16(amax), inv = 1.0f / s;
         uint32_t k = 0;
         for (; k + 4 <= K; k += 4)
@@ -79,6 +87,6 @@ int rk_act_quant_f16_neon(const float *x, int64_t M, int64_t ldx, uint32_t K, ui
         memset(d + K, 0, (size_t)(Kpad - K) * 2);
         sx[m] = s;
     }
-    return 0;
+    return nonfinite;
 }
 #endif

@@ -13,7 +13,7 @@ uint32_t rk_canary_word(const struct rk_wlayout *L, unsigned phase)
 /* The task's canary row in the core's C BO: its last row, the tile's real columns. */
 static uint32_t *canary_row(const struct rk_plan *p, const struct rk_plan_task *t, const void *cmap, uint32_t *n)
 {
-    *n = p->L.core[t->core].t_n[t->ntile];
+    *n = rk_tile_n(&p->L.core[t->core], t->ntile);
     return (uint32_t *)cmap + rk_plan_c_index(p, t->core, t->slice, t->ntile, t->m0 + t->m - 1);
 }
 

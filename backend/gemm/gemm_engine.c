@@ -30,6 +30,8 @@ int rk_gemm_fail(struct rk_gemm_engine *e, int rc, const char *fmt, ...)
 
 const char *rk_gemm_last_error(const struct rk_gemm_engine *e) { return e ? e->err : "no engine"; }
 
+const struct npu_envelope *rk_gemm_envelope(const struct rk_gemm_engine *e) { return &e->env; }
+
 int rk_gemm_device_info(const struct rk_gemm_engine *e, struct npu_device_info *info)
 {
     if (!e || !info) return -EINVAL;
@@ -51,7 +53,15 @@ int rk_gemm_open(const struct rk_gemm_options *opt, struct rk_gemm_engine **out,
         return -ENOMEM;
     }
     e->opt = o, e->cores = o.cores;
-    struct npu_open_options oo = {.model_clock_mhz = o.model_clock_mhz, .unchecked_submit = o.unchecked_submit};
+    e->env = o.envelope ? *o.envelope : npu_envelope_safe;
+    e->opt.envelope = &e->env;
+    if (npu_envelope_validate(&e->env, why, whylen)) {
+        rk_gemm_close(e);
+        return -EINVAL;
+    }
+    /* The software NPU refuses any task outside the envelope, so a planner mistake cannot pass as a result. */
+    struct npu_open_options oo = {
+            .model_clock_mhz = o.model_clock_mhz, .envelope = &e->env, .unchecked_submit = o.unchecked_submit};
     for (uint32_t c = 0; c < e->cores; c++) {
         int rc = npu_device_open(o.kind, &oo, &e->dev[c]);
         if (rc) {
@@ -72,6 +82,6 @@ void rk_gemm_close(struct rk_gemm_engine *e)
         npu_bo_close(e->scratch[c].a), npu_bo_close(e->scratch[c].c), npu_bo_close(e->scratch[c].regcmd);
         if (e->dev[c]) npu_device_close(e->dev[c]);
     }
-    free(e->sx), free(e->xrot);
+    free(e->sx), free(e->xrot), free(e->xq);
     free(e);
 }

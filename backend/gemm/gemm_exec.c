@@ -92,7 +92,7 @@ static int canary_fail(struct core_run *r, const uint32_t *job_first, uint32_t i
     const struct rk_plan *p = r->p;
     const struct rk_plan_task *t = &p->tasks[p->core[r->core].task0 + i];
     const struct rk_core_share *cs = &p->L.core[r->core];
-    uint32_t job = 0, c0 = cs->n0 + cs->t_n0[t->ntile];
+    uint32_t job = 0, c0 = cs->n0 + rk_tile_n0(cs, t->ntile);
     while (job + 1 < p->core[r->core].jobs && job_first[job + 1] <= i) job++;
     char shape[64], slice[64] = "";
     shape_text(p, shape, sizeof shape);
@@ -102,7 +102,7 @@ static int canary_fail(struct core_run *r, const uint32_t *job_first, uint32_t i
     return job_fail(r, -EIO, job_first, job, false,
                     "output canary of task %u (rows %u-%u, cols %u-%u%s; %s) untouched after the job signalled "
                     "completion: the core was reset or the job dropped; result discarded",
-                    i, t->m0, t->m0 + t->m - 1, c0, c0 + cs->t_n[t->ntile] - 1, slice, shape);
+                    i, t->m0, t->m0 + t->m - 1, c0, c0 + rk_tile_n(cs, t->ntile) - 1, slice, shape);
 }
 
 /* Grow a scratch BO to at least `bytes` (with headroom so a growing M does not reallocate every call). */
@@ -169,7 +169,9 @@ static void *run_core(void *arg)
         mm.b_iova = r->w->b[r->core]->iova + (uint32_t)b;
         mm.c_iova = sc->c->iova + (uint32_t)c;
         uint32_t seg_iova = sc->regcmd->iova + (uint32_t)(i * seg * 8), count;
-        bool chained = i + 1 < pc->tasks && !p->tasks[pc->task0 + i + 1].job_start;
+        /* Outside an envelope with chained tails every tail has a zero next pointer: the kernel kicks each
+         * task itself (docs/hardware/rocket-uapi.md §4.2). */
+        bool chained = p->env.chained_tails && i + 1 < pc->tasks && !p->tasks[pc->task0 + i + 1].job_start;
         char why[256];
         if ((rc = rk_regcmd_matmul_task(&mm, chained ? seg_iova + (uint32_t)(seg * 8) : 0,
                                         (uint64_t *)sc->regcmd->map + i * seg, seg, &count, why, sizeof why))) {
@@ -244,8 +246,9 @@ static void *run_core(void *arg)
         for (uint32_t m = 0; m < p->M; m++) {
             const void *parts[RK_GEMM_MAX_SLICES];
             for (uint32_t s = 0; s < L->slices; s++) parts[s] = cmap + rk_plan_c_index(p, r->core, s, t, m) * 4;
-            uint64_t col = (uint64_t)cs->n0 + cs->t_n0[t];
-            fn(parts, L->slices, cs->t_n[t], sx[m], sw + cs->t_n0[t], r->Y + (int64_t)m * r->ldy + (int64_t)col,
+            uint32_t tn0 = rk_tile_n0(cs, t);
+            uint64_t col = (uint64_t)cs->n0 + tn0;
+            fn(parts, L->slices, rk_tile_n(cs, t), sx[m], sw + tn0, r->Y + (int64_t)m * r->ldy + (int64_t)col,
                r->acc ? r->acc + (uint64_t)m * L->N + col : NULL);
         }
     int64_t t3 = npu_monotonic_ns(), c3 = thread_cpu_ns();
@@ -257,13 +260,16 @@ out:
     return NULL;
 }
 
-/* One share of the rows of X: (int8-had: copy + rotate), quantize into core 0's A, copy to the others' A. */
+/* One share of the rows of X: (int8-had: copy + rotate), quantize into core 0's A, copy to the others' A.
+ * With packed K-slices the rows are quantized into host scratch first (the scale covers the whole row) and
+ * each slice's columns are scattered into that slice's region of every core's A. */
 struct act_part {
     struct rk_gemm_engine *e;
     const struct rk_wlayout *L;
     const float *X;
-    int64_t ldx, m0, m1;
-    int bad; /* 1 + first non-finite row */
+    int64_t ldx, M, m0, m1;
+    bool packed;   /* the plan's K-slices are packed (rk_plan_slices_packed) */
+    int nonfinite; /* rows holding a NaN or an infinity */
     int64_t cpu_ns;
 };
 
@@ -281,12 +287,24 @@ static void *act_part_run(void *arg)
         rk_hadamard_rows(xr, rows, L->K, L->K, L->had_block);
         X = xr, ldx = L->K;
     }
-    uint8_t *dst = (uint8_t *)a->e->scratch[0].a->map + a->m0 * row_bytes;
-    int bad = (rk_mode_int8(L->mode) ? rk_act_quant_i8_simd : rk_act_quant_f16_simd)(X, rows, ldx, L->K, L->Kpad, dst,
-                                                                                     a->e->sx + a->m0);
-    a->bad = bad ? (int)(bad + a->m0) : 0;
-    for (uint32_t c = 1; c < L->cores && !bad; c++)
-        memcpy((uint8_t *)a->e->scratch[c].a->map + a->m0 * row_bytes, dst, (size_t)rows * row_bytes);
+    bool packed = a->packed;
+    uint8_t *dst = (packed ? a->e->xq : (uint8_t *)a->e->scratch[0].a->map) + a->m0 * row_bytes;
+    a->nonfinite = (rk_mode_int8(L->mode) ? rk_act_quant_i8_simd : rk_act_quant_f16_simd)(X, rows, ldx, L->K, L->Kpad,
+                                                                                          dst, a->e->sx + a->m0);
+    if (packed) {
+        /* slice s: a region at M·k0[s] elements, rows of kpad[s] (rk_plan_task_offsets); the row padding
+         * lands in the last slice */
+        for (uint32_t c = 0; c < L->cores; c++)
+            for (uint32_t s = 0; s < L->slices; s++) {
+                size_t len = (size_t)L->kpad[s] * L->bpe;
+                uint8_t *region = (uint8_t *)a->e->scratch[c].a->map + (size_t)a->M * L->k0[s] * L->bpe;
+                for (int64_t m = a->m0; m < a->m1; m++)
+                    memcpy(region + (size_t)m * len, a->e->xq + (size_t)m * row_bytes + (size_t)L->k0[s] * L->bpe, len);
+            }
+    } else {
+        for (uint32_t c = 1; c < L->cores; c++)
+            memcpy((uint8_t *)a->e->scratch[c].a->map + a->m0 * row_bytes, dst, (size_t)rows * row_bytes);
+    }
     a->cpu_ns = thread_cpu_ns() - c0;
     return NULL;
 }
@@ -295,6 +313,7 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
                     float *Y, int64_t ldy, struct rk_gemm_stats *stats, int32_t *acc)
 {
     int64_t t_entry = npu_monotonic_ns(), t0;
+    e->sx_rows = 0;
     if (!w || w->e != e) return rk_gemm_fail(e, -EINVAL, "weight does not belong to this engine");
     const struct rk_wlayout *L = &w->L;
     if (M < 1 || M > RK_GEMM_M_MAX)
@@ -332,6 +351,14 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
         else
             e->xrot = n, e->xrot_cap = (size_t)M * L->K;
     }
+    size_t xq_bytes = (size_t)M * L->Kpad * L->bpe;
+    if (!rc && rk_plan_slices_packed(&p) && e->xq_cap < xq_bytes) {
+        uint8_t *n = realloc(e->xq, xq_bytes);
+        if (!n)
+            rc = rk_gemm_fail(e, -ENOMEM, "out of memory");
+        else
+            e->xq = n, e->xq_cap = xq_bytes;
+    }
     if (rc) {
         rk_plan_free(&p);
         return rc;
@@ -345,7 +372,7 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
     int64_t dl = npu_deadline_after_ms(BO_WAIT_MS);
     for (uint32_t c = 0; c < L->cores && !rc; c++)
         if ((rc = npu_bo_prep(e->scratch[c].a, dl))) rk_gemm_fail(e, rc, "A BO prep, core %u: %s", c, npu_last_error());
-    int bad = 0;
+    int64_t nonfinite = 0;
     int64_t part_cpu = 0, part0_cpu = 0; /* the slowest share; share 0 ran on this thread */
     if (!rc) {
         /* Rows in parallel (one thread per core's share) once there is enough work to pay for threads. */
@@ -354,15 +381,21 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
         pthread_t th[NPU_CORES];
         bool started[NPU_CORES] = {0};
         for (uint32_t i = 0; i < nparts; i++) {
-            parts[i] = (struct act_part){
-                    .e = e, .L = L, .X = X, .ldx = ldx, .m0 = M * i / nparts, .m1 = M * (i + 1) / nparts};
+            parts[i] = (struct act_part){.e = e,
+                                         .L = L,
+                                         .X = X,
+                                         .ldx = ldx,
+                                         .M = M,
+                                         .m0 = M * i / nparts,
+                                         .m1 = M * (i + 1) / nparts,
+                                         .packed = rk_plan_slices_packed(&p)};
             if (i > 0 && !(started[i] = !pthread_create(&th[i], NULL, act_part_run, &parts[i])))
                 act_part_run(&parts[i]);
         }
         act_part_run(&parts[0]);
         for (uint32_t i = 0; i < nparts; i++) {
             if (started[i]) pthread_join(th[i], NULL);
-            if (parts[i].bad && !bad) bad = parts[i].bad;
+            nonfinite += parts[i].nonfinite;
             part_cpu = parts[i].cpu_ns > part_cpu ? parts[i].cpu_ns : part_cpu;
         }
         part0_cpu = parts[0].cpu_ns;
@@ -373,7 +406,6 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
     }
     int rc2 = npu_bo_fini(a0);
     if (!rc && rc2) rc = rk_gemm_fail(e, rc2, "A BO fini: %s", npu_last_error());
-    if (bad) rc = rk_gemm_fail(e, -EINVAL, "activation row %d holds a NaN or an infinity", bad - 1);
     if (rc) {
         rk_plan_free(&p);
         return rc;
@@ -429,8 +461,13 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
                                   p.model_ns[RK_CLOCK_VENDOR][NPU_MODEL_PESSIMISTIC]},
                 .model_max_job_ns = p.max_job_ns,
                 .reuse_tasks = p.reuse_tasks,
+                .nonfinite_rows = (uint32_t)nonfinite,
         };
     }
+    /* Rows with a NaN or an infinity went to the NPU as zeros and read out as NaN (act_quant.c); the caller
+     * decides what they should hold (the plugin: what ggml's CPU path computes), rk_gemm_nonfinite_rows names
+     * them until the next run. */
+    if (!rc) e->sx_rows = M;
     rk_plan_free(&p);
     return rc;
 }
@@ -439,4 +476,15 @@ int rk_gemm_run(struct rk_gemm_engine *e, const struct rk_weight *w, const float
                 int64_t ldy, struct rk_gemm_stats *stats)
 {
     return rk_gemm_run_acc(e, w, X, M, ldx, Y, ldy, stats, NULL);
+}
+
+int64_t rk_gemm_nonfinite_rows(const struct rk_gemm_engine *e, int64_t *rows, int64_t cap)
+{
+    int64_t n = 0;
+    for (int64_t m = 0; m < e->sx_rows; m++)
+        if (isnan(e->sx[m])) {
+            if (n < cap) rows[n] = m;
+            n++;
+        }
+    return n;
 }

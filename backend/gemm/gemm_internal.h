@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <string.h>
 
 #include "npu_envelope.h"
 #include "npu_limits.h"
@@ -12,22 +13,21 @@
 #include "regcmd.h"
 #include "rk_gemm.h"
 
-#define RK_GEMM_MAX_SLICES       8  /* K-slices; K ≤ 65535 (16-bit DATAIN_CHANNEL) needs at most 8 of ≤ 8192 */
-#define RK_GEMM_MAX_NTILES       64 /* per core: 151936/3 columns in tiles of ≤ 3072 need 17 */
+/* K-slices per weight. A board envelope may allow only small K per task (calibrate proves K in steps
+ * from 64), so this is generous; a K that needs more slices is declined by rk_gemm_supports. */
+#define RK_GEMM_MAX_SLICES    64
 /* cores and N-tiles start at multiples of it (docs/hardware/layouts.md §3.2, §4.3) */
-#define RK_GEMM_N_UNIT           NPU_KGROUP_INT8
-#define RK_GEMM_N_TILE_MAX       3072 /* practical N per task (HM tuner, docs/hardware/limits.md §5); hard limit 8192 */
-#define RK_GEMM_M_TILE_MAX       128  /* rows per task (HM cap, docs/hardware/limits.md §5) */
+#define RK_GEMM_N_UNIT        NPU_KGROUP_INT8
 /* int8 feature tile ≤ 8 CBUF banks; 16 banks = WRONG (HM, docs/hardware/limits.md §5) */
-#define RK_GEMM_I8_DATA_BANKS    NPU_I8_DATA_BANKS_MAX
-/* fp16 slices: keep ≥ 2 weight banks + useful rows (HM-F16, docs/hardware/limits.md §1.3, §5) */
-#define RK_GEMM_FP16_K_SLICE_MAX 4096
+#define RK_GEMM_I8_DATA_BANKS NPU_I8_DATA_BANKS_MAX
 
 static inline bool rk_mode_int8(enum rk_gemm_mode m) { return m != RK_GEMM_FP16; } /* NPU runs int8 */
 
 /* How a weight is cut: K-slices (each packed separately, docs/hardware/layouts.md §3.2 "a K-slice needs its own packed
- * B"), N over cores, N-tiles per core. Fixed at prepare time, independent of M, so it must be valid for every M. */
+ * B"), N over cores, N-tiles per core. Fixed at prepare time, independent of M, so it must be valid for every M; made
+ * for one execution envelope (tile sizes, K per task, how A is sliced), which the plan then follows. */
 struct rk_wlayout {
+    struct npu_envelope env;
     enum rk_gemm_mode mode;
     uint32_t K, N, Kpad, bpe; /* bpe: 1 int8, 2 fp16 */
     uint32_t had_block;       /* int8-had: Hadamard block size (1 = no rotation) */
@@ -36,8 +36,8 @@ struct rk_wlayout {
     uint32_t cores; /* cores with a share of N (fewer than the engine's if N is small) */
     struct rk_core_share {
         uint32_t n0, n, npad; /* global first column, columns, padded columns */
+        uint32_t units;       /* n in RK_GEMM_N_UNIT columns, spread evenly over the N-tiles (rk_tile_*) */
         uint32_t ntiles;
-        uint32_t t_n0[RK_GEMM_MAX_NTILES], t_n[RK_GEMM_MAX_NTILES], t_npad[RK_GEMM_MAX_NTILES]; /* local */
         uint64_t b_off[RK_GEMM_MAX_SLICES]; /* slice offset in the core's weight BO (bytes) */
         uint64_t b_bytes;
     } core[NPU_CORES];
@@ -47,7 +47,7 @@ struct rk_plan_task {
     uint8_t core, slice, job_start;
     uint8_t weight_reuse; /* the previous task on this core loaded the same weights with the same CBUF split:
                            * CBUF_CON0.WEIGHT_REUSE (rk_matmul.weight_reuse), no weight fetch in the MODEL */
-    uint16_t ntile;
+    uint32_t ntile;
     uint32_t m0, m;
     uint64_t model_split_ns; /* pessimistic MODEL time at the split clock: what job splitting adds up */
 };
@@ -80,15 +80,41 @@ struct rk_plan {
     uint64_t job_budget_ns;
 };
 
-int rk_layout_make(int64_t K, int64_t N, enum rk_gemm_mode mode, uint32_t cores, struct rk_wlayout *L, char *why,
-                   size_t whylen);
-/* Plan one matmul of M rows inside an envelope (NULL = npu_envelope_vendor, today's planner). Jobs are split
- * by the pessimistic MODEL at npu_model_clock_mhz() against job_budget_ms (0 = the envelope's budget). */
+/* env NULL: npu_envelope_safe. The layout (K-slices, N-tiles) stays inside it. */
+int rk_layout_make(int64_t K, int64_t N, enum rk_gemm_mode mode, uint32_t cores, const struct npu_envelope *env,
+                   struct rk_wlayout *L, char *why, size_t whylen);
+/* Plan one matmul of M rows inside an envelope (NULL = the layout's). Jobs are split by the pessimistic MODEL at
+ * npu_model_clock_mhz() against job_budget_ms (0 = the envelope's budget). */
 int rk_plan_make(const struct rk_wlayout *L, uint32_t M, const struct npu_envelope *env, uint32_t job_budget_ms,
                  struct rk_plan *p, char *why, size_t whylen);
 void rk_plan_free(struct rk_plan *p);
 void rk_plan_print(const struct rk_plan *p, FILE *out);
-uint32_t rk_plan_m_tile(enum rk_gemm_mode mode, uint32_t kpad);
+/* Rows per task for one K-slice: the CBUF rule of the mode, capped by the envelope. */
+uint32_t rk_plan_m_tile(enum rk_gemm_mode mode, uint32_t kpad, const struct npu_envelope *env);
+/* N-tile t of a core's share: first column (local to the core), columns, padded columns. Tiles hold
+ * RK_GEMM_N_UNIT-column units spread evenly, so they are computed, not stored (a narrow envelope cuts
+ * the lm_head into hundreds of tiles per core). */
+static inline uint32_t rk_tile_n0(const struct rk_core_share *cs, uint32_t t)
+{
+    uint32_t q = cs->units / cs->ntiles, r = cs->units % cs->ntiles;
+    return (t * q + (t < r ? t : r)) * RK_GEMM_N_UNIT;
+}
+static inline uint32_t rk_tile_n(const struct rk_core_share *cs, uint32_t t)
+{
+    uint32_t n0 = rk_tile_n0(cs, t), end = t + 1 < cs->ntiles ? rk_tile_n0(cs, t + 1) : cs->n;
+    return (end < cs->n ? end : cs->n) - n0;
+}
+uint32_t rk_tile_npad(const struct rk_wlayout *L, const struct rk_core_share *cs, uint32_t t);
+/* A K-slice's rows in the A buffer: in place (one full-width row, LINE_STRIDE = Kpad, the vendor way) or
+ * packed (each slice's columns in a region of their own, rows of kpad[s]: what the safe envelope needs). */
+static inline bool rk_plan_slices_in_place(const struct rk_plan *p)
+{
+    return p->L.slices > 1 && p->env.inplace_k_slices;
+}
+static inline bool rk_plan_slices_packed(const struct rk_plan *p)
+{
+    return p->L.slices > 1 && !p->env.inplace_k_slices;
+}
 /* The matmul of one task (addresses relative to 0: add the BO IOVAs). */
 struct rk_matmul rk_plan_task_matmul(const struct rk_plan *p, const struct rk_plan_task *t);
 /* Byte offsets of a task's operands in the core's A, weight and C BOs. */
@@ -154,7 +180,15 @@ uint32_t rk_hadamard_block(uint32_t K);
 void rk_hadamard_rows(float *x, int64_t rows, int64_t ld, uint32_t K, uint32_t B);
 
 /* ---- activations: rows of X into the row-major A layout (stride Kpad, zero padding K..Kpad) ----
- * Return 0, or 1 + the row index of a non-finite row (-> -EINVAL by the caller). */
+ * A row holding a NaN or an infinity is no input for the NPU: its A row is written as zeros and its s_x as
+ * NaN, so its Y row reads out as NaN; the caller learns which rows from s_x (rk_gemm_nonfinite_rows). The
+ * other rows are quantized as usual. Return the number of such rows (0 normally). */
+static inline int rk_act_row_nonfinite(void *a_row, size_t bytes, float *sx)
+{
+    memset(a_row, 0, bytes);
+    *sx = NAN;
+    return 1;
+}
 typedef int (*rk_act_quant_fn)(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx);
 int rk_act_quant_i8_ref(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx);
 int rk_act_quant_f16_ref(const float *x, int64_t M, int64_t ldx, uint32_t K, uint32_t Kpad, void *dst, float *sx);
@@ -188,17 +222,23 @@ struct rk_gemm_engine {
     uint32_t cores;
     struct npu_device *dev[NPU_CORES];
     struct rk_core_scratch scratch[NPU_CORES];
-    float *sx; /* per-row activation scales, grown as needed */
+    float *sx; /* per-row activation scales, grown as needed; NaN for a non-finite row */
     size_t sx_cap;
-    float *xrot; /* int8-had: rotated copy of X */
+    int64_t sx_rows; /* rows of sx the last run quantized (rk_gemm_nonfinite_rows) */
+    float *xrot;     /* int8-had: rotated copy of X */
     size_t xrot_cap;
+    uint8_t *xq; /* packed K-slices: quantized full-width rows, scattered into the slices' A regions */
+    size_t xq_cap;
+    struct npu_envelope env; /* the execution envelope every plan of this engine stays inside */
     char err[512];
 };
 
 struct rk_weight {
     struct rk_gemm_engine *e;
     struct rk_wlayout L;
-    float *scale; /* N per-output-channel scales */
+    float *scale;        /* N per-output-channel scales */
+    size_t scale_cap;    /* ephemeral weights (rk_weight_load): scales allocated */
+    int64_t fill_cpu_ns; /* the last conversion: thread CPU time of the slowest core's share */
     struct npu_bo *b[NPU_CORES];
     struct rk_weight_info info;
 };

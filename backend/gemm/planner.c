@@ -3,7 +3,9 @@
  * Planner: how a [N,K] weight is cut (layout, fixed at prepare time) and how one matmul with M rows runs (plan: tasks
  * per core, jobs). Tiling follows docs/hardware/limits.md §7 (HM's recommended model): K-slices with int32 partials
  * summed on the host, M-tiles sized to the CBUF data banks, N-tiles within the DPU limits, disjoint N ranges per core
- * (docs/hardware/limits.md §8), tasks chained into jobs bounded by the 500 ms job timeout. Jobs are sized by the
+ * (docs/hardware/limits.md §8), tasks chained into jobs bounded by the 500 ms job timeout. Every choice stays inside
+ * the execution envelope (docs/hardware/limits.md §6.1, hw/npu_envelope.h): the layout's tile sizes and K per task,
+ * the plan's rows, packed or in-place K-slices, chained tails, tasks per job. Jobs are sized by the
  * PESSIMISTIC timing MODEL against the envelope's budget; every MODEL figure of a plan comes as two bounds at the
  * mainline and the vendor clock. Where the envelope allows CBUF WEIGHT_REUSE and the MODEL finds it cheaper, a core's
  * N-tiles are cut so one N-tile's weights stay in CBUF while its M-tiles run back to back
@@ -48,24 +50,37 @@ static int why_fail(char *why, size_t len, int rc, const char *fmt, ...)
 static enum rk_dtype in_dtype(enum rk_gemm_mode m) { return rk_mode_int8(m) ? RK_INT8 : RK_FP16; }
 static enum rk_dtype out_dtype(enum rk_gemm_mode m) { return rk_mode_int8(m) ? RK_INT32 : RK_FP32; }
 
-/* Rows per task for one K-slice. */
-uint32_t rk_plan_m_tile(enum rk_gemm_mode mode, uint32_t kpad)
+static const struct npu_envelope *env_or_safe(const struct npu_envelope *env) { return env ? env : &npu_envelope_safe; }
+
+/* Rows per task for one K-slice: the CBUF rule, capped by the envelope's rows. */
+uint32_t rk_plan_m_tile(enum rk_gemm_mode mode, uint32_t kpad, const struct npu_envelope *env)
 {
+    uint32_t cap = env_or_safe(env)->m_tile_max;
     if (rk_mode_int8(mode)) {
         /* HM's board-verified int8 envelope (docs/hardware/limits.md §5): ≤ 8 data banks up to K=4096, then
          * the rows of i8_large_k_rows (with FEATURE_GRAINS=30, which the builder sets). */
-        if (kpad <= NPU_I8_LARGE_KPAD)
-            return min_u(RK_GEMM_M_TILE_MAX, RK_GEMM_I8_DATA_BANKS * NPU_CBUF_BANK_BYTES / kpad);
+        if (kpad <= NPU_I8_LARGE_KPAD) return min_u(cap, RK_GEMM_I8_DATA_BANKS * NPU_CBUF_BANK_BYTES / kpad);
         uint32_t i = 0;
         while (i + 1 < sizeof i8_large_k_rows / sizeof i8_large_k_rows[0] && kpad > i8_large_k_rows[i].kpad_max) i++;
-        return i8_large_k_rows[i].rows;
+        return min_u(cap, i8_large_k_rows[i].rows);
     }
     /* fp16: the weight banks of FP16_WBANK_KERNELS kernels, the rest hold A (HM-F16, docs/hardware/limits.md §5). */
     uint32_t bpe = (uint32_t)rk_dtype_size(RK_FP16);
     uint32_t wb = div_up((uint64_t)kpad * bpe * FP16_WBANK_KERNELS, NPU_CBUF_BANK_BYTES);
     wb = wb < FP16_WBANKS_MIN ? FP16_WBANKS_MIN : wb > NPU_CBUF_BANKS - 1 ? NPU_CBUF_BANKS - 1 : wb;
     uint32_t rows = (NPU_CBUF_BANKS - wb) * NPU_CBUF_BANK_BYTES / (kpad * bpe);
-    return rows < 1 ? 1 : min_u(RK_GEMM_M_TILE_MAX, rows);
+    return rows < 1 ? 1 : min_u(cap, rows);
+}
+
+uint32_t rk_tile_npad(const struct rk_wlayout *L, const struct rk_core_share *cs, uint32_t t)
+{
+    return rk_npad(in_dtype(L->mode), rk_tile_n(cs, t));
+}
+
+/* K per task in this mode: the envelope's, which stays within the hard limits (npu_envelope_validate). */
+static uint32_t k_task_max(enum rk_gemm_mode mode, const struct npu_envelope *env)
+{
+    return rk_mode_int8(mode) ? env->k_task_max_int8 : env->k_task_max_fp16;
 }
 
 uint32_t rk_model_clock_mhz(enum rk_model_clock c)
@@ -109,9 +124,9 @@ static uint64_t slicing_cost(const struct rk_wlayout *L, uint32_t n)
 {
     const uint32_t M = SLICING_COST_M;
     uint64_t ns = 0;
-    uint32_t ntile = min_u(n, RK_GEMM_N_TILE_MAX), ntiles = div_up(n, ntile);
+    uint32_t ntile = min_u(n, L->env.n_tile_max), ntiles = div_up(n, ntile);
     for (uint32_t s = 0; s < L->slices; s++) {
-        uint32_t mt = rk_plan_m_tile(L->mode, L->kpad[s]), tiles = div_up(M, mt);
+        uint32_t mt = rk_plan_m_tile(L->mode, L->kpad[s], &L->env), tiles = div_up(M, mt);
         struct npu_model_work w = task_work(L->mode, div_up(M, tiles), L->kpad[s], ntile, false);
         for (int c = 0; c < RK_MODEL_CLOCKS; c++)
             for (int b = 0; b < NPU_MODEL_BOUNDS; b++)
@@ -123,20 +138,24 @@ static uint64_t slicing_cost(const struct rk_wlayout *L, uint32_t n)
     return ns;
 }
 
-int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, char *why, size_t whylen)
+int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, const struct npu_envelope *env, char *why,
+                     size_t whylen)
 {
+    env = env_or_safe(env);
     if (mode != RK_GEMM_INT8 && mode != RK_GEMM_FP16 && mode != RK_GEMM_INT8_HAD)
         return why_fail(why, whylen, -EINVAL, "unknown mode %d", (int)mode);
     if (K < 1 || N < 1) return why_fail(why, whylen, -EINVAL, "empty weight K=%" PRId64 " N=%" PRId64, K, N);
-    uint64_t kmax = (uint64_t)RK_GEMM_MAX_SLICES * (rk_mode_int8(mode) ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX);
+    /* The engine's outputs: exact int32 for the int8 modes, fp32 for fp16 (docs/hardware/arithmetic.md §7). */
+    uint32_t pair = rk_mode_int8(mode) ? NPU_PAIR_I8_I32 : NPU_PAIR_F16_F32;
+    if (!(env->out_pairs & pair))
+        return why_fail(why, whylen, -ENOTSUP, "envelope '%s' does not include %s output, which mode %s needs",
+                        npu_envelope_name(env->kind), rk_mode_int8(mode) ? "int8->int32" : "fp16->fp32",
+                        rk_gemm_mode_name(mode));
+    uint64_t kmax = (uint64_t)RK_GEMM_MAX_SLICES * k_task_max(mode, env);
     if ((uint64_t)K > kmax)
         return why_fail(why, whylen, -ENOTSUP,
-                        "K=%" PRId64 " > %" PRIu64 " (%d K-slices of at most %u, docs/hardware/limits.md §7)", K, kmax,
-                        RK_GEMM_MAX_SLICES, rk_mode_int8(mode) ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX);
-    uint64_t nmax = (uint64_t)NPU_CORES * RK_GEMM_MAX_NTILES * RK_GEMM_N_TILE_MAX;
-    if ((uint64_t)N > nmax)
-        return why_fail(why, whylen, -ENOTSUP, "N=%" PRId64 " > %" PRIu64 " (%u cores x %d N-tiles of %d)", N, nmax,
-                        NPU_CORES, RK_GEMM_MAX_NTILES, RK_GEMM_N_TILE_MAX);
+                        "K=%" PRId64 " > %" PRIu64 " (%d K-slices of at most %u in envelope '%s')", K, kmax,
+                        RK_GEMM_MAX_SLICES, k_task_max(mode, env), npu_envelope_name(env->kind));
     /* Each core's share of the packed weight must fit one BO (< 4 GiB, 32-bit IOVA space:
      * docs/hardware/rocket-uapi.md §2.3). */
     uint64_t bytes = (uint64_t)(K + 31) / 32 * 32 * ((N + 31) / 32 * 32) * (mode == RK_GEMM_FP16 ? 2 : 1);
@@ -148,32 +167,24 @@ int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, char *why, si
     return 0;
 }
 
-/* A core's columns in balanced N-tiles of at most tile_units 32-column units; -ENOSPC when that takes more
- * than RK_GEMM_MAX_NTILES tiles (the share is left unchanged then). */
-static int cut_n_tiles(struct rk_core_share *cs, enum rk_gemm_mode mode, uint32_t tile_units)
+/* A core's columns in balanced N-tiles of at most tile_units 32-column units (rk_tile_* computes them). */
+static void cut_n_tiles(struct rk_core_share *cs, uint32_t tile_units)
 {
-    uint32_t u = div_up(cs->n, RK_GEMM_N_UNIT), ntiles = div_up(u, tile_units ? tile_units : 1);
-    if (ntiles > RK_GEMM_MAX_NTILES) return -ENOSPC;
-    cs->ntiles = ntiles;
-    for (uint32_t t = 0, t0 = 0; t < ntiles; t++) {
-        uint32_t tu = u / ntiles + (t < u % ntiles);
-        cs->t_n0[t] = t0;
-        cs->t_n[t] = min_u(tu * RK_GEMM_N_UNIT, cs->n - t0);
-        cs->t_npad[t] = rk_npad(in_dtype(mode), cs->t_n[t]);
-        t0 += tu * RK_GEMM_N_UNIT;
-    }
-    return 0;
+    cs->units = div_up(cs->n, RK_GEMM_N_UNIT);
+    cs->ntiles = div_up(cs->units, tile_units ? tile_units : 1);
 }
 
-int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t cores, struct rk_wlayout *L, char *why,
-                   size_t whylen)
+int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t cores, const struct npu_envelope *env,
+                   struct rk_wlayout *L, char *why, size_t whylen)
 {
-    int rc = rk_gemm_supports(K64, N64, mode, why, whylen);
+    env = env_or_safe(env);
+    int rc = rk_gemm_supports(K64, N64, mode, env, why, whylen);
     if (rc) return rc;
     if (cores < 1 || cores > NPU_CORES)
         return why_fail(why, whylen, -EINVAL, "cores must be 1..%u (got %u)", NPU_CORES, cores);
     uint32_t K = (uint32_t)K64, N = (uint32_t)N64;
     memset(L, 0, sizeof *L);
+    L->env = *env;
     L->mode = mode, L->K = K, L->N = N, L->Kpad = rk_kpad(K), L->bpe = rk_mode_int8(mode) ? 1 : 2;
     L->had_block = mode == RK_GEMM_INT8_HAD ? rk_hadamard_block(K) : 1;
 
@@ -185,15 +196,14 @@ int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t co
         uint32_t u = units / L->cores + (c < units % L->cores);
         cs->n0 = n0, cs->n = min_u(u * RK_GEMM_N_UNIT, N - n0), cs->npad = rk_npad(in_dtype(mode), cs->n);
         n0 += cs->n;
-        if (cut_n_tiles(cs, mode, RK_GEMM_N_TILE_MAX / RK_GEMM_N_UNIT))
-            return why_fail(why, whylen, -ENOTSUP, "internal: %u N-tiles per core",
-                            div_up(u, RK_GEMM_N_TILE_MAX / RK_GEMM_N_UNIT));
+        cut_n_tiles(cs, env->n_tile_max / RK_GEMM_N_UNIT);
     }
 
-    /* K-slices: the fewest of at most 8192 (int8 per task, MF-rocket: docs/hardware/limits.md §5) / 4096 (fp16) outside
-     * the int8 hazard window; among the next few slicings take the cheapest by the timing MODEL at M=512 (larger slices
-     * mean fewer rows per task and more weight re-reads, ORK: docs/hardware/limits.md §6.2). */
-    uint32_t limit = rk_mode_int8(mode) ? NPU_INT8_K_MAX : RK_GEMM_FP16_K_SLICE_MAX;
+    /* K-slices: the fewest of at most the envelope's K per task (int8 ≤ 8192, MF-rocket:
+     * docs/hardware/limits.md §5; fp16 ≤ 4096 in the vendor envelope) outside the int8 hazard window; among the
+     * next few slicings take the cheapest by the timing MODEL at M=512 (larger slices mean fewer rows per task
+     * and more weight re-reads, ORK: docs/hardware/limits.md §6.2). */
+    uint32_t limit = k_task_max(mode, env);
     uint32_t smin = div_up(L->Kpad, limit), best = 0;
     uint64_t best_cost = UINT64_MAX;
     for (uint32_t s = smin; s <= RK_GEMM_MAX_SLICES && s < smin + 4; s++) {
@@ -229,7 +239,8 @@ int rk_layout_make(int64_t K64, int64_t N64, enum rk_gemm_mode mode, uint32_t co
 uint64_t rk_plan_c_index(const struct rk_plan *p, uint32_t core, uint32_t s, uint32_t t, uint32_t m)
 {
     const struct rk_core_share *cs = &p->L.core[core];
-    return (uint64_t)s * p->M * cs->npad + (uint64_t)cs->t_n0[t] * p->M + (uint64_t)m * cs->t_npad[t];
+    return (uint64_t)s * p->M * cs->npad + (uint64_t)rk_tile_n0(cs, t) * p->M +
+           (uint64_t)m * rk_tile_npad(&p->L, cs, t);
 }
 
 struct rk_matmul rk_plan_task_matmul(const struct rk_plan *p, const struct rk_plan_task *t)
@@ -240,11 +251,12 @@ struct rk_matmul rk_plan_task_matmul(const struct rk_plan *p, const struct rk_pl
             .out = out_dtype(L->mode),
             .m = t->m,
             .k = L->k[t->slice],
-            .n = L->core[t->core].t_n[t->ntile],
+            .n = rk_tile_n(&L->core[t->core], t->ntile),
             .a_layout = RK_LAYOUT_ROW_MAJOR,
             .c_layout = RK_LAYOUT_ROW_MAJOR,
-            /* a K-slice reads its columns of the full-width A in place (regcmd.h a_row_stride) */
-            .a_row_stride = L->kpad[t->slice] < L->Kpad ? L->Kpad : 0,
+            /* in place, a K-slice reads its columns of the full-width A (regcmd.h a_row_stride); packed, its
+             * own region holds rows of exactly its K */
+            .a_row_stride = rk_plan_slices_in_place(p) ? L->Kpad : 0,
             .weight_reuse = t->weight_reuse,
     };
 }
@@ -253,10 +265,13 @@ void rk_plan_task_offsets(const struct rk_plan *p, const struct rk_plan_task *t,
 {
     const struct rk_wlayout *L = &p->L;
     const struct rk_core_share *cs = &L->core[t->core];
-    *a = ((uint64_t)t->m0 * L->Kpad + L->k0[t->slice]) * L->bpe;
+    if (rk_plan_slices_packed(p)) /* slice s's region follows the regions before it, M rows of kpad[s] */
+        *a = ((uint64_t)p->M * L->k0[t->slice] + (uint64_t)t->m0 * L->kpad[t->slice]) * L->bpe;
+    else
+        *a = ((uint64_t)t->m0 * L->Kpad + L->k0[t->slice]) * L->bpe;
     /* one kernel group is contiguous over the slice's K, so an N-tile at n0 starts at n0·Kpad·bpe
      * (docs/hardware/layouts.md §3.2) */
-    *b = cs->b_off[t->slice] + (uint64_t)cs->t_n0[t->ntile] * L->kpad[t->slice] * L->bpe;
+    *b = cs->b_off[t->slice] + (uint64_t)rk_tile_n0(cs, t->ntile) * L->kpad[t->slice] * L->bpe;
     *c = rk_plan_c_index(p, t->core, t->slice, t->ntile, t->m0) * 4;
 }
 
@@ -277,7 +292,7 @@ static bool weights_stay_in_cbuf(const struct rk_wlayout *L, uint32_t m, uint32_
 static uint32_t reuse_tile_units(const struct rk_plan *p, const uint32_t *mtiles)
 {
     const struct rk_wlayout *L = &p->L;
-    uint32_t units = min_u(RK_GEMM_N_TILE_MAX, p->env.n_tile_max) / RK_GEMM_N_UNIT;
+    uint32_t units = min_u(L->env.n_tile_max, p->env.n_tile_max) / RK_GEMM_N_UNIT;
     for (uint32_t s = 0; s < L->slices; s++) {
         uint32_t data = npu_data_banks_needed(1, div_up(p->M, mtiles[s]), L->kpad[s], L->bpe);
         uint32_t free_banks = NPU_CBUF_BANKS > data + REUSE_SPARE_BANKS ? NPU_CBUF_BANKS - data - REUSE_SPARE_BANKS : 0;
@@ -318,9 +333,9 @@ static void walk_core(struct rk_plan *p, uint32_t c, const uint32_t *mtiles, boo
                 uint32_t m = p->M / mtiles[s] + (i < p->M % mtiles[s]);
                 uint32_t banks = npu_data_banks_needed(1, m, L->kpad[s], L->bpe);
                 /* the previous task loaded this N-tile's weights with the same bank split */
-                bool reused =
-                        reuse && i > 0 && banks == prev_banks && weights_stay_in_cbuf(L, m, L->kpad[s], cs->t_npad[t]);
-                struct npu_model_work wk = task_work(L->mode, m, L->kpad[s], cs->t_npad[t], reused);
+                uint32_t npad = rk_tile_npad(L, cs, t);
+                bool reused = reuse && i > 0 && banks == prev_banks && weights_stay_in_cbuf(L, m, L->kpad[s], npad);
+                struct npu_model_work wk = task_work(L->mode, m, L->kpad[s], npad, reused);
                 uint64_t split = npu_model_task_ns(&wk, p->split_clock_mhz, L->cores, NPU_MODEL_PESSIMISTIC);
                 bool start = !job_tasks || job_ns + split > p->job_budget_ns || job_tasks >= tasks_max;
                 if (start && reused) { /* a new job may find another fd's weights in CBUF */
@@ -341,14 +356,14 @@ static void walk_core(struct rk_plan *p, uint32_t c, const uint32_t *mtiles, boo
                         w->busy[k][b] += npu_model_task_ns(&wk, rk_model_clock_mhz((enum rk_model_clock)k), L->cores,
                                                            (enum npu_model_bound)b);
                 w->dma_bytes += wk.bytes_in + wk.bytes_out - (reused ? wk.weight_bytes : 0);
-                w->macs += (uint64_t)m * L->k[s] * cs->t_n[t];
+                w->macs += (uint64_t)m * L->k[s] * rk_tile_n(cs, t);
                 w->reuse_tasks += reused;
                 if (emit)
                     p->tasks[p->ntasks++] = (struct rk_plan_task){.core = (uint8_t)c,
                                                                   .slice = (uint8_t)s,
                                                                   .job_start = start,
                                                                   .weight_reuse = reused,
-                                                                  .ntile = (uint16_t)t,
+                                                                  .ntile = t,
                                                                   .m0 = m0,
                                                                   .m = m,
                                                                   .model_split_ns = split};
@@ -368,11 +383,33 @@ static void choose_reuse(struct rk_plan *p, uint32_t c, const uint32_t *mtiles, 
     walk_core(p, c, mtiles, false, false, &plain);
     struct rk_core_share saved = p->L.core[c];
     uint32_t units = reuse_tile_units(p, mtiles);
-    if (units && !cut_n_tiles(&p->L.core[c], p->L.mode, units)) {
+    if (units) {
+        cut_n_tiles(&p->L.core[c], units);
         walk_core(p, c, mtiles, true, false, &r);
         *reuse = r.reuse_tasks && walk_cost(&r) < walk_cost(&plain);
     }
     if (!*reuse) p->L.core[c] = saved;
+}
+
+/* The layout was cut for its own envelope when the weight was prepared; a plan in another envelope may only
+ * narrow the rows and the job structure, never widen the K-slices or N-tiles beyond what it allows. */
+static int layout_fits(const struct rk_wlayout *L, const struct npu_envelope *env, char *why, size_t whylen)
+{
+    const char *name = npu_envelope_name(env->kind);
+    if (!(env->out_pairs & (rk_mode_int8(L->mode) ? NPU_PAIR_I8_I32 : NPU_PAIR_F16_F32)))
+        return why_fail(why, whylen, -ENOTSUP, "envelope '%s' does not include the output mode %s needs", name,
+                        rk_gemm_mode_name(L->mode));
+    for (uint32_t s = 0; s < L->slices; s++)
+        if (L->kpad[s] > k_task_max(L->mode, env))
+            return why_fail(why, whylen, -ENOTSUP,
+                            "the weight's K-slice %u of %u is wider than envelope '%s' allows (%u)", s, L->kpad[s],
+                            name, k_task_max(L->mode, env));
+    for (uint32_t c = 0; c < L->cores; c++)
+        if (rk_tile_n(&L->core[c], 0) > env->n_tile_max) /* the first tiles are the widest */
+            return why_fail(why, whylen, -ENOTSUP,
+                            "the weight's N-tiles of %u columns are wider than envelope '%s' allows (%u)",
+                            rk_tile_n(&L->core[c], 0), name, env->n_tile_max);
+    return 0;
 }
 
 int rk_plan_make(const struct rk_wlayout *L, uint32_t M, const struct npu_envelope *env, uint32_t job_budget_ms,
@@ -381,7 +418,9 @@ int rk_plan_make(const struct rk_wlayout *L, uint32_t M, const struct npu_envelo
     memset(p, 0, sizeof *p);
     if (M < 1) return why_fail(why, whylen, -EINVAL, "M=%u: nothing to compute", M);
     if (M > RK_GEMM_M_MAX) return why_fail(why, whylen, -ENOTSUP, "M=%u > %d rows per call", M, RK_GEMM_M_MAX);
-    p->L = *L, p->M = M, p->env = env ? *env : npu_envelope_vendor;
+    p->L = *L, p->M = M, p->env = env ? *env : L->env;
+    int rc = layout_fits(L, &p->env, why, whylen);
+    if (rc) return rc;
     /* Budget per job: the envelope's (far below the 500 ms timeout, docs/hardware/rocket-uapi.md §1.3), against the
      * pessimistic MODEL at the clock the model assumes (the mainline clock unless a board profile says). */
     p->split_clock_mhz = npu_model_clock_mhz();
@@ -391,7 +430,7 @@ int rk_plan_make(const struct rk_wlayout *L, uint32_t M, const struct npu_envelo
 
     uint32_t mtiles[RK_GEMM_MAX_SLICES];
     for (uint32_t s = 0; s < L->slices; s++) {
-        p->m_tile[s] = rk_plan_m_tile(L->mode, L->kpad[s]);
+        p->m_tile[s] = rk_plan_m_tile(L->mode, L->kpad[s], &p->env);
         mtiles[s] = div_up(M, p->m_tile[s]);
     }
     bool reuse[NPU_CORES] = {false};
@@ -463,22 +502,26 @@ void rk_plan_print(const struct rk_plan *p, FILE *out)
     fprintf(out, "  K: Kpad %u in %u slice(s):", L->Kpad, L->slices);
     for (uint32_t s = 0; s < L->slices; s++)
         fprintf(out, " [%u,+%u pad %u, m_tile %u]", L->k0[s], L->k[s], L->kpad[s], p->m_tile[s]);
-    fprintf(out, "%s\n", L->slices > 1 ? " partials summed exactly on the host" : "");
+    fprintf(out, "%s\n",
+            L->slices == 1               ? ""
+            : rk_plan_slices_in_place(p) ? "; read in place from one full-width A, partials summed exactly on the host"
+                                         : "; each packed in its own A region, partials summed exactly on the host");
     for (uint32_t c = 0; c < L->cores; c++) {
         const struct rk_core_share *cs = &L->core[c];
         const struct rk_plan_core *pc = &p->core[c];
         fprintf(out,
                 "  core %u: N [%u,%u) npad %u, %u N-tile(s) of <= %u, %u task(s) (%u reuse weights) in %u job(s); "
                 "DMA %.3f MB; MODEL busy ",
-                c, cs->n0, cs->n0 + cs->n, cs->npad, cs->ntiles, cs->t_npad[0], pc->tasks, pc->reuse_tasks, pc->jobs,
-                pc->dma_bytes / 1e6);
+                c, cs->n0, cs->n0 + cs->n, cs->npad, cs->ntiles, rk_tile_npad(L, cs, 0), pc->tasks, pc->reuse_tasks,
+                pc->jobs, pc->dma_bytes / 1e6);
         print_bounds(out, pc->busy_ns);
         fprintf(out, "; longest job %.3f ms (pessimistic @%u MHz)\n", pc->max_job_ns / 1e6, p->split_clock_mhz);
     }
     fprintf(out,
-            "  total: %u task(s), %u job(s) (budget %.0f ms/job of the %.0f ms timeout, pessimistic MODEL @%u MHz), "
-            "%.3f GMAC, DMA %.3f MB\n",
-            p->ntasks, p->njobs, p->job_budget_ns / 1e6, npu_model_job_timeout_ns() / 1e6, p->split_clock_mhz,
+            "  total: %u task(s), %u job(s) (<= %u tasks, budget %.0f ms/job of the %.0f ms timeout, pessimistic MODEL "
+            "@%u MHz; tails %s), %.3f GMAC, DMA %.3f MB\n",
+            p->ntasks, p->njobs, p->env.tasks_per_job_max, p->job_budget_ns / 1e6, npu_model_job_timeout_ns() / 1e6,
+            p->split_clock_mhz, p->env.chained_tails ? "chained" : "unchained (the kernel kicks each task)",
             p->macs / 1e9, p->dma_bytes / 1e6);
     fprintf(out, "  MODEL NPU time (optimistic-pessimistic, cores in parallel; %s): ", npu_model_source());
     print_bounds(out, p->model_ns);
@@ -493,12 +536,13 @@ void rk_plan_print(const struct rk_plan *p, FILE *out)
                 p->env.weight_reuse ? "not cheaper in the MODEL for this shape" : "the envelope does not allow it");
 }
 
-int rk_gemm_explain_shape(int64_t K, int64_t N, int64_t M, enum rk_gemm_mode mode, uint32_t cores, FILE *out)
+int rk_gemm_explain_shape(int64_t K, int64_t N, int64_t M, enum rk_gemm_mode mode, uint32_t cores,
+                          const struct npu_envelope *env, FILE *out)
 {
     struct rk_wlayout L;
     struct rk_plan p;
     char why[256];
-    int rc = rk_layout_make(K, N, mode, cores ? cores : NPU_CORES, &L, why, sizeof why);
+    int rc = rk_layout_make(K, N, mode, cores ? cores : NPU_CORES, env, &L, why, sizeof why);
     if (!rc) rc = rk_plan_make(&L, (uint32_t)(M > 0 && M <= RK_GEMM_M_MAX ? M : 0), NULL, 0, &p, why, sizeof why);
     if (rc) {
         fprintf(out, "plan: declined: %s\n", why);

@@ -28,12 +28,12 @@
 #include <stdio.h>
 
 #include "npu_device.h"
+#include "npu_envelope.h"
 #include "npu_timing.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-#include "npu_envelope.h" /* a C header without C++ guards */
 
 enum rk_gemm_mode {
     RK_GEMM_INT8 = 0,     /* W8A8, int32 accumulation (default) */
@@ -51,11 +51,13 @@ struct rk_gemm_engine;
 struct rk_weight;
 
 struct rk_gemm_options {
-    enum npu_device_kind kind;           /* ROCKET or SIM (AUTO: rocket if present, never the sim) */
-    uint32_t cores;                      /* 1..NPU_CORES devices (fds), one per NPU core; 0 = all */
-    uint32_t model_clock_mhz;            /* clock the device's timing MODEL assumes (0 = the mainline clock) */
-    uint32_t job_budget_ms;              /* pessimistic MODEL time per job; 0 = the envelope's job_budget_ms */
-    const struct npu_envelope *envelope; /* what plans may use; NULL = npu_envelope_vendor (hw/npu_envelope.h) */
+    enum npu_device_kind kind; /* ROCKET or SIM (AUTO: rocket if present, never the sim) */
+    uint32_t cores;            /* 1..NPU_CORES devices (fds), one per NPU core; 0 = all */
+    uint32_t model_clock_mhz;  /* clock the device's timing MODEL assumes (0 = the mainline clock) */
+    uint32_t job_budget_ms;    /* pessimistic MODEL time per job; 0 = the envelope's job_budget_ms */
+    /* What the planner may emit and the software NPU accepts (hw/npu_envelope.h); copied at open.
+     * NULL: npu_envelope_safe, the envelope public evidence on mainline rocket supports. */
+    const struct npu_envelope *envelope;
     bool unchecked_submit; /* skip the device layer's after-SUBMIT fence check (npu_open_options); the output
                             * canaries still catch a dropped job */
 };
@@ -69,15 +71,25 @@ const char *rk_gemm_last_error(const struct rk_gemm_engine *e);
 /* The NPU the engine runs on (its devices are one NPU: the first answers for all). 0 or -EINVAL. */
 int rk_gemm_device_info(const struct rk_gemm_engine *e, struct npu_device_info *info);
 
-/* Can a [N,K] weight run in this mode? 0, or -ENOTSUP/-EINVAL with a reason in why. Pure function of the
- * shape (padding covers any K and N >= 1); call it from supports_op. */
-int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, char *why, size_t whylen);
+/* Can a [N,K] weight run in this mode inside this envelope (NULL: safe)? 0, or -ENOTSUP/-EINVAL with a reason
+ * in why. Pure function of the shape (padding covers any K and N >= 1); call it from supports_op. */
+int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, const struct npu_envelope *env, char *why,
+                     size_t whylen);
+/* The envelope the engine plans in (a copy of the one given at open). */
+const struct npu_envelope *rk_gemm_envelope(const struct rk_gemm_engine *e);
 
 /* Prepare a resident weight: row n of K values is at data + n·row_bytes, decoded by to_float (ggml's
- * type_traits->to_float, or NULL for plain f32 rows). Quantize/convert, pad, pack, place in each core's BOs. */
+ * type_traits->to_float, or NULL for plain f32 rows). Quantize/convert, pad, pack, place in each core's BOs.
+ * A row holding a NaN or an infinity is refused with -EDOM (here and in rk_weight_load), so callers can tell
+ * non-finite data from other errors. */
 int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int64_t N, size_t row_bytes,
                       rk_row_to_float to_float, enum rk_gemm_mode mode, struct rk_weight **out);
 void rk_weight_free(struct rk_weight *w);
+/* An ephemeral weight: an operand that changes every call (attention's K and V rows read from the KV cache),
+ * converted and packed per call like rk_weight_prepare into BOs kept from call to call (grown as needed).
+ * *w NULL: created; otherwise re-laid out for this shape and refilled. Free it with rk_weight_free. */
+int rk_weight_load(struct rk_gemm_engine *e, struct rk_weight **w, const void *data, int64_t K, int64_t N,
+                   size_t row_bytes, rk_row_to_float to_float, enum rk_gemm_mode mode);
 
 struct rk_weight_info {
     int64_t K, N;
@@ -85,6 +97,7 @@ struct rk_weight_info {
     uint64_t npu_bytes;        /* packed weight bytes on the NPU (all cores, incl. padding) */
     double bytes_per_weight;   /* npu_bytes / (K·N), plus the f32 scales */
     double prep_seconds;       /* decode + quantize + pack (measured) */
+    double prep_cpu_seconds;   /* the same as thread CPU time of the slowest core's share (shares run in parallel) */
     double weights_per_second; /* K·N / prep_seconds */
     uint32_t k_slices;         /* fixed at prepare time */
 };
@@ -110,19 +123,27 @@ struct rk_gemm_stats {
     uint64_t model_ns_200[NPU_MODEL_BOUNDS], model_ns_1000[NPU_MODEL_BOUNDS];
     uint64_t model_max_job_ns; /* MODEL: the longest job, pessimistic at the split clock (vs the job timeout) */
     uint32_t reuse_tasks;      /* tasks that reuse CBUF weights (WEIGHT_REUSE) */
+    uint32_t nonfinite_rows;   /* rows of X holding a NaN or an infinity: not run on the NPU, NaN in Y */
 };
 
 #define RK_GEMM_M_MAX 65535 /* rows of X per rk_gemm_run */
 
 /* Y[m·ldy + n] = Σ_k X[m·ldx + k] · W[n][k] for m < M (1..RK_GEMM_M_MAX), n < N. Returns 0 or -errno
- * (reason: rk_gemm_last_error). stats may be NULL. */
+ * (reason: rk_gemm_last_error). stats may be NULL. A row of X holding a NaN or an infinity is not an NPU
+ * input (int8 and fp16 have no such values): it is left out, its Y row is all NaN, and the other rows are
+ * computed as usual; stats->nonfinite_rows counts such rows and rk_gemm_nonfinite_rows names them. */
 int rk_gemm_run(struct rk_gemm_engine *e, const struct rk_weight *w, const float *X, int64_t M, int64_t ldx, float *Y,
                 int64_t ldy, struct rk_gemm_stats *stats);
+/* The rows of X the last successful rk_gemm_run on this engine left out as non-finite: their number, and
+ * the first `cap` of them in ascending order in rows. Call it before the engine's next run. */
+int64_t rk_gemm_nonfinite_rows(const struct rk_gemm_engine *e, int64_t *rows, int64_t cap);
 
 /* Print the plan rk_gemm_run would use for this weight and M (tiles, slices, jobs, bytes, MODEL times). */
 int rk_gemm_explain(struct rk_gemm_engine *e, const struct rk_weight *w, int64_t M, FILE *out);
-/* The same without a prepared weight or an engine (planning is a pure function of the shape). */
-int rk_gemm_explain_shape(int64_t K, int64_t N, int64_t M, enum rk_gemm_mode mode, uint32_t cores, FILE *out);
+/* The same without a prepared weight or an engine (planning is a pure function of the shape and envelope;
+ * env NULL: safe). */
+int rk_gemm_explain_shape(int64_t K, int64_t N, int64_t M, enum rk_gemm_mode mode, uint32_t cores,
+                          const struct npu_envelope *env, FILE *out);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gemm_internal.h"
 #include "npu_limits.h"
@@ -24,8 +25,16 @@ struct prep_job {
     size_t row_bytes;
     rk_row_to_float to_float;
     int rc;
+    int64_t cpu_ns; /* thread CPU time of this share */
     char err[200];
 };
+
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* Copy one quantized row (elements of bpe bytes) into the blocks of its slices. */
 static void scatter_row(const struct rk_wlayout *L, const struct rk_core_share *cs, uint8_t *bo, uint32_t nl,
@@ -46,6 +55,7 @@ static void scatter_row(const struct rk_wlayout *L, const struct rk_core_share *
 static void *prep_core(void *arg)
 {
     struct prep_job *j = arg;
+    int64_t c0 = thread_cpu_ns();
     struct rk_weight *w = j->w;
     const struct rk_wlayout *L = &w->L;
     const struct rk_core_share *cs = &L->core[j->core];
@@ -61,7 +71,7 @@ static void *prep_core(void *arg)
         snprintf(j->err, sizeof j->err, "weight BO prep: %s", npu_last_error());
         goto out;
     }
-    memset(bo->map, 0, bo->size);
+    memset(bo->map, 0, cs->b_bytes); /* an ephemeral weight's BO may be larger than this layout */
     for (uint32_t nl = 0; nl < cs->n && !rc; nl++) {
         uint32_t n = cs->n0 + nl;
         const void *src = j->data + (size_t)n * j->row_bytes;
@@ -74,7 +84,7 @@ static void *prep_core(void *arg)
          * all-zero int8 row differs: scale 0 there, 1 for weights (docs/hardware/arithmetic.md §4). */
         rc = (rk_mode_int8(L->mode) ? rk_act_quant_i8_simd : rk_act_quant_f16_simd)(row, 1, L->K, L->K, L->K, q,
                                                                                     &w->scale[n])
-                     ? -EINVAL
+                     ? -EDOM /* a NaN or an infinity: not a shape or device error (rk_gemm.h) */
                      : 0;
         if (!rc && w->scale[n] == 0) w->scale[n] = 1.0f;
         if (rc)
@@ -87,7 +97,44 @@ static void *prep_core(void *arg)
 out:
     free(row), free(q);
     j->rc = rc;
+    j->cpu_ns = thread_cpu_ns() - c0;
     return NULL;
+}
+
+/* Fill w (layout made, scales allocated, BOs of at least the layout's sizes) from data: one thread per core share. */
+static int weight_fill(struct rk_gemm_engine *e, struct rk_weight *w, const void *data, size_t row_bytes,
+                       rk_row_to_float to_float)
+{
+    int rc = 0;
+    int64_t cpu_max = 0;
+    struct prep_job jobs[NPU_CORES];
+    pthread_t th[NPU_CORES];
+    bool started[NPU_CORES] = {0};
+    for (uint32_t c = 0; c < w->L.cores; c++) {
+        jobs[c] = (struct prep_job){.w = w, .core = c, .data = data, .row_bytes = row_bytes, .to_float = to_float};
+        started[c] = c > 0 && !pthread_create(&th[c], NULL, prep_core, &jobs[c]);
+        if (c > 0 && !started[c]) prep_core(&jobs[c]);
+    }
+    prep_core(&jobs[0]);
+    for (uint32_t c = 0; c < w->L.cores; c++) {
+        if (started[c]) pthread_join(th[c], NULL);
+        if (jobs[c].rc && !rc) rc = rk_gemm_fail(e, jobs[c].rc, "weight preparation, core %u: %s", c, jobs[c].err);
+        cpu_max = jobs[c].cpu_ns > cpu_max ? jobs[c].cpu_ns : cpu_max;
+    }
+    w->fill_cpu_ns = cpu_max;
+    return rc;
+}
+
+static void weight_info(struct rk_weight *w, int64_t t0)
+{
+    struct rk_weight_info *i = &w->info;
+    int64_t K = w->L.K, N = w->L.N;
+    *i = (struct rk_weight_info){.K = K, .N = N, .mode = w->L.mode, .k_slices = w->L.slices};
+    for (uint32_t c = 0; c < w->L.cores; c++) i->npu_bytes += w->L.core[c].b_bytes;
+    i->bytes_per_weight = (double)(i->npu_bytes + (uint64_t)N * sizeof(float)) / ((double)K * N);
+    i->prep_seconds = (npu_monotonic_ns() - t0) / 1e9;
+    i->prep_cpu_seconds = w->fill_cpu_ns / 1e9;
+    i->weights_per_second = (double)K * N / (i->prep_seconds > 0 ? i->prep_seconds : 1e-9);
 }
 
 int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int64_t N, size_t row_bytes,
@@ -100,7 +147,7 @@ int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int
     struct rk_weight *w = calloc(1, sizeof *w);
     if (!w) return rk_gemm_fail(e, -ENOMEM, "out of memory");
     w->e = e;
-    int rc = rk_layout_make(K, N, mode, e->cores, &w->L, why, sizeof why);
+    int rc = rk_layout_make(K, N, mode, e->cores, &e->env, &w->L, why, sizeof why);
     if (rc) {
         free(w);
         return rk_gemm_fail(e, rc, "weight [N=%lld, K=%lld] declined: %s", (long long)N, (long long)K, why);
@@ -114,6 +161,7 @@ int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int
         rk_weight_free(w);
         return rk_gemm_fail(e, -ENOMEM, "out of memory for %lld scales", (long long)N);
     }
+    w->scale_cap = (size_t)N;
     for (uint32_t c = 0; c < w->L.cores; c++)
         if ((rc = npu_bo_create(e->dev[c], (uint32_t)w->L.core[c].b_bytes, &w->b[c]))) {
             rk_gemm_fail(e, rc, "weight BO of %llu bytes on core %u: %s", (unsigned long long)w->L.core[c].b_bytes, c,
@@ -121,30 +169,52 @@ int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int
             rk_weight_free(w);
             return rc;
         }
-    struct prep_job jobs[NPU_CORES];
-    pthread_t th[NPU_CORES];
-    bool started[NPU_CORES] = {0};
-    for (uint32_t c = 0; c < w->L.cores; c++) {
-        jobs[c] = (struct prep_job){.w = w, .core = c, .data = data, .row_bytes = row_bytes, .to_float = to_float};
-        started[c] = c > 0 && !pthread_create(&th[c], NULL, prep_core, &jobs[c]);
-        if (c > 0 && !started[c]) prep_core(&jobs[c]);
-    }
-    prep_core(&jobs[0]);
-    for (uint32_t c = 0; c < w->L.cores; c++) {
-        if (started[c]) pthread_join(th[c], NULL);
-        if (jobs[c].rc && !rc) rc = rk_gemm_fail(e, jobs[c].rc, "weight preparation, core %u: %s", c, jobs[c].err);
-    }
-    if (rc) {
+    if ((rc = weight_fill(e, w, data, row_bytes, to_float))) {
         rk_weight_free(w);
         return rc;
     }
-    struct rk_weight_info *i = &w->info;
-    i->K = K, i->N = N, i->mode = mode, i->k_slices = w->L.slices;
-    for (uint32_t c = 0; c < w->L.cores; c++) i->npu_bytes += w->L.core[c].b_bytes;
-    i->bytes_per_weight = (double)(i->npu_bytes + (uint64_t)N * sizeof(float)) / ((double)K * N);
-    i->prep_seconds = (npu_monotonic_ns() - t0) / 1e9;
-    i->weights_per_second = (double)K * N / (i->prep_seconds > 0 ? i->prep_seconds : 1e-9);
+    weight_info(w, t0);
     *out = w;
+    return 0;
+}
+
+/* Headroom when an ephemeral weight's BOs grow, so a KV length that creeps up does not reallocate every call. */
+#define EPHEMERAL_GROWTH_DIV 4
+
+int rk_weight_load(struct rk_gemm_engine *e, struct rk_weight **wp, const void *data, int64_t K, int64_t N,
+                   size_t row_bytes, rk_row_to_float to_float, enum rk_gemm_mode mode)
+{
+    char why[256];
+    if (!data || !wp) return rk_gemm_fail(e, -EINVAL, "weight data is NULL");
+    if (!to_float && row_bytes < (size_t)K * sizeof(float))
+        return rk_gemm_fail(e, -EINVAL, "f32 rows need row_bytes >= K*4 (got %zu)", row_bytes);
+    int64_t t0 = npu_monotonic_ns();
+    struct rk_weight *w = *wp;
+    if (w && w->e != e) return rk_gemm_fail(e, -EINVAL, "weight does not belong to this engine");
+    if (!w) {
+        if (!(w = calloc(1, sizeof *w))) return rk_gemm_fail(e, -ENOMEM, "out of memory");
+        w->e = e;
+        *wp = w;
+    }
+    int rc = rk_layout_make(K, N, mode, e->cores, &e->env, &w->L, why, sizeof why);
+    if (rc) return rk_gemm_fail(e, rc, "operand [N=%lld, K=%lld] declined: %s", (long long)N, (long long)K, why);
+    if (w->scale_cap < (size_t)N) {
+        float *s = realloc(w->scale, (size_t)N * sizeof *s);
+        if (!s) return rk_gemm_fail(e, -ENOMEM, "out of memory for %lld scales", (long long)N);
+        w->scale = s, w->scale_cap = (size_t)N;
+    }
+    for (uint32_t c = 0; c < w->L.cores; c++) {
+        uint64_t need = w->L.core[c].b_bytes, want = need + need / EPHEMERAL_GROWTH_DIV;
+        if (w->b[c] && w->b[c]->size >= need) continue;
+        npu_bo_close(w->b[c]);
+        w->b[c] = NULL;
+        if (want >= UINT32_MAX) want = need;
+        if ((rc = npu_bo_create(e->dev[c], (uint32_t)want, &w->b[c])))
+            return rk_gemm_fail(e, rc, "operand BO of %llu bytes on core %u: %s", (unsigned long long)want, c,
+                                npu_last_error());
+    }
+    if ((rc = weight_fill(e, w, data, row_bytes, to_float))) return rc;
+    weight_info(w, t0);
     return 0;
 }
 

@@ -23,6 +23,10 @@
 
 #include "npu_limits.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum npu_envelope_kind {
     NPU_ENVELOPE_SAFE = 0,
     NPU_ENVELOPE_VENDOR,
@@ -79,4 +83,7 @@ int npu_envelope_validate(const struct npu_envelope *env, char *err, size_t errl
 /* One line naming the envelope and its main values, e.g. for the plugin's load line and --explain. */
 int npu_envelope_describe(const struct npu_envelope *env, char *buf, size_t len);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -2,12 +2,14 @@
 //
 // Reads top-down like ggml's small backends (docs/style.md §1): device selection, the MUL_MAT kernel, the
 // backend (stream), the device with its placement policy, the registry, the dynamic-loading entry
-// points. MUL_MAT_ID (mixture of experts) is in rknpu-mul-mat-id.cpp. The settings (RKNPU_DEVICE,
-// RKNPU_MODE, RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ) are parsed in rknpu-config.cpp, the buffer type lives in
+// points. MUL_MAT_ID (mixture of experts) is in rknpu-mul-mat-id.cpp. The settings (RKNPU_DEVICE, RKNPU_MODE,
+// RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ, RKNPU_ENVELOPE, RKNPU_PROFILE) and the board profile are read in
+// rknpu-config.cpp, the buffer type lives in
 // rknpu-buffer.cpp, the extra entry points reached through get_proc_address are declared in ggml-rknpu.h. Registry, device and buffer type are static
 // singletons: every ggml_backend_load_all() dlopens the plugin again and must get the same objects
 // back (docs/hardware/ggml-backend.md §1.7).
 
+#include "rknpu-attention.h"
 #include "rknpu-common.h"
 
 #include "ggml-impl.h"
@@ -16,6 +18,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <sys/utsname.h>
+
+#include <vector>
 
 // Quantized weights (Q4_K, Q8_0, ...) carry at most 8 bits of precision, so int8 loses little and
 // runs at the full MAC rate; float weights (F32, F16, BF16) would lose precision they have, so they
@@ -48,12 +53,52 @@ static rknpu_outcome rknpu_device_init(rknpu_device_context &dev, std::string &w
         why = "RKNPU_DEVICE=off";
         return rknpu_outcome::absent;
     }
-    rk_gemm_options opt = {};
-    opt.kind = cfg.kind;
-    opt.cores = 0; // every core
-    opt.model_clock_mhz = cfg.clock_mhz;
+    // One device first, for what the board profile is checked against (driver, its version, cores); the
+    // engine then opens every core in the envelope chosen.
     char reason[512] = "";
-    if (rk_gemm_open(&opt, &dev.engine, reason, sizeof reason) != 0) {
+    npu_open_options probe_opt = {};
+    probe_opt.model_clock_mhz = cfg.clock_mhz;
+    npu_device *probe = nullptr;
+    npu_device_info info = {};
+    if (npu_device_open(cfg.kind, &probe_opt, &probe) == 0) {
+        npu_device_get_info(probe, &info);
+        npu_device_close(probe);
+    } else {
+        snprintf(reason, sizeof reason, "opening the NPU (%s): %s", npu_device_kind_name(cfg.kind), npu_last_error());
+    }
+    rknpu_envelope_choice choice;
+    if (!reason[0]) {
+        utsname uts = {};
+        uname(&uts);
+        choice = rknpu_envelope_choose(cfg, info, uts.release);
+        if (!choice.error.empty()) {
+            why = choice.error;
+            return rknpu_outcome::config_error;
+        }
+        dev.envelope = choice.envelope;
+        dev.envelope_note = choice.note;
+        // A profile made on this system also measured the timing: the MODEL plans with it from here on
+        // (device/npu_timing.h; the planner's job budget is MODEL time, docs/hardware/limits.md §5 E5).
+        if (choice.profile_used) {
+            const rk_board_timing &t = choice.profile.timing;
+            npu_model_measured m = {};
+            m.task_overhead_us = t.task_overhead_us;
+            m.job_overhead_us = t.job_overhead_us;
+            m.mac_efficiency = t.mac_efficiency;
+            m.dma_core_gbps = t.dma_gbps;
+            m.clock_mhz = choice.profile.clock_mhz;
+            if (npu_model_install_measured(&m, choice.profile.created) != 0)
+                dev.envelope_note += "; its timing is implausible and not used (timing model as fitted)";
+        }
+        rk_gemm_options opt = {};
+        opt.kind = cfg.kind;
+        opt.cores = 0; // every core
+        opt.model_clock_mhz = cfg.clock_mhz;
+        opt.envelope = &dev.envelope;
+        rk_gemm_open(&opt, &dev.engine, reason, sizeof reason);
+    }
+    if (!dev.engine) {
+        npu_model_reset();
         if (cfg.kind == NPU_DEVICE_AUTO) {
             why = std::string(reason) + "; RKNPU_DEVICE=sim selects the software NPU";
             return rknpu_outcome::absent;
@@ -64,14 +109,15 @@ static rknpu_outcome rknpu_device_init(rknpu_device_context &dev, std::string &w
     }
     rk_gemm_device_info(dev.engine, &dev.info);
     char desc[256];
+    const char *env = npu_envelope_name(dev.envelope.kind);
     if (dev.info.is_simulator) {
         snprintf(desc, sizeof desc,
-                 "RK3588 NPU SOFTWARE SIMULATOR (%u cores, timing model %u MHz, %s; not real hardware)", dev.info.cores,
-                 dev.info.model_clock_mhz, npu_model_source());
+                 "RK3588 NPU SOFTWARE SIMULATOR (%u cores, timing model %u MHz, %s, envelope %s; not real hardware)",
+                 dev.info.cores, dev.info.model_clock_mhz, npu_model_source(), env);
     } else {
-        snprintf(desc, sizeof desc, "RK3588 NPU at %s (%s %d.%d.%d, %u cores, timing model %u MHz, %s)", dev.info.node,
-                 dev.info.driver, dev.info.version_major, dev.info.version_minor, dev.info.version_patch,
-                 dev.info.cores, dev.info.model_clock_mhz, npu_model_source());
+        snprintf(desc, sizeof desc, "RK3588 NPU at %s (%s %d.%d.%d, %u cores, timing model %u MHz, %s, envelope %s)",
+                 dev.info.node, dev.info.driver, dev.info.version_major, dev.info.version_minor, dev.info.version_patch,
+                 dev.info.cores, dev.info.model_clock_mhz, npu_model_source(), env);
     }
     dev.description = desc;
     return rknpu_outcome::present;
@@ -95,10 +141,12 @@ struct rknpu_plugin {
         // A config error is an ERROR: the user asked for something that cannot be had. The stock
         // tools go on on the CPU; the CLI reads the status and refuses.
         if (present) {
-            GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s for batches >= %lld tokens\n", RKNPU_NAME,
-                          dev.description.c_str(),
+            GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s, attention (KQ/KQV, FLASH_ATTN_EXT) in %s, for batches "
+                          ">= %lld tokens; %s\n",
+                          RKNPU_NAME, dev.description.c_str(),
                           dev.config.mode_forced ? rk_gemm_mode_name(dev.config.mode) : "int8 (fp16 for float weights)",
-                          (long long)dev.config.min_batch);
+                          rk_gemm_mode_name(rknpu_attention_mode(dev)), (long long)dev.config.min_batch,
+                          dev.envelope_note.c_str());
         } else if (config_error) {
             GGML_LOG_ERROR("%s: %s; no device registered\n", RKNPU_NAME, why.c_str());
         } else {
@@ -108,6 +156,7 @@ struct rknpu_plugin {
 
     ~rknpu_plugin()
     {
+        rknpu_attention_free(dev);
         rk_gemm_close(dev.engine); // models using it must be freed before the plugin is unloaded
     }
 };
@@ -122,7 +171,10 @@ static rknpu_plugin &rknpu_get_plugin(void)
 // MUL_MAT: dst[N, M] = src1[K, M] · src0[K, N]ᵀ with src0 a prepared weight (docs/hardware/ggml-backend.md §3.2)
 // ---------------------------------------------------------------------------------------------
 
-static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
+struct rknpu_backend_context;
+static ggml_backend_t rknpu_cpu_backend(rknpu_backend_context &ctx, const char *what);
+
+static ggml_status rknpu_mul_mat(rknpu_backend_context &ctx, rknpu_device_context &dev, ggml_tensor *dst)
 {
     const ggml_tensor *src0 = dst->src[0];
     const ggml_tensor *src1 = dst->src[1];
@@ -133,10 +185,15 @@ static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
     const int64_t K = src0->ne[0];
     const int64_t M = ggml_nrows(src1); // src0 is 2-D, so src1's batches are one [K, M] matrix
     rk_gemm_stats st = {};
-    std::lock_guard<std::mutex> lock(dev.mutex);
+    std::unique_lock<std::mutex> lock(dev.mutex);
     int rc = rk_gemm_run(dev.engine, sc->weight, (const float *)src1->data, M, src1->nb[1] / sizeof(float),
                          (float *)dst->data, dst->nb[1] / sizeof(float), &st);
     dev.n_matmuls++;
+    std::vector<int64_t> nonfinite;
+    if (rc == 0 && st.nonfinite_rows) { // named until the engine's next run, which the lock holds off
+        nonfinite.resize(st.nonfinite_rows);
+        rk_gemm_nonfinite_rows(dev.engine, nonfinite.data(), (int64_t)nonfinite.size());
+    }
     if (rc != 0) {
         // An NPU failure ends this inference with an error; it never falls back to the CPU.
         dev.n_failures++;
@@ -145,6 +202,18 @@ static ggml_status rknpu_mul_mat(rknpu_device_context &dev, ggml_tensor *dst)
         return GGML_STATUS_FAILED;
     }
     rknpu_count_run(dev, st);
+    lock.unlock();
+    if (!nonfinite.empty()) {
+        // Not an NPU fault: the rows the CPU path would have computed, from ggml's own bytes (rknpu-nonfinite.cpp).
+        ggml_backend_t cpu = rknpu_cpu_backend(ctx, "a MUL_MAT with activation rows holding a NaN or an infinity");
+        ggml_status cst = cpu ? rknpu_nonfinite_rows_on_cpu(cpu, dst, nonfinite.data(), (int64_t)nonfinite.size())
+                              : GGML_STATUS_FAILED;
+        if (cst != GGML_STATUS_SUCCESS) {
+            GGML_LOG_ERROR("%s: MUL_MAT %s: the CPU backend failed on its %zu non-finite activation rows\n", RKNPU_NAME,
+                           dst->name, nonfinite.size());
+            return cst;
+        }
+    }
     return GGML_STATUS_SUCCESS;
 }
 
@@ -177,6 +246,22 @@ struct rknpu_backend_context {
 
 static bool rknpu_mul_mat_supported(const rknpu_device_context &dev, const ggml_tensor *op);
 
+// The nodes this backend runs on the NPU: MUL_MAT with a resident weight, MUL_MAT with a per-call src0
+// (attention without flash attention), FLASH_ATTN_EXT, MUL_MAT_ID (experts, rknpu-mul-mat-id.cpp).
+static bool rknpu_node_on_npu(const rknpu_device_context &dev, const ggml_tensor *node)
+{
+    switch (node->op) {
+    case GGML_OP_MUL_MAT:
+        return rknpu_mul_mat_supported(dev, node) || rknpu_attn_mul_mat_supported(dev, node);
+    case GGML_OP_FLASH_ATTN_EXT:
+        return rknpu_flash_attn_supported(dev, node);
+    case GGML_OP_MUL_MAT_ID:
+        return rknpu_mul_mat_id_supported(dev, node);
+    default:
+        return false;
+    }
+}
+
 static const char *ggml_backend_rknpu_get_name(ggml_backend_t backend)
 {
     return RKNPU_NAME;
@@ -199,7 +284,8 @@ static bool rknpu_is_noop(const ggml_tensor *node)
            node->op == GGML_OP_PERMUTE || node->op == GGML_OP_TRANSPOSE;
 }
 
-// The CPU backend this backend hands work to, created on first need; nullptr (logged) without one.
+// The CPU backend this backend hands work to, created on first need with llama.cpp's thread count; nullptr
+// (logged, with what needed it) when no CPU backend is loaded.
 static ggml_backend_t rknpu_cpu_backend(rknpu_backend_context &ctx, const char *what)
 {
     if (!ctx.cpu) {
@@ -227,13 +313,30 @@ static ggml_status rknpu_compute_on_cpu(rknpu_backend_context &ctx, ggml_cgraph 
     return ggml_backend_graph_compute(ctx.cpu, &view);
 }
 
-// The matmuls this backend runs itself: accepted MUL_MATs and MUL_MAT_IDs.
-static bool rknpu_runs_here(const rknpu_device_context &dev, const ggml_tensor *node)
+// Node i on the NPU. An input holding a NaN or an infinity is no NPU fault (int8 and fp16 cannot carry it):
+// a MUL_MAT with a resident weight gets the CPU backend's values in just those rows (rknpu_mul_mat); in the
+// attention and expert paths rows mix inside the node, so when they met one (rknpu_nonfinite_note) the whole
+// node is recomputed by the CPU backend, which gives those rows exactly what the CPU path gives.
+static ggml_status rknpu_node_compute(rknpu_backend_context &ctx, ggml_cgraph *cgraph, int i)
 {
-    return (node->op == GGML_OP_MUL_MAT && rknpu_mul_mat_supported(dev, node)) ||
-           (node->op == GGML_OP_MUL_MAT_ID && rknpu_mul_mat_id_supported(dev, node));
+    rknpu_device_context &dev = *ctx.dev;
+    ggml_tensor *node = ggml_graph_node(cgraph, i);
+    if (node->op == GGML_OP_MUL_MAT && rknpu_mul_mat_supported(dev, node)) {
+        return rknpu_mul_mat(ctx, dev, node);
+    }
+    rknpu_nonfinite_take(); // what is noted from here on is this node's
+    ggml_status st = GGML_STATUS_FAILED;
+    if (node->op == GGML_OP_FLASH_ATTN_EXT) {
+        st = rknpu_flash_attn(dev, node);
+    } else if (node->op == GGML_OP_MUL_MAT) {
+        st = rknpu_attn_mul_mat(dev, node);
+    } else if (ggml_backend_t cpu = rknpu_cpu_backend(ctx, "MUL_MAT_ID (experts below the NPU batch)")) {
+        st = rknpu_mul_mat_id(dev, cpu, node);
+    }
+    return rknpu_nonfinite_take() ? rknpu_compute_on_cpu(ctx, cgraph, i, i + 1) : st;
 }
 
+// The matmuls this backend runs itself: accepted MUL_MATs and MUL_MAT_IDs.
 static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml_cgraph *cgraph)
 {
     auto &ctx = *(rknpu_backend_context *)backend->context;
@@ -243,7 +346,7 @@ static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml
     const ggml_tensor *first = nullptr; // the first of them
     for (int i = 0; i <= n; i++) {
         ggml_tensor *node = i < n ? ggml_graph_node(cgraph, i) : nullptr;
-        bool on_npu = node && rknpu_runs_here(*ctx.dev, node);
+        bool on_npu = node && rknpu_node_on_npu(*ctx.dev, node);
         bool on_cpu = node && !on_npu && !rknpu_is_noop(node) && (node->flags & GGML_TENSOR_FLAG_COMPUTE);
         if (on_cpu && cpu_0 < 0) {
             cpu_0 = i;
@@ -256,16 +359,11 @@ static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml
             cpu_0 = -1;
         }
         if (on_npu && (node->flags & GGML_TENSOR_FLAG_COMPUTE)) {
-            ggml_status st = GGML_STATUS_FAILED;
-            if (node->op == GGML_OP_MUL_MAT) {
-                st = rknpu_mul_mat(*ctx.dev, node);
-            } else if (ggml_backend_t cpu = rknpu_cpu_backend(ctx, "MUL_MAT_ID (experts below the NPU batch)")) {
-                st = rknpu_mul_mat_id(*ctx.dev, cpu, node);
-            }
+            ggml_status st = rknpu_node_compute(ctx, cgraph, i);
             if (st != GGML_STATUS_SUCCESS) {
                 return st;
             }
-            (node->op == GGML_OP_MUL_MAT ? n_mul_mat : n_mmid)++;
+            (node->op == GGML_OP_MUL_MAT_ID ? n_mmid : n_mul_mat)++;
             first = first ? first : node;
         }
     }
@@ -273,7 +371,8 @@ static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml
     // each graph the NPU ran, and on how many rows (a prefill's batch; decode's single rows stay with the CPU).
     static const bool sched_debug = getenv("GGML_SCHED_DEBUG") != nullptr;
     if (first && sched_debug) {
-        GGML_LOG_DEBUG("%s: graph of %d nodes: %d MUL_MAT and %d MUL_MAT_ID on the NPU, the first %s with %lld rows\n",
+        GGML_LOG_DEBUG("%s: graph of %d nodes: %d MUL_MAT/attention and %d MUL_MAT_ID on the NPU, the first %s with "
+                       "%lld rows\n",
                        RKNPU_NAME, n, n_mul_mat, n_mmid, first->name, (long long)ggml_nrows(first->src[1]));
     }
     return GGML_STATUS_SUCCESS;
@@ -391,17 +490,18 @@ bool rknpu_weight_op_supported(const rknpu_device_context &dev, const ggml_tenso
         !rknpu_is_weight_type(src0->type)) {
         return false;
     }
-    if (src0->buffer && src0->buffer->buft != ggml_backend_rknpu_buffer_type()) {
-        return false;
+    if (src0->buffer && (src0->buffer->buft != ggml_backend_rknpu_buffer_type() ||
+                         ggml_backend_buffer_get_usage(src0->buffer) == GGML_BACKEND_BUFFER_USAGE_COMPUTE)) {
+        return false; // not a resident weight (a per-call src0 may still run: rknpu_attn_mul_mat_supported)
     }
-    return rk_gemm_supports(src0->ne[0], src0->ne[1], mode, nullptr, 0) == 0;
+    return rk_gemm_supports(src0->ne[0], src0->ne[1], mode, rk_gemm_envelope(dev.engine), nullptr, 0) == 0;
 }
 
 // The placement policy (docs/hardware/ggml-backend.md §2.1, §3.3): weights are placed by probing this with M=512,
 // and the scheduler asks it again for every graph. Only real, contiguous 2-D weights of a convertible type
-// in our buffer type (or not yet allocated: a capability probe), with F32 activations. KV-cache
-// views (KQ, KQV) are declined, and so are batches below min_batch, which then run on the CPU from
-// ggml's own bytes.
+// in our buffer type (or not yet allocated: a capability probe), with F32 activations, and batches of at least
+// min_batch; smaller ones run on the CPU from ggml's own bytes. A src0 that is not such a weight (KV-cache
+// views in KQ/KQV, permuted or broadcast operands) is the per-call path of rknpu-attention.cpp.
 static bool rknpu_mul_mat_supported(const rknpu_device_context &dev, const ggml_tensor *op)
 {
     if (!rknpu_weight_op_supported(dev, op) || op->src[0]->ne[2] != 1) {
@@ -423,9 +523,9 @@ static bool ggml_backend_rknpu_device_supports_op(ggml_backend_dev_t dev, const 
     case GGML_OP_TRANSPOSE:
         return true; // test-backend-ops asks about every tensor, leaves included (docs/hardware/ggml-backend.md §3.3)
     case GGML_OP_MUL_MAT:
-        return rknpu_mul_mat_supported(*(rknpu_device_context *)dev->context, op);
     case GGML_OP_MUL_MAT_ID:
-        return rknpu_mul_mat_id_supported(*(rknpu_device_context *)dev->context, op);
+    case GGML_OP_FLASH_ATTN_EXT:
+        return rknpu_node_on_npu(*(rknpu_device_context *)dev->context, op);
     default:
         return false;
     }
@@ -493,7 +593,10 @@ static bool ggml_backend_rknpu_get_stats(ggml_backend_rknpu_stats *out)
             .reuse_tasks = p.dev.n_reuse_tasks,
             .model_source = {},
             .expert_matmuls = p.dev.n_expert_matmuls,
-            .expert_cpu_matmuls = p.dev.n_expert_cpu_matmuls};
+            .expert_cpu_matmuls = p.dev.n_expert_cpu_matmuls,
+            .attention_ops = p.dev.n_attn_ops,
+            .attention_matmuls = p.dev.n_attn_matmuls,
+            .attention_host_ms = p.dev.attn_host_ns / 1e6};
     snprintf(out->model_source, sizeof out->model_source, "%s", npu_model_source());
     return true;
 }
@@ -531,13 +634,12 @@ static int ggml_backend_rknpu_sim_inject_fault(const char *spec)
     if (!p.present || !p.dev.info.is_simulator) {
         return -ENODEV;
     }
-    npu_sim_fault fault;
-    uint32_t nth = 0;
     if (!strcmp(spec, "none")) {
         return npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
     }
-    int rc = npu_sim_fault_parse(spec, &fault, &nth);
-    return rc ? rc : npu_sim_inject_fault(fault, nth);
+    npu_sim_fault_plan plan;
+    int rc = npu_sim_fault_plan_parse(spec, &plan);
+    return rc ? rc : npu_sim_inject_fault_plan(&plan);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -28,6 +28,9 @@ struct ggml_backend_rknpu_stats {
     /* MUL_MAT_ID: experts' row groups run as NPU matmuls (included in `matmuls`), and those below the NPU batch
      * (RKNPU_MIN_BATCH rows) run on the CPU from the original weights */
     uint64_t expert_matmuls, expert_cpu_matmuls;
+    uint64_t attention_ops;     /* KQ/KQV MUL_MATs and FLASH_ATTN_EXT nodes run on the NPU (also in matmuls: KQ/KQV) */
+    uint64_t attention_matmuls; /* the NPU GEMMs they ran as (one per KV head, per KV tile and product for FA) */
+    double attention_host_ms;   /* their host work outside the engine: packing K/V, gathers, softmax (measured) */
 };
 /* Fills *out and returns true, or returns false when no device is registered. */
 typedef bool (*ggml_backend_rknpu_get_stats_t)(struct ggml_backend_rknpu_stats *out);

@@ -19,6 +19,8 @@ struct rknpu_device_context {
     rk_gemm_engine *engine = nullptr;
     npu_device_info info = {};
     rknpu_config config;
+    npu_envelope envelope = npu_envelope_safe; // the engine plans in it (rknpu_envelope_choose)
+    std::string envelope_note;                 // which envelope and what became of the board profile
     std::string description;
     std::mutex mutex; // one engine, one caller at a time (rk_gemm.h)
     // counters since load, for selftest/bench through get_proc_address
@@ -28,6 +30,11 @@ struct rknpu_device_context {
     uint64_t n_reuse_tasks = 0;
     // MUL_MAT_ID: experts' row groups run on the NPU (also counted in n_matmuls) and on the CPU (below min_batch)
     uint64_t n_expert_matmuls = 0, n_expert_cpu_matmuls = 0;
+    // attention (rknpu-attention.cpp): KQ/KQV MUL_MATs and FLASH_ATTN_EXT nodes, the NPU GEMMs they ran as,
+    // and their host work outside the engine (packing the cache's K/V, gathers, the softmax)
+    uint64_t n_attn_ops = 0, n_attn_matmuls = 0;
+    double attn_host_ns = 0;
+    struct rknpu_attention *attn = nullptr; // per-call operands and scratch
 };
 
 // Adds one NPU matmul's statistics to the device's counters. Caller holds dev.mutex.
@@ -75,3 +82,11 @@ bool rknpu_weight_op_supported(const rknpu_device_context &dev, const ggml_tenso
 // the experts whose row groups are below min_batch, from ggml's own bytes.
 bool rknpu_mul_mat_id_supported(const rknpu_device_context &dev, const ggml_tensor *op);
 ggml_status rknpu_mul_mat_id(rknpu_device_context &dev, ggml_backend_t cpu, ggml_tensor *dst);
+// Overwrite the given rows of a MUL_MAT's dst (rows of src1 holding a NaN or an infinity) with what the CPU
+// backend computes for the node (rknpu-nonfinite.cpp).
+ggml_status rknpu_nonfinite_rows_on_cpu(ggml_backend_t cpu, ggml_tensor *dst, const int64_t *rows, int64_t n_rows);
+// The attention and expert paths note here, per thread, an input holding a NaN or an infinity (an engine run
+// that left rows out, rk_gemm_stats.nonfinite_rows, or a per-call weight refused with -EDOM); the graph then
+// recomputes the node on the CPU backend. rknpu_nonfinite_take says whether one was noted and clears it.
+void rknpu_nonfinite_note(void);
+bool rknpu_nonfinite_take(void);

@@ -4,6 +4,7 @@
 #include "npu_limits.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -16,6 +17,8 @@
 // NPU starts to pay off with margin; it is a setting, to be measured on the board.
 #define RKNPU_DEFAULT_MIN_BATCH 8
 #define RKNPU_MIN_BATCH_MAX     INT32_MAX // any batch at all; larger values only mean "never"
+// Where calibrate writes the board profile, under the user's config directory (XDG base directories).
+#define RKNPU_PROFILE_SUBPATH   "rosenblatt/board-profile.json"
 
 static void add_error(rknpu_config &c, const std::string &text) { c.error += (c.error.empty() ? "" : "; ") + text; }
 
@@ -66,6 +69,22 @@ rknpu_config rknpu_config_parse(const char *(*lookup)(const char *name))
                                  std::to_string(RKNPU_DEFAULT_MIN_BATCH) + ")");
         }
     }
+    if (const char *v = get("RKNPU_ENVELOPE")) {
+        if (strcmp(v, "auto") != 0) {
+            c.envelope_forced = true;
+            if (npu_envelope_parse(v, &c.envelope) != 0) {
+                add_error(c, std::string("unknown RKNPU_ENVELOPE='") + v + "' (accepted: auto, safe, vendor, board)");
+            }
+        }
+    }
+    if (const char *v = get("RKNPU_PROFILE")) {
+        c.profile_path = v;
+        c.profile_explicit = true;
+    } else if (const char *x = get("XDG_CONFIG_HOME")) {
+        c.profile_path = std::string(x) + "/" RKNPU_PROFILE_SUBPATH;
+    } else if (const char *h = get("HOME")) {
+        c.profile_path = std::string(h) + "/.config/" RKNPU_PROFILE_SUBPATH;
+    }
     if (const char *v = get("RKNPU_CLOCK_MHZ")) {
         int64_t mhz = 0;
         if (parse_positive(v, NPU_MODEL_CLOCK_MHZ_MAX, &mhz)) {
@@ -78,6 +97,61 @@ rknpu_config rknpu_config_parse(const char *(*lookup)(const char *name))
         }
     }
     return c;
+}
+
+static std::string describe(const npu_envelope &env)
+{
+    char line[256];
+    npu_envelope_describe(&env, line, sizeof line);
+    return line;
+}
+
+rknpu_envelope_choice rknpu_envelope_choose(const rknpu_config &cfg, const npu_device_info &info,
+                                            const char *kernel_release)
+{
+    rknpu_envelope_choice ch;
+    const std::string &path = cfg.profile_path;
+    bool board_forced = cfg.envelope_forced && cfg.envelope == NPU_ENVELOPE_BOARD;
+    std::string about; // what became of the profile, for the note
+    char err[512] = "";
+    int rc = path.empty() ? -ENOENT : rk_board_profile_load(path.c_str(), &ch.profile, err, sizeof err);
+    if (rc == -ENOENT && !cfg.profile_explicit) {
+        about = path.empty() ? "no board profile (no config directory)" : "no board profile at " + path;
+    } else if (rc != 0) {
+        if (cfg.profile_explicit || board_forced) {
+            ch.error = std::string("board profile ") + err;
+            return ch;
+        }
+        about = std::string("board profile not used: ") + err;
+    } else {
+        char version[48];
+        snprintf(version, sizeof version, "%d.%d.%d", info.version_major, info.version_minor, info.version_patch);
+        rc = rk_board_profile_check(&ch.profile, kernel_release, info.driver, version, cfg.clock_mhz, info.cores, err,
+                                    sizeof err);
+        if (rc != 0) {
+            if (board_forced) {
+                ch.error = "RKNPU_ENVELOPE=board, but the board profile " + path + " is stale: " + err;
+                return ch;
+            }
+            about = "board profile " + path + " is stale and not used: " + err;
+        } else {
+            ch.profile_used = true;
+            about = "board profile " + path + " of " + ch.profile.created;
+        }
+    }
+    if (board_forced && !ch.profile_used) {
+        ch.error = "RKNPU_ENVELOPE=board, but there is " + about + "; run rosenblatt-dl calibrate";
+        return ch;
+    }
+    if (cfg.envelope_forced && cfg.envelope != NPU_ENVELOPE_BOARD) {
+        ch.envelope = cfg.envelope == NPU_ENVELOPE_VENDOR ? npu_envelope_vendor : npu_envelope_safe;
+        ch.note = describe(ch.envelope) + " (RKNPU_ENVELOPE=" + npu_envelope_name(cfg.envelope) + "); " + about;
+        return ch;
+    }
+    if (ch.profile_used) ch.envelope = ch.profile.envelope;
+    ch.note = describe(ch.envelope) + " from " + about;
+    if (!ch.profile_used) ch.note = describe(ch.envelope) + "; " + about;
+    return ch;
 }
 
 static const char *lookup_env(const char *name) { return getenv(name); }

@@ -11,10 +11,16 @@
 //   RKNPU_MIN_BATCH  positive integer: the smallest batch (tokens) sent to the NPU; default 8
 //   RKNPU_CLOCK_MHZ  positive integer up to 2000: the clock the timing model assumes; 200 (default,
 //                    mainline) or 1000 (the vendor maximum)
+//   RKNPU_ENVELOPE   auto (default)  board when a current board profile exists, otherwise safe
+//                    safe | vendor   that execution envelope (hw/npu_envelope.h)
+//                    board           the board profile's; a config error without a current one
+//   RKNPU_PROFILE    the board profile to read (default $XDG_CONFIG_HOME/rosenblatt/board-profile.json,
+//                    else ~/.config/rosenblatt/board-profile.json); given but unreadable is a config error
 //
 // Unset or empty means the default. Anything else is a config error: the plugin registers no device.
 #pragma once
 
+#include "board_profile.h"
 #include "rk_gemm.h"
 
 #include <cstdint>
@@ -25,8 +31,12 @@ struct rknpu_config {
     npu_device_kind kind = NPU_DEVICE_AUTO; // RKNPU_DEVICE otherwise
     bool mode_forced = false;               // RKNPU_MODE given: one mode for every weight
     rk_gemm_mode mode = RK_GEMM_INT8;
-    int64_t min_batch = 0;  // smaller batches (decode) stay on the CPU
-    uint32_t clock_mhz = 0; // timing model clock
+    int64_t min_batch = 0;        // smaller batches (decode) stay on the CPU
+    uint32_t clock_mhz = 0;       // timing model clock
+    bool envelope_forced = false; // RKNPU_ENVELOPE given (not auto)
+    npu_envelope_kind envelope = NPU_ENVELOPE_SAFE;
+    std::string profile_path;      // where the board profile is looked for ("" when no home is known)
+    bool profile_explicit = false; // RKNPU_PROFILE given
     // Empty, or why the settings are invalid: each bad variable with its value and what it accepts.
     std::string error;
 };
@@ -35,3 +45,16 @@ struct rknpu_config {
 rknpu_config rknpu_config_parse(const char *(*lookup)(const char *name));
 // The settings of this process, parsed on first use.
 const rknpu_config &rknpu_config_get(void);
+
+// The execution envelope for a device, from the settings and the board profile. The profile is used only
+// when it was made on this system (kernel release, driver and its version, clock, cores); otherwise the
+// reason is reported and the envelope is safe, unless RKNPU_ENVELOPE=board, which then is a config error.
+struct rknpu_envelope_choice {
+    npu_envelope envelope = npu_envelope_safe;
+    bool profile_used = false;
+    rk_board_profile profile = {};
+    std::string note;  // for the load line: which envelope, and what became of the board profile
+    std::string error; // a config error, or empty
+};
+rknpu_envelope_choice rknpu_envelope_choose(const rknpu_config &cfg, const npu_device_info &info,
+                                            const char *kernel_release);

@@ -100,6 +100,9 @@ ggml_status expert_on_npu(rknpu_device_context &dev, const mmid_operands &op, co
         }
         dev.n_expert_matmuls++;
         rknpu_count_run(dev, st);
+        if (st.nonfinite_rows) {
+            rknpu_nonfinite_note(); // the graph recomputes the node on the CPU backend
+        }
     }
     scatter(op, group, Y.data());
     return GGML_STATUS_SUCCESS;

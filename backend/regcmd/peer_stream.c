@@ -85,6 +85,23 @@ int rk_peer_fc_plan(const struct rk_peer_fc *fc, struct rk_peer_plan *p, char *e
                             "peer FC: WEIGHT_REUSE, but %u x %u weights stream through the CBUF; Mesa reuses only "
                             "resident weights (docs/hardware/limits.md §6.3)",
                             fc->k, fc->n);
+    /* The limits the software NPU checks every task against (npu_limits.h), so the generator never emits a
+     * stream the simulator refuses, e.g. an NC1HWC2 height that is neither 1 nor a multiple of 4. */
+    struct npu_task_geom g = {.recipe = NPU_RECIPE_PEER_INT8,
+                              .in_prec = NPU_PREC_INT8,
+                              .out_prec = NPU_PREC_INT8,
+                              .w = 1,
+                              .h = fc->m,
+                              .kpad = p->channels,
+                              .npad = p->kernels,
+                              .data_banks = p->data_banks,
+                              .weight_banks = p->weight_banks,
+                              .feature_grains = NPU_PEER_FEATURE_GRAINS,
+                              .group_line_on = true,
+                              .weight_reuse = fc->weight_reuse};
+    char why[256];
+    int rc = npu_limits_check(&g, why, sizeof why);
+    if (rc) return npu_fail_msg(rc, err, errlen, "peer FC: %s", why);
     const uint32_t addrs[] = {fc->in_iova, fc->w_iova, fc->bias_iova, fc->out_iova};
     for (unsigned i = 0; i < sizeof addrs / sizeof addrs[0]; i++)
         if (addrs[i] % NPU_ADDR_ALIGN)

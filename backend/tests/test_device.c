@@ -932,6 +932,25 @@ static void test_sim_timeout_and_faults(void)
     tap_ok(!npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s), "fault dma@2: first job fine");
     tap_is_int(npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s), -EFAULT, "  second job faults");
     tap_ok(!npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s), "  third job fine again");
+    /* dma%8: about one job in 8 faults, the same jobs every time the plan is set again */
+    enum {
+        RATE_JOBS = 64,
+        RATE_ONE_IN = 8
+    };
+    uint64_t struck[2] = {0, 0};
+    int rate_other = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        npu_sim_inject_fault_plan(&(struct npu_sim_fault_plan){.fault = NPU_SIM_FAULT_DMA, .one_in = RATE_ONE_IN});
+        for (int i = 0; i < RATE_JOBS; i++) {
+            err = npu_submit_wait(d, &job, 1, npu_deadline_after_ms(WAIT_MS), &s);
+            if (err == -EFAULT) struck[pass] |= 1ull << i;
+            rate_other += err && err != -EFAULT;
+        }
+    }
+    int nstruck = __builtin_popcountll(struck[0]);
+    tap_ok(!rate_other && nstruck >= RATE_JOBS / RATE_ONE_IN / 4 && nstruck <= RATE_JOBS / RATE_ONE_IN * 3 &&
+                   struck[0] == struck[1],
+           "dma%%%d: %d of %d jobs faulted, the same ones on a second pass", RATE_ONE_IN, nstruck, RATE_JOBS);
     npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
 
     /* a failed job cancels the jobs that depend on it */
@@ -964,6 +983,15 @@ static void test_sim_timeout_and_faults(void)
     tap_ok(!strcmp(npu_sim_fault_name(NPU_SIM_FAULT_SLOW), "slow"), "fault names");
     tap_is_int(npu_sim_fault_parse("melt", &pf, &nth), -EINVAL, "parse 'melt' rejected");
     tap_is_int(npu_sim_fault_parse("dma@0", &pf, &nth), -EINVAL, "parse 'dma@0' rejected");
+    struct npu_sim_fault_plan plan;
+    tap_ok(!npu_sim_fault_plan_parse("dropped%50", &plan) && plan.fault == NPU_SIM_FAULT_DROPPED && plan.one_in == 50 &&
+                   plan.nth == 0,
+           "parse 'dropped%%50': one job in 50 on average");
+    tap_ok(!npu_sim_fault_plan_parse("reset@4", &plan) && plan.nth == 4 && plan.one_in == 0, "plan 'reset@4'");
+    static const char *const bad_plans[] = {"dma%1", "dma%", "dma%x", "dma%-3", "dma@2%3", "dma%+4"};
+    for (size_t i = 0; i < sizeof bad_plans / sizeof bad_plans[0]; i++)
+        tap_is_int(npu_sim_fault_plan_parse(bad_plans[i], &plan), -EINVAL, "plan '%s' rejected", bad_plans[i]);
+    tap_is_int(npu_sim_fault_parse("dma%50", &pf, &nth), -EINVAL, "the two-value parser refuses a rate");
     mm_free(&x, false);
 
     /* a real fault from the core: A points at an unmapped IOVA; the core's reason reaches the caller */

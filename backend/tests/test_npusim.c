@@ -766,6 +766,23 @@ static void test_weight_reuse(void)
                    st0.bytes_in == 8 * rk_kpad(200) + wbytes && st1.bytes_in == 8 * rk_kpad(200),
            "stats: the first tile fetches %u weight bytes, the reusing one none (bytes_in %llu, %llu)", wbytes,
            (unsigned long long)st0.bytes_in, (unsigned long long)st1.bytes_in);
+    {
+        /* flaw 'reuse' (flaws.c): the reusing tile writes garbage, the loading one stays exact */
+        struct npusim_flaws f;
+        npusim_flaws_parse("reuse", &f, err, sizeof err);
+        npusim_core_set_flaws(core, &f);
+        npusim_core_begin_job(core);
+        rc = reuse_run(core, &g, 0, NULL, err, sizeof err);
+        rc = rc ? rc : reuse_run(core, &g, 1, NULL, err, sizeof err);
+        const int32_t *cf = space_map(&g.s, C_IOVA, rk_c_bytes(&g.r.mm));
+        int bad0 = 0, bad1 = 0;
+        for (uint32_t i = 0; i < 16; i++)
+            for (uint32_t j = 0; j < 96; j++)
+                *(i < 8 ? &bad0 : &bad1) += cf[i * rk_c_stride(&g.r.mm) + j] != (int32_t)g.r.ref[i * 96 + j];
+        tap_ok(rc == 0 && bad0 == 0 && bad1 == 8 * 96,
+               "flaw reuse: the tile that loads the weights is exact, the reusing one all garbage (%d wrong)", bad1);
+        npusim_core_set_flaws(core, NULL);
+    }
 
     /* the reusing task computes with the weights in the CBUF, not with what memory holds now */
     int8_t *b = space_map(&g.s, B_IOVA, rk_b_bytes(&g.r.mm));
@@ -1020,6 +1037,89 @@ static void test_execution_envelope(struct npusim_core *core)
     npusim_core_set_envelope(core, NULL);
 }
 
+/* Simulated flaws (flaws.c): the spec parser, then each flaw turns exactly the tasks beyond it into garbage (or a
+ * hang) and leaves the ones inside it exact. */
+static void test_flaws(struct npusim_core *core)
+{
+    struct npusim_flaws f;
+    char err[512] = "";
+    int bad = 0, rc;
+    tap_is_int(npusim_flaws_parse("m-tile>32,n-tile>256,k>3008,inplace,chain,reuse,int8-fp32", &f, err, sizeof err), 0,
+               "parse every kind of flaw");
+    tap_ok(f.m_tile_above == 32 && f.n_tile_above == 256 && f.k_above == 3008 && f.inplace && f.chain && f.reuse &&
+                   f.broken_pairs == NPU_PAIR_I8_F32,
+           "the parsed flaws");
+    tap_ok(!npusim_flaws_parse("none", &f, err, sizeof err) && !npusim_flaws_any(&f), "'none' is no flaw");
+    static const char *const bad_specs[] = {"m-tile>", "m-tile>0", "m-tile>x", "k>12,", "fast", ",chain", "k>-1"};
+    for (size_t i = 0; i < sizeof bad_specs / sizeof *bad_specs; i++) {
+        rc = npusim_flaws_parse(bad_specs[i], &f, err, sizeof err);
+        tap_ok(rc == -EINVAL && err[0], "'%s' is refused: %s", bad_specs[i], err);
+    }
+
+    struct {
+        const char *spec;
+        struct rk_matmul good, flawed;
+    } cases[] = {
+            {"m-tile>32", mk(RK_INT8, RK_INT32, 32, 64, 64), mk(RK_INT8, RK_INT32, 33, 64, 64)},
+            {"n-tile>64", mk(RK_INT8, RK_INT32, 4, 64, 64), mk(RK_INT8, RK_INT32, 4, 64, 96)},
+            {"k>64", mk(RK_INT8, RK_INT32, 4, 64, 32), mk(RK_INT8, RK_INT32, 4, 65, 32)},
+            {"int8-fp32", mk(RK_INT8, RK_INT32, 4, 64, 32), mk(RK_INT8, RK_FP32, 4, 64, 32)},
+            {"fp16-fp32", mk(RK_FP16, RK_FP16, 4, 64, 32), mk(RK_FP16, RK_FP32, 4, 64, 32)},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        npusim_flaws_parse(cases[i].spec, &f, err, sizeof err);
+        npusim_core_set_flaws(core, &f);
+        rc = sim_matmul(core, &cases[i].good, err, sizeof err, NULL, &bad);
+        tap_ok(rc == 0 && bad == 0, "flaw %s: the task inside it is exact", cases[i].spec);
+        rc = sim_matmul(core, &cases[i].flawed, err, sizeof err, NULL, &bad);
+        tap_ok(rc == 0 && bad > 0, "flaw %s: the task beyond it runs and writes garbage (%d wrong values)",
+               cases[i].spec, bad);
+    }
+    /* rows beyond the flaw only */
+    npusim_flaws_parse("m-tile>8", &f, err, sizeof err);
+    npusim_core_set_flaws(core, &f);
+    struct rk_matmul mm = mk(RK_INT8, RK_INT32, 12, 64, 32);
+    rc = sim_matmul(core, &mm, err, sizeof err, NULL, &bad);
+    tap_ok(rc == 0 && bad == 4 * 32, "m-tile>8 with 12 rows: exactly rows 8..11 are wrong (%d values)", bad);
+
+    /* an in-place K-slice (A rows 96 wide, the task reads 64) and a chained tail */
+    struct space s;
+    struct run r = {.mm = mk(RK_INT8, RK_INT32, 5, 96, 64)};
+    space_init(&s);
+    run_make(&r, &s, NULL);
+    uint64_t *regs = bo_new(&s, REG_IOVA, 2 * SEG_CAP * 8);
+    struct rk_matmul sl = mk(RK_INT8, RK_INT32, 5, 64, 64);
+    sl.a_row_stride = 96;
+    bo_new(&s, 0x04000000, rk_b_bytes(&sl));
+    int32_t *c = bo_new(&s, 0x05000000, rk_c_bytes(&sl));
+    sl.b_iova = 0x04000000, sl.c_iova = 0x05000000;
+    uint32_t count = 0;
+    int32_t exact[5 * 64];
+    npusim_core_set_flaws(core, NULL);
+    rc = rk_regcmd_matmul_task(&sl, 0, regs, SEG_CAP, &count, err, sizeof err);
+    rc = rc ? rc : npusim_core_run_task(core, &s.mem, REG_IOVA, count, NULL, err, sizeof err);
+    memcpy(exact, c, sizeof exact);
+    npusim_flaws_parse("inplace", &f, err, sizeof err);
+    npusim_core_set_flaws(core, &f);
+    rc = rc ? rc : npusim_core_run_task(core, &s.mem, REG_IOVA, count, NULL, err, sizeof err);
+    tap_ok(rc == 0 && memcmp(exact, c, sizeof exact), "flaw inplace: a K-slice read in place comes back wrong");
+    sl.a_row_stride = 0;
+    rc = rk_regcmd_matmul_task(&sl, 0, regs, SEG_CAP, &count, err, sizeof err);
+    rc = rc ? rc : npusim_core_run_task(core, &s.mem, REG_IOVA, count, NULL, err, sizeof err);
+    tap_ok(rc == 0, "flaw inplace: a task reading whole rows runs (%s)", err);
+    npusim_flaws_parse("chain", &f, err, sizeof err);
+    npusim_core_set_flaws(core, &f);
+    rc = rk_regcmd_matmul_task(&sl, REG_IOVA + SEG_CAP * 8, regs, SEG_CAP, &count, err, sizeof err);
+    rc = rc ? rc : npusim_core_run_task(core, &s.mem, REG_IOVA, count, NULL, err, sizeof err);
+    tap_ok(rc == -ETIMEDOUT && strstr(err, "'chain'"), "flaw chain: a chained tail hangs the task (%s)", err);
+    rc = rk_regcmd_matmul_task(&sl, 0, regs, SEG_CAP, &count, err, sizeof err);
+    rc = rc ? rc : npusim_core_run_task(core, &s.mem, REG_IOVA, count, NULL, err, sizeof err);
+    tap_ok(rc == 0, "flaw chain: the same task with a zero next pointer runs (%s)", err);
+    space_free(&s);
+    run_free(&r);
+    npusim_core_set_flaws(core, NULL);
+}
+
 int main(void)
 {
     const char *s = getenv("RK_TEST_SEED");
@@ -1038,6 +1138,7 @@ int main(void)
     test_chains(core);
     test_execution_envelope(core);
     test_weight_reuse();
+    test_flaws(core);
     test_wide_cube(core);
     test_threads();
     npusim_core_destroy(core);

@@ -1,14 +1,24 @@
-/* npu-probe and npu-replay on the simulator: the probe library for int8/fp16 on 1 and 3 cores, the CLI
- * (human and --json output, exit codes, no-NPU message, injected faults through RKNPU_SIM_FAULT), and a
- * replay of a memory image built with the regcmd builder, and of a peer (Mesa-style) stream. */
+/* npu-probe, npu-calibrate and npu-replay on the simulator: the probe library for int8/fp16 on 1 and 3 cores,
+ * the CLI (human and --json output, exit codes, no-NPU message, injected faults through RKNPU_SIM_FAULT, flaws
+ * through RKNPU_SIM_FLAW), the calibration ladder (every rung on a flawless simulator, the timing MODEL's own
+ * parameters recovered, the 'reuse' flaw narrowing only weight reuse, a flaw inside the safe envelope stopping
+ * it with the failing task's registers; the whole-ladder runs are skipped under emulation), a trial under
+ * injected reset/dropped faults, and a replay of a memory image built with the regcmd builder, and of a peer
+ * (Mesa-style) stream. */
 #include "npu_image.h"
+#include "npu_ladder.h"
+#include "replay_script.h"
 #include "npu_probe.h"
+#include "npu_trial.h"
+#include "npu_timing.h"
 #include "layout.h"
 #include "peer_stream.h"
 #include "regcmd.h"
 #include "sim/core/npusim.h"
 #include "tap.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -36,8 +46,9 @@ static void test_probe_lib(void)
             const char *ty = t ? "fp16" : "int8";
             tap_ok(!err && r.ok, "probe %s on %u core(s): %s", ty, cores[c], err ? r.error : "ok");
             tap_ok(r.info.is_simulator, "  device reports the simulator");
-            tap_ok(r.case_count == 2 && r.cases[0].tasks == (cores[c] == 3 ? 2 : 1) && r.cases[1].tasks == 4 * cores[c],
-                   "  cases: 64^3 in %u task(s), 200x150x192 in %u chained tasks", r.cases[0].tasks, r.cases[1].tasks);
+            tap_ok(r.case_count == 2 && r.cases[0].tasks == (cores[c] == 3 ? 4 : 2) && r.cases[1].tasks == 7 * cores[c],
+                   "  cases (safe: 32-row tiles): 64^3 in %u task(s), 200x150x192 in %u", r.cases[0].tasks,
+                   r.cases[1].tasks);
             tap_ok(r.cases[1].model_ms[NPU_MODEL_OPTIMISTIC] > 0 &&
                            r.cases[1].model_ms[NPU_MODEL_OPTIMISTIC] < r.cases[1].model_ms[NPU_MODEL_PESSIMISTIC] &&
                            r.cases[1].macs > 0,
@@ -65,6 +76,18 @@ static void test_probe_cli(void)
     int rc = run(NPU_PROBE_BIN " --device sim --dtype fp16 --cores 2 --json 2>/dev/null", out, sizeof out);
     tap_is_int(rc, 0, "npu-probe --device sim --dtype fp16 --cores 2 --json exits 0");
     tap_contains(out, "\"tool\":\"npu-probe\",\"ok\":true", "  json line: %.120s", out);
+    rc = run(NPU_PROBE_BIN " --device sim --envelope vendor --cores 3 --json 2>/dev/null", out, sizeof out);
+    tap_is_int(rc, 0, "npu-probe --envelope vendor exits 0");
+    tap_contains(out, "\"envelope\":\"vendor\"", "  json names the envelope");
+    tap_contains(out, "\"tasks\":12", "  vendor: 64-row tiles, 200x150x192 in 4 tasks per core");
+    rc = run(NPU_PROBE_BIN " --device sim --envelope board 2>&1", out, sizeof out);
+    tap_is_int(rc, 64, "npu-probe --envelope board: a usage error (calibrate proves the board envelope)");
+    rc = run("RKNPU_SIM_FLAW='m-tile>16' " NPU_PROBE_BIN " --device sim 2>&1", out, sizeof out);
+    tap_is_int(rc, 1, "RKNPU_SIM_FLAW=m-tile>16: 32-row tiles come back wrong, exit 1");
+    tap_contains(out, "values wrong; first at row 16", "  the first wrong value is row 16");
+    rc = run("RKNPU_SIM_FLAW=bogus " NPU_PROBE_BIN " --device sim 2>&1", out, sizeof out);
+    tap_is_int(rc, 2, "RKNPU_SIM_FLAW=bogus: the simulator is not opened");
+    tap_contains(out, "unknown flaw 'bogus'", "  the reason");
     rc = run("RKNPU_DEVICE=sim " NPU_PROBE_BIN " --clock-mhz 1000 2>&1", out, sizeof out);
     tap_is_int(rc, 0, "RKNPU_DEVICE=sim npu-probe --clock-mhz 1000 exits 0");
     tap_contains(out, "SIMULATOR", "  human output says it is the simulator");
@@ -161,6 +184,129 @@ static void test_replay(void)
     if (system(cmdline)) tap_diag("cleanup failed");
     npu_image_free(&img), npu_image_free(&res);
     free(cmd), free(pa), free(pb);
+}
+
+static bool near(double got, double want) { return fabs(got - want) <= 1e-3 * want; }
+
+/* The whole ladder, flawless and under the 'reuse' flaw (which only shows in rung c8 and lets the ladder go on). */
+static void test_ladder_full(void)
+{
+    static struct npu_ladder L;
+    struct npu_ladder_options o = {.kind = NPU_DEVICE_SIM, .clock_mhz = NPU_CLOCK_MAINLINE_MHZ};
+    npu_sim_set_flaws("none");
+    int rc = npu_ladder_run(&o, &L, NULL);
+    tap_ok(rc == 0 && L.ok, "calibrate on the simulator: every required step passes (%s)", L.error);
+    uint32_t ran = 0, ok = 0, rungs = 0;
+    for (uint32_t i = 0; i < L.nsteps; i++) {
+        ran += L.steps[i].ran, ok += L.steps[i].ok;
+        rungs |= 1u << (L.steps[i].rung - 'a');
+    }
+    tap_ok(ran == L.nsteps && ok == ran && rungs == 0xf && L.nedges == 0,
+           "  %u steps in rungs a-d, all passed, no edge", ran);
+    const struct npu_envelope *e = &L.env, *v = &npu_envelope_vendor;
+    tap_ok(e->kind == NPU_ENVELOPE_BOARD && e->m_tile_max == v->m_tile_max && e->n_tile_max == v->n_tile_max &&
+                   e->k_task_max_int8 == v->k_task_max_int8 && e->k_task_max_fp16 == v->k_task_max_fp16 &&
+                   e->inplace_k_slices && e->chained_tails && e->weight_reuse &&
+                   e->out_pairs == (NPU_PAIR_I8_I32 | NPU_PAIR_I8_F32 | NPU_PAIR_F16_F32) &&
+                   e->tasks_per_job_max == v->tasks_per_job_max && e->job_budget_ms == v->job_budget_ms,
+           "  the widest envelope: the vendor one");
+    const struct npu_ladder_step *c8 = NULL;
+    for (uint32_t i = 0; i < L.nsteps; i++)
+        if (!strcmp(L.steps[i].id, "c8.2")) c8 = &L.steps[i];
+    tap_ok(c8 && c8->ok && c8->trial.in == RK_FP16 && c8->res.reuse_tasks == 3 && c8->res.tasks == 4 &&
+                   c8->res.jobs == 1,
+           "  c8.2: fp16, 3 of 4 M-tiles in one job reuse the first's weights from CBUF");
+    /* the simulator's measured job time is the MODEL's pessimistic bound, so the fits give that bound back */
+    const struct npu_ladder_timing *t = &L.timing;
+    const enum npu_model_bound P = NPU_MODEL_PESSIMISTIC;
+    double eff = npu_model_param(NPU_MODEL_MAC_EFFICIENCY, P);
+    tap_ok(t->valid && near(t->task_overhead_us, npu_model_param(NPU_MODEL_TASK_OVERHEAD_US, P)) &&
+                   near(t->job_overhead_us, (double)npu_model_job_overhead_ns(P) / 1e3) &&
+                   near(t->mac_efficiency, eff) &&
+                   near(t->int8_macs_per_cycle, npu_model_param(NPU_MODEL_INT8_MACS_PER_CYCLE, P) * eff) &&
+                   near(t->fp16_macs_per_cycle, npu_model_param(NPU_MODEL_FP16_MACS_PER_CYCLE, P) * eff) &&
+                   near(t->dma_gbps, npu_model_core_gbps(NPU_CLOCK_MAINLINE_MHZ, NPU_CORES, P)) &&
+                   near(t->job_time_ratio_max, 1) && t->jobs_within_bounds && !t->notes[0],
+           "  timing recovers the MODEL's pessimistic bound: %.2f us/task, %.2f us/job, %.1f int8 and %.1f fp16 "
+           "MAC/cycle, %.3f GB/s (%s)",
+           t->task_overhead_us, t->job_overhead_us, t->int8_macs_per_cycle, t->fp16_macs_per_cycle, t->dma_gbps,
+           t->notes);
+
+    /* a flaw only in what reused weights compute: the edge is c8.1, and nothing else narrows */
+    npu_sim_set_flaws("reuse");
+    rc = npu_ladder_run(&o, &L, NULL);
+    npu_sim_set_flaws("none");
+    tap_ok(rc == 0 && L.ok && !L.env.weight_reuse && L.env.m_tile_max == v->m_tile_max && L.env.chained_tails &&
+                   L.nedges == 1 && !strcmp(L.edges[0].dim, "weight-reuse") && !strcmp(L.edges[0].step, "c8.1"),
+           "flaw reuse: the ladder passes with weight reuse off, its edge at %s", L.nedges ? L.edges[0].step : "-");
+}
+
+/* The ladder stopping early (a flaw inside safe), npu-calibrate's output, and no NPU. */
+static void test_calibrate(void)
+{
+    static struct npu_ladder L;
+    static char out[1 << 16];
+    struct npu_ladder_options o = {.kind = NPU_DEVICE_SIM, .clock_mhz = NPU_CLOCK_MAINLINE_MHZ};
+    npu_sim_set_flaws("m-tile>8");
+    int rc = npu_ladder_run(&o, &L, NULL);
+    npu_sim_set_flaws("none");
+    const struct npu_ladder_step *s = L.nsteps ? &L.steps[L.nsteps - 1] : NULL;
+    tap_ok(rc == -EDOM && !L.ok && !strcmp(L.stopped_at, "b1") && s && !strcmp(s->id, "b1"),
+           "flaw m-tile>8 (inside safe): the ladder stops at b1, nothing after it runs (%s)", L.error);
+    tap_ok(s && s->res.reg_count == 112 && s->res.bad_row == 8 && s->res.bad_task == 0 &&
+                   (s->res.regs[0] >> 48) == NPU_TGT_CNA,
+           "  the failing task and its 112 register entries are kept (first wrong row %u)", s ? s->res.bad_row : 0);
+
+    rc = run("RKNPU_SIM_FLAW='m-tile>8' " NPU_CALIBRATE_BIN " --device sim 2>&1", out, sizeof out);
+    tap_is_int(rc, 1, "npu-calibrate under a flaw inside safe: exit 1");
+    tap_contains(out, "FAILED at step b1", "  says where it stopped");
+    tap_contains(out, "CNA_DATA_SIZE0 (0x1020) = 0x00010020", "  prints the failing task's registers decoded");
+    tap_contains(out, "send back", "  and what to send back");
+    rc = run("RKNPU_ACCEL_DIR=/nonexistent-accel " NPU_CALIBRATE_BIN " --device auto --json 2>/dev/null", out,
+             sizeof out);
+    tap_is_int(rc, 2, "npu-calibrate without an NPU: exit 2");
+    tap_contains(out, "\"ok\":false", "  json ok:false");
+    tap_contains(out, "no rocket NPU found", "  with the reason");
+}
+
+/* A trial fails the way the device layer fails a job (a reset job: its per-job wait; a dropped one: the check
+ * after SUBMIT), and with that check off it still finds a dropped job's outputs by their poison. */
+#define FAULT_TIMEOUT_US 40000 /* a short simulated job timeout: a reset costs one of it */
+
+static void test_trial_faults(void)
+{
+    static struct npu_trial_result r;
+    struct npu_trial t = {.in = RK_INT8, .out = RK_INT32, .m = 64, .k = 96, .n = 64, .m_tile = 16, .tasks_per_job = 2};
+    for (int unchecked = 0; unchecked < 2; unchecked++) {
+        struct npu_open_options oo = {.sim_job_timeout_us = FAULT_TIMEOUT_US, .unchecked_submit = unchecked};
+        struct npu_device *dev = NULL;
+        if (!tap_ok(npu_device_open(NPU_DEVICE_SIM, &oo, &dev) == 0, "open a sim device (%s)",
+                    unchecked ? "unchecked submit" : "checked submit"))
+            return;
+        int rc = npu_trial_run(&dev, 1, &t, &r);
+        tap_ok(rc == 0 && r.jobs == 2 && r.compared == 64 * 64, "  fault-free: 4 tasks in 2 jobs, bit-exact (%s)",
+               r.error);
+        npu_sim_inject_fault(NPU_SIM_FAULT_DROPPED, 2);
+        rc = npu_trial_run(&dev, 1, &t, &r);
+        npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
+        if (!unchecked)
+            tap_ok(rc == -EIO && r.bad_task == 2 && strstr(r.error, "job 1") &&
+                           (strstr(r.error, "not accepted by the kernel") || strstr(r.error, "still hold the poison")),
+                   "  the second job dropped: -EIO naming it and its first task (%s)", r.error);
+        else
+            tap_ok(rc == -EIO && r.unwritten == 32 * 64 && r.bad_task == 2 && r.bad_row == 32 &&
+                           strstr(r.error, "still hold the poison") && strstr(r.error, "job 1") && r.reg_count > 100,
+                   "  the second job dropped, no check after SUBMIT: its %llu outputs still hold the poison, task %d "
+                   "and its registers kept (%s)",
+                   (unsigned long long)r.unwritten, r.bad_task, r.error);
+        npu_sim_inject_fault(NPU_SIM_FAULT_RESET, 1);
+        rc = npu_trial_run(&dev, 1, &t, &r);
+        npu_sim_inject_fault(NPU_SIM_FAULT_NONE, 0);
+        tap_ok(rc == -ETIME && strstr(r.error, "job 0") && strstr(r.error, "treated as a core reset") &&
+                       r.bad_task >= 0,
+               "  the first job reset after the job timeout (its fence signalled): -ETIME from its wait (%s)", r.error);
+        npu_device_close(dev);
+    }
 }
 
 /* npu-replay --peer-streams: a two-task job of Mesa-style int8 tasks (the second reusing the weights) gives
@@ -260,10 +406,56 @@ static void test_replay_peer(void)
     npu_image_free(&img), npu_image_free(&res);
 }
 
+/* Damaged inputs the fuzzer (backend/tools/fuzz) exercises, as fixed cases: an image whose segment length
+ * wraps the 8-byte padding (it once overflowed a 1-byte buffer), a length the file does not hold, and script
+ * numbers that do not parse whole. */
+static void test_damaged_inputs(void)
+{
+    static const uint8_t hdr[16] = {'R', 'K', 'N', 'P', 'U', 'I', 'M', 'G', 1, 0, 0, 0, 1, 0, 0, 0};
+    static const uint8_t wraps[8] = {0, 0, 0, 0, 0xf9, 0xff, 0xff, 0xff}, short_len[8] = {0, 0, 0, 0, 64, 0, 0, 0};
+    const uint8_t *segs[2] = {wraps, short_len};
+    for (int i = 0; i < 2; i++) {
+        uint8_t file[16 + 8 + 8] = {0};
+        memcpy(file, hdr, 16);
+        memcpy(file + 16, segs[i], 8);
+        FILE *f = fmemopen(file, sizeof file, "rb");
+        struct npu_image img = {0};
+        char err[256] = "";
+        int rc = f ? npu_image_read(&img, f, "damaged", err, sizeof err) : -1;
+        if (f) fclose(f);
+        tap_ok(rc == -EINVAL && strstr(err, "the file holds 8"),
+               "image: segment length %s rejected before allocating: %s",
+               i ? "longer than the file" : "wrapping the padding", err);
+        npu_image_free(&img);
+    }
+    static const char *const bad[] = {"zero 0x100 12junk\n", "task 0x40000 -1\n", "task 0x100000000\n", "zero 0x100\n",
+                                      "segment\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        FILE *f = fmemopen((void *)bad[i], strlen(bad[i]), "r");
+        struct replay_script rs = {0};
+        char err[256] = "";
+        int rc = f ? replay_script_parse(f, ".", &rs, err, sizeof err, NULL) : -1;
+        if (f) fclose(f);
+        tap_ok(rc == -EINVAL && !strncmp(err, "1: ", 3) && rs.img.count == 0 && rs.ntasks == 0,
+               "script: '%.*s' rejected on its line: %s", (int)strlen(bad[i]) - 1, bad[i], err);
+        replay_script_free(&rs);
+    }
+}
+
 int main(void)
 {
+    test_damaged_inputs();
     test_probe_lib();
     test_probe_cli();
+    /* seconds natively, minutes of simulated MACs under qemu-user (the aarch64 stage sets RK_TEST_EMULATED),
+     * where the same code is covered by the native run */
+    if (getenv("RK_TEST_EMULATED"))
+        tap_skip("the whole ladder twice: too slow under emulation, covered natively",
+                 "calibrate on the simulator: flawless, then under flaw 'reuse'");
+    else
+        test_ladder_full();
+    test_calibrate();
+    test_trial_faults();
     test_replay();
     test_replay_peer();
     return tap_done();

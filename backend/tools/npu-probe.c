@@ -1,10 +1,11 @@
 /* npu-probe: is there a working NPU, and does a matmul through our regcmd builder come back right?
  *
  *   npu-probe [--device sim|rocket|auto] [--dtype int8|fp16] [--cores 1|2|3] [--clock-mhz 200|1000]
- *             [--seed N] [--json]
+ *             [--envelope safe|vendor] [--seed N] [--json]
  *
  * --device defaults to $RKNPU_DEVICE, else auto (= rocket if a rocket node exists, else an error; auto
- * never picks the simulator). Runs a single-task 64x64x64 and a multi-task chained case on random data,
+ * never picks the simulator). Runs a 64x64x64 and a 200x150x192 case on random data, cut into tasks as the
+ * execution envelope allows (default safe: 32-row tiles, unchained tails),
  * compares with a CPU reference (int8 -> int32 bit-exact; fp16 -> fp32 within a stated tolerance),
  * prints measured wall time and MODEL NPU time. --json prints one machine-readable line on stdout
  * (human output then goes to stderr). Exit: 0 all matched, 1 mismatch, 2 device error, 64 usage. */
@@ -20,7 +21,7 @@ static int usage(const char *why)
 {
     fprintf(stderr,
             "npu-probe: %s\nusage: npu-probe [--device sim|rocket|auto] [--dtype int8|fp16] [--cores 1..%u] "
-            "[--clock-mhz %u|%u] [--seed N] [--json]\n",
+            "[--clock-mhz %u|%u] [--envelope safe|vendor] [--seed N] [--json]\n",
             why, NPU_CORES, NPU_CLOCK_MAINLINE_MHZ, NPU_CLOCK_VENDOR_MHZ);
     return 64;
 }
@@ -58,6 +59,10 @@ int main(int argc, char **argv)
             o.clock_mhz = (uint32_t)strtoul(v, NULL, 10);
             if (o.clock_mhz != NPU_CLOCK_MAINLINE_MHZ && o.clock_mhz != NPU_CLOCK_VENDOR_MHZ)
                 return usage("--clock-mhz is neither of the two clocks");
+        } else if (!strcmp(a, "--envelope")) {
+            enum npu_envelope_kind k;
+            if (npu_envelope_parse(v, &k) || k == NPU_ENVELOPE_BOARD) return usage("--envelope must be safe or vendor");
+            o.envelope = k == NPU_ENVELOPE_VENDOR ? &npu_envelope_vendor : &npu_envelope_safe;
         } else if (!strcmp(a, "--seed"))
             o.seed = (uint32_t)strtoul(v, NULL, 0);
         else

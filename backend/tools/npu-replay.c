@@ -19,7 +19,7 @@
  * docs/hardware/regcmd.md §9), e.g. captured from a board. The first failing task stops the replay with the core's reason (exit 1).
  * -o writes every segment after the run as a memory image. Per-task statistics include the timing
  * MODEL estimate (npu_timing.h) - an estimate, not a measurement. */
-#include "npu_image.h"
+#include "replay_script.h"
 #include "npu_limits.h"
 #include "npu_timing.h"
 #include "sim/core/npusim.h"
@@ -30,10 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct replay_task {
-    uint32_t iova, count;
-};
-
 static int usage(const char *why)
 {
     fprintf(stderr,
@@ -41,79 +37,6 @@ static int usage(const char *why)
             "[--clock-mhz %u|%u]\n",
             why, NPU_CORES - 1, NPU_CLOCK_MAINLINE_MHZ, NPU_CLOCK_VENDOR_MHZ);
     return 64;
-}
-
-static int read_file(const char *path, uint8_t **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return -errno;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *data = malloc(n > 0 ? (size_t)n : 1);
-    *len = *data && n > 0 && fread(*data, 1, (size_t)n, f) == (size_t)n ? (size_t)n : 0;
-    fclose(f);
-    return *len ? 0 : -EIO;
-}
-
-static int parse_script(const char *script, struct npu_image *img, struct replay_task **tasks, uint32_t *ntasks)
-{
-    FILE *f = fopen(script, "r");
-    if (!f) {
-        fprintf(stderr, "npu-replay: %s: %s\n", script, strerror(errno));
-        return -errno;
-    }
-    char dir[1024] = ".", line[2048], err[2400];
-    const char *slash = strrchr(script, '/');
-    if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - script), script);
-    int rc = 0, lineno = 0;
-    uint32_t cap = 0;
-    while (!rc && fgets(line, sizeof line, f)) {
-        lineno++;
-        char *hash = strchr(line, '#');
-        if (hash) *hash = 0;
-        char word[16], arg1[1024] = "", arg2[64] = "";
-        int n = sscanf(line, "%15s %1023s %63s", word, arg1, arg2);
-        if (n <= 0) continue;
-        char path[2200];
-        snprintf(path, sizeof path, "%s%s%s", arg1[0] == '/' ? "" : dir, arg1[0] == '/' ? "" : "/", arg1);
-        if (!strcmp(word, "image") && n == 2) {
-            rc = npu_image_load(img, path, err, sizeof err);
-        } else if ((!strcmp(word, "regcmd") || !strcmp(word, "segment")) && n == 3) {
-            uint8_t *data = NULL;
-            size_t len = 0;
-            rc = read_file(path, &data, &len);
-            if (rc)
-                snprintf(err, sizeof err, "%s: cannot read (%s)", path, strerror(-rc));
-            else if (len > UINT32_MAX)
-                rc = -EINVAL, snprintf(err, sizeof err, "%s: too large", path);
-            else
-                rc = npu_image_add(img, (uint32_t)strtoul(arg2, NULL, 0), (uint32_t)len, data, err, sizeof err);
-            free(data);
-        } else if (!strcmp(word, "zero") && n == 3) {
-            rc = npu_image_add(img, (uint32_t)strtoul(arg1, NULL, 0), (uint32_t)strtoul(arg2, NULL, 0), NULL, err,
-                               sizeof err);
-        } else if (!strcmp(word, "task") && n >= 2) {
-            if (*ntasks == cap) {
-                cap = cap ? cap * 2 : 16;
-                struct replay_task *t = realloc(*tasks, cap * sizeof *t);
-                if (!t) {
-                    rc = -ENOMEM;
-                    snprintf(err, sizeof err, "out of memory");
-                    break;
-                }
-                *tasks = t;
-            }
-            (*tasks)[(*ntasks)++] = (struct replay_task){(uint32_t)strtoul(arg1, NULL, 0),
-                                                         n == 3 ? (uint32_t)strtoul(arg2, NULL, 0) : 0};
-        } else {
-            rc = -EINVAL;
-            snprintf(err, sizeof err, "unknown or incomplete directive '%s'", word);
-        }
-        if (rc) fprintf(stderr, "npu-replay: %s:%d: %s\n", script, lineno, err);
-    }
-    fclose(f);
-    return rc;
 }
 
 int main(int argc, char **argv)
@@ -144,10 +67,11 @@ int main(int argc, char **argv)
     if (clock_mhz != NPU_CLOCK_MAINLINE_MHZ && clock_mhz != NPU_CLOCK_VENDOR_MHZ)
         return usage("--clock-mhz is neither of the two clocks");
 
-    struct npu_image img = {0};
-    struct replay_task *tasks = NULL;
-    uint32_t ntasks = 0;
-    int rc = parse_script(script, &img, &tasks, &ntasks);
+    struct replay_script rs = {0};
+    char perr[2400];
+    int rc = replay_script_load(script, &rs, perr, sizeof perr, NULL);
+    if (rc) fprintf(stderr, "npu-replay: %s:%s\n", script, perr);
+    uint32_t ntasks = rs.ntasks;
     if (!rc && !ntasks) {
         fprintf(stderr, "npu-replay: %s: no task directive\n", script);
         rc = -EINVAL;
@@ -163,14 +87,11 @@ int main(int argc, char **argv)
         npusim_core_set_peer_streams(core, peer);
         npusim_core_begin_job(core);
     }
-    struct npusim_mem mem = {.ctx = &img, .map = npu_image_map};
+    struct npusim_mem mem = {.ctx = &rs.img, .map = npu_image_map};
     uint64_t model_total[NPU_MODEL_BOUNDS] = {0};
+    const struct replay_task *tasks = rs.tasks;
     for (uint32_t t = 0; core && t < ntasks; t++) {
-        uint32_t count = tasks[t].count;
-        if (!count) /* the rest of the segment holding the stream */
-            for (uint32_t s = 0; s < img.count; s++)
-                if (tasks[t].iova >= img.seg[s].iova && tasks[t].iova - img.seg[s].iova < img.seg[s].length)
-                    count = (img.seg[s].length - (tasks[t].iova - img.seg[s].iova)) / 8;
+        uint32_t count = replay_task_count(&rs, t);
         struct npusim_task_stats st = {0};
         char err[512] = "";
         int r = npusim_core_run_task(core, &mem, tasks[t].iova, count, &st, err, sizeof err);
@@ -202,13 +123,12 @@ int main(int argc, char **argv)
                npu_model_source());
     if (out && exit_code != 2) {
         char err[256];
-        if (npu_image_save(&img, out, err, sizeof err)) {
+        if (npu_image_save(&rs.img, out, err, sizeof err)) {
             fprintf(stderr, "npu-replay: %s\n", err);
             exit_code = 2;
         }
     }
     if (core) npusim_core_destroy(core);
-    npu_image_free(&img);
-    free(tasks);
+    replay_script_free(&rs);
     return exit_code;
 }

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define NPU_IMAGE_MAGIC   "RKNPUIMG"
 #define NPU_IMAGE_VERSION 1u
@@ -31,8 +32,16 @@ struct npu_image {
 /* Add a segment (copies data; NULL data = zero-filled). 0 or -EINVAL (alignment/overlap/wrap) / -ENOMEM,
  * with a message in err. */
 int npu_image_add(struct npu_image *img, uint32_t iova, uint32_t length, const void *data, char *err, size_t errlen);
+/* Segments per image: one fd's BOs of a replayed job are a handful; the bound keeps a damaged count from
+ * costing quadratic overlap checks. */
+#define NPU_IMAGE_SEGMENTS_MAX 4096u
+
 int npu_image_load(struct npu_image *img, const char *path, char *err, size_t errlen); /* appends */
+/* The same from a seekable stream (a file, fmemopen); name is used in messages. Every length is checked
+ * against the bytes the stream still holds before anything is allocated. */
+int npu_image_read(struct npu_image *img, FILE *f, const char *name, char *err, size_t errlen);
 int npu_image_save(const struct npu_image *img, const char *path, char *err, size_t errlen);
+int npu_image_write(const struct npu_image *img, FILE *f, const char *name, char *err, size_t errlen);
 void npu_image_free(struct npu_image *img);
 /* Host pointer for [iova, iova+len) inside one segment, else NULL (usable as npusim_mem.map). */
 void *npu_image_map(void *img, uint32_t iova, size_t len);

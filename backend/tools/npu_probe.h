@@ -1,5 +1,6 @@
 /* npu-probe as a library: open 1-3 devices (one per core), run matmuls through the regcmd builder on
- * random data, compare with a CPU reference, report measured wall time and MODEL NPU time.
+ * random data, cut into tasks as the execution envelope allows, compare with a CPU reference, report
+ * measured wall time and MODEL NPU time.
  * The CLI (npu-probe.c) and the unit tests both call npu_probe_run. */
 #ifndef ROSENBLATT_NPU_PROBE_H
 #define ROSENBLATT_NPU_PROBE_H
@@ -9,6 +10,7 @@
 #include <stdio.h>
 
 #include "npu_device.h"
+#include "npu_envelope.h"
 #include "npu_timing.h"
 
 struct npu_probe_options {
@@ -17,6 +19,7 @@ struct npu_probe_options {
     uint32_t cores;       /* 1..3: one device (fd) per core, N split across them */
     uint32_t clock_mhz;   /* timing MODEL clock: 200 or 1000 */
     uint32_t seed;
+    const struct npu_envelope *envelope; /* tiles, tails and jobs are cut for it; NULL: safe */
 };
 
 #define NPU_PROBE_MAX_CASES 2
@@ -30,7 +33,7 @@ struct npu_probe_case {
     double wall_ms;                    /* measured: first submit to last wait */
     double model_ms[NPU_MODEL_BOUNDS]; /* MODEL: cores in parallel at clock_mhz, [optimistic, pessimistic] */
     uint64_t macs;
-    char error[384];
+    char error[640];
 };
 
 struct npu_probe_result {

@@ -25,6 +25,11 @@ t.test('settings from the environment: as given, empty = unset, an unknown devic
     { device: 'sim', mode: 'int4', minBatch: 'abc', clockMhz: '1000' },
     'values the plugin checks are passed through untouched',
   );
+  t.same(
+    npuSettingsFromEnv({ RKNPU_ENVELOPE: 'fast', RKNPU_PROFILE: '/x/p.json' }),
+    { device: 'auto', envelope: 'fast', profile: '/x/p.json' },
+    'the envelope and the profile too',
+  );
   t.throws(
     () => npuSettingsFromEnv({ RKNPU_DEVICE: 'gpu' }),
     /unknown RKNPU_DEVICE='gpu' \(accepted: auto, rocket, sim, off\)/,
@@ -33,11 +38,13 @@ t.test('settings from the environment: as given, empty = unset, an unknown devic
 });
 
 t.test('the plugin variables: every one named, unset ones undefined', (t) => {
-  t.same(pluginEnv({ device: 'rocket', minBatch: '16' }), {
+  t.same(pluginEnv({ device: 'rocket', minBatch: '16', profile: '/p.json' }), {
     RKNPU_DEVICE: 'rocket',
     RKNPU_MODE: undefined,
     RKNPU_MIN_BATCH: '16',
     RKNPU_CLOCK_MHZ: undefined,
+    RKNPU_ENVELOPE: undefined,
+    RKNPU_PROFILE: '/p.json',
   });
   t.same(pluginVarsSet({ device: 'sim', clockMhz: '1000' }), { RKNPU_DEVICE: 'sim', RKNPU_CLOCK_MHZ: '1000' });
   t.end();

@@ -12,6 +12,7 @@ export function readFleet(text: string): Map<string, Scalar> {
 
 function walk(text: string, fn: (key: string, raw: string, lineNo: number) => void): void {
   const stack: string[] = [];
+  let lastHasValue = false; // the previous key line held a scalar, so nothing may nest under it
   text.split('\n').forEach((line, i) => {
     if (/^\s*(#|$)/.test(line) || /^\s*- /.test(line)) return;
     const m = /^( *)([a-z0-9_]+):(?: (.*))?$/.exec(line);
@@ -19,9 +20,12 @@ function walk(text: string, fn: (key: string, raw: string, lineNo: number) => vo
     const depth = m[1].length / 2;
     if (!Number.isInteger(depth))
       throw new Error(`fleet file line ${i + 1}: indentation is not a multiple of two spaces`);
+    if (depth > stack.length || (depth === stack.length && depth > 0 && lastHasValue))
+      throw new Error(`fleet file line ${i + 1}: indented under ${lastHasValue ? 'a scalar' : 'no mapping'}`);
     stack.length = depth;
     stack.push(m[2]);
-    if (m[3] !== undefined && m[3] !== '') fn(stack.join('.'), m[3], i);
+    lastHasValue = m[3] !== undefined && m[3] !== '';
+    if (lastHasValue) fn(stack.join('.'), m[3] as string, i);
   });
 }
 
@@ -39,8 +43,25 @@ export function parseScalar(raw: string): Scalar {
 export function formatScalar(v: Scalar): string {
   if (v === null) return 'null';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
+  if (typeof v === 'number') return Number.isFinite(v) ? plainNumber(v) : 'null';
   return `"${v.replace(/["\\\n\r\t]/g, ' ')}"`;
+}
+
+/** A number in plain decimal notation: JavaScript writes very large and very small ones with an exponent
+ * (1e-7), which the reader, like YAML, would take for a string. The digits stay the shortest exact ones. */
+function plainNumber(v: number): string {
+  const s = String(v);
+  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
+  if (!m) return s;
+  const digits = m[2] + (m[3] ?? ''),
+    point = 1 + Number(m[4]); // digits before the decimal point
+  if (point <= 0) return `${m[1]}0.${'0'.repeat(-point)}${digits}`;
+  return (
+    m[1] +
+    (point >= digits.length
+      ? digits + '0'.repeat(point - digits.length)
+      : `${digits.slice(0, point)}.${digits.slice(point)}`)
+  );
 }
 
 /**

@@ -22,7 +22,7 @@ interface AcceptArgs extends LlamaArgs {
 
 export const command = 'accept';
 export const describe =
-  'hardware acceptance kit: doctor, probe, GEMM sweep, test-backend-ops, llama-bench, perplexity; report.json/.md + plots';
+  'hardware acceptance kit: doctor, calibrate, probe, GEMM sweep, test-backend-ops, llama-bench, perplexity; report.json/.md + plots';
 
 export function builder(y: Argv) {
   return simOption(

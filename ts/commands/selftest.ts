@@ -1,4 +1,4 @@
-// rosenblatt-dl selftest: MUL_MAT through the plugin against the CPU backend, as a table.
+// rosenblatt-dl selftest: MUL_MAT and attention through the plugin against the CPU backend, as a table.
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { LlamaError } from '../runtime/errors.js';
 import { chooseDevice, requireNpuDevice } from '../runtime/npu-settings.js';
@@ -12,22 +12,25 @@ interface SelftestArgs extends LlamaArgs {
 
 export const command = 'selftest';
 export const describe =
-  'MUL_MAT on RKNPU0 vs the CPU backend for every weight type (on the simulator when there is no NPU)';
+  'MUL_MAT (every weight type) and attention on RKNPU0 vs the CPU backend (on the simulator when there is no NPU)';
 
 export function builder(y: Argv) {
   return llamaOptions(y)
     .option('case', {
       type: 'string',
       array: true,
-      describe: 'TYPE:KxNxM, e.g. q4_K:1536x8960x64 (default: a built-in set)',
+      describe:
+        'TYPE:KxNxM, e.g. q4_K:1536x8960x64, or kq|fa:DxKVxM[xHEADSxKV_HEADS] for attention (default: a built-in set)',
     })
     .option('json', { type: 'boolean', describe: 'print JSON' });
 }
 
 function parseCase(s: string): SelftestCase {
-  const m = /^(\w+):(\d+)x(\d+)x(\d+)$/.exec(s);
+  const m = /^(\w+):(\d+)x(\d+)x(\d+)(?:x(\d+)x(\d+))?$/.exec(s);
   if (!m) throw new Error(`bad --case '${s}': expected TYPE:KxNxM`);
-  return { type: m[1], K: Number(m[2]), N: Number(m[3]), M: Number(m[4]) };
+  const c: SelftestCase = { type: m[1], K: Number(m[2]), N: Number(m[3]), M: Number(m[4]) };
+  if (m[5]) Object.assign(c, { heads: Number(m[5]), kvHeads: Number(m[6]) });
+  return c;
 }
 
 /** Width of the two-bound MODEL column ("0.123-0.456"). */
@@ -52,7 +55,7 @@ export function handler(args: ArgumentsCamelCase<SelftestArgs>) {
   if (!args.json) {
     const source = plugin.stats()?.model_source ?? 'unknown';
     process.stdout.write(
-      `MUL_MAT on RKNPU0 vs CPU, NMSE bound ${NMSE_BOUND}; "NPU ms" measured${plugin.status.isSimulator ? ' (simulator wall time)' : ''}, "model ms" the timing MODEL at 200 MHz (optimistic-pessimistic, ${source})\n`,
+      `MUL_MAT and attention (kq: GQA MUL_MAT on an F16 KV cache, fa: FLASH_ATTN_EXT; K = head size, N = keys, M = queries) on RKNPU0 vs CPU, NMSE bound ${NMSE_BOUND}; "NPU ms" measured${plugin.status.isSimulator ? ' (simulator wall time)' : ''}, "model ms" the timing MODEL at 200 MHz (optimistic-pessimistic, ${source})\n`,
     );
     process.stdout.write(
       `${'type'.padEnd(6)} ${'K'.padStart(6)} ${'N'.padStart(6)} ${'M'.padStart(5)} ${'NMSE'.padStart(10)} ${'NPU ms'.padStart(9)} ${'model ms @200 MHz'.padStart(MODEL_COLUMN)} ${'CPU ms'.padStart(8)}  result\n`,

@@ -107,6 +107,10 @@ export const rknpu_stats = koffi.struct('ggml_backend_rknpu_stats', {
   // MUL_MAT_ID: expert row groups on the NPU (included in matmuls), and below RKNPU_MIN_BATCH on the CPU
   expert_matmuls: 'uint64_t',
   expert_cpu_matmuls: 'uint64_t',
+  // attention on the NPU: KQ/KQV MUL_MATs and FLASH_ATTN_EXT nodes, the NPU GEMMs they ran as, their host work
+  attention_ops: 'uint64_t',
+  attention_matmuls: 'uint64_t',
+  attention_host_ms: 'double',
 });
 export const rknpu_get_stats_fn = koffi.proto(
   'bool ggml_backend_rknpu_get_stats_fn(_Out_ ggml_backend_rknpu_stats *out)',
@@ -203,6 +207,11 @@ function bindGgml(base: LibraryHandle, ggml: LibraryHandle) {
     ggml_graph_overhead: b('size_t ggml_graph_overhead(void)'),
     ggml_new_tensor_2d: b('void *ggml_new_tensor_2d(void *ctx, int type, int64_t ne0, int64_t ne1)'),
     ggml_mul_mat: b('void *ggml_mul_mat(void *ctx, void *a, void *b)'),
+    // attention, for selftest: KV-cache-shaped operands and flash attention
+    ggml_new_tensor_3d: b('void *ggml_new_tensor_3d(void *ctx, int type, int64_t ne0, int64_t ne1, int64_t ne2)'),
+    ggml_flash_attn_ext: b(
+      'void *ggml_flash_attn_ext(void *ctx, void *q, void *k, void *v, void *mask, float scale, float max_bias, float logit_softcap)',
+    ),
     ggml_new_graph: b('void *ggml_new_graph(void *ctx)'),
     ggml_build_forward_expand: b('void ggml_build_forward_expand(void *graph, void *tensor)'),
     ggml_row_size: b('size_t ggml_row_size(int type, int64_t ne)'),

@@ -293,8 +293,53 @@ export class Context {
     return chain;
   }
 
+  /** decode() on a thread of libuv's pool (koffi's asynchronous call), so the event loop stays free and
+   * other contexts of the process can decode at the same time. */
+  decodeAsync(tokens: number[]): Promise<void> {
+    const arr = Int32Array.from(tokens);
+    const batch = this.native.llama.llama_batch_get_one(arr, arr.length);
+    return new Promise((resolve, reject) => {
+      this.native.llama.llama_decode.async(this.ptr, batch, (err: unknown, rc: number) => {
+        void arr; // the batch points into it: alive until the call returns
+        if (err) reject(err instanceof Error ? err : new LlamaError(String(err)));
+        else if (rc !== 0) reject(new LlamaError(`llama_decode failed: ${decodeError(rc)}${this.reason()}`));
+        else resolve();
+      });
+    });
+  }
+
   /** Generate after `prompt`; streams pieces through onPiece. The KV cache is cleared first. */
   generate(prompt: number[], opts: GenerateOptions): Generation {
+    const steps = this.steps(prompt, opts);
+    for (let s = steps.next(); ;) {
+      if (s.done) return s.value;
+      try {
+        this.decode(s.value);
+      } catch (e) {
+        s = steps.throw(e); // the sampler is freed on the way out
+        continue;
+      }
+      s = steps.next();
+    }
+  }
+
+  /** generate() with every decode on a pool thread (decodeAsync): contexts of one process generate at once. */
+  async generateAsync(prompt: number[], opts: GenerateOptions): Promise<Generation> {
+    const steps = this.steps(prompt, opts);
+    for (let s = steps.next(); ;) {
+      if (s.done) return s.value;
+      try {
+        await this.decodeAsync(s.value);
+      } catch (e) {
+        s = steps.throw(e);
+        continue;
+      }
+      s = steps.next();
+    }
+  }
+
+  /** The generation loop, yielding each batch of tokens to decode (generate and generateAsync drive it). */
+  private *steps(prompt: number[], opts: GenerateOptions): Generator<number[], Generation, void> {
     if (prompt.length === 0) throw new LlamaError('empty prompt');
     if (prompt.length + opts.maxTokens > this.nCtx()) {
       throw new LlamaError(
@@ -308,7 +353,7 @@ export class Context {
     const pieces: Buffer[] = [];
     try {
       const t0 = performance.now();
-      this.decode(prompt);
+      yield prompt;
       const t1 = performance.now();
       for (let i = 0; i < opts.maxTokens; i++) {
         const tok = l.llama_sampler_sample(smpl, this.ptr, -1);
@@ -317,7 +362,7 @@ export class Context {
         const piece = this.model.piece(tok);
         pieces.push(piece);
         opts.onPiece?.(piece, tok);
-        if (i + 1 < opts.maxTokens) this.decode([tok]);
+        if (i + 1 < opts.maxTokens) yield [tok];
       }
       const t2 = performance.now();
       return {

@@ -20,6 +20,10 @@ export interface NpuSettings {
   minBatch?: string;
   /** RKNPU_CLOCK_MHZ: the NPU clock the timing model assumes. */
   clockMhz?: string;
+  /** RKNPU_ENVELOPE: auto | safe | vendor | board (what the planner may emit). */
+  envelope?: string;
+  /** RKNPU_PROFILE: the board profile the plugin reads (default: the user's config directory). */
+  profile?: string;
 }
 
 const PLUGIN_VARS: Record<keyof NpuSettings, string> = {
@@ -27,6 +31,8 @@ const PLUGIN_VARS: Record<keyof NpuSettings, string> = {
   mode: 'RKNPU_MODE',
   minBatch: 'RKNPU_MIN_BATCH',
   clockMhz: 'RKNPU_CLOCK_MHZ',
+  envelope: 'RKNPU_ENVELOPE',
+  profile: 'RKNPU_PROFILE',
 };
 
 export class SettingsError extends Error {}
@@ -47,7 +53,7 @@ function parseDevice(v: string): NpuDevice {
 export function npuSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): NpuSettings {
   const device = given(env, PLUGIN_VARS.device);
   const s: NpuSettings = { device: device === undefined ? 'auto' : parseDevice(device) };
-  for (const key of ['mode', 'minBatch', 'clockMhz'] as const) {
+  for (const key of ['mode', 'minBatch', 'clockMhz', 'envelope', 'profile'] as const) {
     const v = given(env, PLUGIN_VARS[key]);
     if (v !== undefined) s[key] = v;
   }

@@ -39,6 +39,12 @@ export interface RknpuStats {
   expert_matmuls: number;
   /** MUL_MAT_ID: experts' row groups below RKNPU_MIN_BATCH, run on the CPU */
   expert_cpu_matmuls: number;
+  /** attention on the NPU: KQ/KQV MUL_MATs and FLASH_ATTN_EXT nodes (KQ/KQV also count as matmuls) */
+  attention_ops: number;
+  /** the NPU GEMMs they ran as (per KV head; per KV tile and product for flash attention) */
+  attention_matmuls: number;
+  /** measured host work of attention outside the engine: packing K/V, gathers, softmax (thread CPU time) */
+  attention_host_ms: number;
 }
 
 /** "model 12.3-19.8 ms (optimistic-pessimistic, 200 MHz)": how every MODEL figure is printed. */

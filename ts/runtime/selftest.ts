@@ -1,5 +1,6 @@
-// MUL_MAT checks through the plugin over FFI: the same weight, activations and graph computed on
-// RKNPU0 and on the CPU backend, compared by NMSE (test-backend-ops' bound for MUL_MAT is 5e-4).
+// MUL_MAT and attention checks through the plugin over FFI: the same operands and graph computed on
+// RKNPU0 and on the CPU backend, compared by NMSE (test-backend-ops' bound for MUL_MAT and FLASH_ATTN_EXT is
+// 5e-4). Attention cases take their K/V from a CPU buffer, as llama.cpp's KV cache is.
 import type { Native } from '../ffi/llama.js';
 import { LlamaError } from './errors.js';
 import type { RknpuStats } from './plugin.js';
@@ -17,11 +18,18 @@ export const GGML_TYPES: Record<string, number> = {
 export const NMSE_BOUND = 5e-4;
 
 export interface SelftestCase {
+  /** a weight type (MUL_MAT of a resident weight), or an attention product on an F16 KV cache:
+   * 'kq' (MUL_MAT of a [K, N, kvHeads] cache against [K, M, heads] queries: GQA broadcast) or 'fa'
+   * (FLASH_ATTN_EXT, head size K, N keys, M queries, no mask) */
   type: string;
   K: number;
   N: number;
   M: number;
+  heads?: number;
+  kvHeads?: number;
 }
+
+export const ATTENTION_TYPES = ['kq', 'fa'];
 
 export interface SelftestResult extends SelftestCase {
   nmse: number;
@@ -57,6 +65,58 @@ function device(native: Native, name: string): unknown {
     if (g.ggml_backend_dev_name(d) === name) return d;
   }
   return null;
+}
+
+/** One attention case on one backend: K/V (F16, a CPU buffer) and queries from w and x. */
+function attention(
+  native: Native,
+  dev: unknown,
+  c: SelftestCase,
+  w: Float32Array,
+  x: Float32Array,
+): { y: Float32Array; ms: number } {
+  const g = native.ggml;
+  const H = c.heads ?? 1,
+    G = c.kvHeads ?? 1;
+  const params = {
+    mem_size: 16 * Number(g.ggml_tensor_overhead()) + Number(g.ggml_graph_overhead()),
+    mem_buffer: null,
+    no_alloc: true,
+  };
+  const ctx = g.ggml_init(params);
+  const backend = g.ggml_backend_dev_init(dev, null);
+  let buffer: unknown = null;
+  try {
+    const k = g.ggml_new_tensor_3d(ctx, GGML_TYPES.f16, c.K, c.N, G);
+    const v = g.ggml_new_tensor_3d(ctx, GGML_TYPES.f16, c.K, c.N, G);
+    const q = g.ggml_new_tensor_3d(ctx, GGML_TYPES.f32, c.K, c.M, H);
+    const out =
+      c.type === 'fa' ? g.ggml_flash_attn_ext(ctx, q, k, v, null, 1 / Math.sqrt(c.K), 0, 0) : g.ggml_mul_mat(ctx, k, q);
+    const graph = g.ggml_new_graph(ctx);
+    g.ggml_build_forward_expand(graph, out);
+    buffer = g.ggml_backend_alloc_ctx_tensors_from_buft(ctx, g.ggml_backend_cpu_buffer_type());
+    const kvBytes = Number(g.ggml_row_size(GGML_TYPES.f16, c.K)) * c.N * G;
+    for (const [t, off] of [
+      [k, 0],
+      [v, c.K * c.N * G],
+    ] as const) {
+      const q16 = Buffer.alloc(kvBytes);
+      g.ggml_quantize_chunk(GGML_TYPES.f16, w.subarray(off, off + c.K * c.N * G), q16, 0, c.N * G, c.K, null);
+      g.ggml_backend_tensor_set(t, q16, 0, kvBytes);
+    }
+    g.ggml_backend_tensor_set(q, x, 0, x.byteLength);
+    const t0 = performance.now();
+    const status = g.ggml_backend_graph_compute(backend, graph);
+    const ms = performance.now() - t0;
+    if (status !== 0) throw new LlamaError(`graph compute failed with status ${status}`);
+    const y = new Float32Array(c.type === 'fa' ? c.K * H * c.M : c.N * c.M * H);
+    g.ggml_backend_tensor_get(out, y, 0, y.byteLength);
+    return { y, ms };
+  } finally {
+    if (buffer) g.ggml_backend_buffer_free(buffer);
+    g.ggml_backend_free(backend);
+    g.ggml_free(ctx);
+  }
 }
 
 /** Y = X · Wᵀ on one backend; returns the output and the compute time. */
@@ -118,18 +178,22 @@ export function runSelftest(
   if (!cpu) throw new LlamaError('no CPU device');
   const results: SelftestResult[] = [];
   for (const c of cases) {
-    if (!(c.type in GGML_TYPES))
-      throw new LlamaError(`unknown weight type ${c.type} (one of ${Object.keys(GGML_TYPES).join(', ')})`);
-    const w = fill(c.K * c.N, 1 + c.K * 7 + c.N),
-      x = fill(c.K * c.M, 2 + c.M, true);
+    const attn = ATTENTION_TYPES.includes(c.type);
+    if (!attn && !(c.type in GGML_TYPES))
+      throw new LlamaError(
+        `unknown weight type ${c.type} (one of ${[...Object.keys(GGML_TYPES), ...ATTENTION_TYPES].join(', ')})`,
+      );
+    const run = attn ? attention : mulMat;
+    const w = fill(c.K * c.N * (attn ? 2 * (c.kvHeads ?? 1) : 1), 1 + c.K * 7 + c.N),
+      x = fill(c.K * c.M * (attn ? (c.heads ?? 1) : 1), 2 + c.M, !attn);
     let r: SelftestResult;
     try {
       const s0 = stats?.() ?? null;
-      const a = mulMat(native, npu, c, w, x);
+      const a = run(native, npu, c, w, x);
       const s1 = stats?.() ?? null;
       const modelMs200: [number, number] | null =
         s0 && s1 ? [s1.model_ms_200_opt - s0.model_ms_200_opt, s1.model_ms_200_pess - s0.model_ms_200_pess] : null;
-      const b = mulMat(native, cpu, c, w, x);
+      const b = run(native, cpu, c, w, x);
       let e = 0,
         ref = 0;
       for (let i = 0; i < a.y.length; i++) {
@@ -157,5 +221,10 @@ export function defaultCases(): SelftestCase[] {
   ];
   const out: SelftestCase[] = [];
   for (const type of ['f32', 'f16', 'q8_0', 'q4_0', 'q4_K', 'q6_K']) for (const s of shapes) out.push({ type, ...s });
+  // attention over an F16 KV cache: Qwen2.5-1.5B's heads (12 query heads on 2 KV heads, head size 128), and
+  // an odd KV length with head size 64
+  out.push({ type: 'kq', K: 128, N: 256, M: 16, heads: 12, kvHeads: 2 });
+  out.push({ type: 'fa', K: 128, N: 256, M: 16, heads: 12, kvHeads: 2 });
+  out.push({ type: 'fa', K: 64, N: 113, M: 9, heads: 4, kvHeads: 4 });
   return out;
 }

@@ -199,6 +199,8 @@ function main() {
       '1',
       '--cpu-reps',
       '1',
+      '--envelope',
+      'vendor',
       '--json',
       glueJson,
     ]);

@@ -100,6 +100,7 @@ struct sim_file {
 struct sim_machine *sim_machine_get(void);
 void sim_machine_put(struct sim_machine *m);
 enum npu_sim_fault sim_fault_for_next_job(void);
+void sim_flaws_current(struct npusim_flaws *out);
 bool sim_held(void);
 void sim_sleep_ns(uint64_t ns);
 int sim_cond_wait_until(struct sim_machine *m, int64_t deadline_ns); /* 0 or ETIMEDOUT; lock held */

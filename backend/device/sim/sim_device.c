@@ -4,6 +4,7 @@
 #include "sim.h"
 #include "../npu_timing.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +16,14 @@ static struct sim_machine *machine;
 
 /* Fault injection: process-wide, survives machine restarts; guarded by machine_lock. */
 static enum npu_sim_fault fault_kind;
-static uint32_t fault_nth, fault_seen;
+static uint32_t fault_nth, fault_seen, fault_one_in;
 static bool fault_env_read;
 static _Atomic bool hold_cores;
+/* Simulated silicon flaws (core/flaws.c): process-wide like the silicon they stand for; guarded by
+ * machine_lock. A bad RKNPU_SIM_FLAW makes every sim open fail: a flaw asked for is never ignored. */
+static struct npusim_flaws flaws;
+static bool flaw_env_read;
+static char flaw_env_error[320];
 
 bool sim_held(void) { return hold_cores; }
 
@@ -52,42 +58,102 @@ static bool name_is(const char *name, const char *spec, size_t len)
     return strlen(name) == len && !strncmp(spec, name, len);
 }
 
-int npu_sim_fault_parse(const char *spec, enum npu_sim_fault *fault, uint32_t *nth)
+int npu_sim_fault_plan_parse(const char *spec, struct npu_sim_fault_plan *plan)
 {
     if (!spec) return npu_fail(-EINVAL, "fault spec is NULL");
-    const char *at = strchr(spec, '@');
-    size_t len = at ? (size_t)(at - spec) : strlen(spec);
-    *nth = 0;
-    if (at) {
+    const char *sep = strpbrk(spec, "@%");
+    size_t len = sep ? (size_t)(sep - spec) : strlen(spec);
+    *plan = (struct npu_sim_fault_plan){0};
+    if (sep) {
         char *end;
-        unsigned long v = strtoul(at + 1, &end, 10);
-        if (!at[1] || *end || !v || v > UINT32_MAX)
-            return npu_fail(-EINVAL, "fault '%s': expected KIND or KIND@N with N >= 1", spec);
-        *nth = (uint32_t)v;
+        unsigned long v = strtoul(sep + 1, &end, 10);
+        bool rate = *sep == '%';
+        if (!isdigit((unsigned char)sep[1]) || *end || v < (rate ? 2ul : 1ul) || v > UINT32_MAX)
+            return npu_fail(-EINVAL, "fault '%s': expected KIND, KIND@N with N >= 1 or KIND%%N with N >= 2", spec);
+        *(rate ? &plan->one_in : &plan->nth) = (uint32_t)v;
     }
     for (int f = NPU_SIM_FAULT_NONE; f <= NPU_SIM_FAULT_LAST; f++)
         if (name_is(fault_names[f], spec, len)) {
-            *fault = f;
+            plan->fault = f;
             return 0;
         }
     for (size_t i = 0; i < sizeof fault_aliases / sizeof fault_aliases[0]; i++)
         if (name_is(fault_aliases[i].name, spec, len)) {
-            *fault = fault_aliases[i].fault;
+            plan->fault = fault_aliases[i].fault;
             return 0;
         }
-    return npu_fail(-EINVAL, "unknown fault '%s' (expected reset, dropped, slow, dma or none, optionally @N)", spec);
+    return npu_fail(-EINVAL, "unknown fault '%s' (expected reset, dropped, slow, dma or none, optionally @N or %%N)",
+                    spec);
 }
 
-int npu_sim_inject_fault(enum npu_sim_fault fault, uint32_t nth)
+int npu_sim_set_flaws(const char *spec)
 {
-    if (fault > NPU_SIM_FAULT_LAST) return npu_fail(-EINVAL, "unknown fault %d", (int)fault);
+    struct npusim_flaws f;
+    char err[256];
+    if (npusim_flaws_parse(spec, &f, err, sizeof err)) return npu_fail(-EINVAL, "%s", err);
     pthread_mutex_lock(&machine_lock);
-    fault_kind = fault;
-    fault_nth = nth;
+    flaws = f;
+    flaw_env_read = true; /* an explicit call wins over RKNPU_SIM_FLAW */
+    flaw_env_error[0] = 0;
+    pthread_mutex_unlock(&machine_lock);
+    return 0;
+}
+
+static void read_flaw_env_locked(void)
+{
+    if (flaw_env_read) return;
+    flaw_env_read = true;
+    const char *v = getenv("RKNPU_SIM_FLAW");
+    char err[256];
+    if (v && npusim_flaws_parse(v, &flaws, err, sizeof err))
+        snprintf(flaw_env_error, sizeof flaw_env_error, "RKNPU_SIM_FLAW='%s': %s", v, err);
+}
+
+void sim_flaws_current(struct npusim_flaws *out)
+{
+    pthread_mutex_lock(&machine_lock);
+    *out = flaws;
+    pthread_mutex_unlock(&machine_lock);
+}
+
+int npu_sim_fault_parse(const char *spec, enum npu_sim_fault *fault, uint32_t *nth)
+{
+    struct npu_sim_fault_plan plan;
+    int rc = npu_sim_fault_plan_parse(spec, &plan);
+    if (rc) return rc;
+    if (plan.one_in) return npu_fail(-EINVAL, "fault '%s': a rate needs npu_sim_fault_plan_parse", spec);
+    *fault = plan.fault, *nth = plan.nth;
+    return 0;
+}
+
+int npu_sim_inject_fault_plan(const struct npu_sim_fault_plan *plan)
+{
+    if (plan->fault > NPU_SIM_FAULT_LAST) return npu_fail(-EINVAL, "unknown fault %d", (int)plan->fault);
+    if (plan->nth && plan->one_in) return npu_fail(-EINVAL, "a fault plan has either nth or one_in");
+    pthread_mutex_lock(&machine_lock);
+    fault_kind = plan->fault;
+    fault_nth = plan->nth;
+    fault_one_in = plan->one_in;
     fault_seen = 0;
     fault_env_read = true; /* an explicit call wins over RKNPU_SIM_FAULT */
     pthread_mutex_unlock(&machine_lock);
     return 0;
+}
+
+int npu_sim_inject_fault(enum npu_sim_fault fault, uint32_t nth)
+{
+    return npu_sim_inject_fault_plan(&(struct npu_sim_fault_plan){.fault = fault, .nth = nth});
+}
+
+/* Whether job number `seen` (1, 2, ...) of a KIND%N plan faults: a fixed hash of the number, so the same jobs
+ * fault in every run with the same submission order. */
+#define FAULT_RATE_SEED 0x5EEDFA17u
+static bool rate_strikes(uint32_t seen, uint32_t one_in)
+{
+    uint64_t z = ((uint64_t)FAULT_RATE_SEED << 32 | seen) * 0x9e3779b97f4a7c15ull; /* splitmix64's finaliser */
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (z ^ (z >> 31)) % one_in == 0;
 }
 
 static void read_fault_env_locked(void)
@@ -95,15 +161,15 @@ static void read_fault_env_locked(void)
     if (fault_env_read) return;
     fault_env_read = true;
     const char *v = getenv("RKNPU_SIM_FAULT");
-    enum npu_sim_fault f;
-    uint32_t nth;
+    struct npu_sim_fault_plan plan;
     if (!v || !*v) return;
-    if (npu_sim_fault_parse(v, &f, &nth)) {
+    if (npu_sim_fault_plan_parse(v, &plan)) {
         fprintf(stderr, "npu sim: ignoring RKNPU_SIM_FAULT=%s: %s\n", v, npu_last_error());
         return;
     }
-    fault_kind = f;
-    fault_nth = nth;
+    fault_kind = plan.fault;
+    fault_nth = plan.nth;
+    fault_one_in = plan.one_in;
     fault_seen = 0;
 }
 
@@ -113,7 +179,8 @@ enum npu_sim_fault sim_fault_for_next_job(void)
     enum npu_sim_fault f = NPU_SIM_FAULT_NONE;
     if (fault_kind != NPU_SIM_FAULT_NONE) {
         fault_seen++;
-        if (!fault_nth || fault_seen == fault_nth) f = fault_kind;
+        if (fault_one_in ? rate_strikes(fault_seen, fault_one_in) : !fault_nth || fault_seen == fault_nth)
+            f = fault_kind;
     }
     pthread_mutex_unlock(&machine_lock);
     return f;
@@ -137,6 +204,7 @@ struct sim_machine *sim_machine_get(void)
 {
     pthread_mutex_lock(&machine_lock);
     read_fault_env_locked();
+    read_flaw_env_locked();
     if (machine) {
         machine->refs++;
         pthread_mutex_unlock(&machine_lock);
@@ -243,6 +311,12 @@ int sim_device_open(const struct npu_open_options *opt, struct npu_device *dev)
 {
     if (opt->sim_sched > NPU_SIM_SCHED_SPREAD)
         return npu_fail(-EINVAL, "unknown sim scheduling policy %d", opt->sim_sched);
+    pthread_mutex_lock(&machine_lock);
+    read_flaw_env_locked();
+    char flaw_error[sizeof flaw_env_error];
+    snprintf(flaw_error, sizeof flaw_error, "%s", flaw_env_error);
+    pthread_mutex_unlock(&machine_lock);
+    if (flaw_error[0]) return npu_fail(-EINVAL, "%s", flaw_error);
     struct sim_file *f = calloc(1, sizeof *f);
     if (!f) return npu_fail(-ENOMEM, "out of memory");
     f->m = sim_machine_get();

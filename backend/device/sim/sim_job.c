@@ -173,6 +173,9 @@ static void run_tasks(struct sim_core *core, struct sim_job *job, uint32_t end, 
     npusim_core_set_strict(core->hw, f->strict);
     npusim_core_set_envelope(core->hw, f->has_envelope ? &f->envelope : NULL);
     npusim_core_begin_job(core->hw); /* WEIGHT_REUSE only within a job (docs/hardware/limits.md §6.3) */
+    struct npusim_flaws flaws;
+    sim_flaws_current(&flaws);
+    npusim_core_set_flaws(core->hw, &flaws);
     struct npusim_mem mem = {.ctx = f, .map = sim_file_map};
     char err[288] = "";
     pthread_rwlock_rdlock(&f->mem_lock);

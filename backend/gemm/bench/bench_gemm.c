@@ -9,11 +9,14 @@
  * 512-token batch.
  *
  *   bench-gemm [--model NAME,...|stretch|all] [--device sim|rocket] [--mode int8|fp16|int8-had|both|all]
- *              [--m 1,8,32,128,512] [--shapes all|small|NAME,...] [--envelope safe|vendor] [--verify]
- *              [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N]
+ *              [--m 1,8,32,128,512] [--shapes all|small|NAME,...] [--envelope safe|vendor|board --profile FILE]
+ *              [--verify] [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N] [--no-cpu]
  *   bench-gemm --model-only [--model ...] [--mode ...] [--m ...] [--shapes ...] [--envelope ...] [--json FILE]
  *
  * --shapes small: every shape but the lm_head; NAME,...: shapes whose names start so.
+ * --envelope: the execution envelope the engine plans in (default safe, as the plugin without a board
+ * profile; board: the one in the board profile FILE, backend/profile/board_profile.h, whose measured timing
+ * then drives the MODEL too); --no-cpu skips the CPU backend's timing (cpu_ms 0).
  * --model-only plans every case without running it (no device, no CPU backend): the MODEL's two bounds at both
  * clocks with the envelope's WEIGHT_REUSE and without it, i.e. the reuse saving per shape, and each weight's NPU
  * bytes with the model's total.
@@ -32,6 +35,7 @@
 #include "ggml-backend.h"
 #include "ggml.h"
 
+#include "board_profile.h"
 #include "gemm_ref.h"
 #include "ggml_weights.h"
 #include "model_shapes.h"
@@ -128,9 +132,9 @@ static void usage(void)
     fprintf(stderr,
             "usage: bench-gemm [--model NAME,...|stretch|all] [--device sim|rocket] [--mode "
             "int8|fp16|int8-had|both|all]\n"
-            "                  [--m 1,8,...] [--shapes all|small|NAME,...] [--envelope safe|vendor] [--verify] [--json "
+            "                  [--m 1,8,...] [--shapes all|small|NAME,...] [--envelope safe|vendor|board --profile "
             "FILE]\n"
-            "                  [--explain] [--cpu-threads N] [--cpu-reps N]\n"
+            "                  [--verify] [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N] [--no-cpu]\n"
             "       bench-gemm --model-only [--model ...] [--mode ...] [--m ...] [--shapes ...] [--envelope ...] "
             "[--json FILE]\n");
 }
@@ -224,7 +228,7 @@ static int model_only(const int *modes, const int *Ms, int nm, const struct npu_
                 struct rk_wlayout L;
                 struct rk_plan p, q;
                 char why[256];
-                int rc = rk_layout_make(sh->K, sh->N, modes[mi], NPU_CORES, &L, why, sizeof why);
+                int rc = rk_layout_make(sh->K, sh->N, modes[mi], NPU_CORES, env, &L, why, sizeof why);
                 if (!rc) rc = rk_plan_make(&L, (uint32_t)Ms[k], env, 0, &p, why, sizeof why);
                 if (!rc && (rc = rk_plan_make(&L, (uint32_t)Ms[k], &no_reuse, 0, &q, why, sizeof why)))
                     rk_plan_free(&p);
@@ -296,11 +300,11 @@ static int model_only(const int *modes, const int *Ms, int nm, const struct npu_
 int main(int argc, char **argv)
 {
     enum npu_device_kind kind = NPU_DEVICE_SIM;
-    int modes[3] = {RK_GEMM_INT8, -1, -1}, nm = 0, Ms[MAX_M], verify = 0, explain = 0, small = 0, reps = 3;
+    int modes[3] = {RK_GEMM_INT8, -1, -1}, nm = 0, Ms[MAX_M], verify = 0, explain = 0, small = 0, reps = 3, no_cpu = 0;
     bool plans_only = false;
-    const struct npu_envelope *env = &npu_envelope_vendor;
+    enum npu_envelope_kind env_kind = NPU_ENVELOPE_SAFE;
     int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    const char *json = NULL, *mlist = "1,8,32,128,512", *only = NULL, *models = "qwen2.5-1.5b";
+    const char *json = NULL, *mlist = "1,8,32,128,512", *only = NULL, *profile = NULL, *models = "qwen2.5-1.5b";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--device") && v) {
@@ -327,11 +331,13 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--cpu-reps") && v)
             reps = atoi(v), i++;
         else if (!strcmp(a, "--envelope") && v) {
-            enum npu_envelope_kind ek;
-            if (npu_envelope_parse(v, &ek) || ek == NPU_ENVELOPE_BOARD) return usage(), 2;
-            env = ek == NPU_ENVELOPE_SAFE ? &npu_envelope_safe : &npu_envelope_vendor;
+            if (npu_envelope_parse(v, &env_kind)) return usage(), 2;
             i++;
-        } else if (!strcmp(a, "--model-only"))
+        } else if (!strcmp(a, "--profile") && v) {
+            profile = v, i++;
+        } else if (!strcmp(a, "--no-cpu"))
+            no_cpu = 1;
+        else if (!strcmp(a, "--model-only"))
             plans_only = true;
         else if (!strcmp(a, "--verify"))
             verify = 1;
@@ -342,6 +348,27 @@ int main(int argc, char **argv)
     }
     for (const char *p = mlist; *p && nm < MAX_M; p = strchr(p, ',') ? strchr(p, ',') + 1 : p + strlen(p))
         Ms[nm++] = atoi(p);
+
+    struct rk_board_profile board;
+    if (env_kind == NPU_ENVELOPE_BOARD || profile) {
+        char err[400];
+        if (!profile || env_kind != NPU_ENVELOPE_BOARD) return usage(), 2;
+        if (rk_board_profile_load(profile, &board, err, sizeof err)) {
+            fprintf(stderr, "bench-gemm: board profile %s\n", err);
+            return 1;
+        }
+        /* as the plugin does: the profile's measured timing drives the MODEL (device/npu_timing.h) */
+        struct npu_model_measured m = {.task_overhead_us = board.timing.task_overhead_us,
+                                       .job_overhead_us = board.timing.job_overhead_us,
+                                       .mac_efficiency = board.timing.mac_efficiency,
+                                       .dma_core_gbps = board.timing.dma_gbps,
+                                       .clock_mhz = board.clock_mhz};
+        if (npu_model_install_measured(&m, board.created))
+            fprintf(stderr, "bench-gemm: the board profile's timing is implausible; the MODEL stays as fitted\n");
+    }
+    const struct npu_envelope *env = env_kind == NPU_ENVELOPE_VENDOR  ? &npu_envelope_vendor
+                                     : env_kind == NPU_ENVELOPE_BOARD ? &board.envelope
+                                                                      : &npu_envelope_safe;
     if (select_models(models, small, only)) return usage(), 2;
     if (plans_only) return model_only(modes, Ms, nm, env, json);
 
@@ -356,9 +383,11 @@ int main(int argc, char **argv)
     if (cpu_open(&cpu, threads)) return 1;
     struct npu_device_info info;
     npu_device_get_info(e->dev[0], &info);
-    printf("# bench-gemm: device %s (%s), 3 cores, SIMD %s; CPU backend: ggml %s, %d thread(s), best of %d\n",
+    char envline[256];
+    npu_envelope_describe(rk_gemm_envelope(e), envline, sizeof envline);
+    printf("# bench-gemm: device %s (%s), 3 cores, SIMD %s; CPU backend: ggml %s, %d thread(s), best of %d%s\n# %s\n",
            npu_device_kind_name(info.kind), info.is_simulator ? "SIMULATOR: NPU times are the timing MODEL" : info.node,
-           rk_simd_name(), ggml_backend_name(cpu.be), cpu.threads, reps);
+           rk_simd_name(), ggml_backend_name(cpu.be), cpu.threads, reps, no_cpu ? " (not run: --no-cpu)" : "", envline);
     npu_model_print_params(stdout);
 
     struct row *rows = calloc((size_t)nsel * RK_GEMM_MODES * MAX_M, sizeof *rows);
@@ -408,7 +437,7 @@ int main(int argc, char **argv)
                     failures++;
                 }
                 r->glue_gbps = (double)(M * K + M * N) * 4 / r->st.glue_ns;
-                r->cpu_ms = cpu_matmul(&cpu, &g, X, M, Yc, reps);
+                r->cpu_ms = no_cpu ? 0 : cpu_matmul(&cpu, &g, X, M, Yc, reps);
                 if (verify && !r->rc) {
                     float *sx = malloc(sizeof(float) * (size_t)M), *sw = malloc(sizeof(float) * (size_t)N);
                     void *qx = malloc((size_t)(M * K) * 2), *qw = malloc((size_t)(N * K) * 2);
@@ -426,7 +455,7 @@ int main(int argc, char **argv)
                     gr_f32_matmul(X, K, g.dec, M, N, K, 1, yref, absd);
                     gr_check(mode, Y, N, yref, absd, X, K, g.dec, M, N, K, 1, sx, sw, &r->err);
                     double se = 0, sr = 0;
-                    for (int64_t i = 0; i < M * N; i++)
+                    for (int64_t i = 0; i < M * N && !no_cpu; i++)
                         se += (Yc[i] - yref[i]) * (Yc[i] - yref[i]), sr += yref[i] * yref[i];
                     r->cpu_nmse = se / (sr > 0 ? sr : 1);
                     r->verified = 1;

@@ -2,8 +2,10 @@
 /*
  * GEMM engine end to end on the software NPU (3 simulated cores): the int32 result is bit-exact against the
  * CPU reference of the same quantization, the f32 error is within the stated bound (gemm_ref.h), for
- * multi-tile, K-sliced (incl. ffn_down K=8960), N-split, odd and outlier cases, both modes; NPU failures are
- * reported as errors. Sizes keep the run within a minute or two on 2 host cores.
+ * multi-tile, K-sliced (incl. ffn_down K=8960), N-split, odd and outlier cases, both modes, in the default
+ * (safe) envelope; the tiling cases again in the vendor envelope and a narrow board one. The software NPU is
+ * opened with the engine's envelope, so any task the planner emits outside it fails the case. NPU failures
+ * are reported as errors. Sizes keep the run within a minute or two on 2 host cores.
  */
 #include <errno.h>
 #include <math.h>
@@ -35,6 +37,29 @@ static void check_case(struct rk_gemm_engine *e, const char *name, struct gc_par
 
 #define P(...) ((struct gc_params){__VA_ARGS__})
 
+/* The tiling cases (K-slices, M- and N-tiles, jobs) in another envelope. */
+static void envelope_cases(const struct npu_envelope *env)
+{
+    struct rk_gemm_engine *e = NULL;
+    char why[256], name[64];
+    struct rk_gemm_options o = {.kind = NPU_DEVICE_SIM, .cores = 3, .envelope = env};
+    if (!tap_ok(rk_gemm_open(&o, &e, why, sizeof why) == 0, "open a 3-core engine in envelope %s",
+                npu_envelope_name(env->kind))) {
+        tap_diag("%s", why);
+        return;
+    }
+    tap_ok(rk_gemm_envelope(e)->m_tile_max == env->m_tile_max, "the engine keeps the envelope it was opened with");
+    snprintf(name, sizeof name, "%s: ffn_down K=8960", npu_envelope_name(env->kind));
+    check_case(e, name, P(.mode = RK_GEMM_INT8, .M = 70, .K = 8960, .N = 256, .seed = 31));
+    snprintf(name, sizeof name, "%s: M=300 K=1536 N=1024", npu_envelope_name(env->kind));
+    check_case(e, name, P(.mode = RK_GEMM_INT8, .M = 300, .K = 1536, .N = 1024, .seed = 32));
+    snprintf(name, sizeof name, "%s: fp16 K=8960", npu_envelope_name(env->kind));
+    check_case(e, name, P(.mode = RK_GEMM_FP16, .M = 20, .K = 8960, .N = 96, .seed = 33));
+    snprintf(name, sizeof name, "%s: int8-had K=3584 odd N", npu_envelope_name(env->kind));
+    check_case(e, name, P(.mode = RK_GEMM_INT8_HAD, .M = 9, .K = 3584, .N = 333, .seed = 34));
+    rk_gemm_close(e);
+}
+
 int main(void)
 {
     struct rk_gemm_engine *e = NULL;
@@ -44,6 +69,7 @@ int main(void)
         tap_diag("%s", why);
         return tap_done();
     }
+    tap_ok(rk_gemm_envelope(e)->kind == NPU_ENVELOPE_SAFE, "no envelope given: the engine plans in 'safe'");
     const enum rk_gemm_mode I8 = RK_GEMM_INT8, F16 = RK_GEMM_FP16, HAD = RK_GEMM_INT8_HAD;
     check_case(e, "tiny", P(.mode = I8, .M = 4, .K = 64, .N = 64, .seed = 1));
     for (int m = 1; m <= 3; m++)
@@ -54,12 +80,21 @@ int main(void)
     check_case(e, "prefill M=512 K=1536 N=1536", P(.mode = I8, .M = 512, .K = 1536, .N = 1536, .seed = 5));
     {
         /* attn_k/attn_v at M=512: the vendor envelope's plan marks WEIGHT_REUSE (the builder and the software NPU
-         * decide what the flag does; the result must stay bit-exact either way) */
+         * decide what the flag does; the result must stay bit-exact either way); safe has no weight reuse */
         struct gc_params p = P(.mode = I8, .M = 512, .K = 1536, .N = 256, .seed = 18);
         struct gc_result r;
         int rc = gc_run(e, &p, &r);
-        tap_ok(rc == 0 && r.int_mismatches == 0 && r.st.reuse_tasks > 0,
-               "WEIGHT_REUSE plan (k/v M=512, %u of %u tasks reuse): bit-exact", r.st.reuse_tasks, r.st.tasks);
+        tap_ok(rc == 0 && r.int_mismatches == 0 && r.st.reuse_tasks == 0,
+               "safe (k/v M=512): no task reuses weights, bit-exact (%u tasks)", r.st.tasks);
+        struct rk_gemm_engine *ev = NULL;
+        struct rk_gemm_options ov = {.kind = NPU_DEVICE_SIM, .cores = 3, .envelope = &npu_envelope_vendor};
+        if (tap_ok(rk_gemm_open(&ov, &ev, why, sizeof why) == 0, "open a 3-core engine in 'vendor'")) {
+            rc = gc_run(ev, &p, &r);
+            tap_ok(rc == 0 && r.int_mismatches == 0 && r.st.reuse_tasks > 0,
+                   "WEIGHT_REUSE plan (vendor, k/v M=512, %u of %u tasks reuse): bit-exact", r.st.reuse_tasks,
+                   r.st.tasks);
+            rk_gemm_close(ev);
+        }
     }
     check_case(e, "ffn_down K=8960 (K-slices)", P(.mode = I8, .M = 40, .K = 8960, .N = 256, .seed = 6));
     check_case(e, "hazard K=3584 M=16 (sliced)", P(.mode = I8, .M = 16, .K = 3584, .N = 96, .seed = 7));
@@ -132,11 +167,25 @@ int main(void)
         }
     }
 
+    /* The same tiling in the vendor envelope and in a narrow board envelope. */
+    envelope_cases(&npu_envelope_vendor);
+    struct npu_envelope board = npu_envelope_vendor;
+    board.kind = NPU_ENVELOPE_BOARD, board.m_tile_max = 16, board.n_tile_max = 64, board.k_task_max_int8 = 1024;
+    board.k_task_max_fp16 = 512, board.chained_tails = false, board.inplace_k_slices = false;
+    board.tasks_per_job_max = 5;
+    envelope_cases(&board);
+    board.n_tile_max = 100;
+    struct rk_gemm_engine *bad = NULL;
+    struct rk_gemm_options ob = {.kind = NPU_DEVICE_SIM, .cores = 1, .envelope = &board};
+    tap_ok(rk_gemm_open(&ob, &bad, why, sizeof why) == -EINVAL && !bad && strstr(why, "n_tile_max"),
+           "an invalid envelope is refused at open: %s", why);
+
     /* Declines and errors. */
-    tap_ok(rk_gemm_supports(70000, 64, I8, why, sizeof why) == -ENOTSUP && strstr(why, "K=70000"),
-           "supports() declines K=70000 with a reason: %s", why);
-    tap_ok(rk_gemm_supports(1536, 151936, I8, why, sizeof why) == 0, "supports() accepts the lm_head 1536x151936");
-    tap_ok(rk_gemm_supports(0, 64, I8, why, sizeof why) == -EINVAL, "supports() declines K=0");
+    tap_ok(rk_gemm_supports(600000, 64, I8, NULL, why, sizeof why) == -ENOTSUP && strstr(why, "K=600000"),
+           "supports() declines K=600000 with a reason: %s", why);
+    tap_ok(rk_gemm_supports(1536, 151936, I8, NULL, why, sizeof why) == 0,
+           "supports() accepts the lm_head 1536x151936");
+    tap_ok(rk_gemm_supports(0, 64, I8, NULL, why, sizeof why) == -EINVAL, "supports() declines K=0");
     {
         float W[64 * 32], X[2 * 64], Y[2 * 32];
         uint64_t s = 5;
@@ -147,8 +196,10 @@ int main(void)
         tap_ok(rc == 0, "prepare a small weight");
         X[70] = NAN;
         rc = rk_gemm_run(e, w, X, 2, 64, Y, 32, NULL);
-        tap_ok(rc == -EINVAL && strstr(rk_gemm_last_error(e), "row 1"), "NaN activation row declined: %s",
-               rk_gemm_last_error(e));
+        int64_t bad_row = -1;
+        tap_ok(rc == 0 && rk_gemm_nonfinite_rows(e, &bad_row, 1) == 1 && bad_row == 1 && isnan(Y[32]) && isnan(Y[63]) &&
+                       !isnan(Y[0]) && !isnan(Y[31]),
+               "a NaN activation row is left out: its Y row NaN, the other computed (rc %d)", rc);
         X[70] = 0;
         /* Each fault fails the matmul with the core, the job and its tasks, the shape and the reason. */
         static const struct {
@@ -201,25 +252,76 @@ int main(void)
             rk_weight_free(w1);
             rk_gemm_close(e1);
         }
-        { /* a non-finite row found by a parallel share (M·K above the threading threshold) */
+        /* Non-finite rows found by two parallel shares (M·K above the threading threshold): left out as NaN
+         * rows, named, and the other rows bit for bit what they are without them (rows are independent). */
+        for (int mode = 0; mode < 2; mode++) {
+            enum rk_gemm_mode md = mode ? RK_GEMM_FP16 : I8;
             struct rk_weight *wb = NULL;
             float *Wb = malloc(sizeof(float) * 64 * 1536), *Xb = malloc(sizeof(float) * 300 * 1536);
-            float *Yb = malloc(sizeof(float) * 300 * 64);
+            float *Yb = malloc(sizeof(float) * 300 * 64), *Yf = malloc(sizeof(float) * 300 * 64);
             gr_fill(Wb, 64, 1536, 1536, 1, 0, 1, &s);
             gr_fill(Xb, 300, 1536, 1536, 1, 0, 1, &s);
+            struct rk_gemm_stats st = {0};
+            rc = rk_weight_prepare(e, Wb, 1536, 64, 1536 * 4, NULL, md, &wb);
+            rc = rc ? rc : rk_gemm_run(e, wb, Xb, 300, 1536, Yf, 64, NULL);
+            int64_t none = rc ? -1 : rk_gemm_nonfinite_rows(e, NULL, 0);
+            Xb[17 * 1536 + 1535] = NAN;
             Xb[250 * 1536 + 7] = -INFINITY;
-            rc = rk_weight_prepare(e, Wb, 1536, 64, 1536 * 4, NULL, I8, &wb);
-            rc = rc ? rc : rk_gemm_run(e, wb, Xb, 300, 1536, Yb, 64, NULL);
-            tap_ok(rc == -EINVAL && strstr(rk_gemm_last_error(e), "row 250"), "Inf in row 250 of 300 declined: %s",
-                   rk_gemm_last_error(e));
+            rc = rc ? rc : rk_gemm_run(e, wb, Xb, 300, 1536, Yb, 64, &st);
+            int64_t rows[4] = {-1, -1, -1, -1}, n = rc ? -1 : rk_gemm_nonfinite_rows(e, rows, 4);
+            int nan_rows = 0, same = 0;
+            for (int m = 0; m < 300; m++) {
+                bool all_nan = true;
+                for (int c = 0; c < 64; c++) all_nan = all_nan && isnan(Yb[m * 64 + c]);
+                nan_rows += all_nan;
+                same += !all_nan && !memcmp(Yb + m * 64, Yf + m * 64, 64 * sizeof(float));
+            }
+            tap_ok(rc == 0 && none == 0 && n == 2 && rows[0] == 17 && rows[1] == 250 && st.nonfinite_rows == 2,
+                   "%s: NaN in row 17 and -Inf in row 250 of 300: run (rc %d), rows named (%lld: %lld, %lld)",
+                   rk_gemm_mode_name(md), rc, (long long)n, (long long)rows[0], (long long)rows[1]);
+            tap_ok(nan_rows == 2 && same == 298, "  their Y rows NaN (%d), the 298 others as without them (%d)",
+                   nan_rows, same);
             rk_weight_free(wb);
-            free(Wb), free(Xb), free(Yb);
+            free(Wb), free(Xb), free(Yb), free(Yf);
         }
         W[5] = INFINITY;
         struct rk_weight *w2 = NULL;
         rc = rk_weight_prepare(e, W, 64, 32, 256, NULL, I8, &w2);
-        tap_ok(rc == -EINVAL && w2 == NULL, "non-finite weight declined: %s", rk_gemm_last_error(e));
+        tap_ok(rc == -EDOM && w2 == NULL, "non-finite weight declined (-EDOM): %s", rk_gemm_last_error(e));
         rk_weight_free(w);
+    }
+    {
+        /* Ephemeral weights (attention's K and V): one object reloaded with new values and shapes every call, its
+         * BOs grown when needed and kept otherwise; every result against a double reference. */
+        static const struct {
+            int64_t K, N;
+        } shapes[] = {{128, 200}, {128, 700}, {128, 96}, {300, 64}, {64, 513}};
+        struct rk_weight *ew = NULL;
+        uint64_t s = 11;
+        const int64_t M = 37, ld = 320; /* rows of B wider than K: a strided view, like a KV-cache head */
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+            int64_t K = shapes[i].K, N = shapes[i].N;
+            float *B = malloc(sizeof(float) * N * ld), *X = malloc(sizeof(float) * M * K),
+                  *Y = malloc(sizeof(float) * M * N);
+            gr_fill(B, N, ld, ld, 1, 0, 1, &s);
+            gr_fill(X, M, K, K, 1, 0, 1, &s);
+            uint32_t bo_before = ew && ew->b[0] ? ew->b[0]->size : 0;
+            int rc = rk_weight_load(e, &ew, B, K, N, sizeof(float) * ld, NULL, RK_GEMM_FP16);
+            if (!rc) rc = rk_gemm_run(e, ew, X, M, K, Y, N, NULL);
+            double err = 0, ref2 = 0;
+            for (int64_t m = 0; m < M && !rc; m++)
+                for (int64_t n = 0; n < N; n++) {
+                    double r = 0;
+                    for (int64_t k = 0; k < K; k++) r += (double)X[m * K + k] * B[n * ld + k];
+                    err += (Y[m * N + n] - r) * (Y[m * N + n] - r), ref2 += r * r;
+                }
+            tap_ok(rc == 0 && err / ref2 < 1e-6,
+                   "ephemeral weight %zu: K=%lld N=%lld fp16, NMSE %.2g (BO %u -> %u bytes)", i, (long long)K,
+                   (long long)N, rc ? -1.0 : err / ref2, bo_before, ew ? ew->b[0]->size : 0);
+            if (i == 2) tap_ok(ew->b[0]->size == bo_before, "  a smaller operand keeps the BO");
+            free(B), free(X), free(Y);
+        }
+        rk_weight_free(ew);
     }
     rk_gemm_close(e);
     return tap_done();

@@ -1,20 +1,20 @@
 // rosenblatt-dl accept: the hardware acceptance kit. Stages (stages/) run in order, each one's raw output
 // is saved in the results folder, and the run ends with report.json, report.md and PNG plots. On the
 // simulator the sizes are small and every figure is labelled as simulator + timing MODEL.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { applyFleet } from './fleet-update.js';
 import { writePlots } from './plots.js';
 import { writeReport } from './report.js';
 import { backendOpsStage } from './stages/backend-ops.js';
 import { benchStage } from './stages/bench.js';
+import { calibrateStage } from './stages/calibrate.js';
 import { doctorStage } from './stages/doctor.js';
 import { gemmStage } from './stages/gemm.js';
 import { perplexityStage } from './stages/perplexity.js';
 import { probeStage } from './stages/probe.js';
 import type { AcceptOptions, AcceptReport, StageContext, StageFn, StageResult } from './types.js';
+import { kitVersion } from '../../util/kit.js';
 
 export { applyFleet, fleetMismatches, fleetUpdates } from './fleet-update.js';
 export { parseBackendOps } from './stages/backend-ops.js';
@@ -23,25 +23,13 @@ export type { AcceptOptions, AcceptReport, StageResult, Verdict } from './types.
 
 const STAGES: [string, string, StageFn][] = [
   ['doctor', 'doctor (board checks)', doctorStage],
+  ['calibrate', 'calibrate (first-light ladder, board profile)', calibrateStage],
   ['probe', 'probe int8/fp16 x 1/2/3 cores', probeStage],
   ['gemm', 'GEMM sweep, bit-exact vs CPU', gemmStage],
   ['backend_ops', 'test-backend-ops MUL_MAT', backendOpsStage],
   ['bench', 'llama-bench CPU vs NPU', benchStage],
   ['perplexity', 'perplexity CPU vs NPU', perplexityStage],
 ];
-
-function kitVersion(repo: string): string {
-  try {
-    const sha = execFileSync('git', ['-C', repo, 'rev-parse', '--short', 'HEAD'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-    const pkg = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8'));
-    return `${pkg.version}+${sha}`;
-  } catch {
-    return 'unknown';
-  }
-}
 
 async function runStage(c: StageContext, id: string, title: string, fn: StageFn): Promise<StageResult> {
   const s: StageResult = { id, title, verdict: 'fail', summary: '', seconds: 0, commands: [], files: [], figures: {} };
@@ -59,7 +47,7 @@ async function runStage(c: StageContext, id: string, title: string, fn: StageFn)
 export async function runAccept(o: AcceptOptions): Promise<AcceptReport> {
   fs.mkdirSync(o.outDir, { recursive: true });
   const sim = o.npu.device === 'sim';
-  const c: StageContext = { o, sim, prefix: '' };
+  const c: StageContext = { o, sim, prefix: '', npu: o.npu };
   const started = new Date().toISOString();
   const stages: StageResult[] = [];
   const total = STAGES.length + 1;

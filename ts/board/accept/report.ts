@@ -2,6 +2,7 @@
 // facts, figures, accuracy, plots, fleet file, the commands run, the files).
 import fs from 'node:fs';
 import path from 'node:path';
+import { envelopeLine } from '../calibrate/report.js';
 import { KLD_BOUND, PPL_REL_BOUND } from './stages/perplexity.js';
 import type { AcceptReport, Verdict } from './types.js';
 
@@ -53,6 +54,36 @@ export function reportMarkdown(r: AcceptReport): string {
         `- RK3588: ${facts.rk3588}; kernel ${facts.kernelRelease ?? 'unknown'}; rocket config ${facts.rocketConfig}; accel node ${facts.accelNode ?? 'none'}; cores bound ${facts.npuCoresBound ?? '-'}; IOMMUs ${facts.iommusBound ?? '-'}; NPU clock ${facts.npuClockHz ?? '-'}`,
         '',
       );
+  }
+  const cal = r.stages.find((s) => s.id === 'calibrate');
+  const cf = cal?.figures as any;
+  if (cal && cf && cf.steps !== undefined) {
+    L.push(
+      '## Calibration (first-light ladder)',
+      '',
+      'See `calibrate.txt` for every step, `calibrate.json` for the data.',
+      '',
+    );
+    L.push(
+      `- ${cf.passed} of ${cf.steps} steps passed${cf.stopped_at ? `; stopped at step ${cf.stopped_at}: ${cf.error}` : ''}`,
+    );
+    if (cf.envelope) {
+      const e = cf.envelope;
+      L.push(`- widest envelope that passed: ${envelopeLine(e)}`);
+    }
+    for (const e of cf.edges ?? []) L.push(`- edge: ${e}`);
+    if (cf.timing) {
+      const t = cf.timing;
+      L.push(
+        `- timing at ${t.clock_mhz} MHz (${t.measured}): ${t.task_overhead_us.toFixed(1)} us per task, ${t.job_overhead_us.toFixed(1)} us per job, ${t.int8_macs_per_cycle.toFixed(0)} int8 / ${t.fp16_macs_per_cycle.toFixed(0)} fp16 MAC per cycle, DMA ${t.dma_gbps.toFixed(2)} GB/s per core, jobs <= ${t.job_time_ratio_max.toFixed(2)}x the timing model`,
+      );
+    }
+    L.push(
+      cf.profile
+        ? `- board profile: \`${cf.profile}\`${cf.installed_to ? `, installed to \`${cf.installed_to}\`` : ''}; the later stages ran in it`
+        : '- no board profile: the later stages ran in the safe envelope',
+      '',
+    );
   }
   const bench = r.stages.find((s) => s.id === 'bench');
   if (bench?.verdict === 'pass') {

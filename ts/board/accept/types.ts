@@ -1,6 +1,7 @@
 // The acceptance kit's data: options, one result per stage, the report, and what the stages share.
 import type { NpuSettings } from '../../runtime/npu-settings.js';
 import type { BenchResult } from '../bench.js';
+import type { CalibrateOutcome } from '../calibrate/index.js';
 import type { DoctorReport } from '../doctor/index.js';
 
 export type Verdict = 'pass' | 'fail' | 'skip' | 'info';
@@ -91,7 +92,10 @@ export interface StageContext {
   sim: boolean;
   /** "[i/n] title ..." of the running stage, for its progress lines. */
   prefix: string;
+  /** The settings of the NPU stages after calibration: its board profile, or the safe envelope. */
+  npu: NpuSettings;
   doctor?: DoctorReport;
+  calibration?: CalibrateOutcome;
   probe?: ProbeRun[];
   gemm?: any;
   bench?: BenchResult;

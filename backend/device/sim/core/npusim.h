@@ -64,6 +64,24 @@ void npusim_core_set_peer_streams(struct npusim_core *core, bool on);
  * one itself. */
 void npusim_core_begin_job(struct npusim_core *core);
 
+/* Flaws: the core misbehaving the way unknown silicon might, for testing the calibration ladder
+ * (RKNPU_SIM_FLAW). A flawed task writes garbage, silently, or hangs its job; all zero = none. */
+struct npusim_flaws {
+    uint32_t m_tile_above; /* "m-tile>N": rows N+1.. of a task with more than N rows are garbage */
+    uint32_t n_tile_above; /* "n-tile>N": channels N+1.. of a task with more than N output channels are garbage */
+    uint32_t k_above;      /* "k>N": a task with Kpad > N accumulates garbage */
+    bool inplace;          /* "inplace": A read with a LINE_STRIDE wider than the task's rows comes back wrong */
+    bool chain;            /* "chain": a task whose tail names a next task hangs its job (-ETIMEDOUT) */
+    bool reuse;            /* "reuse": a task that sets WEIGHT_REUSE computes with garbage for weights */
+    uint32_t broken_pairs; /* "int8-int32", "int8-fp32", "fp16-fp32", "fp16-fp16": that output is garbage
+                            * (enum npu_out_pair mask) */
+};
+/* "m-tile>32,k>3008,inplace,..." (comma-separated; "" or "none": no flaw). 0, or -EINVAL with a reason. */
+int npusim_flaws_parse(const char *spec, struct npusim_flaws *flaws, char *err, size_t errlen);
+bool npusim_flaws_any(const struct npusim_flaws *flaws);
+/* NULL clears. Copied. */
+void npusim_core_set_flaws(struct npusim_core *core, const struct npusim_flaws *flaws);
+
 /*
  * Execute one rocket task the way the kernel starts it (PC base = regcmd_iova, fetch amount
  * (regcmd_count+1)/2 − 1 units of 128 bits, TASK_NUMBER = 1: docs/hardware/rocket-uapi.md §4.2), until op-enable.

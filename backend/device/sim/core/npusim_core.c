@@ -103,6 +103,14 @@ void npusim_core_set_envelope(struct npusim_core *core, const struct npu_envelop
     if (env) core->envelope = *env;
 }
 
+void npusim_core_set_flaws(struct npusim_core *core, const struct npusim_flaws *flaws)
+{
+    if (flaws)
+        core->flaws = *flaws;
+    else
+        memset(&core->flaws, 0, sizeof core->flaws);
+}
+
 bool npusim_core_peek(const struct npusim_core *core, uint16_t reg, uint32_t *value)
 {
     if (!core->written[reg / 4]) return false;
@@ -147,8 +155,11 @@ static int run_one_task(struct sim_task *t, uint32_t addr, uint32_t n_entries, s
     t->st.n = t->nk;
     t->st.in_precision = t->prec;
     t->st.out_precision = t->out_prec;
-    if (cbuf_reuse_check(t)) return t->rc;
-    if (!cna_gather(t) && !core_mac(t) && !(t->peer && rdma_fetch(t))) dpu_write(t);
+    if (cbuf_reuse_check(t) || flaws_chain(t, tail)) return t->rc;
+    if (!cna_gather(t) && !core_mac(t)) {
+        flaws_apply(t);
+        if (!(t->peer && rdma_fetch(t))) dpu_write(t);
+    }
     free(t->a);
     free(t->b);
     free(t->acc_i);

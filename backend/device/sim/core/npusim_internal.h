@@ -32,6 +32,7 @@ struct npusim_core {
     bool has_envelope;
     bool peer_streams;            /* accept the peer recipe (npusim_core_set_peer_streams) */
     struct npu_envelope envelope; /* tasks outside it fail (npusim_core_set_envelope) */
+    struct npusim_flaws flaws;    /* simulated silicon flaws (flaws.c) */
     struct cbuf_weights cbuf;
     uint32_t epoch;                 /* task counter; 0 = never written */
     uint32_t regs[NPUSIM_NREGS];    /* values persist across tasks (docs/hardware/registers.md §3.1, §3.2) */
@@ -107,6 +108,10 @@ int dpu_write(struct sim_task *t);
 int cbuf_reuse_check(struct sim_task *t);                   /* a WEIGHT_REUSE task against what the banks hold */
 void cbuf_keep(struct sim_task *t, const uint8_t *weights); /* after a task fetched its weights */
 void cbuf_forget(struct npusim_core *core, const char *why);
+
+/* Simulated flaws (flaws.c): a chained tail that hangs (-ETIMEDOUT, or 0), garbage in the accumulators. */
+int flaws_chain(struct sim_task *t, const struct pc_tail *tail);
+void flaws_apply(struct sim_task *t);
 
 /* A two's-complement field value as a signed number. */
 static inline int32_t npu_sext(uint32_t v, unsigned bits)

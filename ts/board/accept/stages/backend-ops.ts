@@ -1,4 +1,4 @@
-// Stage 4: the stock test-backend-ops, MUL_MAT on RKNPU0 against the CPU backend.
+// Stage 5: the stock test-backend-ops, MUL_MAT on RKNPU0 against the CPU backend.
 import path from 'node:path';
 import { pluginVarsSet, toolEnv } from '../../../runtime/npu-settings.js';
 import { ToolOutputError } from '../../../util/tool.js';
@@ -25,8 +25,8 @@ export const backendOpsStage: StageFn = async (c, s) => {
     'test-backend-ops.txt',
     path.join(c.o.binDir, 'test-backend-ops'),
     args,
-    toolEnv(c.o.npu, { GGML_BACKEND_PATH: c.o.plugin }),
-    { GGML_BACKEND_PATH: '$PLUGIN', ...pluginVarsSet(c.o.npu) },
+    toolEnv(c.npu, { GGML_BACKEND_PATH: c.o.plugin }),
+    { GGML_BACKEND_PATH: '$PLUGIN', ...pluginVarsSet(c.npu) },
   );
   const why = noDeviceReason(r.stderr);
   if (why) throw new Error(`the plugin registered no NPU device: ${why}`);

@@ -1,4 +1,4 @@
-// Stage 5: llama-bench CPU vs NPU plus the timing model (board/bench.ts).
+// Stage 6: llama-bench CPU vs NPU plus the timing model (board/bench.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { runBench, type BenchResult } from '../../bench.js';
@@ -22,7 +22,7 @@ export const benchStage: StageFn = async (c, s) => {
       model: c.o.model,
       binDir: c.o.binDir,
       plugin: c.o.plugin,
-      npu: c.o.npu,
+      npu: c.npu,
       p,
       n,
       reps,

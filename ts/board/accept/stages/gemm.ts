@@ -1,4 +1,4 @@
-// Stage 3: the bench-gemm sweep, every int32 result bit-exact vs the CPU, every case within its bound.
+// Stage 4: the bench-gemm sweep, every int32 result bit-exact vs the CPU, every case within its bound.
 import fs from 'node:fs';
 import path from 'node:path';
 import { toolEnv } from '../../../runtime/npu-settings.js';
@@ -9,15 +9,22 @@ import type { StageFn } from '../types.js';
 export const gemmStage: StageFn = async (c, s) => {
   const exe = path.join(c.o.nativeOut, 'bench-gemm');
   const json = path.join(c.o.outDir, 'gemm.json');
+  // the envelope the plugin runs in: the calibrated board profile, else what was asked for, else safe
+  const envelope = c.npu.profile
+    ? ['--envelope', 'board', '--profile', c.npu.profile]
+    : c.npu.envelope === 'safe' || c.npu.envelope === 'vendor'
+      ? ['--envelope', c.npu.envelope]
+      : [];
   const args = [
     '--device',
-    c.o.npu.device,
+    c.npu.device,
+    ...envelope,
     '--verify',
     '--json',
     json,
     ...(c.o.quick ? ['--shapes', 'small', '--m', '1,8,32'] : ['--shapes', 'all', '--mode', 'both']),
   ];
-  const r = await runStageTool(c, s, 'gemm.txt', exe, args, toolEnv(c.o.npu));
+  const r = await runStageTool(c, s, 'gemm.txt', exe, args, toolEnv(c.npu));
   if (!fs.existsSync(json))
     throw new Error(`bench-gemm exited with ${r.status} and wrote no JSON: ${lastLine(r.stderr)}`);
   s.files.push('gemm.json');

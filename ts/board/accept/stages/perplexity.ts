@@ -1,4 +1,4 @@
-// Stage 6: llama-perplexity --kl-divergence, CPU (RKNPU_DEVICE=off) as the base, then the NPU against it.
+// Stage 7: llama-perplexity --kl-divergence, CPU (RKNPU_DEVICE=off) as the base, then the NPU against it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pluginVarsSet, toolEnv, type NpuSettings } from '../../../runtime/npu-settings.js';
@@ -66,7 +66,7 @@ export const perplexityStage: StageFn = async (c, s) => {
     base,
   ]);
   if (cpu.status !== 0) throw new Error(`llama-perplexity (CPU) exited with ${cpu.status}; see perplexity-cpu.txt`);
-  const npu = await perplexity(c, s, 'perplexity-npu.txt', c.o.npu, [
+  const npu = await perplexity(c, s, 'perplexity-npu.txt', c.npu, [
     ...common,
     '--kl-divergence-base',
     base,
