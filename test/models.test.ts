@@ -50,7 +50,7 @@ function logProbs(model: string, env: Record<string, string>, file: string, extr
 function npuGraphs(stderr: string) {
   return [
     ...stderr.matchAll(
-      /RKNPU: graph of \d+ nodes: (\d+) MUL_MAT and (\d+) MUL_MAT_ID on the NPU, the first (\S+) with (\d+) rows/g,
+      /RKNPU: graph of \d+ nodes: (\d+) MUL_MAT(?:\/attention)? and (\d+) MUL_MAT_ID on the NPU, the first (\S+) with (\d+) rows/g,
     ),
   ].map((m) => ({ mulMat: Number(m[1]), mulMatId: Number(m[2]), first: m[3], rows: Number(m[4]) }));
 }

@@ -4,10 +4,10 @@
 // backend (stream), the device with its placement policy, the registry, the dynamic-loading entry
 // points. MUL_MAT_ID (mixture of experts) is in rknpu-mul-mat-id.cpp. The settings (RKNPU_DEVICE, RKNPU_MODE,
 // RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ, RKNPU_ENVELOPE, RKNPU_PROFILE) and the board profile are read in
-// rknpu-config.cpp, the buffer type lives in
-// rknpu-buffer.cpp, the extra entry points reached through get_proc_address are declared in ggml-rknpu.h. Registry, device and buffer type are static
-// singletons: every ggml_backend_load_all() dlopens the plugin again and must get the same objects
-// back (docs/hardware/ggml-backend.md §1.7).
+// rknpu-config.cpp, the buffer type lives in rknpu-buffer.cpp, the extra entry points reached through
+// get_proc_address are declared in ggml-rknpu.h. Registry, device and buffer type are static singletons: every
+// ggml_backend_load_all() dlopens the plugin again and must get the same objects back
+// (docs/hardware/ggml-backend.md §1.7).
 
 #include "rknpu-attention.h"
 #include "rknpu-common.h"
