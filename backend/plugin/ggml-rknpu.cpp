@@ -371,7 +371,7 @@ static ggml_status ggml_backend_rknpu_graph_compute(ggml_backend_t backend, ggml
     // each graph the NPU ran, and on how many rows (a prefill's batch; decode's single rows stay with the CPU).
     static const bool sched_debug = getenv("GGML_SCHED_DEBUG") != nullptr;
     if (first && sched_debug) {
-        GGML_LOG_DEBUG("%s: graph of %d nodes: %d MUL_MAT/attention and %d MUL_MAT_ID on the NPU, the first %s with "
+        GGML_LOG_DEBUG("%s: graph of %d nodes: %d MUL_MAT and %d MUL_MAT_ID on the NPU, the first %s with "
                        "%lld rows\n",
                        RKNPU_NAME, n, n_mul_mat, n_mmid, first->name, (long long)ggml_nrows(first->src[1]));
     }

@@ -295,7 +295,7 @@ static void test_trial_faults(void)
                    "  the second job dropped: -EIO naming it and its first task (%s)", r.error);
         else
             tap_ok(rc == -EIO && r.unwritten == 32 * 64 && r.bad_task == 2 && r.bad_row == 32 &&
-                           strstr(r.error, "still hold the poison") && r.reg_count > 100,
+                           strstr(r.error, "still hold the poison") && strstr(r.error, "job 1") && r.reg_count > 100,
                    "  the second job dropped, no check after SUBMIT: its %llu outputs still hold the poison, task %d "
                    "and its registers kept (%s)",
                    (unsigned long long)r.unwritten, r.bad_task, r.error);

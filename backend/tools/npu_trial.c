@@ -355,14 +355,18 @@ static void compare(struct part *parts, uint32_t used, const struct npu_trial *t
                 }
     }
     if (r->unwritten) {
-        keep_task(r, t, g, &parts[first_dev], first_dev, first_task);
+        const struct part *fp = &parts[first_dev];
+        uint32_t job = 0;
+        while (job + 1 < fp->njobs && fp->job_first[job + 1] <= first_task) job++;
+        keep_task(r, t, g, fp, first_dev, first_task);
         r->bad_row = first_row, r->bad_col = first_col;
-        trial_fail(r, -EIO,
-                   "%llu of %llu outputs still hold the poison written before the submit, first at row %u, column %u "
-                   "(K-slice %u) of device %u, task %u: the NPU never wrote them (the job was dropped, or the core was "
-                   "reset before it finished)",
-                   (unsigned long long)r->unwritten, (unsigned long long)(r->compared + r->unwritten), first_row,
-                   first_col, first_slice, first_dev, first_task);
+        trial_fail(
+                r, -EIO,
+                "%llu of %llu outputs still hold the poison written before the submit, first at row %u, column %u "
+                "(K-slice %u) of device %u job %u, task %u: the NPU never wrote them (the job was dropped, or the core "
+                "was reset before it finished)",
+                (unsigned long long)r->unwritten, (unsigned long long)(r->compared + r->unwritten), first_row,
+                first_col, first_slice, first_dev, job, first_task);
         return;
     }
     if (r->mismatches)

@@ -503,14 +503,16 @@ int main(int argc, char **argv)
         for (int mi = 0; mi < 3 && modes[mi] >= 0; mi++) {
             double npu[RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS] = {{0}}, lm[2][RK_MODEL_CLOCKS][NPU_MODEL_BOUNDS] = {{{0}}};
             double glue = 0, cpu = 0, bytes = 0;
-            int have_all = model_complete(m);
+            int have_all = model_complete(m), lm_small_m = 0; /* the lm_head's smallest M (1: last-token logits) */
             for (int s = 0; s < nsel; s++) {
                 if (selected[s].model != m) continue;
                 const struct bench_shape *sh = selected[s].sh;
-                struct row *r512 = NULL, *r1 = NULL;
-                for (int i = 0; i < nrows; i++)
-                    if (rows[i].shape == s && (int)rows[i].mode == modes[mi])
-                        (rows[i].M == 512 ? (void)(r512 = &rows[i]) : rows[i].M == 1 ? (void)(r1 = &rows[i]) : (void)0);
+                struct row *r512 = NULL, *r1 = NULL; /* r1: the smallest M run */
+                for (int i = 0; i < nrows; i++) {
+                    if (rows[i].shape != s || (int)rows[i].mode != modes[mi]) continue;
+                    if (rows[i].M == 512) r512 = &rows[i];
+                    if (!r1 || rows[i].M < r1->M) r1 = &rows[i];
+                }
                 bytes += (double)npu_bytes[s][modes[mi]] * model_count(m, sh);
                 if (!r512) {
                     have_all = 0;
@@ -524,9 +526,8 @@ int main(int argc, char **argv)
                     } else {
                         lm[1][RK_CLOCK_MAINLINE][b] = r512->st.model_ns_200[b] / 1e6;
                         lm[1][RK_CLOCK_VENDOR][b] = r512->st.model_ns_1000[b] / 1e6;
-                        if (r1)
-                            lm[0][RK_CLOCK_MAINLINE][b] = r1->st.model_ns_200[b] / 1e6,
-                            lm[0][RK_CLOCK_VENDOR][b] = r1->st.model_ns_1000[b] / 1e6;
+                        lm[0][RK_CLOCK_MAINLINE][b] = r1->st.model_ns_200[b] / 1e6,
+                        lm[0][RK_CLOCK_VENDOR][b] = r1->st.model_ns_1000[b] / 1e6, lm_small_m = r1->M;
                     }
                 }
                 if (sh->per_layer) {
@@ -539,12 +540,12 @@ int main(int argc, char **argv)
                        rk_gemm_mode_name(modes[mi]));
             else
                 printf("# %s: layers' matmuls: NPU MODEL %.1f-%.1f ms @200 MHz, %.1f-%.1f ms @1 GHz; host glue %.1f "
-                       "ms; "
-                       "CPU backend %.1f ms. lm_head M=1: %.2f-%.2f / %.2f-%.2f ms, M=512: %.1f-%.1f / %.1f-%.1f ms "
+                       "ms; CPU backend %.1f ms. lm_head M=%d: %.2f-%.2f / %.2f-%.2f ms, M=512: %.1f-%.1f / %.1f-%.1f "
+                       "ms "
                        "(@200 MHz / @1 GHz); NPU weights %.1f MiB\n",
-                       rk_gemm_mode_name(modes[mi]), npu[0][0], npu[0][1], npu[1][0], npu[1][1], glue, cpu, lm[0][0][0],
-                       lm[0][0][1], lm[0][1][0], lm[0][1][1], lm[1][0][0], lm[1][0][1], lm[1][1][0], lm[1][1][1],
-                       bytes / MIB);
+                       rk_gemm_mode_name(modes[mi]), npu[0][0], npu[0][1], npu[1][0], npu[1][1], glue, cpu, lm_small_m,
+                       lm[0][0][0], lm[0][0][1], lm[0][1][0], lm[0][1][1], lm[1][0][0], lm[1][0][1], lm[1][1][0],
+                       lm[1][1][1], bytes / MIB);
         }
     }
 
