@@ -73,7 +73,14 @@ struct npu_open_options {
                                           * copied at open */
     bool unchecked_submit;               /* skip the per-job "did the kernel take it" check after SUBMIT (on rocket
                                           * it costs up to one jiffy per job; see npu_fence.c) */
+    /* sim, a TEST KNOB: the fd's IOVA space in bytes (page multiple, 1 MiB .. 4 GiB), so tests can exhaust an
+     * address space with small weights; 0 = env RKNPU_SIM_IOVA_SPACE (bytes, K/M/G suffix) or else 4 GiB, as
+     * on rocket, where the space is always 4 GiB (docs/hardware/rocket-uapi.md §1.4) */
+    uint64_t sim_iova_space;
 };
+
+/* Smallest simulated IOVA space (npu_open_options.sim_iova_space): room for scratch and a few weights. */
+#define NPU_SIM_IOVA_SPACE_MIN (1ull << 20)
 
 struct npu_device_info {
     enum npu_device_kind kind; /* ROCKET or SIM */
@@ -86,6 +93,7 @@ struct npu_device_info {
     char cores_source[48]; /* how `cores` was learned */
     uint32_t model_clock_mhz;
     uint32_t job_timeout_ms; /* rocket: ROCKET_UAPI_JOB_TIMEOUT_MS; sim: as opened (rounded up) */
+    uint64_t iova_space;     /* bytes of NPU address space this fd has: 4 GiB (sim: as opened) */
 };
 
 struct npu_device;

@@ -316,6 +316,7 @@ int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const f
     e->sx_rows = 0;
     if (!w || w->e != e) return rk_gemm_fail(e, -EINVAL, "weight does not belong to this engine");
     const struct rk_wlayout *L = &w->L;
+    rk_engine_use_group(e, w->group); /* the fds (IOVA spaces) that map the weight */
     if (M < 1 || M > RK_GEMM_M_MAX)
         return rk_gemm_fail(e, -EINVAL, "M=%lld outside 1..%d", (long long)M, RK_GEMM_M_MAX);
     if (!X || !Y || ldx < L->K || ldy < L->N || (X == Y))

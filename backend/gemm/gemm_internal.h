@@ -217,12 +217,25 @@ struct rk_core_scratch {
     unsigned canary_phase; /* flips every call */
 };
 
+/* An fd group: one device (fd, 32-bit IOVA space) per core, with the scratch BOs of the runs on its weights
+ * (made when a run first needs them). A weight lives in one group; its matmuls run on that group's fds. */
+struct rk_fd_group {
+    struct npu_device *dev[NPU_CORES];
+    struct rk_core_scratch scratch[NPU_CORES];
+    uint64_t used[NPU_CORES]; /* page-rounded bytes of the weight BOs on each fd */
+};
+
 struct rk_gemm_engine {
     struct rk_gemm_options opt;
     uint32_t cores;
-    struct npu_device *dev[NPU_CORES];
-    struct rk_core_scratch scratch[NPU_CORES];
-    float *sx; /* per-row activation scales, grown as needed; NaN for a non-finite row */
+    /* The group of the weight being run (rk_engine_use_group), so the run indexes dev[core], scratch[core]. */
+    struct npu_device **dev;
+    struct rk_core_scratch *scratch;
+    struct rk_fd_group *group[RK_GEMM_MAX_GROUPS];
+    uint32_t groups;       /* opened so far (group 0 at open, more as weights need them) */
+    uint64_t iova_space;   /* per fd (npu_device_info.iova_space) */
+    uint64_t iova_reserve; /* per fd: kept free of weights for scratch BOs and per-call operands */
+    float *sx;             /* per-row activation scales, grown as needed; NaN for a non-finite row */
     size_t sx_cap;
     int64_t sx_rows; /* rows of sx the last run quantized (rk_gemm_nonfinite_rows) */
     float *xrot;     /* int8-had: rotated copy of X */
@@ -239,11 +252,20 @@ struct rk_weight {
     float *scale;        /* N per-output-channel scales */
     size_t scale_cap;    /* ephemeral weights (rk_weight_load): scales allocated */
     int64_t fill_cpu_ns; /* the last conversion: thread CPU time of the slowest core's share */
+    uint32_t group;      /* the fd group holding b[] */
     struct npu_bo *b[NPU_CORES];
     struct rk_weight_info info;
 };
 
 int rk_gemm_fail(struct rk_gemm_engine *e, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* gemm_engine.c: fd groups. Runs index e->dev / e->scratch; this points them at group g. */
+void rk_engine_use_group(struct rk_gemm_engine *e, uint32_t g);
+/* Create w's BOs of bytes[c] (c < cores) in the first group with room for them beyond the reserve (opening a
+ * new group when none has), set w->group. 0 or -errno with the reason in e. */
+int rk_weight_bos_place(struct rk_gemm_engine *e, struct rk_weight *w, const uint64_t *bytes, uint32_t cores);
+/* Close w's BOs and give their room back to the group. */
+void rk_weight_bos_release(struct rk_weight *w);
 
 /* Test hook: rk_gemm_run that also stores the int32 accumulators (int8 mode) in acc[M·N] (row-major). */
 int rk_gemm_run_acc(struct rk_gemm_engine *e, const struct rk_weight *w, const float *X, int64_t M, int64_t ldx,

@@ -12,7 +12,10 @@
  *
  * W is split by N over the cores (one device = one fd = one IOVA space per core,
  * docs/hardware/rocket-uapi.md §1.4, §4.6):
- * nothing is duplicated. Every failure returns a negative errno and a reason (rk_gemm_last_error); an NPU
+ * nothing is duplicated. Each fd has a 32-bit IOVA space, so the engine opens fds in groups of one per core
+ * as the weights need them: a weight lives in one group (first fit, leaving iova_reserve per fd for scratch),
+ * and its matmuls run on that group's fds. The engine runs one matmul at a time, so the groups' entities take
+ * turns: every group's three fds spread over the three cores as the first group's do (rocket-uapi.md §4.6). Every failure returns a negative errno and a reason (rk_gemm_last_error); an NPU
  * failure is reported, never replaced by a CPU computation. Every result is checked before it is used:
  * the device layer's per-job checks (dropped job, a wait long enough to be a reset) and the engine's output
  * canaries (gemm_internal.h); a failure names the core, the job, its tasks and the shape.
@@ -60,7 +63,24 @@ struct rk_gemm_options {
     const struct npu_envelope *envelope;
     bool unchecked_submit; /* skip the device layer's after-SUBMIT fence check (npu_open_options); the output
                             * canaries still catch a dropped job */
+    /* Bytes per fd kept free of weights for the scratch BOs (A, C, register commands) and per-call operands;
+     * 0 = RK_GEMM_IOVA_RESERVE_DIV-th of the fd's IOVA space. */
+    uint64_t iova_reserve;
+    uint64_t sim_iova_space; /* sim test knob (npu_open_options.sim_iova_space); 0 = 4 GiB or the env knob */
 };
+
+/* fd groups an engine may open: 16 x 4 GiB per core is more than any RK3588 board's RAM. */
+#define RK_GEMM_MAX_GROUPS       16
+#define RK_GEMM_IOVA_RESERVE_DIV 8 /* 512 MiB of 4 GiB: C of a 152k-vocabulary head at M=512 is ~200 MiB/core */
+
+/* Where the engine's NPU memory is: fd groups and the weight bytes they hold. */
+struct rk_gemm_memory {
+    uint32_t groups, fds;  /* fd groups open (each one fd per core), fds in all */
+    uint64_t iova_space;   /* per fd */
+    uint64_t iova_reserve; /* per fd, not given to weights */
+    uint64_t weight_bytes; /* resident and per-call weight BOs, page-rounded, all fds */
+};
+int rk_gemm_memory_get(const struct rk_gemm_engine *e, struct rk_gemm_memory *m);
 
 /* Open one npu_device per core. Returns 0, or -errno with the reason in why. */
 int rk_gemm_open(const struct rk_gemm_options *opt, struct rk_gemm_engine **out, char *why, size_t whylen);
@@ -100,6 +120,7 @@ struct rk_weight_info {
     double prep_cpu_seconds;   /* the same as thread CPU time of the slowest core's share (shares run in parallel) */
     double weights_per_second; /* K·N / prep_seconds */
     uint32_t k_slices;         /* fixed at prepare time */
+    uint32_t group;            /* the fd group (IOVA spaces) that holds it */
 };
 void rk_weight_get_info(const struct rk_weight *w, struct rk_weight_info *info);
 

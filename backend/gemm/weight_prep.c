@@ -129,7 +129,7 @@ static void weight_info(struct rk_weight *w, int64_t t0)
 {
     struct rk_weight_info *i = &w->info;
     int64_t K = w->L.K, N = w->L.N;
-    *i = (struct rk_weight_info){.K = K, .N = N, .mode = w->L.mode, .k_slices = w->L.slices};
+    *i = (struct rk_weight_info){.K = K, .N = N, .mode = w->L.mode, .k_slices = w->L.slices, .group = w->group};
     for (uint32_t c = 0; c < w->L.cores; c++) i->npu_bytes += w->L.core[c].b_bytes;
     i->bytes_per_weight = (double)(i->npu_bytes + (uint64_t)N * sizeof(float)) / ((double)K * N);
     i->prep_seconds = (npu_monotonic_ns() - t0) / 1e9;
@@ -162,13 +162,12 @@ int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int
         return rk_gemm_fail(e, -ENOMEM, "out of memory for %lld scales", (long long)N);
     }
     w->scale_cap = (size_t)N;
-    for (uint32_t c = 0; c < w->L.cores; c++)
-        if ((rc = npu_bo_create(e->dev[c], (uint32_t)w->L.core[c].b_bytes, &w->b[c]))) {
-            rk_gemm_fail(e, rc, "weight BO of %llu bytes on core %u: %s", (unsigned long long)w->L.core[c].b_bytes, c,
-                         npu_last_error());
-            rk_weight_free(w);
-            return rc;
-        }
+    uint64_t bytes[NPU_CORES];
+    for (uint32_t c = 0; c < w->L.cores; c++) bytes[c] = w->L.core[c].b_bytes;
+    if ((rc = rk_weight_bos_place(e, w, bytes, w->L.cores))) {
+        rk_weight_free(w);
+        return rc;
+    }
     if ((rc = weight_fill(e, w, data, row_bytes, to_float))) {
         rk_weight_free(w);
         return rc;
@@ -203,15 +202,18 @@ int rk_weight_load(struct rk_gemm_engine *e, struct rk_weight **wp, const void *
         if (!s) return rk_gemm_fail(e, -ENOMEM, "out of memory for %lld scales", (long long)N);
         w->scale = s, w->scale_cap = (size_t)N;
     }
+    /* All of a weight's BOs are in one fd group: when one share outgrows its BO, all are placed anew. */
+    bool grow = false;
+    uint64_t want[NPU_CORES];
     for (uint32_t c = 0; c < w->L.cores; c++) {
-        uint64_t need = w->L.core[c].b_bytes, want = need + need / EPHEMERAL_GROWTH_DIV;
-        if (w->b[c] && w->b[c]->size >= need) continue;
-        npu_bo_close(w->b[c]);
-        w->b[c] = NULL;
-        if (want >= UINT32_MAX) want = need;
-        if ((rc = npu_bo_create(e->dev[c], (uint32_t)want, &w->b[c])))
-            return rk_gemm_fail(e, rc, "operand BO of %llu bytes on core %u: %s", (unsigned long long)want, c,
-                                npu_last_error());
+        uint64_t need = w->L.core[c].b_bytes;
+        want[c] = need + need / EPHEMERAL_GROWTH_DIV;
+        if (want[c] >= UINT32_MAX) want[c] = need;
+        grow |= !w->b[c] || w->b[c]->size < need;
+    }
+    if (grow) {
+        rk_weight_bos_release(w);
+        if ((rc = rk_weight_bos_place(e, w, want, w->L.cores))) return rc;
     }
     if ((rc = weight_fill(e, w, data, row_bytes, to_float))) return rc;
     weight_info(w, t0);
@@ -221,7 +223,7 @@ int rk_weight_load(struct rk_gemm_engine *e, struct rk_weight **wp, const void *
 void rk_weight_free(struct rk_weight *w)
 {
     if (!w) return;
-    for (uint32_t c = 0; c < NPU_CORES; c++) npu_bo_close(w->b[c]);
+    rk_weight_bos_release(w);
     free(w->scale);
     free(w);
 }

@@ -148,6 +148,7 @@ int rocket_device_open(const struct npu_open_options *opt, struct npu_device *de
     dev->info.kind = NPU_DEVICE_ROCKET;
     dev->info.is_simulator = false;
     dev->info.job_timeout_ms = ROCKET_UAPI_JOB_TIMEOUT_MS;
+    dev->info.iova_space = NPU_IOVA_SPACE; /* the IOMMU aperture (docs/hardware/rocket-uapi.md §1.4) */
     dev->job_timeout_ns = (uint64_t)ROCKET_UAPI_JOB_TIMEOUT_MS * 1000000;
     dev->jobs_in_order = true;    /* one drm_sched entity per fd (docs/hardware/rocket-uapi.md §1.2) */
     dev->busy_check_waits = true; /* a zero-timeout PREP_BO waits up to a jiffy per pending fence */

@@ -94,6 +94,7 @@ struct sim_file {
     enum npu_sim_sched sched;
     uint32_t clock_mhz;
     uint64_t job_timeout_ns;
+    uint64_t iova_space; /* bytes of this file's IOVA space (npu_open_options.sim_iova_space) */
 };
 
 /* sim_device.c */

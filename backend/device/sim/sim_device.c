@@ -307,8 +307,35 @@ static const struct npu_device_ops sim_ops = {
         .job_time_ns = sim_job_time_ns,
 };
 
+/* The simulated IOVA space: the option, else RKNPU_SIM_IOVA_SPACE (a test knob: bytes with an optional K, M or G
+ * suffix), else the 4 GiB aperture of rocket. 0 or -EINVAL with the reason. */
+static int sim_iova_space(const struct npu_open_options *opt, uint64_t *out)
+{
+    uint64_t v = opt->sim_iova_space;
+    const char *env = getenv("RKNPU_SIM_IOVA_SPACE");
+    if (!v && env && *env) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long x = strtoull(env, &end, 10);
+        unsigned shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+        if (shift) end++;
+        if (errno || end == env || *end || *env < '0' || *env > '9' || x > (NPU_IOVA_SPACE >> shift))
+            return npu_fail(-EINVAL, "invalid RKNPU_SIM_IOVA_SPACE='%s' (bytes, optional K/M/G suffix)", env);
+        v = (uint64_t)x << shift;
+    }
+    if (!v) v = NPU_IOVA_SPACE;
+    if (v < NPU_SIM_IOVA_SPACE_MIN || v > NPU_IOVA_SPACE || v % SIM_PAGE)
+        return npu_fail(-EINVAL, "simulated IOVA space of %llu bytes: outside %llu..%llu or not a page multiple",
+                        (unsigned long long)v, NPU_SIM_IOVA_SPACE_MIN, (unsigned long long)NPU_IOVA_SPACE);
+    *out = v;
+    return 0;
+}
+
 int sim_device_open(const struct npu_open_options *opt, struct npu_device *dev)
 {
+    uint64_t iova_space = 0;
+    int err = sim_iova_space(opt, &iova_space);
+    if (err) return err;
     if (opt->sim_sched > NPU_SIM_SCHED_SPREAD)
         return npu_fail(-EINVAL, "unknown sim scheduling policy %d", opt->sim_sched);
     pthread_mutex_lock(&machine_lock);
@@ -334,6 +361,7 @@ int sim_device_open(const struct npu_open_options *opt, struct npu_device *dev)
     if (opt->envelope) f->envelope = *opt->envelope;
     f->clock_mhz = opt->model_clock_mhz;
     f->job_timeout_ns = opt->sim_job_timeout_us ? opt->sim_job_timeout_us * 1000ull : npu_model_job_timeout_ns();
+    f->iova_space = iova_space;
     dev->impl = f;
     dev->ops = &sim_ops;
     struct npu_device_info *i = &dev->info;
@@ -346,6 +374,7 @@ int sim_device_open(const struct npu_open_options *opt, struct npu_device *dev)
     i->cores = NPU_CORES;
     snprintf(i->cores_source, sizeof i->cores_source, "simulated RK3588");
     i->job_timeout_ms = (uint32_t)((f->job_timeout_ns + 999999) / 1000000);
+    i->iova_space = iova_space;
     dev->job_timeout_ns = f->job_timeout_ns;
     dev->jobs_in_order = f->sched == NPU_SIM_SCHED_STICKY; /* SPREAD runs a file's jobs on any idle core */
     /* what a core thread waits before a job (sim_job.c): the shortest, so the optimistic bound */

@@ -17,7 +17,7 @@ static int iova_find_hole(const struct sim_file *f, uint64_t span, uint64_t *iov
         if (f->bos[i]->iova - cursor >= span) break;
         cursor = (uint64_t)f->bos[i]->iova + f->bos[i]->span;
     }
-    if (NPU_IOVA_SPACE - cursor < span && i == f->bo_count) return -ENOSPC;
+    if (f->iova_space - cursor < span && i == f->bo_count) return -ENOSPC;
     *iova = cursor;
     *slot = i;
     return 0;
@@ -58,9 +58,9 @@ int sim_bo_create(struct npu_device *dev, struct npu_bo_node *node)
         free(bo);
         if (err == -ENOSPC)
             return npu_fail(err,
-                            "IOVA space of this fd exhausted: no free %llu-byte range in the 4 GiB aperture "
+                            "IOVA space of this fd exhausted: no free %llu-byte range in the %llu-byte aperture "
                             "(each fd has its own 32-bit space, docs/hardware/rocket-uapi.md §1.4)",
-                            (unsigned long long)span);
+                            (unsigned long long)span, (unsigned long long)f->iova_space);
         return npu_fail(err, "out of memory");
     }
     bo->file = f;

@@ -382,7 +382,7 @@ int main(int argc, char **argv)
     struct cpu_be cpu;
     if (cpu_open(&cpu, threads)) return 1;
     struct npu_device_info info;
-    npu_device_get_info(e->dev[0], &info);
+    rk_gemm_device_info(e, &info);
     char envline[256];
     npu_envelope_describe(rk_gemm_envelope(e), envline, sizeof envline);
     printf("# bench-gemm: device %s (%s), 3 cores, SIMD %s; CPU backend: ggml %s, %d thread(s), best of %d%s\n# %s\n",
