@@ -202,3 +202,15 @@ int rk_gemm_memory_get(const struct rk_gemm_engine *e, struct rk_gemm_memory *m)
         for (uint32_t c = 0; c < e->cores; c++) m->weight_bytes += e->group[g]->used[c];
     return 0;
 }
+
+int rk_gemm_weight_bytes(int64_t K, int64_t N, enum rk_gemm_mode mode, uint32_t cores, const struct npu_envelope *env,
+                         uint64_t *bytes)
+{
+    struct rk_wlayout L;
+    char why[256];
+    int rc = rk_layout_make(K, N, mode, cores ? cores : NPU_CORES, env, &L, why, sizeof why);
+    if (rc) return rc;
+    *bytes = 0;
+    for (uint32_t c = 0; c < L.cores; c++) *bytes += iova_span(L.core[c].b_bytes);
+    return 0;
+}

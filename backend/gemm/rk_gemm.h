@@ -95,6 +95,10 @@ int rk_gemm_device_info(const struct rk_gemm_engine *e, struct npu_device_info *
  * in why. Pure function of the shape (padding covers any K and N >= 1); call it from supports_op. */
 int rk_gemm_supports(int64_t K, int64_t N, enum rk_gemm_mode mode, const struct npu_envelope *env, char *why,
                      size_t whylen);
+/* NPU bytes a prepared [N,K] weight takes (its BOs on all cores, whole pages), without preparing it: what memory
+ * budgets are planned with. cores 0 = all; env NULL: safe. 0, or -ENOTSUP/-EINVAL as rk_gemm_supports. */
+int rk_gemm_weight_bytes(int64_t K, int64_t N, enum rk_gemm_mode mode, uint32_t cores, const struct npu_envelope *env,
+                         uint64_t *bytes);
 /* The envelope the engine plans in (a copy of the one given at open). */
 const struct npu_envelope *rk_gemm_envelope(const struct rk_gemm_engine *e);
 

@@ -3,13 +3,14 @@
 // Reads top-down like ggml's small backends (docs/style.md §1): device selection, the MUL_MAT kernel, the
 // backend (stream), the device with its placement policy, the registry, the dynamic-loading entry
 // points. MUL_MAT_ID (mixture of experts) is in rknpu-mul-mat-id.cpp. The settings (RKNPU_DEVICE, RKNPU_MODE,
-// RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ, RKNPU_ENVELOPE, RKNPU_PROFILE) and the board profile are read in
+// RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ, RKNPU_ENVELOPE, RKNPU_PROFILE, RKNPU_MAX_MEM) and the board profile are read in
 // rknpu-config.cpp, the buffer type lives in rknpu-buffer.cpp, the extra entry points reached through
 // get_proc_address are declared in ggml-rknpu.h. Registry, device and buffer type are static singletons: every
 // ggml_backend_load_all() dlopens the plugin again and must get the same objects back
 // (docs/hardware/ggml-backend.md §1.7).
 
 #include "rknpu-attention.h"
+#include "rknpu-budget.h"
 #include "rknpu-common.h"
 
 #include "ggml-impl.h"
@@ -418,13 +419,12 @@ static const char *ggml_backend_rknpu_device_get_description(ggml_backend_dev_t 
     return ((rknpu_device_context *)dev->context)->description.c_str();
 }
 
-// ACCEL devices that report 0/0 are given the host's memory by llama.cpp (docs/hardware/ggml-backend.md §1.3): the NPU
-// shares system RAM.
+// The NPU shares system RAM: the host's MemAvailable/MemTotal, cut to what RKNPU_MAX_MEM leaves (rknpu-budget.h).
+// llama.cpp uses these only to split layers over -dev devices and in its memory report; an ACCEL device is not
+// split over, so the numbers inform rather than steer (docs/hardware/ggml-backend.md §1.3).
 static void ggml_backend_rknpu_device_get_memory(ggml_backend_dev_t dev, size_t *free, size_t *total)
 {
-    *free = 0;
-    *total = 0;
-    GGML_UNUSED(dev);
+    rknpu_budget_memory(*(rknpu_device_context *)dev->context, free, total);
 }
 
 // ACCEL: used without -ngl/-dev, its buffer type heads the CPU weight list, KV cache and flash
@@ -493,6 +493,9 @@ bool rknpu_weight_op_supported(const rknpu_device_context &dev, const ggml_tenso
     if (src0->buffer && (src0->buffer->buft != ggml_backend_rknpu_buffer_type() ||
                          ggml_backend_buffer_get_usage(src0->buffer) == GGML_BACKEND_BUFFER_USAGE_COMPUTE)) {
         return false; // not a resident weight (a per-call src0 may still run: rknpu_attn_mul_mat_supported)
+    }
+    if (src0->buffer && src0->data && !rknpu_budget_admits(dev, src0)) {
+        return false; // beyond RKNPU_MAX_MEM: the CPU runs it from ggml's bytes in our (host) buffer
     }
     return rk_gemm_supports(src0->ne[0], src0->ne[1], mode, rk_gemm_envelope(dev.engine), nullptr, 0) == 0;
 }

@@ -1,6 +1,7 @@
 // The RKNPU buffer type: host memory in ggml's own layout (is_host = true, so the CPU reads and
 // writes it in place and no split needs a copy), plus an NPU copy of every weight beside it
 // (docs/hardware/ggml-backend.md §1.4, §1.5, §2.3 design B).
+#include "rknpu-budget.h"
 #include "rknpu-common.h"
 
 #include "ggml-impl.h"
@@ -117,6 +118,12 @@ int rknpu_sidecar_convert(rknpu_device_context *dev, const ggml_tensor *t, rknpu
         }
     }
     sc->valid = true;
+    rk_gemm_memory mem;
+    if (rk_gemm_memory_get(dev->engine, &mem) == 0 && mem.groups > dev->fd_groups_logged) {
+        dev->fd_groups_logged = mem.groups;
+        GGML_LOG_INFO("%s: NPU weights span %u fd group(s): %u IOVA spaces of %.0f MiB (%.1f MiB of weights)\n",
+                      RKNPU_NAME, mem.groups, mem.fds, mem.iova_space / 1048576.0, mem.weight_bytes / 1048576.0);
+    }
     return 0;
 }
 
@@ -124,6 +131,10 @@ rknpu_sidecar *rknpu_sidecar_ready(rknpu_device_context *dev, const ggml_tensor 
 {
     if (!t->buffer || t->buffer->buft != ggml_backend_rknpu_buffer_type() || !rknpu_wants_sidecar(t->buffer, t)) {
         GGML_LOG_ERROR("%s: %s is not a weight in an RKNPU buffer\n", RKNPU_NAME, t->name);
+        return nullptr;
+    }
+    if (!rknpu_budget_admits(*dev, t)) {
+        GGML_LOG_ERROR("%s: %s has no NPU copy: it is beyond RKNPU_MAX_MEM\n", RKNPU_NAME, t->name);
         return nullptr;
     }
     auto *ctx = (rknpu_buffer_context *)t->buffer->context;
@@ -137,7 +148,9 @@ rknpu_sidecar *rknpu_sidecar_ready(rknpu_device_context *dev, const ggml_tensor 
 
 static void ggml_backend_rknpu_buffer_free_buffer(ggml_backend_buffer_t buffer)
 {
-    delete (rknpu_buffer_context *)buffer->context;
+    auto *ctx = (rknpu_buffer_context *)buffer->context;
+    rknpu_budget_forget(ctx->base, ctx->size);
+    delete ctx;
 }
 
 static void *ggml_backend_rknpu_buffer_get_base(ggml_backend_buffer_t buffer)
@@ -151,6 +164,7 @@ static enum ggml_status ggml_backend_rknpu_buffer_init_tensor(ggml_backend_buffe
         auto *ctx = (rknpu_buffer_context *)buffer->context;
         std::lock_guard<std::mutex> lock(ctx->mutex);
         ctx->sidecar_for(tensor);
+        rknpu_budget_register(*(rknpu_device_context *)buffer->buft->device->context, tensor);
     }
     return GGML_STATUS_SUCCESS;
 }
@@ -172,7 +186,8 @@ static void ggml_backend_rknpu_buffer_set_tensor(ggml_backend_buffer_t buffer, g
     // inference does not pay for it. Other paths (partial writes, test-backend-ops, direct reads by
     // --load-mode none, rpc-server) convert lazily at first use.
     if (ggml_backend_buffer_get_usage(buffer) == GGML_BACKEND_BUFFER_USAGE_WEIGHTS && offset == 0 &&
-        size == ggml_nbytes(tensor) && rknpu_wants_sidecar(buffer, tensor)) {
+        size == ggml_nbytes(tensor) && rknpu_wants_sidecar(buffer, tensor) &&
+        rknpu_budget_admits(*(rknpu_device_context *)buffer->buft->device->context, tensor)) {
         std::lock_guard<std::mutex> lock(ctx->mutex);
         auto *dev = (rknpu_device_context *)buffer->buft->device->context;
         rknpu_sidecar_convert(dev, tensor, ctx->sidecar_for(tensor)); // a failure is logged and retried at first use

@@ -35,6 +35,7 @@ struct rknpu_device_context {
     uint64_t n_attn_ops = 0, n_attn_matmuls = 0;
     double attn_host_ns = 0;
     struct rknpu_attention *attn = nullptr; // per-call operands and scratch
+    uint32_t fd_groups_logged = 1;          // the engine's fd groups the log has announced (rk_gemm.h)
 };
 
 // Adds one NPU matmul's statistics to the device's counters. Caller holds dev.mutex.

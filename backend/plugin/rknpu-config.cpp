@@ -38,6 +38,39 @@ static bool parse_positive(const char *v, int64_t max, int64_t *out)
     return true;
 }
 
+bool rknpu_parse_bytes(const char *v, uint64_t *out)
+{
+    if (*v < '0' || *v > '9') {
+        return false;
+    }
+    errno = 0;
+    char *end = nullptr;
+    unsigned long long x = strtoull(v, &end, 10);
+    unsigned shift = 0;
+    switch (*end) {
+    case 'K':
+    case 'k':
+        shift = 10;
+        break;
+    case 'M':
+    case 'm':
+        shift = 20;
+        break;
+    case 'G':
+    case 'g':
+        shift = 30;
+        break;
+    default:
+        break;
+    }
+    end += shift ? 1 : 0;
+    if (errno || *end || x == 0 || x > (UINT64_MAX >> shift)) {
+        return false;
+    }
+    *out = (uint64_t)x << shift;
+    return true;
+}
+
 rknpu_config rknpu_config_parse(const char *(*lookup)(const char *name))
 {
     auto get = [lookup](const char *name) -> const char * {
@@ -84,6 +117,12 @@ rknpu_config rknpu_config_parse(const char *(*lookup)(const char *name))
         c.profile_path = std::string(x) + "/" RKNPU_PROFILE_SUBPATH;
     } else if (const char *h = get("HOME")) {
         c.profile_path = std::string(h) + "/.config/" RKNPU_PROFILE_SUBPATH;
+    }
+    if (const char *v = get("RKNPU_MAX_MEM")) {
+        if (!rknpu_parse_bytes(v, &c.max_mem)) {
+            add_error(c, std::string("invalid RKNPU_MAX_MEM='") + v +
+                                 "' (accepted: a positive byte count with an optional K, M or G suffix, e.g. 4G)");
+        }
     }
     if (const char *v = get("RKNPU_CLOCK_MHZ")) {
         int64_t mhz = 0;

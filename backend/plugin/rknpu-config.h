@@ -14,6 +14,9 @@
 //   RKNPU_ENVELOPE   auto (default)  board when a current board profile exists, otherwise safe
 //                    safe | vendor   that execution envelope (hw/npu_envelope.h)
 //                    board           the board profile's; a config error without a current one
+//   RKNPU_MAX_MEM    bytes of NPU weight copies the plugin may make, with an optional K, M or G suffix (powers of
+//                    1024), e.g. 4G; default: no budget. Whole layers are converted from layer 0 up while they
+//                    fit; the rest (and the output matrix) run on the CPU (rknpu-budget.h)
 //   RKNPU_PROFILE    the board profile to read (default $XDG_CONFIG_HOME/rosenblatt/board-profile.json,
 //                    else ~/.config/rosenblatt/board-profile.json); given but unreadable is a config error
 //
@@ -37,9 +40,13 @@ struct rknpu_config {
     npu_envelope_kind envelope = NPU_ENVELOPE_SAFE;
     std::string profile_path;      // where the board profile is looked for ("" when no home is known)
     bool profile_explicit = false; // RKNPU_PROFILE given
+    uint64_t max_mem = 0;          // RKNPU_MAX_MEM in bytes; 0 = no budget
     // Empty, or why the settings are invalid: each bad variable with its value and what it accepts.
     std::string error;
 };
+
+// A byte count: decimal digits and an optional K, M or G (powers of 1024). false for anything else or 0.
+bool rknpu_parse_bytes(const char *v, uint64_t *out);
 
 // Parse the settings through `lookup` (a getenv), so tests can feed any environment.
 rknpu_config rknpu_config_parse(const char *(*lookup)(const char *name));
