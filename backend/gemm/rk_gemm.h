@@ -115,6 +115,21 @@ void rk_weight_free(struct rk_weight *w);
 int rk_weight_load(struct rk_gemm_engine *e, struct rk_weight **w, const void *data, int64_t K, int64_t N,
                    size_t row_bytes, rk_row_to_float to_float, enum rk_gemm_mode mode);
 
+/* A prepared weight as bytes (the plugin's on-disk weight cache): rk_weight_write stores its layout digest, scales
+ * and packed BOs with a hash of all of it; rk_weight_read recomputes the layout for (K, N, mode) on this engine and
+ * fills new BOs straight from the file, no conversion. Bump RK_WEIGHT_FORMAT_VERSION whenever the packing, the
+ * quantization or this format changes: files of another version are refused. */
+#define RK_WEIGHT_FORMAT_VERSION 1
+/* Write w to fd at its current offset. 0 or -errno (reason: rk_gemm_last_error). */
+int rk_weight_write(struct rk_gemm_engine *e, const struct rk_weight *w, int fd);
+/* Read a weight written by rk_weight_write. 0, or: -ESTALE another format version or layout (envelope, cores);
+ * -EBADMSG a short file or a hash mismatch (truncated, corrupt); -EIO/-ENOMEM/-ENOSPC as the cause. */
+int rk_weight_read(struct rk_gemm_engine *e, int fd, int64_t K, int64_t N, enum rk_gemm_mode mode,
+                   struct rk_weight **out);
+/* A 128-bit non-cryptographic hash of n bytes (4 lanes of 64-bit multiply-rotate), for cache keys and integrity:
+ * out[0..1]. seed separates uses. Runs at memory speed on one core. */
+void rk_hash128(const void *data, size_t n, uint64_t seed, uint64_t out[2]);
+
 struct rk_weight_info {
     int64_t K, N;
     enum rk_gemm_mode mode;
