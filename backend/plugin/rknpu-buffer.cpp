@@ -3,6 +3,7 @@
 // (docs/hardware/ggml-backend.md §1.4, §1.5, §2.3 design B).
 #include "rknpu-budget.h"
 #include "rknpu-common.h"
+#include "rknpu-weight-cache.h"
 
 #include "ggml-impl.h"
 
@@ -101,9 +102,18 @@ int rknpu_sidecar_convert(rknpu_device_context *dev, const ggml_tensor *t, rknpu
     const rk_gemm_mode mode = rknpu_weight_mode(*dev, t->type);
     const bool stack = t->ne[2] > 1; // an expert stack: one NPU weight per [K, N] slab
     for (int64_t e = 0; e < t->ne[2]; e++) {
-        rk_weight *w = nullptr;
-        int rc = rk_weight_prepare(dev->engine, (const char *)t->data + e * t->nb[2], t->ne[0], t->ne[1], t->nb[1],
-                                   to_float, mode, &w);
+        const char *slab = (const char *)t->data + e * t->nb[2];
+        const int64_t t0 = npu_monotonic_ns();
+        const rknpu_cache_entry entry = rknpu_weight_cache_entry(*dev, t, slab, (size_t)t->nb[1] * t->ne[1], mode);
+        rk_weight *w = rknpu_weight_cache_load(*dev, entry, t->ne[0], t->ne[1], mode);
+        int rc = 0;
+        if (w) {
+            dev->cache_read_ns += npu_monotonic_ns() - t0;
+        } else if ((rc = rk_weight_prepare(dev->engine, slab, t->ne[0], t->ne[1], t->nb[1], to_float, mode, &w)) == 0) {
+            dev->n_converted++;
+            dev->convert_ns += npu_monotonic_ns() - t0;
+            rknpu_weight_cache_store(*dev, entry, w);
+        }
         if (rc) {
             GGML_LOG_ERROR("%s: converting %s%s (%s, %lld x %lld) for the NPU failed: %s\n", RKNPU_NAME, t->name,
                            stack ? (" expert " + std::to_string(e)).c_str() : "", ggml_type_name(t->type),

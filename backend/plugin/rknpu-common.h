@@ -36,6 +36,9 @@ struct rknpu_device_context {
     double attn_host_ns = 0;
     struct rknpu_attention *attn = nullptr; // per-call operands and scratch
     uint32_t fd_groups_logged = 1;          // the engine's fd groups the log has announced (rk_gemm.h)
+    // weight conversions since load: converted, read from the weight cache, written to it (rknpu-weight-cache.h)
+    uint64_t n_converted = 0, n_cache_hits = 0, n_cache_stores = 0;
+    double convert_ns = 0, cache_read_ns = 0;
 };
 
 // Adds one NPU matmul's statistics to the device's counters. Caller holds dev.mutex.

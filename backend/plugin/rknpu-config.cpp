@@ -15,10 +15,14 @@
 // the 13.8 MB weight stream, and compute-bound only from M ~ 24; the A76 cores run the same Q4_K
 // matmul in ~0.4 ms at M=1 and fall behind from a few tokens. 8 tokens is where the model says the
 // NPU starts to pay off with margin; it is a setting, to be measured on the board.
-#define RKNPU_DEFAULT_MIN_BATCH 8
-#define RKNPU_MIN_BATCH_MAX     INT32_MAX // any batch at all; larger values only mean "never"
+#define RKNPU_DEFAULT_MIN_BATCH        8
+#define RKNPU_MIN_BATCH_MAX            INT32_MAX // any batch at all; larger values only mean "never"
 // Where calibrate writes the board profile, under the user's config directory (XDG base directories).
-#define RKNPU_PROFILE_SUBPATH   "rosenblatt/board-profile.json"
+#define RKNPU_PROFILE_SUBPATH          "rosenblatt/board-profile.json"
+// Where converted weights are cached, under the user's cache directory, and how much it may hold: a few models of
+// the sizes an RK3588 board runs (a 1.5B model's int8 copy is 1.6 GB, a 7B model's 7 GB).
+#define RKNPU_WEIGHT_CACHE_SUBPATH     "rosenblatt/npu-weights"
+#define RKNPU_WEIGHT_CACHE_MAX_DEFAULT (8ull << 30)
 
 static void add_error(rknpu_config &c, const std::string &text) { c.error += (c.error.empty() ? "" : "; ") + text; }
 
@@ -122,6 +126,22 @@ rknpu_config rknpu_config_parse(const char *(*lookup)(const char *name))
         if (!rknpu_parse_bytes(v, &c.max_mem)) {
             add_error(c, std::string("invalid RKNPU_MAX_MEM='") + v +
                                  "' (accepted: a positive byte count with an optional K, M or G suffix, e.g. 4G)");
+        }
+    }
+    c.weight_cache_max = RKNPU_WEIGHT_CACHE_MAX_DEFAULT;
+    if (const char *v = get("RKNPU_WEIGHT_CACHE")) {
+        if (strcmp(v, "off") != 0) {
+            c.weight_cache_dir = v;
+        }
+    } else if (const char *x = get("XDG_CACHE_HOME")) {
+        c.weight_cache_dir = std::string(x) + "/" RKNPU_WEIGHT_CACHE_SUBPATH;
+    } else if (const char *h = get("HOME")) {
+        c.weight_cache_dir = std::string(h) + "/.cache/" RKNPU_WEIGHT_CACHE_SUBPATH;
+    }
+    if (const char *v = get("RKNPU_WEIGHT_CACHE_MAX")) {
+        if (!rknpu_parse_bytes(v, &c.weight_cache_max)) {
+            add_error(c, std::string("invalid RKNPU_WEIGHT_CACHE_MAX='") + v +
+                                 "' (accepted: a positive byte count with an optional K, M or G suffix, e.g. 8G)");
         }
     }
     if (const char *v = get("RKNPU_CLOCK_MHZ")) {

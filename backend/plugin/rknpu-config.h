@@ -17,6 +17,10 @@
 //   RKNPU_MAX_MEM    bytes of NPU weight copies the plugin may make, with an optional K, M or G suffix (powers of
 //                    1024), e.g. 4G; default: no budget. Whole layers are converted from layer 0 up while they
 //                    fit; the rest (and the output matrix) run on the CPU (rknpu-budget.h)
+//   RKNPU_WEIGHT_CACHE  where converted NPU weights are kept between runs (rknpu-weight-cache.h): unset = the
+//                    user's cache directory ($XDG_CACHE_HOME/rosenblatt/npu-weights, else
+//                    ~/.cache/rosenblatt/npu-weights); off = no cache; anything else = that directory
+//   RKNPU_WEIGHT_CACHE_MAX  bytes the cache may hold (K/M/G suffix); default 8G; least recently used go first
 //   RKNPU_PROFILE    the board profile to read (default $XDG_CONFIG_HOME/rosenblatt/board-profile.json,
 //                    else ~/.config/rosenblatt/board-profile.json); given but unreadable is a config error
 //
@@ -41,6 +45,8 @@ struct rknpu_config {
     std::string profile_path;      // where the board profile is looked for ("" when no home is known)
     bool profile_explicit = false; // RKNPU_PROFILE given
     uint64_t max_mem = 0;          // RKNPU_MAX_MEM in bytes; 0 = no budget
+    std::string weight_cache_dir;  // "" = no weight cache (off, or no home directory)
+    uint64_t weight_cache_max = 0; // RKNPU_WEIGHT_CACHE_MAX in bytes
     // Empty, or why the settings are invalid: each bad variable with its value and what it accepts.
     std::string error;
 };
