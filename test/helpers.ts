@@ -7,6 +7,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 
+// Children of the tests convert every weight (the conversion is what they test) and leave nothing in the user's
+// cache directory: the NPU weight cache is off unless a test sets RKNPU_WEIGHT_CACHE itself.
+process.env.RKNPU_WEIGHT_CACHE ??= 'off';
+
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const sharedModels = path.resolve(repo, '..', 'shared', 'models');
 

@@ -83,7 +83,7 @@ t.test('a changed model file (same path) does not use stale entries', (t) => {
 t.test('the default directory, the size cap, and the off switch', (t) => {
   const xdg = path.join(tmp, 'xdg');
   const def = path.join(xdg, 'rosenblatt', 'npu-weights');
-  const a = run(e2eModel(), { XDG_CACHE_HOME: xdg, RKNPU_WEIGHT_CACHE_MAX: '1M' });
+  const a = run(e2eModel(), { XDG_CACHE_HOME: xdg, RKNPU_WEIGHT_CACHE: '', RKNPU_WEIGHT_CACHE_MAX: '1M' });
   t.equal(a.status, 0, a.stderr.slice(-400));
   t.ok(entries(def).length > 0, 'entries under $XDG_CACHE_HOME/rosenblatt/npu-weights');
   t.ok(dirBytes(def) <= 1 << 20, `at most RKNPU_WEIGHT_CACHE_MAX bytes kept (${dirBytes(def)})`);

@@ -251,7 +251,7 @@ struct rk_weight {
     struct rk_wlayout L;
     float *scale;        /* N per-output-channel scales */
     size_t scale_cap;    /* ephemeral weights (rk_weight_load): scales allocated */
-    int64_t fill_cpu_ns; /* the last conversion: thread CPU time of the slowest core's share */
+    int64_t fill_cpu_ns; /* the last conversion: thread CPU time of the busiest host thread */
     uint32_t group;      /* the fd group holding b[] */
     struct npu_bo *b[NPU_CORES];
     struct rk_weight_info info;

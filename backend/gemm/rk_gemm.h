@@ -136,7 +136,7 @@ struct rk_weight_info {
     uint64_t npu_bytes;        /* packed weight bytes on the NPU (all cores, incl. padding) */
     double bytes_per_weight;   /* npu_bytes / (K·N), plus the f32 scales */
     double prep_seconds;       /* decode + quantize + pack (measured) */
-    double prep_cpu_seconds;   /* the same as thread CPU time of the slowest core's share (shares run in parallel) */
+    double prep_cpu_seconds;   /* the same as thread CPU time of the busiest host thread (all convert in parallel) */
     double weights_per_second; /* K·N / prep_seconds */
     uint32_t k_slices;         /* fixed at prepare time */
     uint32_t group;            /* the fd group (IOVA spaces) that holds it */

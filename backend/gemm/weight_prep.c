@@ -5,27 +5,40 @@
  * and scatter it into the NPU weight blocks of every K-slice (docs/hardware/layouts.md §3:
  * int8 [N/32][Kpad/32][32 n][32 k], fp16 [N/16][Kpad/32][16 n][32 k]) in the BO of the core that owns the row's N range
  * (docs/hardware/limits.md §8: disjoint N per core, nothing duplicated). Padding stays zero
- * (docs/hardware/layouts.md §1). The cores' shares are converted in parallel (one thread per share).
+ * (docs/hardware/layouts.md §1). All host threads convert, taking units of rows in turn (the load time).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gemm_internal.h"
 #include "npu_limits.h"
 
 #define PREP_WAIT_MS 10000
 
-struct prep_job {
+/* Rows per unit of work: small enough that all host threads stay busy to the end of a small weight, large enough
+ * that taking a unit costs nothing next to converting it. */
+#define PREP_ROWS_PER_UNIT 64
+#define PREP_THREADS_MAX   64
+
+/* A conversion shared by the host threads: units of PREP_ROWS_PER_UNIT rows of one core's share, taken in order. */
+struct prep_work {
     struct rk_weight *w;
-    uint32_t core;
     const uint8_t *data;
     size_t row_bytes;
     rk_row_to_float to_float;
+    uint32_t unit_start[NPU_CORES + 1]; /* first unit of each core's share */
+    _Atomic uint32_t next;
+    _Atomic int failed;
+};
+
+struct prep_job {
+    struct prep_work *work;
     int rc;
-    int64_t cpu_ns; /* thread CPU time of this share */
+    int64_t cpu_ns; /* thread CPU time of this thread */
     char err[200];
 };
 
@@ -52,76 +65,109 @@ static void scatter_row(const struct rk_wlayout *L, const struct rk_core_share *
     }
 }
 
-static void *prep_core(void *arg)
+/* Convert rows [nl0, nl1) of a core's share. 0, or -EDOM with the row in err. */
+static int prep_rows(struct prep_work *wk, uint32_t core, uint32_t nl0, uint32_t nl1, float *row, uint8_t *q, char *err,
+                     size_t errlen)
 {
-    struct prep_job *j = arg;
-    int64_t c0 = thread_cpu_ns();
-    struct rk_weight *w = j->w;
+    struct rk_weight *w = wk->w;
     const struct rk_wlayout *L = &w->L;
-    const struct rk_core_share *cs = &L->core[j->core];
-    struct npu_bo *bo = w->b[j->core];
-    float *row = malloc((size_t)L->K * sizeof *row);
-    uint8_t *q = malloc((size_t)L->K * L->bpe);
-    int rc = 0;
-    if (!row || !q) {
-        rc = -ENOMEM, snprintf(j->err, sizeof j->err, "out of memory");
-        goto out;
-    }
-    if ((rc = npu_bo_prep(bo, npu_deadline_after_ms(PREP_WAIT_MS)))) {
-        snprintf(j->err, sizeof j->err, "weight BO prep: %s", npu_last_error());
-        goto out;
-    }
-    memset(bo->map, 0, cs->b_bytes); /* an ephemeral weight's BO may be larger than this layout */
-    for (uint32_t nl = 0; nl < cs->n && !rc; nl++) {
+    const struct rk_core_share *cs = &L->core[core];
+    uint8_t *map = w->b[core]->map;
+    for (uint32_t nl = nl0; nl < nl1; nl++) {
         uint32_t n = cs->n0 + nl;
-        const void *src = j->data + (size_t)n * j->row_bytes;
-        if (j->to_float)
-            j->to_float(src, row, L->K);
+        const void *src = wk->data + (size_t)n * wk->row_bytes;
+        if (wk->to_float)
+            wk->to_float(src, row, L->K);
         else
             memcpy(row, src, (size_t)L->K * sizeof *row);
         rk_hadamard_rows(row, 1, L->K, L->K, L->had_block); /* int8-had only (B = 1: no-op) */
         /* The vectorised activation quantizers compute exactly rk_quant_row_i8/_f16 on one row (tests compare); only an
          * all-zero int8 row differs: scale 0 there, 1 for weights (docs/hardware/arithmetic.md §4). */
-        rc = (rk_mode_int8(L->mode) ? rk_act_quant_i8_simd : rk_act_quant_f16_simd)(row, 1, L->K, L->K, L->K, q,
-                                                                                    &w->scale[n])
-                     ? -EDOM /* a NaN or an infinity: not a shape or device error (rk_gemm.h) */
-                     : 0;
-        if (!rc && w->scale[n] == 0) w->scale[n] = 1.0f;
-        if (rc)
-            snprintf(j->err, sizeof j->err, "weight row %u holds a NaN or an infinity", n);
-        else
-            scatter_row(L, cs, bo->map, nl, q);
+        if ((rk_mode_int8(L->mode) ? rk_act_quant_i8_simd : rk_act_quant_f16_simd)(row, 1, L->K, L->K, L->K, q,
+                                                                                   &w->scale[n])) {
+            snprintf(err, errlen, "weight row %u holds a NaN or an infinity", n);
+            return -EDOM; /* a NaN or an infinity: not a shape or device error (rk_gemm.h) */
+        }
+        if (w->scale[n] == 0) w->scale[n] = 1.0f;
+        scatter_row(L, cs, map, nl, q);
     }
-    int rc2 = npu_bo_fini(bo);
-    if (!rc && rc2) rc = rc2, snprintf(j->err, sizeof j->err, "weight BO fini: %s", npu_last_error());
-out:
+    return 0;
+}
+
+static void *prep_thread(void *arg)
+{
+    struct prep_job *j = arg;
+    struct prep_work *wk = j->work;
+    const struct rk_wlayout *L = &wk->w->L;
+    int64_t c0 = thread_cpu_ns();
+    float *row = malloc((size_t)L->K * sizeof *row);
+    uint8_t *q = malloc((size_t)L->K * L->bpe);
+    int rc = 0;
+    if (!row || !q) {
+        rc = -ENOMEM, snprintf(j->err, sizeof j->err, "out of memory");
+        wk->failed = 1;
+    }
+    for (uint32_t u; !rc && !wk->failed && (u = wk->next++) < wk->unit_start[L->cores];) {
+        uint32_t c = 0;
+        while (u >= wk->unit_start[c + 1]) c++;
+        uint32_t nl0 = (u - wk->unit_start[c]) * PREP_ROWS_PER_UNIT, nl1 = nl0 + PREP_ROWS_PER_UNIT;
+        if (nl1 > L->core[c].n) nl1 = L->core[c].n;
+        if ((rc = prep_rows(wk, c, nl0, nl1, row, q, j->err, sizeof j->err))) wk->failed = 1;
+    }
     free(row), free(q);
     j->rc = rc;
     j->cpu_ns = thread_cpu_ns() - c0;
     return NULL;
 }
 
-/* Fill w (layout made, scales allocated, BOs of at least the layout's sizes) from data: one thread per core share. */
+/* Host threads for a conversion: every online CPU (the board: 4 A76 + 4 A55), at most one per unit of work. */
+static uint32_t prep_threads(uint32_t units)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    uint32_t t = n < 1 ? 1 : n > PREP_THREADS_MAX ? PREP_THREADS_MAX : (uint32_t)n;
+    return t < units ? t : units ? units : 1;
+}
+
+/* Fill w (layout made, scales allocated, BOs of at least the layout's sizes) from data with all host threads. A
+ * reused BO (fresh = false) is cleared first: padding must read as zero (docs/hardware/layouts.md §1); a new BO
+ * already is. */
 static int weight_fill(struct rk_gemm_engine *e, struct rk_weight *w, const void *data, size_t row_bytes,
-                       rk_row_to_float to_float)
+                       rk_row_to_float to_float, bool fresh)
 {
     int rc = 0;
-    int64_t cpu_max = 0;
-    struct prep_job jobs[NPU_CORES];
-    pthread_t th[NPU_CORES];
-    bool started[NPU_CORES] = {0};
-    for (uint32_t c = 0; c < w->L.cores; c++) {
-        jobs[c] = (struct prep_job){.w = w, .core = c, .data = data, .row_bytes = row_bytes, .to_float = to_float};
-        started[c] = c > 0 && !pthread_create(&th[c], NULL, prep_core, &jobs[c]);
-        if (c > 0 && !started[c]) prep_core(&jobs[c]);
+    struct prep_work wk = {.w = w, .data = data, .row_bytes = row_bytes, .to_float = to_float};
+    uint32_t c = 0;
+    for (; c < w->L.cores && !rc; c++) {
+        wk.unit_start[c + 1] = wk.unit_start[c] + (w->L.core[c].n + PREP_ROWS_PER_UNIT - 1) / PREP_ROWS_PER_UNIT;
+        if ((rc = npu_bo_prep(w->b[c], npu_deadline_after_ms(PREP_WAIT_MS))))
+            rk_gemm_fail(e, rc, "weight BO prep, core %u: %s", c, npu_last_error());
+        else if (!fresh)
+            memset(w->b[c]->map, 0, w->L.core[c].b_bytes); /* an ephemeral weight's BO may be larger */
     }
-    prep_core(&jobs[0]);
-    for (uint32_t c = 0; c < w->L.cores; c++) {
-        if (started[c]) pthread_join(th[c], NULL);
-        if (jobs[c].rc && !rc) rc = rk_gemm_fail(e, jobs[c].rc, "weight preparation, core %u: %s", c, jobs[c].err);
-        cpu_max = jobs[c].cpu_ns > cpu_max ? jobs[c].cpu_ns : cpu_max;
+    uint32_t prepped = rc ? c - 1 : c;
+    if (!rc) {
+        uint32_t nth = prep_threads(wk.unit_start[w->L.cores]);
+        struct prep_job jobs[PREP_THREADS_MAX];
+        pthread_t th[PREP_THREADS_MAX];
+        bool started[PREP_THREADS_MAX] = {0};
+        for (uint32_t i = 0; i < nth; i++) {
+            jobs[i] = (struct prep_job){.work = &wk};
+            started[i] = i > 0 && !pthread_create(&th[i], NULL, prep_thread, &jobs[i]);
+        }
+        prep_thread(&jobs[0]); /* threads that could not start leave their units to the others */
+        int64_t cpu_max = 0;
+        for (uint32_t i = 0; i < nth; i++) {
+            if (started[i]) pthread_join(th[i], NULL);
+            if (!started[i] && i > 0) continue;
+            if (jobs[i].rc && !rc) rc = rk_gemm_fail(e, jobs[i].rc, "weight preparation: %s", jobs[i].err);
+            cpu_max = jobs[i].cpu_ns > cpu_max ? jobs[i].cpu_ns : cpu_max;
+        }
+        w->fill_cpu_ns = cpu_max;
     }
-    w->fill_cpu_ns = cpu_max;
+    for (uint32_t k = 0; k < prepped; k++) {
+        int rc2 = npu_bo_fini(w->b[k]);
+        if (!rc && rc2) rc = rk_gemm_fail(e, rc2, "weight BO fini, core %u: %s", k, npu_last_error());
+    }
     return rc;
 }
 
@@ -168,7 +214,7 @@ int rk_weight_prepare(struct rk_gemm_engine *e, const void *data, int64_t K, int
         rk_weight_free(w);
         return rc;
     }
-    if ((rc = weight_fill(e, w, data, row_bytes, to_float))) {
+    if ((rc = weight_fill(e, w, data, row_bytes, to_float, true))) {
         rk_weight_free(w);
         return rc;
     }
@@ -215,7 +261,7 @@ int rk_weight_load(struct rk_gemm_engine *e, struct rk_weight **wp, const void *
         rk_weight_bos_release(w);
         if ((rc = rk_weight_bos_place(e, w, want, w->L.cores))) return rc;
     }
-    if ((rc = weight_fill(e, w, data, row_bytes, to_float))) return rc;
+    if ((rc = weight_fill(e, w, data, row_bytes, to_float, grow))) return rc;
     weight_info(w, t0);
     return 0;
 }

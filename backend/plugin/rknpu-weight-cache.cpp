@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -102,6 +103,22 @@ void evict(const rknpu_config &cfg, cache_state &s)
     }
 }
 
+// The plugin binary's identity (size and mtime of the loaded libggml-rknpu.so): a rebuilt or upgraded plugin does
+// not read entries an older one wrote, even if a change to the packing forgot to bump RK_WEIGHT_FORMAT_VERSION.
+const std::string &build_identity()
+{
+    static const std::string id = [] {
+        Dl_info info = {};
+        struct stat st = {};
+        if (dladdr((void *)&build_identity, &info) && info.dli_fname && stat(info.dli_fname, &st) == 0) {
+            return std::to_string(st.st_size) + "@" + std::to_string(st.st_mtim.tv_sec) + "." +
+                   std::to_string(st.st_mtim.tv_nsec);
+        }
+        return std::string("unknown");
+    }();
+    return id;
+}
+
 } // namespace
 
 rknpu_cache_entry rknpu_weight_cache_entry(const rknpu_device_context &dev, const ggml_tensor *t, const void *data,
@@ -117,8 +134,9 @@ rknpu_cache_entry rknpu_weight_cache_entry(const rknpu_device_context &dev, cons
     char env[256];
     npu_envelope_describe(&dev.envelope, env, sizeof env);
     char id[512];
-    snprintf(id, sizeof id, "v%u|%s|%" PRId64 "x%" PRId64 "|%s|%s|%016" PRIx64 "%016" PRIx64, RK_WEIGHT_FORMAT_VERSION,
-             ggml_type_name(t->type), t->ne[0], t->ne[1], rk_gemm_mode_name(mode), env, content[0], content[1]);
+    snprintf(id, sizeof id, "v%u|%s|%s|%" PRId64 "x%" PRId64 "|%s|%s|%016" PRIx64 "%016" PRIx64,
+             RK_WEIGHT_FORMAT_VERSION, build_identity().c_str(), ggml_type_name(t->type), t->ne[0], t->ne[1],
+             rk_gemm_mode_name(mode), env, content[0], content[1]);
     uint64_t key[2];
     rk_hash128(id, strlen(id), CACHE_KEY_SEED, key);
     char file[64];

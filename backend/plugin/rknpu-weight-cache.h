@@ -2,7 +2,7 @@
 // model reads its NPU copies instead of converting them.
 //
 // Key: a 128-bit hash of the weight's own bytes (as ggml holds them) with its type, shape, accuracy mode, execution
-// envelope and the engine's format version. The plugin never sees the GGUF's path (the loader writes bytes through
+// envelope, the engine's format version and the plugin binary's identity (a rebuilt plugin starts afresh). The plugin never sees the GGUF's path (the loader writes bytes through
 // set_tensor, or read()s them straight into the buffer), and the bytes are the identity that matters: a changed
 // model file changes the keys of the weights that changed, a copied or renamed file still hits, and no path,
 // size or mtime can make a stale entry look current. Hashing runs at memory speed (~6 GB/s on one x86 core).
