@@ -10,6 +10,7 @@
  * or for another number of cores is refused (-ESTALE) rather than misread.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,13 +57,49 @@ void rk_hash128(const void *data, size_t n, uint64_t seed, uint64_t out[2])
     out[1] = fmix64(b + fmix64(a));
 }
 
-/* Running hash of a file's parts: each part hashed, the results chained. */
+/* Running hash of a file's parts: each part hashed on its own (so parts can be hashed in parallel), the results
+ * folded in order. */
+static void hash_fold(uint64_t h[2], const uint64_t part[2])
+{
+    h[0] = fmix64(h[0] ^ part[0]) + part[1];
+    h[1] = fmix64(h[1] + part[1]) ^ part[0];
+}
+
 static void hash_chain(uint64_t h[2], const void *data, size_t n)
 {
     uint64_t part[2];
-    rk_hash128(data, n, h[0] ^ rotl64(h[1], 17), part);
-    h[0] = fmix64(h[0] ^ part[0]) + part[1];
-    h[1] = fmix64(h[1] + part[1]) ^ part[0];
+    rk_hash128(data, n, 0, part);
+    hash_fold(h, part);
+}
+
+/* One core's BO bytes: pread from the file at its offset, then hashed. */
+struct part_read {
+    int fd;
+    off_t at;
+    void *dst;
+    size_t n;
+    int rc;
+    uint64_t hash[2];
+};
+
+static void *part_read_run(void *arg)
+{
+    struct part_read *p = arg;
+    uint8_t *d = p->dst;
+    size_t left = p->n;
+    off_t at = p->at;
+    p->rc = 0;
+    while (left) {
+        ssize_t k = pread(p->fd, d, left < IO_CHUNK_BYTES ? left : IO_CHUNK_BYTES, at);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) {
+            p->rc = k < 0 ? -errno : -EBADMSG;
+            return NULL;
+        }
+        d += k, at += k, left -= (size_t)k;
+    }
+    rk_hash128(p->dst, p->n, 0, p->hash);
+    return NULL;
 }
 
 struct weight_header {
@@ -189,14 +226,36 @@ int rk_weight_read(struct rk_gemm_engine *e, int fd, int64_t K, int64_t N, enum 
         return rc == -EBADMSG ? rk_gemm_fail(e, rc, "weight file too short") : rc;
     }
     hash_chain(sum, w->scale, h.scale_bytes);
+    /* The cores' BOs are read and hashed in parallel (one thread each, pread at their offsets): a second load
+     * moves the whole NPU copy, at the memory's speed rather than one core's. */
+    off_t pos = lseek(fd, 0, SEEK_CUR);
+    struct part_read parts[NPU_CORES];
+    pthread_t th[NPU_CORES];
+    bool started[NPU_CORES] = {0};
+    uint32_t prepped = 0;
+    for (uint32_t c = 0; c < w->L.cores && !rc; c++, prepped++)
+        rc = npu_bo_prep(w->b[c], npu_deadline_after_ms(PREP_IO_WAIT_MS));
     for (uint32_t c = 0; c < w->L.cores && !rc; c++) {
-        struct npu_bo *bo = w->b[c];
-        if ((rc = npu_bo_prep(bo, npu_deadline_after_ms(PREP_IO_WAIT_MS)))) break;
-        rc = read_all(fd, bo->map, h.bo_bytes[c]);
-        if (!rc) hash_chain(sum, bo->map, h.bo_bytes[c]);
-        int rc2 = npu_bo_fini(bo);
+        parts[c] = (struct part_read){.fd = fd, .at = pos, .dst = w->b[c]->map, .n = h.bo_bytes[c]};
+        pos += (off_t)h.bo_bytes[c];
+        started[c] = c > 0 && !pthread_create(&th[c], NULL, part_read_run, &parts[c]);
+        if (c > 0 && !started[c]) part_read_run(&parts[c]);
+    }
+    if (!rc) part_read_run(&parts[0]);
+    for (uint32_t c = 0; c < w->L.cores && !rc; c++) {
+        if (started[c]) pthread_join(th[c], NULL);
+    }
+    for (uint32_t c = 0; c < w->L.cores && !rc; c++) {
+        if (parts[c].rc)
+            rc = parts[c].rc;
+        else
+            hash_fold(sum, parts[c].hash);
+    }
+    for (uint32_t c = 0; c < prepped; c++) {
+        int rc2 = npu_bo_fini(w->b[c]);
         rc = rc ? rc : rc2;
     }
+    if (!rc && lseek(fd, pos, SEEK_SET) != pos) rc = -errno;
     if (!rc) rc = read_all(fd, want, sizeof want);
     if (!rc && memcmp(sum, want, sizeof sum)) rc = -EBADMSG;
     if (rc) {
