@@ -15,8 +15,9 @@
  * nothing is duplicated. Each fd has a 32-bit IOVA space, so the engine opens fds in groups of one per core
  * as the weights need them: a weight lives in one group (first fit, leaving iova_reserve per fd for scratch),
  * and its matmuls run on that group's fds. The engine runs one matmul at a time, so the groups' entities take
- * turns: every group's three fds spread over the three cores as the first group's do (rocket-uapi.md §4.6). Every failure returns a negative errno and a reason (rk_gemm_last_error); an NPU
- * failure is reported, never replaced by a CPU computation. Every result is checked before it is used:
+ * turns: every group's three fds spread over the three cores as the first group's do
+ * (docs/hardware/rocket-uapi.md §4.6). Every failure returns a negative errno and a reason (rk_gemm_last_error); an
+ * NPU failure is reported, never replaced by a CPU computation. Every result is checked before it is used:
  * the device layer's per-job checks (dropped job, a wait long enough to be a reset) and the engine's output
  * canaries (gemm_internal.h); a failure names the core, the job, its tasks and the shape.
  *
