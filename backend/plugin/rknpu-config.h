@@ -14,6 +14,9 @@
 //   RKNPU_ENVELOPE   auto (default)  board when a current board profile exists, otherwise safe
 //                    safe | vendor   that execution envelope (hw/npu_envelope.h)
 //                    board           the board profile's; a config error without a current one
+//   RKNPU_CPU_SHARE  auto (default)  each weight MUL_MAT's rows split between NPU and CPU by the measured
+//                                    speeds (rknpu-split.h); NPU only on the simulator, whose speed is no board's
+//                    a decimal in [0, 1): that share of every weight MUL_MAT's rows on the CPU (0 = NPU only)
 //   RKNPU_PROFILE    the board profile to read (default $XDG_CONFIG_HOME/rosenblatt/board-profile.json,
 //                    else ~/.config/rosenblatt/board-profile.json); given but unreadable is a config error
 //
@@ -35,6 +38,8 @@ struct rknpu_config {
     uint32_t clock_mhz = 0;       // timing model clock
     bool envelope_forced = false; // RKNPU_ENVELOPE given (not auto)
     npu_envelope_kind envelope = NPU_ENVELOPE_SAFE;
+    bool cpu_share_forced = false; // RKNPU_CPU_SHARE given (not auto)
+    double cpu_share = 0;          // then the share of the rows on the CPU
     std::string profile_path;      // where the board profile is looked for ("" when no home is known)
     bool profile_explicit = false; // RKNPU_PROFILE given
     // Empty, or why the settings are invalid: each bad variable with its value and what it accepts.
