@@ -37,11 +37,9 @@ int64_t rknpu_split_cpu_rows(double share, int64_t M, int64_t min_batch)
     if (!(share > 0) || M <= 0) {
         return 0;
     }
-    const int64_t cpu = std::min<int64_t>(M, (int64_t)std::llround(share * (double)M));
-    if (cpu < 1 || M - cpu < std::max<int64_t>(1, min_batch)) {
-        return 0;
-    }
-    return cpu;
+    const int64_t cpu =
+            std::min<int64_t>((int64_t)std::llround(share * (double)M), M - std::max<int64_t>(1, min_batch));
+    return cpu >= 1 ? cpu : 0;
 }
 
 int rknpu_split_cpu_threads(int n_threads)

@@ -16,8 +16,8 @@ struct rknpu_split_speeds {
 // The CPU's share of the rows that balances both engines' times: cpu / (npu + cpu). 0 when either is unknown.
 double rknpu_split_balanced_share(const rknpu_split_speeds &s);
 
-// How many of the M rows go to the CPU for a share: the rounded share, 0 when the NPU would be left fewer than
-// min_batch rows or the CPU no row at all (the matmul is then not split).
+// How many of the M rows go to the CPU for a share: the rounded share, but the NPU keeps at least min_batch rows;
+// 0 (the matmul is not split) when that leaves the CPU no row.
 int64_t rknpu_split_cpu_rows(double share, int64_t M, int64_t min_batch);
 
 // The CPU backend's threads beside the NPU side: llama.cpp's thread count (0: ggml's default) less the one
