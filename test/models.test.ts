@@ -102,23 +102,17 @@ for (const spec of TINY_ARCHS) {
   });
 }
 
-// TODO.md: since attention joined MUL_MAT_ID in the plugin, `rosenblatt-dl run` on this fixture shows no expert
-// batches (llama-completion's MUL_MAT_ID check above passes); kept visible as a todo until it is understood.
-t.test(
-  'the MoE fixture through rosenblatt-dl: expert batches counted on the NPU',
-  { todo: 'expert batches read 0 through rosenblatt-dl run after the attention merge' },
-  (t) => {
-    const r = cli(['run', '-m', fixtureModel('tiny-qwen3moe'), '--no-chat', '-p', PROMPT, '-n', '4'], {
-      RKNPU_DEVICE: 'sim',
-    });
-    t.equal(r.status, 0, 'rosenblatt-dl run', { stderr: r.stderr.slice(-600) });
-    const m = /(\d+) matmuls, (\d+) of them MoE expert batches \((\d+) smaller expert batches on the CPU\)/.exec(
-      r.stderr,
-    );
-    t.ok(m && Number(m[2]) > 0, `expert batches on the NPU: ${m?.[0]}`);
-    t.end();
-  },
-);
+t.test('the MoE fixture through rosenblatt-dl: expert batches counted on the NPU', (t) => {
+  const r = cli(['run', '-m', fixtureModel('tiny-qwen3moe'), '--no-chat', '-p', PROMPT, '-n', '4'], {
+    RKNPU_DEVICE: 'sim',
+  });
+  t.equal(r.status, 0, 'rosenblatt-dl run', { stderr: r.stderr.slice(-600) });
+  const m = /(\d+) matmuls, (\d+) of them MoE expert batches \((\d+) smaller expert batches on the CPU\)/.exec(
+    r.stderr,
+  );
+  t.ok(m && Number(m[2]) > 0, `expert batches on the NPU: ${m?.[0]}`);
+  t.end();
+});
 
 t.test('control: a routing mistake fails the agreement rule', (t) => {
   // The CPU itself, told to use 3 experts per token instead of 4: only the least-weighted expert is dropped.

@@ -6,7 +6,7 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import net from 'node:net';
 import t from 'tap';
-import { binDir, cli, e2eModel, pluginPath, sharedModel, tool } from './helpers.js';
+import { binDir, cli, completion, e2eModel, pluginPath, sharedModel, tool } from './helpers.js';
 
 const sim = () => ({ GGML_BACKEND_PATH: pluginPath(), RKNPU_DEVICE: 'sim' });
 const prompt = 'The kernel is responsible for managing the memory of the system and the processes that run on it.';
@@ -185,8 +185,8 @@ for (const fa of ['on', 'off']) {
     const trained = sharedModel('tiny-qwen2-q8_0.gguf') !== null;
     const n = trained ? 32 : 3;
     const args = ['-m', e2eModel(), '-no-cnv', '-p', prompt, '-n', String(n), '--temp', '0', '-t', '2'];
-    const cpu = tool('llama-completion', [...args, '-fa', fa], { ...sim(), RKNPU_DEVICE: 'off' });
-    const npu = tool('llama-completion', [...args, '-fa', fa, '-v'], { ...sim(), GGML_SCHED_DEBUG: '2' });
+    const cpu = completion([...args, '-fa', fa], { ...sim(), RKNPU_DEVICE: 'off' });
+    const npu = completion([...args, '-fa', fa, '-v'], { ...sim(), GGML_SCHED_DEBUG: '2' });
     t.equal(cpu.status, 0, cpu.stderr.slice(-300));
     t.equal(npu.status, 0, npu.stderr.slice(-300));
     t.ok(cpu.stdout.length > prompt.length, 'text was generated');
