@@ -23,6 +23,7 @@
 #include <sys/utsname.h>
 
 #include <chrono>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -240,19 +241,27 @@ static ggml_status rknpu_mul_mat(rknpu_backend_context &ctx, rknpu_device_contex
     }
     ggml_status cpu_st = GGML_STATUS_SUCCESS;
     double cpu_ns = 0;
+    auto cpu_rows = [&] {
+        auto t0 = std::chrono::steady_clock::now();
+        cpu_st = rknpu_split_rows_on_cpu(cpu, dst, m_npu, m_cpu);
+        cpu_ns = rknpu_elapsed_ns(t0);
+    };
     std::thread cpu_part;
+    bool cpu_after = false; // no thread to be had: the CPU's rows after the NPU's, still the CPU's share only
     if (m_cpu) {
-        cpu_part = std::thread([&] {
-            auto t0 = std::chrono::steady_clock::now();
-            cpu_st = rknpu_split_rows_on_cpu(cpu, dst, m_npu, m_cpu);
-            cpu_ns = rknpu_elapsed_ns(t0);
-        });
+        try {
+            cpu_part = std::thread(cpu_rows);
+        } catch (const std::system_error &) {
+            cpu_after = true;
+        }
     }
     rk_gemm_stats st = {};
     int rc = rk_gemm_run(dev.engine, sc->weight, (const float *)src1->data, m_npu, src1->nb[1] / sizeof(float),
                          (float *)dst->data, dst->nb[1] / sizeof(float), &st);
     if (cpu_part.joinable()) {
         cpu_part.join(); // also when the NPU failed: the CPU part writes into dst until it returns
+    } else if (cpu_after && rc == 0) {
+        cpu_rows();
     }
     dev.n_matmuls++;
     std::vector<int64_t> nonfinite;
