@@ -79,7 +79,10 @@ void rk_gemm_close(struct rk_gemm_engine *e)
 {
     if (!e) return;
     for (uint32_t c = 0; c < NPU_CORES; c++) {
-        npu_bo_close(e->scratch[c].a), npu_bo_close(e->scratch[c].c), npu_bo_close(e->scratch[c].regcmd);
+        for (uint32_t s = 0; s < RK_GEMM_BUF_SETS; s++) {
+            struct rk_core_scratch *sc = &e->scratch[s][c];
+            npu_bo_close(sc->a), npu_bo_close(sc->c), npu_bo_close(sc->regcmd);
+        }
         if (e->dev[c]) npu_device_close(e->dev[c]);
     }
     free(e->sx), free(e->xrot), free(e->xq);

@@ -217,15 +217,21 @@ struct rk_core_scratch {
     unsigned canary_phase; /* flips every call */
 };
 
+/* Scratch sets per core: a pipelined run (gemm_exec.c) fills one set's A while the NPU reads the other's and
+ * reads one set's C out while the NPU writes the other's. */
+#define RK_GEMM_BUF_SETS 2
+
 struct rk_gemm_engine {
     struct rk_gemm_options opt;
     uint32_t cores;
     struct npu_device *dev[NPU_CORES];
-    struct rk_core_scratch scratch[NPU_CORES];
+    struct rk_core_scratch scratch[RK_GEMM_BUF_SETS][NPU_CORES];
     float *sx; /* per-row activation scales, grown as needed; NaN for a non-finite row */
     size_t sx_cap;
-    int64_t sx_rows; /* rows of sx the last run quantized (rk_gemm_nonfinite_rows) */
-    float *xrot;     /* int8-had: rotated copy of X */
+    int64_t sx_rows;          /* rows of sx the last run quantized (rk_gemm_nonfinite_rows) */
+    double glue_ns_per_value; /* measured: quantization + readout (thread CPU ns) per value of X and Y, a
+                               * running mean over runs (gemm_exec.c chunks_for) */
+    float *xrot;              /* int8-had: rotated copy of X */
     size_t xrot_cap;
     uint8_t *xq; /* packed K-slices: quantized full-width rows, scattered into the slices' A regions */
     size_t xq_cap;

@@ -60,7 +60,13 @@ struct rk_gemm_options {
     const struct npu_envelope *envelope;
     bool unchecked_submit; /* skip the device layer's after-SUBMIT fence check (npu_open_options); the output
                             * canaries still catch a dropped job */
+    /* Row chunks a large matmul is cut into, so that the host glue of one chunk (activation quantization,
+     * regcmds, readout) runs while the NPU works on another (gemm_exec.c). 0 = as many as pay by the measured
+     * glue and the modelled per-job cost (at most RK_GEMM_PIPELINE_CHUNKS), 1 = off (glue and NPU strictly in
+     * turn), n = n chunks whenever M allows. */
+    uint32_t pipeline_chunks;
 };
+#define RK_GEMM_PIPELINE_CHUNKS 4
 
 /* Open one npu_device per core. Returns 0, or -errno with the reason in why. */
 int rk_gemm_open(const struct rk_gemm_options *opt, struct rk_gemm_engine **out, char *why, size_t whylen);
@@ -124,6 +130,9 @@ struct rk_gemm_stats {
     uint64_t model_max_job_ns; /* MODEL: the longest job, pessimistic at the split clock (vs the job timeout) */
     uint32_t reuse_tasks;      /* tasks that reuse CBUF weights (WEIGHT_REUSE) */
     uint32_t nonfinite_rows;   /* rows of X holding a NaN or an infinity: not run on the NPU, NaN in Y */
+    uint32_t chunks;           /* row chunks the run was pipelined in (1: not pipelined) */
+    double exposed_glue_ns;    /* measured: wall_ns minus the busiest core's time with jobs in flight (submit to
+                                * fences done): the host glue left on the critical path */
 };
 
 #define RK_GEMM_M_MAX 65535 /* rows of X per rk_gemm_run */
