@@ -7,6 +7,7 @@
 # Environment: RKNPU_DEVICE (default sim here; rocket on a board), ACCURACY_MODES (default "auto int8 int8-had fp16"),
 # ACCURACY_FA (default "auto": llama.cpp's default, flash attention on; "on off" adds rows with it off, where
 # attention runs as the KQ/KQV MUL_MATs). The CPU baseline runs with the same -fa setting as the rows it anchors.
+# RKNPU_CPU_SHARE (a share, not auto) splits the weight matmuls' rows with the CPU backend; the rows say so.
 # Prints one Markdown table row per model, flash-attention setting and mode.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,6 +39,7 @@ for model in "${models[@]}"; do
     common=(-m "$model" -f "$text" -c 256 --chunks "$chunks" -t "$(nproc)" -fa "$fa")
     tag= cputag=
     [ "$fa" = auto ] || tag=", fa $fa" cputag=" (fa $fa)"
+    [ "${RKNPU_CPU_SHARE:-auto}" = auto ] || tag="$tag, CPU share $RKNPU_CPU_SHARE"
     base="$tmp/$name-fa-$fa.kld"
     env -u GGML_BACKEND_PATH "$bin/llama-perplexity" "${common[@]}" --kl-divergence-base "$base" >"$tmp/cpu.log" 2>&1 ||
       { tail -20 "$tmp/cpu.log" >&2; exit 1; }

@@ -55,6 +55,8 @@ t.test('bench --sim: table, bench.json, bench.png', (t) => {
   t.equal(info.colorType, 2);
   t.ok(info.width >= 400 && info.height >= 300);
   t.ok(info.colors >= 5, `${info.colors} distinct colours`);
+  const proj = readPng(fs.readFileSync(path.join(out, j.files.projection_png)));
+  t.ok(proj.width >= 400 && proj.colors >= 7, 'projection.png: the prefill projection with the split');
   t.end();
 });
 

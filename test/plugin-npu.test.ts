@@ -59,6 +59,54 @@ t.test('test-backend-ops -o MUL_MAT on RKNPU0 (simulator)', (t) => {
   t.end();
 });
 
+t.test(
+  'test-backend-ops -o MUL_MAT on RKNPU0 (simulator) with RKNPU_CPU_SHARE=0.3: every batch of 2+ rows split',
+  (t) => {
+    // the batches that split (the NPU keeps at least RKNPU_MIN_BATCH rows, the CPU gets 0.3 of them, rounded)
+    const subset = 'type_b=f32,m=[0-9]+,n=(2|3|5|8|9|16|32|45|64|77|127|128|509|511|512),';
+    const r = tool('test-backend-ops', ['-o', 'MUL_MAT', '-b', 'RKNPU0', '-p', subset], {
+      ...sim(),
+      RKNPU_MIN_BATCH: '1',
+      RKNPU_CPU_SHARE: '0.3',
+    });
+    t.equal(r.status, 0, r.stderr.slice(-600));
+    t.match(r.stderr, /0\.30 of their rows on the CPU \(RKNPU_CPU_SHARE\)/, 'the load line names the share');
+    const m = /(\d+)\/(\d+) tests passed/.exec(r.stdout);
+    t.ok(m && m[1] === m[2] && Number(m[1]) > 300, `all cases pass (${m?.[0]})`);
+    for (const ty of ['f16', 'q8_0', 'q4_0', 'q4_K', 'q6_K'])
+      t.ok(
+        r.stdout.split('\n').some((l) => l.includes(`MUL_MAT(type_a=${ty},`) && /OK/.test(l)),
+        `${ty} split runs`,
+      );
+    t.end();
+  },
+);
+
+t.test('a generation with RKNPU_CPU_SHARE=0.3: the same greedy text, both engines in the stats', (t) => {
+  const args = ['run', '-m', e2eModel(), '--no-chat', '-p', prompt, '-n', '8'];
+  const npu = cli(args, { RKNPU_DEVICE: 'sim' });
+  const split = cli(args, { RKNPU_DEVICE: 'sim', RKNPU_CPU_SHARE: '0.3' });
+  t.equal(npu.status, 0, npu.stderr.slice(-300));
+  t.equal(split.status, 0, split.stderr.slice(-300));
+  // The CPU's rows are ggml's own arithmetic, the NPU's int8: both within the tolerance of the unsplit run,
+  // whose first words equal the CPU's (above); the same holds for the split.
+  const first = (s: string) => s.slice(prompt.length).split(/\s+/).slice(0, 4).join(' ');
+  t.ok(first(npu.stdout).length > 0, 'text was generated');
+  t.equal(first(split.stdout), first(npu.stdout), 'the first generated words agree with the unsplit run');
+  const share =
+    /NPU ([\d.]+)% \/ CPU ([\d.]+)% of the weight-matmul MACs \(([1-9]\d*) split matmuls, CPU part ([\d.]+) ms\)/.exec(
+      split.stderr,
+    );
+  t.ok(share, "the summary shows both engines' shares");
+  if (share) t.ok(Number(share[2]) > 20 && Number(share[2]) < 35, `CPU share ${share[2]}% near 30%`);
+  t.match(
+    npu.stderr,
+    /NPU 100\.0% \/ CPU 0\.0% of the weight-matmul MACs \(0 split matmuls/,
+    'auto on the simulator: NPU only',
+  );
+  t.end();
+});
+
 t.test('test-backend-ops -o FLASH_ATTN_EXT on RKNPU0 (simulator): a subset of head sizes, GQA, masks', (t) => {
   // head sizes of the target and stretch models, with and without GQA, two KV lengths, 3 and 32 queries
   const subset = 'hsk=(64|128|256),hsv=(64|128|256),nh=4,nr23=\\[(1|4),1\\],kv=(113|512),nb=(3|32),';

@@ -48,7 +48,10 @@ static void group_close(struct rk_fd_group *g)
 {
     if (!g) return;
     for (uint32_t c = 0; c < NPU_CORES; c++) {
-        npu_bo_close(g->scratch[c].a), npu_bo_close(g->scratch[c].c), npu_bo_close(g->scratch[c].regcmd);
+        for (uint32_t s = 0; s < RK_GEMM_BUF_SETS; s++) {
+            struct rk_core_scratch *sc = &g->scratch[s][c];
+            npu_bo_close(sc->a), npu_bo_close(sc->c), npu_bo_close(sc->regcmd);
+        }
         if (g->dev[c]) npu_device_close(g->dev[c]);
     }
     free(g);

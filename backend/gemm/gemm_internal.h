@@ -217,28 +217,34 @@ struct rk_core_scratch {
     unsigned canary_phase; /* flips every call */
 };
 
+/* Scratch sets per core: a pipelined run (gemm_exec.c) fills one set's A while the NPU reads the other's and
+ * reads one set's C out while the NPU writes the other's. */
+#define RK_GEMM_BUF_SETS 2
+
 /* An fd group: one device (fd, 32-bit IOVA space) per core, with the scratch BOs of the runs on its weights
  * (made when a run first needs them). A weight lives in one group; its matmuls run on that group's fds. */
 struct rk_fd_group {
     struct npu_device *dev[NPU_CORES];
-    struct rk_core_scratch scratch[NPU_CORES];
+    struct rk_core_scratch scratch[RK_GEMM_BUF_SETS][NPU_CORES];
     uint64_t used[NPU_CORES]; /* page-rounded bytes of the weight BOs on each fd */
 };
 
 struct rk_gemm_engine {
     struct rk_gemm_options opt;
     uint32_t cores;
-    /* The group of the weight being run (rk_engine_use_group), so the run indexes dev[core], scratch[core]. */
+    /* The group of the weight being run (rk_engine_use_group), so the run indexes dev[core], scratch[set][core]. */
     struct npu_device **dev;
-    struct rk_core_scratch *scratch;
+    struct rk_core_scratch (*scratch)[NPU_CORES];
     struct rk_fd_group *group[RK_GEMM_MAX_GROUPS];
     uint32_t groups;       /* opened so far (group 0 at open, more as weights need them) */
     uint64_t iova_space;   /* per fd (npu_device_info.iova_space) */
     uint64_t iova_reserve; /* per fd: kept free of weights for scratch BOs and per-call operands */
     float *sx;             /* per-row activation scales, grown as needed; NaN for a non-finite row */
     size_t sx_cap;
-    int64_t sx_rows; /* rows of sx the last run quantized (rk_gemm_nonfinite_rows) */
-    float *xrot;     /* int8-had: rotated copy of X */
+    int64_t sx_rows;          /* rows of sx the last run quantized (rk_gemm_nonfinite_rows) */
+    double glue_ns_per_value; /* measured: quantization + readout (thread CPU ns) per value of X and Y, a
+                               * running mean over runs (gemm_exec.c chunks_for) */
+    float *xrot;              /* int8-had: rotated copy of X */
     size_t xrot_cap;
     uint8_t *xq; /* packed K-slices: quantized full-width rows, scattered into the slices' A regions */
     size_t xq_cap;

@@ -68,7 +68,13 @@ struct rk_gemm_options {
      * 0 = RK_GEMM_IOVA_RESERVE_DIV-th of the fd's IOVA space. */
     uint64_t iova_reserve;
     uint64_t sim_iova_space; /* sim test knob (npu_open_options.sim_iova_space); 0 = 4 GiB or the env knob */
+    /* Row chunks a large matmul is cut into, so that the host glue of one chunk (activation quantization,
+     * regcmds, readout) runs while the NPU works on another (gemm_exec.c). 0 = as many as pay by the measured
+     * glue and the modelled per-job cost (at most RK_GEMM_PIPELINE_CHUNKS), 1 = off (glue and NPU strictly in
+     * turn), n = n chunks whenever M allows. */
+    uint32_t pipeline_chunks;
 };
+#define RK_GEMM_PIPELINE_CHUNKS 4
 
 /* fd groups an engine may open: 16 x 4 GiB per core is more than any RK3588 board's RAM. */
 #define RK_GEMM_MAX_GROUPS       16
@@ -165,6 +171,9 @@ struct rk_gemm_stats {
     uint64_t model_max_job_ns; /* MODEL: the longest job, pessimistic at the split clock (vs the job timeout) */
     uint32_t reuse_tasks;      /* tasks that reuse CBUF weights (WEIGHT_REUSE) */
     uint32_t nonfinite_rows;   /* rows of X holding a NaN or an infinity: not run on the NPU, NaN in Y */
+    uint32_t chunks;           /* row chunks the run was pipelined in (1: not pipelined) */
+    double exposed_glue_ns;    /* measured: wall_ns minus the busiest core's time with jobs in flight (submit to
+                                * fences done): the host glue left on the critical path */
 };
 
 #define RK_GEMM_M_MAX 65535 /* rows of X per rk_gemm_run */

@@ -2,8 +2,9 @@
 //
 // Reads top-down like ggml's small backends (docs/style.md §1): device selection, the MUL_MAT kernel, the
 // backend (stream), the device with its placement policy, the registry, the dynamic-loading entry
-// points. MUL_MAT_ID (mixture of experts) is in rknpu-mul-mat-id.cpp. The settings (RKNPU_DEVICE, RKNPU_MODE,
-// RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ, RKNPU_ENVELOPE, RKNPU_PROFILE, RKNPU_MAX_MEM) and the board profile are read in
+// points. MUL_MAT_ID (mixture of experts) is in rknpu-mul-mat-id.cpp, the CPU's share of a split weight MUL_MAT
+// in rknpu-split.cpp. The settings (RKNPU_DEVICE, RKNPU_MODE, RKNPU_MIN_BATCH, RKNPU_CLOCK_MHZ, RKNPU_ENVELOPE,
+// RKNPU_CPU_SHARE, RKNPU_PROFILE, RKNPU_MAX_MEM, RKNPU_WEIGHT_CACHE) and the board profile are read in
 // rknpu-config.cpp, the buffer type lives in rknpu-buffer.cpp, the extra entry points reached through
 // get_proc_address are declared in ggml-rknpu.h. Registry, device and buffer type are static singletons: every
 // ggml_backend_load_all() dlopens the plugin again and must get the same objects back
@@ -12,6 +13,7 @@
 #include "rknpu-attention.h"
 #include "rknpu-budget.h"
 #include "rknpu-common.h"
+#include "rknpu-split.h"
 
 #include "ggml-impl.h"
 
@@ -21,6 +23,9 @@
 #include <cstring>
 #include <sys/utsname.h>
 
+#include <chrono>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 // Quantized weights (Q4_K, Q8_0, ...) carry at most 8 bits of precision, so int8 loses little and
@@ -142,11 +147,19 @@ struct rknpu_plugin {
         // A config error is an ERROR: the user asked for something that cannot be had. The stock
         // tools go on on the CPU; the CLI reads the status and refuses.
         if (present) {
-            GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s, attention (KQ/KQV, FLASH_ATTN_EXT) in %s, for batches "
-                          ">= %lld tokens; %s\n",
+            char share[96];
+            if (dev.config.cpu_share_forced) {
+                snprintf(share, sizeof share, "%.2f of their rows on the CPU (RKNPU_CPU_SHARE)", dev.config.cpu_share);
+            } else {
+                snprintf(share, sizeof share, "%s",
+                         dev.info.is_simulator ? "NPU only on the simulator (RKNPU_CPU_SHARE)"
+                                               : "rows split by measured speeds with the CPU");
+            }
+            GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s (%s), attention (KQ/KQV, FLASH_ATTN_EXT) in %s, for "
+                          "batches >= %lld tokens; %s\n",
                           RKNPU_NAME, dev.description.c_str(),
                           dev.config.mode_forced ? rk_gemm_mode_name(dev.config.mode) : "int8 (fp16 for float weights)",
-                          rk_gemm_mode_name(rknpu_attention_mode(dev)), (long long)dev.config.min_batch,
+                          share, rk_gemm_mode_name(rknpu_attention_mode(dev)), (long long)dev.config.min_batch,
                           dev.envelope_note.c_str());
         } else if (config_error) {
             GGML_LOG_ERROR("%s: %s; no device registered\n", RKNPU_NAME, why.c_str());
@@ -174,7 +187,41 @@ static rknpu_plugin &rknpu_get_plugin(void)
 
 struct rknpu_backend_context;
 static ggml_backend_t rknpu_cpu_backend(rknpu_backend_context &ctx, const char *what);
+static ggml_backend_t rknpu_cpu_split_backend(rknpu_backend_context &ctx);
 
+static double rknpu_elapsed_ns(std::chrono::steady_clock::time_point t0)
+{
+    return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The share of this matmul's rows for the CPU: RKNPU_CPU_SHARE, or the share that balances the two engines'
+// measured speeds (rknpu-split.h). Auto stays NPU only on the simulator (its NPU time is the host's, no
+// board's) and for a weight's first run (which measures its NPU speed). Caller holds dev.mutex.
+static double rknpu_cpu_share(const rknpu_device_context &dev, const rknpu_sidecar &sc, ggml_type type)
+{
+    if (dev.config.cpu_share_forced) {
+        return dev.config.cpu_share;
+    }
+    if (dev.info.is_simulator) {
+        return 0;
+    }
+    rknpu_split_speeds sp;
+    sp.npu_macs_per_ns = sc.npu_macs_per_ns;
+    sp.cpu_macs_per_ns = dev.cpu_macs_per_ns[type] > 0 ? dev.cpu_macs_per_ns[type] : rknpu_split_cpu_seed();
+    return rknpu_split_balanced_share(sp);
+}
+
+// A running mean that follows a speed as it drifts (clock, thermal state, the other processes).
+static void rknpu_speed_update(double &speed, double macs, double ns)
+{
+    constexpr double KEEP = 0.75;
+    if (ns > 0) {
+        speed = speed > 0 ? KEEP * speed + (1 - KEEP) * macs / ns : macs / ns;
+    }
+}
+
+// The weight MUL_MAT. Rows [0, m_npu) of the batch run on the NPU on this thread; rows [m_npu, M), the CPU's
+// share, at the same time on the CPU backend in a thread of their own (rknpu-split.cpp).
 static ggml_status rknpu_mul_mat(rknpu_backend_context &ctx, rknpu_device_context &dev, ggml_tensor *dst)
 {
     const ggml_tensor *src0 = dst->src[0];
@@ -184,11 +231,39 @@ static ggml_status rknpu_mul_mat(rknpu_backend_context &ctx, rknpu_device_contex
         return GGML_STATUS_FAILED;
     }
     const int64_t K = src0->ne[0];
+    const int64_t N = src0->ne[1];
     const int64_t M = ggml_nrows(src1); // src0 is 2-D, so src1's batches are one [K, M] matrix
-    rk_gemm_stats st = {};
     std::unique_lock<std::mutex> lock(dev.mutex);
-    int rc = rk_gemm_run(dev.engine, sc->weight, (const float *)src1->data, M, src1->nb[1] / sizeof(float),
+    const int64_t m_cpu = rknpu_split_cpu_rows(rknpu_cpu_share(dev, *sc, src0->type), M, dev.config.min_batch);
+    const int64_t m_npu = M - m_cpu;
+    ggml_backend_t cpu = m_cpu ? rknpu_cpu_split_backend(ctx) : nullptr;
+    if (m_cpu && !cpu) {
+        return GGML_STATUS_FAILED; // logged
+    }
+    ggml_status cpu_st = GGML_STATUS_SUCCESS;
+    double cpu_ns = 0;
+    auto cpu_rows = [&] {
+        auto t0 = std::chrono::steady_clock::now();
+        cpu_st = rknpu_split_rows_on_cpu(cpu, dst, m_npu, m_cpu);
+        cpu_ns = rknpu_elapsed_ns(t0);
+    };
+    std::thread cpu_part;
+    bool cpu_after = false; // no thread to be had: the CPU's rows after the NPU's, still the CPU's share only
+    if (m_cpu) {
+        try {
+            cpu_part = std::thread(cpu_rows);
+        } catch (const std::system_error &) {
+            cpu_after = true;
+        }
+    }
+    rk_gemm_stats st = {};
+    int rc = rk_gemm_run(dev.engine, sc->weight, (const float *)src1->data, m_npu, src1->nb[1] / sizeof(float),
                          (float *)dst->data, dst->nb[1] / sizeof(float), &st);
+    if (cpu_part.joinable()) {
+        cpu_part.join(); // also when the NPU failed: the CPU part writes into dst until it returns
+    } else if (cpu_after && rc == 0) {
+        cpu_rows();
+    }
     dev.n_matmuls++;
     std::vector<int64_t> nonfinite;
     if (rc == 0 && st.nonfinite_rows) { // named until the engine's next run, which the lock holds off
@@ -196,13 +271,29 @@ static ggml_status rknpu_mul_mat(rknpu_backend_context &ctx, rknpu_device_contex
         rk_gemm_nonfinite_rows(dev.engine, nonfinite.data(), (int64_t)nonfinite.size());
     }
     if (rc != 0) {
-        // An NPU failure ends this inference with an error; it never falls back to the CPU.
+        // An NPU failure ends this inference with an error; it never falls back to the CPU, which computes only
+        // its own share.
         dev.n_failures++;
-        GGML_LOG_ERROR("%s: MUL_MAT %s (K=%lld, N=%lld, M=%lld) failed on the NPU: %s\n", RKNPU_NAME, dst->name,
-                       (long long)K, (long long)src0->ne[1], (long long)M, rk_gemm_last_error(dev.engine));
+        GGML_LOG_ERROR("%s: MUL_MAT %s (K=%lld, N=%lld, M=%lld, %lld rows on the NPU) failed on the NPU: %s\n",
+                       RKNPU_NAME, dst->name, (long long)K, (long long)N, (long long)M, (long long)m_npu,
+                       rk_gemm_last_error(dev.engine));
         return GGML_STATUS_FAILED;
     }
     rknpu_count_run(dev, st);
+    const double macs_per_row = (double)K * (double)N;
+    rknpu_speed_update(sc->npu_macs_per_ns, macs_per_row * (double)m_npu, st.wall_ns);
+    dev.npu_share_macs += macs_per_row * (double)m_npu;
+    if (m_cpu) {
+        if (cpu_st != GGML_STATUS_SUCCESS) {
+            GGML_LOG_ERROR("%s: MUL_MAT %s (K=%lld, N=%lld): the CPU backend failed on its %lld of %lld rows\n",
+                           RKNPU_NAME, dst->name, (long long)K, (long long)N, (long long)m_cpu, (long long)M);
+            return cpu_st;
+        }
+        dev.n_split_matmuls++;
+        dev.cpu_share_macs += macs_per_row * (double)m_cpu;
+        dev.cpu_share_ns += cpu_ns;
+        rknpu_speed_update(dev.cpu_macs_per_ns[src0->type], macs_per_row * (double)m_cpu, cpu_ns);
+    }
     lock.unlock();
     if (!nonfinite.empty()) {
         // Not an NPU fault: the rows the CPU path would have computed, from ggml's own bytes (rknpu-nonfinite.cpp).
@@ -241,8 +332,9 @@ void rknpu_count_run(rknpu_device_context &dev, const rk_gemm_stats &st)
 // A76 cores through the CPU backend, as the design splits the work anyway.
 struct rknpu_backend_context {
     rknpu_device_context *dev = nullptr;
-    ggml_backend_t cpu = nullptr; // created on first need
-    int n_threads = 0;            // 0 = the CPU backend's default
+    ggml_backend_t cpu = nullptr;       // created on first need
+    ggml_backend_t cpu_split = nullptr; // the CPU's share of split MUL_MATs, beside the NPU (rknpu_split_cpu_threads)
+    int n_threads = 0;                  // 0 = the CPU backend's default
 };
 
 static bool rknpu_mul_mat_supported(const rknpu_device_context &dev, const ggml_tensor *op);
@@ -275,6 +367,9 @@ static void ggml_backend_rknpu_free(ggml_backend_t backend)
     if (ctx->cpu) {
         ggml_backend_free(ctx->cpu);
     }
+    if (ctx->cpu_split) {
+        ggml_backend_free(ctx->cpu_split);
+    }
     delete ctx;
     delete backend;
 }
@@ -285,24 +380,47 @@ static bool rknpu_is_noop(const ggml_tensor *node)
            node->op == GGML_OP_PERMUTE || node->op == GGML_OP_TRANSPOSE;
 }
 
+// A CPU backend with this many threads (0: its default); nullptr when no CPU backend is loaded.
+static ggml_backend_t rknpu_new_cpu_backend(int n_threads)
+{
+    ggml_backend_dev_t cpu_dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+    ggml_backend_t cpu = cpu_dev ? ggml_backend_dev_init(cpu_dev, nullptr) : nullptr;
+    if (cpu && n_threads > 0) {
+        auto set_threads = (ggml_backend_set_n_threads_t)ggml_backend_reg_get_proc_address(
+                ggml_backend_dev_backend_reg(cpu_dev), "ggml_backend_set_n_threads");
+        if (set_threads) {
+            set_threads(cpu, n_threads);
+        }
+    }
+    return cpu;
+}
+
 // The CPU backend this backend hands work to, created on first need with llama.cpp's thread count; nullptr
 // (logged, with what needed it) when no CPU backend is loaded.
 static ggml_backend_t rknpu_cpu_backend(rknpu_backend_context &ctx, const char *what)
 {
     if (!ctx.cpu) {
-        ggml_backend_dev_t cpu_dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
-        ctx.cpu = cpu_dev ? ggml_backend_dev_init(cpu_dev, nullptr) : nullptr;
+        ctx.cpu = rknpu_new_cpu_backend(ctx.n_threads);
         if (!ctx.cpu) {
             GGML_LOG_ERROR("%s: %s needs the CPU backend and none is loaded\n", RKNPU_NAME, what);
-            return nullptr;
-        }
-        auto set_threads = (ggml_backend_set_n_threads_t)ggml_backend_reg_get_proc_address(
-                ggml_backend_dev_backend_reg(cpu_dev), "ggml_backend_set_n_threads");
-        if (set_threads && ctx.n_threads > 0) {
-            set_threads(ctx.cpu, ctx.n_threads);
         }
     }
     return ctx.cpu;
+}
+
+// The CPU backend for the CPU's share of split MUL_MATs: llama.cpp's threads less the NPU side's, so the two
+// engines' host threads together use no more cores than llama.cpp was given.
+static ggml_backend_t rknpu_cpu_split_backend(rknpu_backend_context &ctx)
+{
+    if (!ctx.cpu_split) {
+        ctx.cpu_split = rknpu_new_cpu_backend(rknpu_split_cpu_threads(ctx.n_threads));
+        if (!ctx.cpu_split) {
+            GGML_LOG_ERROR("%s: the CPU's share of a MUL_MAT (RKNPU_CPU_SHARE) needs the CPU backend and none is "
+                           "loaded\n",
+                           RKNPU_NAME);
+        }
+    }
+    return ctx.cpu_split;
 }
 
 static ggml_status rknpu_compute_on_cpu(rknpu_backend_context &ctx, ggml_cgraph *cgraph, int i0, int i1)
@@ -599,7 +717,11 @@ static bool ggml_backend_rknpu_get_stats(ggml_backend_rknpu_stats *out)
             .expert_cpu_matmuls = p.dev.n_expert_cpu_matmuls,
             .attention_ops = p.dev.n_attn_ops,
             .attention_matmuls = p.dev.n_attn_matmuls,
-            .attention_host_ms = p.dev.attn_host_ns / 1e6};
+            .attention_host_ms = p.dev.attn_host_ns / 1e6,
+            .split_matmuls = p.dev.n_split_matmuls,
+            .npu_share_gmacs = p.dev.npu_share_macs / 1e9,
+            .cpu_share_gmacs = p.dev.cpu_share_macs / 1e9,
+            .cpu_share_ms = p.dev.cpu_share_ns / 1e6};
     snprintf(out->model_source, sizeof out->model_source, "%s", npu_model_source());
     return true;
 }
@@ -621,11 +743,16 @@ static void ggml_backend_rknpu_set_n_threads(ggml_backend_t backend, int n_threa
 {
     auto *ctx = (rknpu_backend_context *)backend->context;
     ctx->n_threads = n_threads;
-    if (ctx->cpu) {
+    const std::pair<ggml_backend_t, int> cpus[] = {{ctx->cpu, n_threads},
+                                                   {ctx->cpu_split, rknpu_split_cpu_threads(n_threads)}};
+    for (const auto &[cpu, threads] : cpus) {
+        if (!cpu) {
+            continue;
+        }
         auto set_threads = (ggml_backend_set_n_threads_t)ggml_backend_reg_get_proc_address(
-                ggml_backend_dev_backend_reg(ggml_backend_get_device(ctx->cpu)), "ggml_backend_set_n_threads");
+                ggml_backend_dev_backend_reg(ggml_backend_get_device(cpu)), "ggml_backend_set_n_threads");
         if (set_threads) {
-            set_threads(ctx->cpu, n_threads);
+            set_threads(cpu, threads);
         }
     }
 }

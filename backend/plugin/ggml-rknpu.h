@@ -31,6 +31,10 @@ struct ggml_backend_rknpu_stats {
     uint64_t attention_ops;     /* KQ/KQV MUL_MATs and FLASH_ATTN_EXT nodes run on the NPU (also in matmuls: KQ/KQV) */
     uint64_t attention_matmuls; /* the NPU GEMMs they ran as (one per KV head, per KV tile and product for FA) */
     double attention_host_ms;   /* their host work outside the engine: packing K/V, gathers, softmax (measured) */
+    /* weight MUL_MATs on both engines (RKNPU_CPU_SHARE): how many were split, the MACs (in 1e9) each engine
+     * computed in all weight MUL_MATs, split or not, and the CPU shares' wall time (measured, beside the NPU) */
+    uint64_t split_matmuls;
+    double npu_share_gmacs, cpu_share_gmacs, cpu_share_ms;
 };
 /* Fills *out and returns true, or returns false when no device is registered. */
 typedef bool (*ggml_backend_rknpu_get_stats_t)(struct ggml_backend_rknpu_stats *out);

@@ -39,6 +39,12 @@ struct rknpu_device_context {
     // weight conversions since load: converted, read from the weight cache, written to it (rknpu-weight-cache.h)
     uint64_t n_converted = 0, n_cache_hits = 0, n_cache_stores = 0;
     double convert_ns = 0, cache_read_ns = 0;
+    // weight MUL_MATs split between the engines (rknpu-split.h): how many, the MACs each engine computed in all
+    // weight MUL_MATs (split or not), and the CPU parts' measured wall time
+    uint64_t n_split_matmuls = 0;
+    double npu_share_macs = 0, cpu_share_macs = 0, cpu_share_ns = 0;
+    // the CPU backend's measured speed per weight type (MACs/ns, 0 = not measured yet), for RKNPU_CPU_SHARE=auto
+    double cpu_macs_per_ns[GGML_TYPE_COUNT] = {};
 };
 
 // Adds one NPU matmul's statistics to the device's counters. Caller holds dev.mutex.
@@ -56,6 +62,7 @@ struct rknpu_sidecar {
     rk_weight *weight = nullptr;      // 2-D weights (MUL_MAT)
     std::vector<rk_weight *> experts; // 3-D weights (MUL_MAT_ID): experts[e] is the slab e
     bool valid = false;
+    double npu_macs_per_ns = 0; // its NPU runs' measured speed (rk_gemm_run, glue included), for the split
     ggml_type type = GGML_TYPE_COUNT;
     int64_t ne0 = 0, ne1 = 0, ne2 = 0;
 

@@ -75,6 +75,22 @@ bool rknpu_parse_bytes(const char *v, uint64_t *out)
     return true;
 }
 
+// A decimal in [0, 1) with nothing around it; false otherwise.
+static bool parse_share(const char *v, double *out)
+{
+    if (!*v || strspn(v, "0123456789.") != strlen(v)) {
+        return false; // plain decimal notation: no sign, exponent, blanks or hexadecimal
+    }
+    errno = 0;
+    char *end = nullptr;
+    double x = strtod(v, &end);
+    if (errno || *end || !(x >= 0) || !(x < 1)) {
+        return false;
+    }
+    *out = x;
+    return true;
+}
+
 rknpu_config rknpu_config_parse(const char *(*lookup)(const char *name))
 {
     auto get = [lookup](const char *name) -> const char * {
@@ -111,6 +127,15 @@ rknpu_config rknpu_config_parse(const char *(*lookup)(const char *name))
             c.envelope_forced = true;
             if (npu_envelope_parse(v, &c.envelope) != 0) {
                 add_error(c, std::string("unknown RKNPU_ENVELOPE='") + v + "' (accepted: auto, safe, vendor, board)");
+            }
+        }
+    }
+    if (const char *v = get("RKNPU_CPU_SHARE")) {
+        if (strcmp(v, "auto") != 0) {
+            c.cpu_share_forced = true;
+            if (!parse_share(v, &c.cpu_share)) {
+                add_error(c, std::string("invalid RKNPU_CPU_SHARE='") + v +
+                                     "' (accepted: auto, or a decimal from 0 (NPU only) up to but not 1)");
             }
         }
     }

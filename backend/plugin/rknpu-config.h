@@ -14,6 +14,9 @@
 //   RKNPU_ENVELOPE   auto (default)  board when a current board profile exists, otherwise safe
 //                    safe | vendor   that execution envelope (hw/npu_envelope.h)
 //                    board           the board profile's; a config error without a current one
+//   RKNPU_CPU_SHARE  auto (default)  each weight MUL_MAT's rows split between NPU and CPU by the measured
+//                                    speeds (rknpu-split.h); NPU only on the simulator, whose speed is no board's
+//                    a decimal in [0, 1): that share of every weight MUL_MAT's rows on the CPU (0 = NPU only)
 //   RKNPU_MAX_MEM    bytes of NPU weight copies the plugin may make, with an optional K, M or G suffix (powers of
 //                    1024), e.g. 4G; default: no budget. Whole layers are converted from layer 0 up while they
 //                    fit; the rest (and the output matrix) run on the CPU (rknpu-budget.h)
@@ -42,6 +45,8 @@ struct rknpu_config {
     uint32_t clock_mhz = 0;       // timing model clock
     bool envelope_forced = false; // RKNPU_ENVELOPE given (not auto)
     npu_envelope_kind envelope = NPU_ENVELOPE_SAFE;
+    bool cpu_share_forced = false; // RKNPU_CPU_SHARE given (not auto)
+    double cpu_share = 0;          // then the share of the rows on the CPU
     std::string profile_path;      // where the board profile is looked for ("" when no home is known)
     bool profile_explicit = false; // RKNPU_PROFILE given
     uint64_t max_mem = 0;          // RKNPU_MAX_MEM in bytes; 0 = no budget

@@ -8,6 +8,7 @@ import { Runtime } from '../runtime/llama.js';
 import { pluginVarsSet, toolEnv, type NpuSettings } from '../runtime/npu-settings.js';
 import { modelRange, type RknpuStats } from '../runtime/plugin.js';
 import { barChart } from '../util/plot.js';
+import { projectionPlot, RECORDED_INPUTS } from './prefill-projection.js';
 import { runTool, shellLine, ToolOutputError } from '../util/tool.js';
 import { noDeviceReason, pluginLoadLine } from './plugin-log.js';
 
@@ -71,7 +72,8 @@ export interface BenchResult {
   npu_load_line: string;
   model_estimate: ModelEstimate | null;
   note: string;
-  files: { json: string; png: string; logs: string[] };
+  /** projection_png: the Qwen2.5-1.5B prefill projection (NPU only, overlap, NPU + CPU split), recorded inputs */
+  files: { json: string; png: string; projection_png: string; logs: string[] };
 }
 
 /** Parse `llama-bench -o json` stdout: pp (n_prompt > 0, n_gen = 0) and tg (n_gen > 0) rows. */
@@ -180,6 +182,10 @@ export function modelEstimate(o: BenchOptions): ModelEstimate {
         attention_ops: d('attention_ops'),
         attention_matmuls: d('attention_matmuls'),
         attention_host_ms: d('attention_host_ms'),
+        split_matmuls: d('split_matmuls'),
+        npu_share_gmacs: d('npu_share_gmacs'),
+        cpu_share_gmacs: d('cpu_share_gmacs'),
+        cpu_share_ms: d('cpu_share_ms'),
         pp_tps_200_opt: est(d('model_ms_200_opt')),
         pp_tps_200_pess: est(d('model_ms_200_pess')),
         pp_tps_1000_opt: est(d('model_ms_1000_opt')),
@@ -233,11 +239,16 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     files: {
       json: 'bench.json',
       png: 'bench.png',
+      projection_png: 'projection.png',
       logs: ['llama-bench-cpu.json', 'llama-bench-cpu.log', 'llama-bench-npu.json', 'llama-bench-npu.log'],
     },
   };
   fs.writeFileSync(path.join(o.outDir, 'bench.json'), JSON.stringify(res, null, 2) + '\n');
   fs.writeFileSync(path.join(o.outDir, 'bench.png'), benchPlot(res).toPng());
+  fs.writeFileSync(
+    path.join(o.outDir, 'projection.png'),
+    projectionPlot(RECORDED_INPUTS, 'RECORDED PROJECTION (DOCS/PERFORMANCE.MD), NOT THIS RUN').toPng(),
+  );
   return res;
 }
 

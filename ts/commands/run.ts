@@ -4,7 +4,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import type { Generation } from '../runtime/llama.js';
 import { chooseDevice } from '../runtime/npu-settings.js';
-import { modelRange, type RknpuPlugin } from '../runtime/plugin.js';
+import { modelRange, shareText, type RknpuPlugin } from '../runtime/plugin.js';
 import { defaultModelPath, requireFile } from '../util/paths.js';
 import { llamaOptions, noBackendOption, openRuntime, sayErr, type LlamaArgs } from './common.js';
 
@@ -78,7 +78,8 @@ export function summaryLine(gen: Generation, plugin: RknpuPlugin | null): string
       ? `, ${npu.expert_matmuls} of them MoE expert batches (${npu.expert_cpu_matmuls} smaller expert batches on the CPU)`
       : '';
   const attention = `, attention ${npu.attention_ops} ops (${npu.attention_matmuls} matmuls)`;
-  return `${speeds}; NPU (${label}): ${npu.matmuls} matmuls${experts} (${npu.tasks} tasks, ${npu.jobs} jobs)${attention}, NPU time ${modelRange(npu.model_ms_200_opt, npu.model_ms_200_pess, '200 MHz')}, ${modelRange(npu.model_ms_1000_opt, npu.model_ms_1000_pess, '1 GHz')} [${npu.model_source}], host glue ${npu.glue_ms.toFixed(1)} ms`;
+  const share = shareText(npu);
+  return `${speeds}; NPU (${label}): ${npu.matmuls} matmuls${experts} (${npu.tasks} tasks, ${npu.jobs} jobs)${attention}${share ? `, ${share}` : ''}, NPU time ${modelRange(npu.model_ms_200_opt, npu.model_ms_200_pess, '200 MHz')}, ${modelRange(npu.model_ms_1000_opt, npu.model_ms_1000_pess, '1 GHz')} [${npu.model_source}], host glue ${npu.glue_ms.toFixed(1)} ms`;
 }
 
 export function handler(args: ArgumentsCamelCase<RunArgs>) {

@@ -111,6 +111,12 @@ export const rknpu_stats = koffi.struct('ggml_backend_rknpu_stats', {
   attention_ops: 'uint64_t',
   attention_matmuls: 'uint64_t',
   attention_host_ms: 'double',
+  // weight MUL_MATs split between the NPU and the CPU (RKNPU_CPU_SHARE): split count, each engine's 1e9 MACs,
+  // the CPU parts' wall time
+  split_matmuls: 'uint64_t',
+  npu_share_gmacs: 'double',
+  cpu_share_gmacs: 'double',
+  cpu_share_ms: 'double',
 });
 export const rknpu_get_stats_fn = koffi.proto(
   'bool ggml_backend_rknpu_get_stats_fn(_Out_ ggml_backend_rknpu_stats *out)',

@@ -45,6 +45,23 @@ export interface RknpuStats {
   attention_matmuls: number;
   /** measured host work of attention outside the engine: packing K/V, gathers, softmax (thread CPU time) */
   attention_host_ms: number;
+  /** weight MUL_MATs whose rows were split between the NPU and the CPU backend (RKNPU_CPU_SHARE) */
+  split_matmuls: number;
+  /** the MACs (in 1e9) of all weight MUL_MATs each engine computed, split or not */
+  npu_share_gmacs: number;
+  cpu_share_gmacs: number;
+  /** measured wall time of the CPU's parts, which ran beside the NPU's */
+  cpu_share_ms: number;
+}
+
+/** "CPU share 30.0% of the weight-matmul MACs (12 split matmuls, CPU part 41.0 ms)", or "" when nothing split. */
+export function shareText(
+  s: Pick<RknpuStats, 'split_matmuls' | 'npu_share_gmacs' | 'cpu_share_gmacs' | 'cpu_share_ms'>,
+): string {
+  const total = s.npu_share_gmacs + s.cpu_share_gmacs;
+  if (!(total > 0)) return '';
+  const pct = (100 * s.cpu_share_gmacs) / total;
+  return `NPU ${(100 - pct).toFixed(1)}% / CPU ${pct.toFixed(1)}% of the weight-matmul MACs (${s.split_matmuls} split matmuls, CPU part ${s.cpu_share_ms.toFixed(1)} ms)`;
 }
 
 /** "model 12.3-19.8 ms (optimistic-pessimistic, 200 MHz)": how every MODEL figure is printed. */

@@ -4,6 +4,10 @@
 // docs/performance.md ("End-to-end projection") and writes the inputs and results as JSON.
 //
 //   node dist/tools/project-prefill.js [--out DIR] [--skip-glue]     (scripts/project-prefill.sh builds first)
+//   node dist/tools/project-prefill.js --reuse DIR    the tables and plot again from DIR/projection.json
+//
+// Also the issue 16 configurations (ts/board/prefill-projection.ts): NPU only, NPU + overlapped glue, NPU + CPU
+// split, as a table and DIR/projection.png.
 //
 // Measured here: the CPU time of llama-bench pp128/pp512 on a random-weight GGUF with Qwen2.5-1.5B's matmul
 // shapes (Q4_0, the quantization of the llama.cpp CPU anchor), single-threaded, as perf's task-clock (the
@@ -15,6 +19,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { QWEN25_1_5B_SHAPE } from '../model/tiny-qwen2.js';
+import { projectionPlot, projectionTable, type ProjectionInputs } from '../board/prefill-projection.js';
 import { cacheRoot, nativeOutDir, repoRoot, upstreamBinDir } from '../util/paths.js';
 
 /** docs/hardware/measurements.md §5 A4: llama.cpp CPU, Qwen2.5-1.5B plain Q4_0, pp128, 4×A76 (-t 4). */
@@ -144,9 +149,44 @@ function readCases(file: string): GemmCase[] {
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { cases: GemmCase[] }).cases;
 }
 
+/** The issue 16 inputs from a projection.json: the weight matmuls' CPU time is their share of the samples. */
+function splitInputs(result: any): ProjectionInputs[] {
+  return result.rows.map((r: any) => {
+    const c = result.cpu_here[r.p];
+    return {
+      p: r.p,
+      npu_ms: r.npu_ms,
+      glue_ms_a76: r.glue_ms_a76,
+      cpu_other_ms_a76: r.cpu_other_ms_a76,
+      cpu_matmul_ms_a76: ((c.ms * c.matmul_pct) / (c.matmul_pct + c.other_pct)) * result.scale_cpu_ms_here_to_a76_ms,
+      lm_head_ms_a76: r.lm_head_ms_a76,
+    };
+  });
+}
+
+function printSplit(result: any, outDir: string) {
+  const inputs = splitInputs(result);
+  fs.writeFileSync(
+    path.join(outDir, 'projection.png'),
+    projectionPlot(
+      inputs,
+      'NPU: TIMING MODEL, MIDPOINT OF ITS BOUNDS - CPU AND GLUE MEASURED HERE, SCALED TO 4XA76',
+    ).toPng(),
+  );
+  process.stdout.write(`\n${projectionTable(inputs)}\n`);
+  process.stdout.write(
+    `CPU weight matmuls (4xA76, scaled): ${inputs.map((i) => `pp${i.p} ${i.cpu_matmul_ms_a76.toFixed(1)} ms`).join(', ')}; plot: ${path.join(outDir, 'projection.png')}\n`,
+  );
+}
+
 function main() {
   const argv = process.argv.slice(2);
   const outDir = argv.includes('--out') ? argv[argv.indexOf('--out') + 1] : path.join(repoRoot, 'build', 'projection');
+  if (argv.includes('--reuse')) {
+    const dir = argv[argv.indexOf('--reuse') + 1];
+    printSplit(JSON.parse(fs.readFileSync(path.join(dir, 'projection.json'), 'utf8')), dir);
+    return;
+  }
   const skipGlue = argv.includes('--skip-glue');
   fs.mkdirSync(outDir, { recursive: true });
   const bin = upstreamBinDir();
@@ -283,6 +323,7 @@ function main() {
     `CPU here, 1 thread: pp128 ${ms(cpu[128].ms)} ms (weight matmuls ${cpu[128].matmul_pct.toFixed(1)} %, rest ${cpu[128].other_pct.toFixed(1)} % of the samples), pp512 ${ms(cpu[512].ms)} ms (${cpu[512].matmul_pct.toFixed(1)} % / ${cpu[512].other_pct.toFixed(1)} %); scale to the A76 ${scale.toFixed(4)} (= ${ms(a76Pp128Ms)} ms / ${ms(cpu[128].ms)} ms); largest non-matmul symbols at pp512: ${cpu[512].top.join(', ')}.`,
   );
   process.stdout.write(out.join('\n') + '\n');
+  printSplit(result, outDir);
 }
 
 main();

@@ -10,13 +10,15 @@
  *
  *   bench-gemm [--model NAME,...|stretch|all] [--device sim|rocket] [--mode int8|fp16|int8-had|both|all]
  *              [--m 1,8,32,128,512] [--shapes all|small|NAME,...] [--envelope safe|vendor|board --profile FILE]
- *              [--verify] [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N] [--no-cpu]
+ *              [--verify] [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N] [--no-cpu] [--pipeline N]
  *   bench-gemm --model-only [--model ...] [--mode ...] [--m ...] [--shapes ...] [--envelope ...] [--json FILE]
  *
  * --shapes small: every shape but the lm_head; NAME,...: shapes whose names start so.
  * --envelope: the execution envelope the engine plans in (default safe, as the plugin without a board
  * profile; board: the one in the board profile FILE, backend/profile/board_profile.h, whose measured timing
  * then drives the MODEL too); --no-cpu skips the CPU backend's timing (cpu_ms 0).
+ * --pipeline N: the engine's row chunks (rk_gemm_options.pipeline_chunks: 0 auto, 1 off, N forced); each row is
+ * then followed by a "# pipeline" line with the chunks and the host glue left on the critical path.
  * --model-only plans every case without running it (no device, no CPU backend): the MODEL's two bounds at both
  * clocks with the envelope's WEIGHT_REUSE and without it, i.e. the reuse saving per shape, and each weight's NPU
  * bytes with the model's total.
@@ -134,7 +136,8 @@ static void usage(void)
             "int8|fp16|int8-had|both|all]\n"
             "                  [--m 1,8,...] [--shapes all|small|NAME,...] [--envelope safe|vendor|board --profile "
             "FILE]\n"
-            "                  [--verify] [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N] [--no-cpu]\n"
+            "                  [--verify] [--json FILE] [--explain] [--cpu-threads N] [--cpu-reps N] [--no-cpu] "
+            "[--pipeline N]\n"
             "       bench-gemm --model-only [--model ...] [--mode ...] [--m ...] [--shapes ...] [--envelope ...] "
             "[--json FILE]\n");
 }
@@ -302,6 +305,7 @@ int main(int argc, char **argv)
     enum npu_device_kind kind = NPU_DEVICE_SIM;
     int modes[3] = {RK_GEMM_INT8, -1, -1}, nm = 0, Ms[MAX_M], verify = 0, explain = 0, small = 0, reps = 3, no_cpu = 0;
     bool plans_only = false;
+    int pipeline = -1; /* --pipeline: rk_gemm_options.pipeline_chunks; -1 = not given (auto, no extra lines) */
     enum npu_envelope_kind env_kind = NPU_ENVELOPE_SAFE;
     int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     const char *json = NULL, *mlist = "1,8,32,128,512", *only = NULL, *profile = NULL, *models = "qwen2.5-1.5b";
@@ -337,6 +341,8 @@ int main(int argc, char **argv)
             profile = v, i++;
         } else if (!strcmp(a, "--no-cpu"))
             no_cpu = 1;
+        else if (!strcmp(a, "--pipeline") && v)
+            pipeline = atoi(v), i++;
         else if (!strcmp(a, "--model-only"))
             plans_only = true;
         else if (!strcmp(a, "--verify"))
@@ -374,7 +380,8 @@ int main(int argc, char **argv)
 
     struct rk_gemm_engine *e = NULL;
     char why[256];
-    struct rk_gemm_options o = {.kind = kind, .cores = 3, .envelope = env};
+    struct rk_gemm_options o = {
+            .kind = kind, .cores = 3, .envelope = env, .pipeline_chunks = pipeline > 0 ? (uint32_t)pipeline : 0};
     if (rk_gemm_open(&o, &e, why, sizeof why)) {
         fprintf(stderr, "bench-gemm: %s\n", why);
         return 1;
@@ -475,6 +482,11 @@ int main(int argc, char **argv)
                                                : "exact",
                            r->err.nmse, r->cpu_nmse, r->err.max_rel_to_bound);
                 printf("%s%s\n", r->rc ? "  FAILED: " : "", r->rc ? r->msg : "");
+                if (pipeline >= 0 && !r->rc)
+                    printf("# pipeline %-14s M=%-4d %u chunk(s), %u jobs: host glue %.3f ms, on the critical path "
+                           "%.3f ms (wall %.3f ms, NPU busy %.3f ms)\n",
+                           sh->name, r->M, r->st.chunks, r->st.jobs, r->st.glue_ns / 1e6, r->st.exposed_glue_ns / 1e6,
+                           r->st.wall_ns / 1e6, (r->st.wall_ns - r->st.exposed_glue_ns) / 1e6);
                 fflush(stdout);
                 free(X), free(Y), free(Yc), free(acc);
             }
