@@ -82,6 +82,23 @@ t.test(
   },
 );
 
+t.test('test-backend-ops -o MUL_MAT on RKNPU0 (simulator) with RKNPU_PIPELINE=4, split and not', (t) => {
+  // batches large enough for row chunks (at least 64 rows each)
+  const subset = 'type_b=f32,m=[0-9]+,n=(128|509|511|512),';
+  for (const share of ['0', '0.3']) {
+    const r = tool('test-backend-ops', ['-o', 'MUL_MAT', '-b', 'RKNPU0', '-p', subset], {
+      ...sim(),
+      RKNPU_PIPELINE: '4',
+      RKNPU_CPU_SHARE: share,
+    });
+    t.equal(r.status, 0, r.stderr.slice(-600));
+    t.match(r.stderr, /4 row chunks per large matmul \(RKNPU_PIPELINE\)/, 'the load line names the chunks');
+    const m = /(\d+)\/(\d+) tests passed/.exec(r.stdout);
+    t.ok(m && m[1] === m[2] && Number(m[1]) >= 8, `share ${share}: all cases pass (${m?.[0]})`);
+  }
+  t.end();
+});
+
 t.test('a generation with RKNPU_CPU_SHARE=0.3: the same greedy text, both engines in the stats', (t) => {
   const args = ['run', '-m', e2eModel(), '--no-chat', '-p', prompt, '-n', '8'];
   const npu = cli(args, { RKNPU_DEVICE: 'sim' });

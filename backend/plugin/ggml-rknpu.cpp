@@ -101,6 +101,7 @@ static rknpu_outcome rknpu_device_init(rknpu_device_context &dev, std::string &w
         opt.cores = 0; // every core
         opt.model_clock_mhz = cfg.clock_mhz;
         opt.envelope = &dev.envelope;
+        opt.pipeline_chunks = cfg.pipeline_chunks;
         rk_gemm_open(&opt, &dev.engine, reason, sizeof reason);
     }
     if (!dev.engine) {
@@ -147,7 +148,7 @@ struct rknpu_plugin {
         // A config error is an ERROR: the user asked for something that cannot be had. The stock
         // tools go on on the CPU; the CLI reads the status and refuses.
         if (present) {
-            char share[96];
+            char share[160];
             if (dev.config.cpu_share_forced) {
                 snprintf(share, sizeof share, "%.2f of their rows on the CPU (RKNPU_CPU_SHARE)", dev.config.cpu_share);
             } else {
@@ -155,6 +156,15 @@ struct rknpu_plugin {
                          dev.info.is_simulator ? "NPU only on the simulator (RKNPU_CPU_SHARE)"
                                                : "rows split by measured speeds with the CPU");
             }
+            char chunks[64];
+            uint32_t n = dev.config.pipeline_chunks;
+            snprintf(chunks, sizeof chunks,
+                     n == 1 ? "no row chunks (RKNPU_PIPELINE=off)"
+                     : n    ? "%u row chunks per large matmul (RKNPU_PIPELINE)"
+                            : "row chunks where they pay (RKNPU_PIPELINE)",
+                     n);
+            size_t used = strlen(share);
+            snprintf(share + used, sizeof share - used, ", %s", chunks);
             GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s (%s), attention (KQ/KQV, FLASH_ATTN_EXT) in %s, for "
                           "batches >= %lld tokens; %s\n",
                           RKNPU_NAME, dev.description.c_str(),

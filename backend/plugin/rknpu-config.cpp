@@ -23,6 +23,8 @@
 // the sizes an RK3588 board runs (a 1.5B model's int8 copy is 1.6 GB, a 7B model's 7 GB).
 #define RKNPU_WEIGHT_CACHE_SUBPATH     "rosenblatt/npu-weights"
 #define RKNPU_WEIGHT_CACHE_MAX_DEFAULT (8ull << 30)
+// RKNPU_PIPELINE forced: more chunks than this only add jobs (chunks are at least 64 rows, gemm_exec.c).
+#define RKNPU_PIPELINE_CHUNKS_MAX      8
 
 static void add_error(rknpu_config &c, const std::string &text) { c.error += (c.error.empty() ? "" : "; ") + text; }
 
@@ -136,6 +138,19 @@ rknpu_config rknpu_config_parse(const char *(*lookup)(const char *name))
             if (!parse_share(v, &c.cpu_share)) {
                 add_error(c, std::string("invalid RKNPU_CPU_SHARE='") + v +
                                      "' (accepted: auto, or a decimal from 0 (NPU only) up to but not 1)");
+            }
+        }
+    }
+    if (const char *v = get("RKNPU_PIPELINE")) {
+        int64_t n = 0;
+        if (!strcmp(v, "off")) {
+            c.pipeline_chunks = 1;
+        } else if (strcmp(v, "auto") != 0) {
+            if (parse_positive(v, RKNPU_PIPELINE_CHUNKS_MAX, &n) && n >= 2) {
+                c.pipeline_chunks = (uint32_t)n;
+            } else {
+                add_error(c, std::string("invalid RKNPU_PIPELINE='") + v + "' (accepted: auto, off, or 2 to " +
+                                     std::to_string(RKNPU_PIPELINE_CHUNKS_MAX) + " chunks)");
             }
         }
     }

@@ -17,6 +17,10 @@
 //   RKNPU_CPU_SHARE  auto (default)  each weight MUL_MAT's rows split between NPU and CPU by the measured
 //                                    speeds (rknpu-split.h); NPU only on the simulator, whose speed is no board's
 //                    a decimal in [0, 1): that share of every weight MUL_MAT's rows on the CPU (0 = NPU only)
+//   RKNPU_PIPELINE   auto (default)  each large matmul cut into row chunks whose host glue overlaps the NPU
+//                                    work of the others, as many as pay by the measured glue and the per-job
+//                                    cost (none before the board profile measures that cost low; gemm_exec.c)
+//                    off | 2..8      no chunks | that many chunks whenever the batch allows (measurements)
 //   RKNPU_MAX_MEM    bytes of NPU weight copies the plugin may make, with an optional K, M or G suffix (powers of
 //                    1024), e.g. 4G; default: no budget. Whole layers are converted from layer 0 up while they
 //                    fit; the rest (and the output matrix) run on the CPU (rknpu-budget.h)
@@ -47,6 +51,7 @@ struct rknpu_config {
     npu_envelope_kind envelope = NPU_ENVELOPE_SAFE;
     bool cpu_share_forced = false; // RKNPU_CPU_SHARE given (not auto)
     double cpu_share = 0;          // then the share of the rows on the CPU
+    uint32_t pipeline_chunks = 0;  // RKNPU_PIPELINE: rk_gemm_options.pipeline_chunks (0 auto, 1 off)
     std::string profile_path;      // where the board profile is looked for ("" when no home is known)
     bool profile_explicit = false; // RKNPU_PROFILE given
     uint64_t max_mem = 0;          // RKNPU_MAX_MEM in bytes; 0 = no budget
