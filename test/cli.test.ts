@@ -153,6 +153,7 @@ t.test('a setting asked for explicitly that cannot be had: exit 1 with the reaso
   for (const v of ['abc', '0', '-8'])
     refused(t, cli(['-n', '4'], { RKNPU_MIN_BATCH: v }), new RegExp(`RKNPU_MIN_BATCH='${v}'`), `RKNPU_MIN_BATCH=${v}`);
   refused(t, cli(['-n', '4'], { RKNPU_CLOCK_MHZ: 'fast' }), /RKNPU_CLOCK_MHZ='fast'/, 'invalid RKNPU_CLOCK_MHZ');
+  refused(t, cli(['-n', '4'], { RKNPU_ATTENTION: 'gpu' }), /RKNPU_ATTENTION='gpu'/, 'unknown RKNPU_ATTENTION');
   for (const v of ['1', '9', 'fast'])
     refused(t, cli(['-n', '4'], { RKNPU_PIPELINE: v }), new RegExp(`RKNPU_PIPELINE='${v}'`), `RKNPU_PIPELINE=${v}`);
   refused(t, cli(['-n', '4'], { RKNPU_DEVICE: 'gpu' }), /unknown RKNPU_DEVICE='gpu'/, 'unknown RKNPU_DEVICE');

@@ -192,6 +192,30 @@ t.test('placement without flash attention: KQ and KQV on RKNPU for the prefill',
   t.end();
 });
 
+t.test('RKNPU_ATTENTION=cpu: attention stays on the CPU, the weight matmuls on RKNPU', (t) => {
+  for (const fa of ['on', 'off']) {
+    const r = tool(
+      'llama-completion',
+      ['-m', e2eModel(), '-no-cnv', '-p', prompt, '-n', '2', '-t', '2', '--no-warmup', '-v', '-fa', fa],
+      { ...sim(), GGML_SCHED_DEBUG: '2', RKNPU_ATTENTION: 'cpu' },
+    );
+    t.equal(r.status, 0, r.stderr.slice(-400));
+    t.match(r.stderr, /attention \(KQ\/KQV, FLASH_ATTN_EXT\) on the CPU \(RKNPU_ATTENTION=cpu\)/, 'the load line');
+    const mm = [...r.stderr.matchAll(/node # *\d+ \( *MUL_MAT\): +(\S+) \( *\d+[KM]\) \[ *([A-Z]+)/g)];
+    const fan = [...r.stderr.matchAll(/node # *\d+ \(FLASH_ATTN\): +\S+ \( *\d+[KM]\) \[ *([A-Z]+)/g)];
+    t.ok(
+      mm.some((w) => w[1].startsWith('ffn_up') && w[2] === 'RKNPU'),
+      `-fa ${fa}: prefill FFN still on RKNPU`,
+    );
+    t.notOk(
+      mm.some((w) => /^kqv?-/.test(w[1]) && w[2] === 'RKNPU') || fan.some((w) => w[1] === 'RKNPU'),
+      `-fa ${fa}: no attention node on RKNPU`,
+    );
+    t.ok(fa === 'off' ? mm.some((w) => /^kq-/.test(w[1])) : fan.length > 0, `-fa ${fa}: attention nodes seen`);
+  }
+  t.end();
+});
+
 // Greedy text of stock llama-completion, CPU vs RKNPU0, with flash attention on and off. On the trained
 // model 32 tokens of this prompt agree (checked by hand at 48 with -fa off): its top tokens win by a margin
 // until the text falls into a loop of near-tied repeats, where any rounding difference (int8 projections,

@@ -165,12 +165,15 @@ struct rknpu_plugin {
                      n);
             size_t used = strlen(share);
             snprintf(share + used, sizeof share - used, ", %s", chunks);
-            GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s (%s), attention (KQ/KQV, FLASH_ATTN_EXT) in %s, for "
+            char attention[96];
+            snprintf(attention, sizeof attention, "%s%s",
+                     dev.config.attention_on_cpu ? "on the CPU (RKNPU_ATTENTION=cpu)" : "in ",
+                     dev.config.attention_on_cpu ? "" : rk_gemm_mode_name(rknpu_attention_mode(dev)));
+            GGML_LOG_WARN("%s: RKNPU0 = %s; MUL_MAT in %s (%s), attention (KQ/KQV, FLASH_ATTN_EXT) %s, for "
                           "batches >= %lld tokens; %s\n",
                           RKNPU_NAME, dev.description.c_str(),
                           dev.config.mode_forced ? rk_gemm_mode_name(dev.config.mode) : "int8 (fp16 for float weights)",
-                          share, rk_gemm_mode_name(rknpu_attention_mode(dev)), (long long)dev.config.min_batch,
-                          dev.envelope_note.c_str());
+                          share, attention, (long long)dev.config.min_batch, dev.envelope_note.c_str());
         } else if (config_error) {
             GGML_LOG_ERROR("%s: %s; no device registered\n", RKNPU_NAME, why.c_str());
         } else {
@@ -355,9 +358,10 @@ static bool rknpu_node_on_npu(const rknpu_device_context &dev, const ggml_tensor
 {
     switch (node->op) {
     case GGML_OP_MUL_MAT:
-        return rknpu_mul_mat_supported(dev, node) || rknpu_attn_mul_mat_supported(dev, node);
+        return rknpu_mul_mat_supported(dev, node) ||
+               (!dev.config.attention_on_cpu && rknpu_attn_mul_mat_supported(dev, node));
     case GGML_OP_FLASH_ATTN_EXT:
-        return rknpu_flash_attn_supported(dev, node);
+        return !dev.config.attention_on_cpu && rknpu_flash_attn_supported(dev, node);
     case GGML_OP_MUL_MAT_ID:
         return rknpu_mul_mat_id_supported(dev, node);
     default:

@@ -141,6 +141,13 @@ rknpu_config rknpu_config_parse(const char *(*lookup)(const char *name))
             }
         }
     }
+    if (const char *v = get("RKNPU_ATTENTION")) {
+        if (!strcmp(v, "cpu")) {
+            c.attention_on_cpu = true;
+        } else if (strcmp(v, "npu") != 0) {
+            add_error(c, std::string("unknown RKNPU_ATTENTION='") + v + "' (accepted: npu, cpu)");
+        }
+    }
     if (const char *v = get("RKNPU_PIPELINE")) {
         int64_t n = 0;
         if (!strcmp(v, "off")) {

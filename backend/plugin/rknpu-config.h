@@ -17,6 +17,9 @@
 //   RKNPU_CPU_SHARE  auto (default)  each weight MUL_MAT's rows split between NPU and CPU by the measured
 //                                    speeds (rknpu-split.h); NPU only on the simulator, whose speed is no board's
 //                    a decimal in [0, 1): that share of every weight MUL_MAT's rows on the CPU (0 = NPU only)
+//   RKNPU_ATTENTION  npu (default)   attention's products over the KV cache (KQ/KQV, FLASH_ATTN_EXT) on the NPU
+//                    cpu             on the CPU, the weight matmuls still on the NPU (for a board where the
+//                                    attention path does not pay: bench-attention)
 //   RKNPU_PIPELINE   auto (default)  each large matmul cut into row chunks whose host glue overlaps the NPU
 //                                    work of the others, as many as pay by the measured glue and the per-job
 //                                    cost (none before the board profile measures that cost low; gemm_exec.c)
@@ -52,6 +55,7 @@ struct rknpu_config {
     bool cpu_share_forced = false; // RKNPU_CPU_SHARE given (not auto)
     double cpu_share = 0;          // then the share of the rows on the CPU
     uint32_t pipeline_chunks = 0;  // RKNPU_PIPELINE: rk_gemm_options.pipeline_chunks (0 auto, 1 off)
+    bool attention_on_cpu = false; // RKNPU_ATTENTION=cpu
     std::string profile_path;      // where the board profile is looked for ("" when no home is known)
     bool profile_explicit = false; // RKNPU_PROFILE given
     uint64_t max_mem = 0;          // RKNPU_MAX_MEM in bytes; 0 = no budget
