@@ -30,6 +30,26 @@ t.test('settings from the environment: as given, empty = unset, an unknown devic
     { device: 'auto', envelope: 'fast', profile: '/x/p.json' },
     'the envelope and the profile too',
   );
+  t.same(
+    npuSettingsFromEnv({
+      RKNPU_CPU_SHARE: '0.3',
+      RKNPU_PIPELINE: '4',
+      RKNPU_ATTENTION: 'cpu',
+      RKNPU_MAX_MEM: '4G',
+      RKNPU_WEIGHT_CACHE: 'off',
+      RKNPU_WEIGHT_CACHE_MAX: '1G',
+    }),
+    {
+      device: 'auto',
+      cpuShare: '0.3',
+      pipeline: '4',
+      attention: 'cpu',
+      maxMem: '4G',
+      weightCache: 'off',
+      weightCacheMax: '1G',
+    },
+    'the split, pipeline, attention, memory and cache settings too',
+  );
   t.throws(
     () => npuSettingsFromEnv({ RKNPU_DEVICE: 'gpu' }),
     /unknown RKNPU_DEVICE='gpu' \(accepted: auto, rocket, sim, off\)/,
@@ -45,6 +65,12 @@ t.test('the plugin variables: every one named, unset ones undefined', (t) => {
     RKNPU_CLOCK_MHZ: undefined,
     RKNPU_ENVELOPE: undefined,
     RKNPU_PROFILE: '/p.json',
+    RKNPU_CPU_SHARE: undefined,
+    RKNPU_PIPELINE: undefined,
+    RKNPU_ATTENTION: undefined,
+    RKNPU_MAX_MEM: undefined,
+    RKNPU_WEIGHT_CACHE: undefined,
+    RKNPU_WEIGHT_CACHE_MAX: undefined,
   });
   t.same(pluginVarsSet({ device: 'sim', clockMhz: '1000' }), { RKNPU_DEVICE: 'sim', RKNPU_CLOCK_MHZ: '1000' });
   t.end();

@@ -24,6 +24,18 @@ export interface NpuSettings {
   envelope?: string;
   /** RKNPU_PROFILE: the board profile the plugin reads (default: the user's config directory). */
   profile?: string;
+  /** RKNPU_CPU_SHARE: auto | a decimal in [0, 1): the CPU's share of each weight matmul's rows. */
+  cpuShare?: string;
+  /** RKNPU_PIPELINE: auto | off | 2..8 row chunks per large matmul. */
+  pipeline?: string;
+  /** RKNPU_ATTENTION: npu | cpu (where attention's KV-cache products run). */
+  attention?: string;
+  /** RKNPU_MAX_MEM: bytes of NPU weight copies (K/M/G suffix). */
+  maxMem?: string;
+  /** RKNPU_WEIGHT_CACHE: off | a directory for converted weights. */
+  weightCache?: string;
+  /** RKNPU_WEIGHT_CACHE_MAX: bytes the weight cache may hold. */
+  weightCacheMax?: string;
 }
 
 const PLUGIN_VARS: Record<keyof NpuSettings, string> = {
@@ -33,6 +45,12 @@ const PLUGIN_VARS: Record<keyof NpuSettings, string> = {
   clockMhz: 'RKNPU_CLOCK_MHZ',
   envelope: 'RKNPU_ENVELOPE',
   profile: 'RKNPU_PROFILE',
+  cpuShare: 'RKNPU_CPU_SHARE',
+  pipeline: 'RKNPU_PIPELINE',
+  attention: 'RKNPU_ATTENTION',
+  maxMem: 'RKNPU_MAX_MEM',
+  weightCache: 'RKNPU_WEIGHT_CACHE',
+  weightCacheMax: 'RKNPU_WEIGHT_CACHE_MAX',
 };
 
 export class SettingsError extends Error {}
@@ -53,7 +71,8 @@ function parseDevice(v: string): NpuDevice {
 export function npuSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): NpuSettings {
   const device = given(env, PLUGIN_VARS.device);
   const s: NpuSettings = { device: device === undefined ? 'auto' : parseDevice(device) };
-  for (const key of ['mode', 'minBatch', 'clockMhz', 'envelope', 'profile'] as const) {
+  for (const key of Object.keys(PLUGIN_VARS) as (keyof NpuSettings)[]) {
+    if (key === 'device') continue;
     const v = given(env, PLUGIN_VARS[key]);
     if (v !== undefined) s[key] = v;
   }
