@@ -50,7 +50,11 @@ t.test('through koffi: each fault fails decode with the reason; the next decode 
     t.same(again.tokens, before.tokens, `${fault}: the next inference works and agrees`);
   }
   t.equal(npu.stats()!.failures, 6, 'six failures counted');
-  t.match(echoed.join(''), /MUL_MAT \S+ \(K=\d+, N=\d+, M=\d+\) failed on the NPU/, 'the log names the matmul');
+  t.match(
+    echoed.join(''),
+    /MUL_MAT \S+ \(K=\d+, N=\d+, M=\d+, \d+ rows on the NPU\) failed on the NPU/,
+    'the log names the matmul',
+  );
 
   // Nothing computed from a faulted matmul reaches the text: inject in the middle of a generation.
   const bytes = (gen: () => void, out: Buffer[]): Buffer => {
