@@ -188,7 +188,7 @@ t.test('accept --sim --quick end to end', (t) => {
   t.match(md, /\| NPU, timing MODEL 200 MHz \(optimistic-pessimistic\) \| [0-9.]+-[0-9.]+ \|/);
   t.match(
     md,
-    /GGML_BACKEND_PATH=\$PLUGIN RKNPU_DEVICE=sim RKNPU_PROFILE=\S+ \$BIN\/test-backend-ops -o MUL_MAT -b RKNPU0/,
+    /GGML_BACKEND_PATH=\$PLUGIN RKNPU_DEVICE=sim RKNPU_PROFILE=\S+ (RKNPU_\w+=\S+ )*\$BIN\/test-backend-ops -o MUL_MAT -b RKNPU0/,
   );
   t.match(md, /\$NATIVE\/npu-calibrate --device sim --clock-mhz 200 --json/);
   t.match(md, /\$BIN\/llama-bench -m .* -p 64 -n 16/);
