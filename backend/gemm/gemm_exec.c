@@ -426,6 +426,7 @@ static int64_t chunk_rows_for(const struct rk_gemm_engine *e, const struct rk_wl
  * Chunks would lose that, so such a matmul is not pipelined. */
 static bool whole_plan_reuses(struct rk_gemm_engine *e, const struct rk_wlayout *L, int64_t M)
 {
+    if (!e->opt.envelope->weight_reuse) return false; /* no second plan on the hot path when reuse is off */
     struct rk_plan p;
     char why[8];
     if (rk_plan_make(L, (uint32_t)M, e->opt.envelope, e->opt.job_budget_ms, &p, why, sizeof why)) return false;
